@@ -1,0 +1,42 @@
+# gosupervisor — see README.md. Every target does its own set-up.
+GO      ?= go
+BIN     := bin
+PKGS    := ./...
+DEMO    := testdata/demo/supervisord.conf
+
+.PHONY: all build run test test-short deps bench soak lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# The reference (Python supervisord + supervisorctl 4.2.5) and the browser
+# the tests drive. Installs only what is missing; needs root for apt-get.
+deps:
+	@./scripts/deps.sh
+
+run: build
+	@mkdir -p /tmp/gosupervisor-demo
+	$(BIN)/supervisord -n -c $(DEMO)
+
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+
+bench: deps build
+	$(GO) run ./cmd/bench
+
+soak: deps build
+	$(GO) test -count=1 -timeout 20m -run TestSoak -soak ./supervisord/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./config/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRequest -fuzztime 20s ./rpc/
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,213 @@
+// Package config turns a supervisord.conf into typed, validated structs,
+// exactly as Supervisor 4.2.5 reads it. It has no side effects beyond
+// reading files (the config, its includes, and the user database).
+package config
+
+import "syscall"
+
+// Config is one fully parsed and validated configuration file (with its
+// includes). All %(…)s expansions are done; all defaults applied.
+type Config struct {
+	// Path is the absolute path of the main configuration file.
+	Path string
+	// Here is the directory of Path (the value of %(here)s in the main file).
+	Here string
+
+	Supervisord     Supervisord
+	UnixHTTPServers []UnixHTTPServer // every [unix_http_server*] section, in file order
+	InetHTTPServers []InetHTTPServer // every [inet_http_server*] section, in file order
+	// Supervisorctl is nil when the file has no [supervisorctl] section.
+	Supervisorctl *Supervisorctl
+	// Groups holds every process group (program, [group:x], fcgi-program,
+	// eventlistener), sorted by (Priority, Name) as the reference sorts them.
+	Groups        []*Group
+	RPCInterfaces []RPCInterface
+	// Messages are the lines the reference logs about parsing (included
+	// files, unmatched include globs, deprecated keys) once the main log is
+	// open, in the order they were produced.
+	Messages []Message
+}
+
+// Message is a log line produced while parsing, to be written to the main
+// log once it exists.
+type Message struct {
+	Level LogLevel
+	Text  string
+}
+
+// LogLevel is a main-log level with Supervisor's numbering.
+type LogLevel int
+
+// Supervisor's log levels, lowest (most verbose) first.
+const (
+	LevelBlather  LogLevel = 3
+	LevelTrace    LogLevel = 5
+	LevelDebug    LogLevel = 10
+	LevelInfo     LogLevel = 20
+	LevelWarn     LogLevel = 30
+	LevelError    LogLevel = 40
+	LevelCritical LogLevel = 50
+)
+
+// Supervisord is the [supervisord] section.
+type Supervisord struct {
+	// Logfile is the absolute path of the main log; "" when LogfileSyslog.
+	Logfile         string
+	LogfileSyslog   bool
+	LogfileMaxBytes int64
+	LogfileBackups  int
+	LogLevel        LogLevel
+	Pidfile         string // absolute path
+	Umask           uint32 // default 0o022; applied only when daemonizing
+	Nodaemon        bool
+	Silent          bool
+	MinFDs          int
+	MinProcs        int
+	NoCleanup       bool
+	ChildLogDir     string // absolute directory
+	User            string // as written ("" = none)
+	UID, GID        int    // resolved from User; -1 when User is ""
+	Directory       string // "" = none
+	StripANSI       bool
+	Environment     []EnvVar // in file order
+	Identifier      string
+}
+
+// EnvVar is one KEY=VALUE pair of an environment= setting.
+type EnvVar struct {
+	Key, Value string
+}
+
+// UnixHTTPServer is a [unix_http_server] (or [unix_http_server:x]) section.
+type UnixHTTPServer struct {
+	Section  string // section name, e.g. "unix_http_server"
+	File     string // absolute socket path
+	Chmod    uint32 // default 0o700
+	ChownUID int    // -1 = unchanged
+	ChownGID int    // -1 = unchanged
+	Username string // "" = no auth
+	Password string // cleartext or "{SHA}<hex>"
+}
+
+// InetHTTPServer is an [inet_http_server] (or [inet_http_server:x]) section.
+type InetHTTPServer struct {
+	Section  string
+	Host     string // lower-cased; "" = all interfaces
+	Port     int
+	Username string
+	Password string
+}
+
+// Supervisorctl is the [supervisorctl] section.
+type Supervisorctl struct {
+	ServerURL   string // default "http://localhost:9001"
+	Username    string
+	Password    string
+	Prompt      string // default "supervisor"
+	HistoryFile string // "" = none
+}
+
+// GroupKind says which kind of section made a group.
+type GroupKind int
+
+// The kinds of process group.
+const (
+	KindProgram       GroupKind = iota // [program:x], one homogeneous group
+	KindGroup                          // [group:x], heterogeneous
+	KindFCGI                           // [fcgi-program:x]
+	KindEventListener                  // [eventlistener:x] pool
+)
+
+// Group is a process group as Supervisor builds it.
+type Group struct {
+	Name      string
+	Kind      GroupKind
+	Priority  int
+	Processes []*Process // sorted by (Priority, Name)
+
+	// Socket is set for KindFCGI only.
+	Socket *FCGISocket
+
+	// Event listener pool settings (KindEventListener only).
+	Events        []string // upper-cased event type names as written
+	BufferSize    int
+	ResultHandler string
+}
+
+// FCGISocket is the socket an [fcgi-program:x] group shares.
+type FCGISocket struct {
+	URL      string // as written after expansion: tcp://host:port or unix:///path
+	Network  string // "tcp" or "unix"
+	Address  string // host:port or absolute path
+	Backlog  int    // default syscall.SOMAXCONN
+	OwnerUID int    // -1 = unchanged (unix only)
+	OwnerGID int
+	Mode     uint32 // default 0o700 (unix only)
+}
+
+// Autorestart is the autorestart policy.
+type Autorestart int
+
+// The autorestart policies.
+const (
+	AutorestartFalse Autorestart = iota
+	AutorestartUnexpected
+	AutorestartTrue
+)
+
+// Process is the resolved config of one process (one per numprocs).
+type Process struct {
+	Name        string // process name after process_name expansion
+	Group       string // owning group's name
+	ProgramName string // the x of the [program:x] section
+	ProcessNum  int
+	NumProcs    int
+
+	Command   string   // the expanded command line
+	Argv      []string // Command split as Python's shlex (POSIX mode)
+	Directory string   // "" = inherit
+	Umask     int      // -1 = inherit
+
+	Priority     int
+	Autostart    bool
+	Autorestart  Autorestart
+	StartSecs    int
+	StartRetries int
+	ExitCodes    []int
+	StopSignal   syscall.Signal
+	StopWaitSecs int
+	StopAsGroup  bool
+	KillAsGroup  bool
+
+	User     string // as written ("" = none)
+	UID, GID int    // resolved; -1 when User is ""
+
+	RedirectStderr bool
+	Stdout         LogConfig
+	Stderr         LogConfig
+
+	// Environment is the program's own environment= (not merged with
+	// [supervisord] environment), in file order.
+	Environment []EnvVar
+	// ServerURL is the value for SUPERVISOR_SERVER_URL: "AUTO" or a URL.
+	ServerURL string
+}
+
+// LogConfig is one output channel's logging settings.
+type LogConfig struct {
+	// File is the log path. When Auto is true it is "" in the parsed config;
+	// the daemon names the file in childlogdir. "" with Auto false = NONE.
+	File            string
+	Auto            bool
+	MaxBytes        int64
+	Backups         int
+	CaptureMaxBytes int64
+	EventsEnabled   bool
+	Syslog          bool
+}
+
+// RPCInterface is an [rpcinterface:x] section.
+type RPCInterface struct {
+	Name    string // x
+	Factory string // supervisor.rpcinterface_factory
+}

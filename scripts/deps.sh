@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install what the test suite needs when it is missing: the Python
+# reference (Debian's supervisor 4.2.5) and, for the web UI test, chromium.
+set -e
+need=""
+[ -x /usr/bin/supervisord ] && [ -x /usr/bin/supervisorctl ] || need="$need supervisor"
+[ -x /usr/bin/chromium ] || need="$need chromium"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$need (run as root, or: sudo apt-get install -y$need)" >&2
+	exit 1
+fi
+echo "deps: installing$need" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $need >/dev/null
