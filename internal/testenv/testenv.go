@@ -1,0 +1,186 @@
+// Package testenv starts daemons for black-box tests: our built binaries
+// and the Python reference (Debian's supervisor 4.2.5) side by side.
+// Every process it starts is killed by pid in t.Cleanup.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Reference binaries and interpreter. Tests that need them fail loudly
+// (never skip) when they are missing: `make deps` installs them.
+const (
+	PythonSupervisord   = "/usr/bin/supervisord"
+	PythonSupervisorctl = "/usr/bin/supervisorctl"
+	Python3             = "/usr/bin/python3"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// RepoRoot is the module root, found from this file's location.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binaries builds ./cmd/... once per test binary and returns the directory
+// holding supervisord, supervisorctl and echo_supervisord_conf.
+func Binaries(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gosupervisor-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/supervisord", "./cmd/supervisorctl", "./cmd/echo_supervisord_conf")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		buildDir = dir
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+// RequireReference fails the test when the Python reference is missing.
+func RequireReference(t testing.TB) {
+	t.Helper()
+	for _, p := range []string{PythonSupervisord, PythonSupervisorctl, Python3} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("reference missing: %s (run `make deps` as root)", p)
+		}
+	}
+}
+
+// Daemon is a running supervisord (ours or the reference).
+type Daemon struct {
+	Cmd    *exec.Cmd
+	Stdout *SyncBuffer
+	Stderr *SyncBuffer
+	// Exited is closed once the process has exited; ExitErr is then set.
+	Exited  chan struct{}
+	ExitErr error
+}
+
+// Start runs bin with args (typically "-n", "-c", conf) in dir, and
+// registers a cleanup that kills its whole process group.
+func Start(t testing.TB, dir, bin string, args ...string) *Daemon {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	d := &Daemon{Cmd: cmd, Stdout: &SyncBuffer{}, Stderr: &SyncBuffer{}, Exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = d.Stdout, d.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	go func() { d.ExitErr = cmd.Wait(); close(d.Exited) }()
+	t.Cleanup(func() { d.Kill() })
+	return d
+}
+
+// Kill sends SIGKILL to the daemon's process group (its children lead
+// their own groups, so they are killed through the daemon's shutdown or
+// by the caller) and waits for it.
+func (d *Daemon) Kill() {
+	select {
+	case <-d.Exited:
+		return
+	default:
+	}
+	_ = syscall.Kill(-d.Cmd.Process.Pid, syscall.SIGKILL)
+	<-d.Exited
+}
+
+// Stop sends SIGTERM and waits up to timeout for a clean exit.
+func (d *Daemon) Stop(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	_ = d.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.Exited:
+	case <-time.After(timeout):
+		t.Errorf("daemon pid %d did not exit within %v after SIGTERM", d.Cmd.Process.Pid, timeout)
+		d.Kill()
+	}
+}
+
+// WaitUnixHTTP polls until an HTTP server answers on the unix socket path.
+func WaitUnixHTTP(t testing.TB, sock string, timeout time.Duration) {
+	t.Helper()
+	c := UnixClient(sock)
+	Eventually(t, timeout, func() error {
+		resp, err := c.Get("http://localhost/ok.html")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+}
+
+// UnixClient is an HTTP client that dials the unix socket path.
+func UnixClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}, Timeout: 30 * time.Second}
+}
+
+// Eventually calls f until it returns nil or timeout passes, then fails
+// with f's last error.
+func Eventually(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// SyncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
