@@ -5,6 +5,7 @@ set -e
 need=""
 [ -x /usr/bin/supervisord ] && [ -x /usr/bin/supervisorctl ] || need="$need supervisor"
 [ -x /usr/bin/chromium ] || need="$need chromium"
+[ -x /usr/bin/chromedriver ] || need="$need chromium-driver"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing Debian packages:$need (run as root, or: sudo apt-get install -y$need)" >&2
