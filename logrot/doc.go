@@ -1,0 +1,17 @@
+// Package logrot writes, rotates and reads back Supervisor's log files.
+//
+// It covers the child-output side (a rotating [Writer] fed by [Pump] from a
+// child's pipe, with an optional chunk filter such as [StripANSI]), the read
+// side used by the XML-RPC and HTTP layers ([ReadRange], [Tail], [Follow])
+// and supervisord's own activity log ([MainLog]).
+//
+// The rules are those of Supervisor 4.2.5: rotation is checked after each
+// whole chunk is written (so a file may exceed maxbytes by up to one chunk),
+// "x.log" becomes "x.log.1" and older backups shift up to "x.log.N",
+// backups=0 truncates, maxbytes=0 never rotates. Unlike the reference, a
+// vanished log directory is recreated and the bytes kept, and write failures
+// are counted ([Writer.Dropped]) and reported once instead of per chunk.
+//
+// The package starts no goroutines of its own: Pump runs on its caller's
+// goroutine and parks on the runtime netpoller while the pipe is empty.
+package logrot

@@ -1,0 +1,138 @@
+package logrot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+)
+
+// FollowHead is how much of the existing file Follow sends first.
+const FollowHead = 1024
+
+// followInterval is how often Follow looks for growth, the reference's
+// 0.1 s. Polling costs nothing while nobody follows a log.
+const followInterval = 100 * time.Millisecond
+
+// Truncated is what Follow writes when the file shrank under it.
+const Truncated = "==> File truncated <==\n"
+
+// Follow streams a log as /logtail and /mainlogtail do: first the last
+// FollowHead bytes (the whole file if smaller), then whatever is appended,
+// calling flush after each write. When the path names a new file (rotation,
+// clearProcessLogs) it finishes the old file, then continues with the new
+// one from its start; when the file shrinks in place it writes Truncated
+// and sends the file again from its start, as the reference does. Unlike the reference, bytes
+// appended to the old file just before a rotation are not lost.
+//
+// A missing file at the start is ErrNoFile. Follow returns nil when ctx
+// ends, or the error of a failed write to w (the client went away).
+func Follow(ctx context.Context, path string, w io.Writer, flush func()) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("follow log %q: %w", path, ErrNoFile)
+	}
+	if err != nil {
+		return fmt.Errorf("follow log %q: %w: %w", path, ErrFailed, err)
+	}
+	fl := &follower{path: path, w: w, flush: flush, f: f, buf: make([]byte, 32<<10)}
+	defer func() { fl.f.Close() }()
+	if err := fl.stat(); err != nil {
+		return err
+	}
+	fl.pos = max(fl.size-FollowHead, 0)
+	ticker := time.NewTicker(followInterval)
+	defer ticker.Stop()
+	for {
+		if err := fl.poll(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+type follower struct {
+	path  string
+	w     io.Writer
+	flush func()
+	f     *os.File
+	ino   uint64
+	size  int64 // size at the last stat
+	pos   int64 // next byte to send
+	buf   []byte
+}
+
+// stat refreshes size and inode of the open file.
+func (fl *follower) stat() error {
+	st, err := fl.f.Stat()
+	if err != nil {
+		return fmt.Errorf("follow log %q: %w: %w", fl.path, ErrFailed, err)
+	}
+	fl.size = st.Size()
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		fl.ino = sys.Ino
+	}
+	return nil
+}
+
+// poll sends what is new, switching files when the path was replaced.
+func (fl *follower) poll() error {
+	if err := fl.sendGrowth(); err != nil {
+		return err
+	}
+	st, err := os.Stat(fl.path)
+	if err != nil {
+		return nil // unlinked: keep following the open file until it returns
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || sys.Ino == fl.ino {
+		return nil
+	}
+	nf, err := os.Open(fl.path)
+	if err != nil {
+		return nil // replaced again meanwhile; retry on the next tick
+	}
+	if err := fl.sendGrowth(); err != nil { // the old file's last bytes
+		nf.Close()
+		return err
+	}
+	fl.f.Close()
+	fl.f, fl.pos = nf, 0
+	return fl.sendGrowth()
+}
+
+// sendGrowth writes the bytes between pos and the current size.
+func (fl *follower) sendGrowth() error {
+	if err := fl.stat(); err != nil {
+		return err
+	}
+	if fl.size < fl.pos {
+		fl.pos = 0
+		if _, err := io.WriteString(fl.w, Truncated); err != nil {
+			return fmt.Errorf("follow log %q: %w", fl.path, err)
+		}
+		fl.flush()
+	}
+	for fl.pos < fl.size {
+		n, err := fl.f.ReadAt(fl.buf[:min(int64(len(fl.buf)), fl.size-fl.pos)], fl.pos)
+		if n > 0 {
+			if _, werr := fl.w.Write(fl.buf[:n]); werr != nil {
+				return fmt.Errorf("follow log %q: %w", fl.path, werr)
+			}
+			fl.flush()
+			fl.pos += int64(n)
+		}
+		if err != nil {
+			break // shrank meanwhile: the next poll reports the truncation
+		}
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package logrot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pump copies a child's output pipe to w until EOF, then closes src.
+//
+// With a nil filter the bytes move pipe→file with splice(2), never entering
+// user space; otherwise each chunk (at most ChunkSize bytes, one read) is
+// passed to filter and what it returns is written. The chunk is only valid
+// during the call; filter may modify it in place (StripANSI does) and must
+// copy whatever it keeps. w may be nil (stdout_logfile=NONE): the pipe is
+// still drained, and filter still sees every chunk.
+//
+// Rotation is checked after every chunk, as the reference does after every
+// read, so a rotated file ends at most ChunkSize bytes past maxbytes. Write
+// failures never stop the pump: w counts and reports them (Dropped,
+// WithOnError) and the pipe keeps being drained, so the child never blocks
+// on a full pipe because its log is broken.
+//
+// Pump blocks its goroutine, parked on the runtime netpoller (src must come
+// from os.Pipe or be otherwise non-blocking to be pollable; Fd is never
+// called). It returns nil at EOF. To abandon a pipe a grandchild still
+// holds open, close src (Pump then returns an error wrapping the closure)
+// or set a read deadline on it.
+func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
+	defer src.Close()
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("pump: %w", err)
+	}
+	pool := &chunkPool{}
+	if w != nil {
+		pool = &w.chunks
+	}
+	r := newChunkReader(rc, pool)
+	if w != nil && filter == nil {
+		eof, err := spliceLoop(rc, r, w)
+		if eof || err != nil {
+			return err
+		}
+	}
+	for {
+		chunk, err := r.next()
+		if err != nil {
+			return err
+		}
+		if chunk == nil {
+			return nil
+		}
+		if filter != nil {
+			chunk = filter(chunk)
+		}
+		if w != nil && len(chunk) > 0 {
+			_, _ = w.Write(chunk) // counted and reported by w
+		}
+		r.release()
+	}
+}
+
+// chunkReader reads one chunk at a time from a pollable descriptor into a
+// pooled buffer. Its read callback is built once so that reading allocates
+// nothing per chunk.
+type chunkReader struct {
+	rc     syscall.RawConn
+	pool   *chunkPool
+	buf    *[]byte
+	n      int
+	err    error
+	readFn func(fd uintptr) bool
+}
+
+func newChunkReader(rc syscall.RawConn, pool *chunkPool) *chunkReader {
+	r := &chunkReader{rc: rc, pool: pool}
+	r.readFn = r.read
+	return r
+}
+
+// read is the RawConn callback: it borrows a buffer only when data (or EOF)
+// is there, and gives it back when the pipe is empty.
+func (r *chunkReader) read(fd uintptr) bool {
+	r.buf = r.pool.get()
+	for {
+		r.n, r.err = unix.Read(int(fd), *r.buf)
+		if r.err != unix.EINTR {
+			break
+		}
+	}
+	if r.err == unix.EAGAIN {
+		r.pool.put(r.buf)
+		r.buf = nil
+		return false
+	}
+	return true
+}
+
+// next returns the next chunk, nil at EOF, or an error. The chunk stays
+// valid until release.
+func (r *chunkReader) next() ([]byte, error) {
+	if err := r.rc.Read(r.readFn); err != nil {
+		r.release()
+		return nil, pumpError(err)
+	}
+	if r.err != nil {
+		r.release()
+		return nil, fmt.Errorf("pump: read: %w", r.err)
+	}
+	if r.n == 0 {
+		r.release()
+		return nil, nil
+	}
+	return (*r.buf)[:r.n], nil
+}
+
+func (r *chunkReader) release() {
+	if r.buf != nil {
+		r.pool.put(r.buf)
+		r.buf = nil
+	}
+}
+
+// pumpError wraps a RawConn error so that errors.Is(err, os.ErrClosed)
+// holds when the owner closed the pipe under us (RawConn reports that with
+// the poller's own "use of closed file" error).
+func pumpError(err error) error {
+	if errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) || err == io.EOF {
+		return fmt.Errorf("pump: %w", err)
+	}
+	if err.Error() == "use of closed file" {
+		return fmt.Errorf("pump: %w (%v)", os.ErrClosed, err)
+	}
+	return fmt.Errorf("pump: %w", err)
+}

@@ -1,0 +1,88 @@
+package logrot
+
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// errSpliceUnsupported means this source/destination pair cannot splice
+// (not a pipe, or a file system without splice support): copy instead.
+var errSpliceUnsupported = errors.New("splice unsupported")
+
+// errSpliceSlowPath means the destination failed or is missing: move the
+// next chunk through Write, which counts, reports and retries.
+var errSpliceSlowPath = errors.New("splice: destination unavailable")
+
+// spliceLoop moves the pipe into w with splice(2) until EOF (eof=true), a
+// read error, or until splicing turns out unsupported (eof=false, nil):
+// then the caller continues with buffered copies from where it stopped.
+func spliceLoop(rc syscall.RawConn, r *chunkReader, w *Writer) (eof bool, err error) {
+	var n int
+	var serr error
+	splice := func(fd uintptr) bool {
+		n, serr = w.spliceFrom(int(fd))
+		return serr != unix.EAGAIN
+	}
+	for {
+		if err := rc.Read(splice); err != nil {
+			return true, pumpError(err)
+		}
+		switch {
+		case serr == nil && n == 0:
+			return true, nil
+		case serr == nil:
+		case serr == errSpliceUnsupported:
+			return false, nil
+		default:
+			chunk, err := r.next()
+			if err != nil || chunk == nil {
+				return true, err
+			}
+			_, _ = w.Write(chunk) // counted and reported by w
+			r.release()
+		}
+	}
+}
+
+// spliceFrom splices at most one chunk from the pipe srcFD to the end of
+// the file, then rotates as Write does. It returns EAGAIN when the pipe is
+// empty, (0, nil) at EOF, errSpliceUnsupported or errSpliceSlowPath.
+func (w *Writer) spliceFrom(srcFD int) (int, error) {
+	w.mu.Lock()
+	if w.closed || w.f == nil {
+		w.mu.Unlock()
+		return 0, errSpliceSlowPath
+	}
+	if !w.regular {
+		w.mu.Unlock()
+		return 0, errSpliceUnsupported
+	}
+	end, err := unix.Seek(w.fd, 0, unix.SEEK_END)
+	if err != nil {
+		w.mu.Unlock()
+		return 0, errSpliceSlowPath
+	}
+	var n int64
+	for {
+		n, err = unix.Splice(srcFD, nil, w.fd, nil, ChunkSize, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	var report error
+	switch {
+	case err == unix.EAGAIN:
+	case err == unix.EINVAL || err == unix.ENOSYS:
+		err = errSpliceUnsupported
+	case err != nil:
+		err = errSpliceSlowPath
+	case n > 0:
+		w.failing = false
+		report = w.afterWrite(end+n, nil)
+	}
+	w.mu.Unlock()
+	w.notify(report)
+	return int(n), err
+}

@@ -1,0 +1,331 @@
+package logrot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// ChunkSize is the most a Pump moves per read, the reference's 128 KiB.
+// A rotated file ends at most one chunk past maxbytes.
+const ChunkSize = 128 << 10
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithPerm sets the permission bits a newly created log file gets (before
+// the umask). The default 0666 gives the reference's umask-derived modes
+// (0644 under umask 022); AUTO child logs use 0600.
+func WithPerm(perm fs.FileMode) Option {
+	return func(w *Writer) { w.perm = perm }
+}
+
+// WithOnError sets a callback told about write and reopen failures. It is
+// called once per failure episode (again only after a write has succeeded
+// in between), never while the Writer's lock is held, so it may log
+// elsewhere. A recreated log directory is reported too.
+func WithOnError(f func(error)) Option {
+	return func(w *Writer) { w.onError = f }
+}
+
+// Writer is a log file that rotates like Supervisor's RotatingFileHandler.
+// It is safe for concurrent use: a Pump writes while RPC goroutines call
+// Reopen, Clear or Close.
+//
+// Writes go to the end of the file as with O_APPEND (so an external
+// "copytruncate" makes the next write land at offset 0), but the file is
+// opened without O_APPEND because splice(2) refuses append-mode targets.
+// Rotation and position tracking only apply to regular files; a pipe, tty
+// or device (e.g. /dev/stdout) is written plainly and never rotated.
+type Writer struct {
+	path     string
+	maxBytes int64
+	backups  int
+	perm     fs.FileMode
+	onError  func(error)
+
+	dropped atomic.Int64
+
+	mu      sync.Mutex
+	f       *os.File // nil after a failed reopen; the next write retries
+	fd      int      // f's descriptor for splice; valid while f is, both guarded by mu
+	regular bool     // f is a regular file: seek to end, rotate
+	closed  bool
+	failing bool // an error was reported and no write has succeeded since
+	chunks  chunkPool
+}
+
+// Open opens (creating if needed) the log file at path for appending.
+// maxBytes ≤ 0 never rotates; backups is the number of rotated files kept
+// (0 truncates on rotation). The directory must exist: a missing directory
+// is the caller's configuration error here, while later on (rotation,
+// Reopen) the Writer recreates it.
+func Open(path string, maxBytes int64, backups int, opts ...Option) (*Writer, error) {
+	w := &Writer{path: path, maxBytes: maxBytes, backups: max(backups, 0), perm: 0o666}
+	for _, o := range opts {
+		o(w)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, w.perm)
+	if err != nil {
+		return nil, fmt.Errorf("open log %q: %w", path, err)
+	}
+	if err := w.adopt(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// Path is the file name the Writer writes to.
+func (w *Writer) Path() string { return w.path }
+
+// Dropped is the number of bytes lost to write failures so far.
+func (w *Writer) Dropped() int64 { return w.dropped.Load() }
+
+// adopt makes f the current file. Caller holds mu (or owns w exclusively).
+func (w *Writer) adopt(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat log %q: %w", w.path, err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("log %q: %w", w.path, err)
+	}
+	if err := rc.Control(func(fd uintptr) { w.fd = int(fd) }); err != nil {
+		return fmt.Errorf("log %q: %w", w.path, err)
+	}
+	w.f = f
+	w.regular = st.Mode().IsRegular()
+	return nil
+}
+
+// Write writes p whole at the end of the file, then rotates if the file
+// has reached maxBytes. On failure the unwritten bytes are counted in
+// Dropped, the error is reported once through the OnError callback and
+// also returned; the Writer stays usable and retries on the next write.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	n, report, err := w.writeLocked(p)
+	w.mu.Unlock()
+	w.notify(report)
+	return n, err
+}
+
+func (w *Writer) writeLocked(p []byte) (n int, report, err error) {
+	if w.closed {
+		w.dropped.Add(int64(len(p)))
+		return 0, nil, fmt.Errorf("write log %q: %w", w.path, os.ErrClosed)
+	}
+	if w.f == nil {
+		if report, err = w.reopenLocked(); err != nil {
+			w.dropped.Add(int64(len(p)))
+			return 0, report, err
+		}
+	}
+	var end int64
+	if w.regular {
+		if end, err = w.f.Seek(0, io.SeekEnd); err != nil {
+			w.dropped.Add(int64(len(p)))
+			err = fmt.Errorf("write log %q: %w", w.path, err)
+			return 0, w.fail(err), err
+		}
+	}
+	n, err = w.f.Write(p)
+	if err != nil {
+		w.dropped.Add(int64(len(p) - n))
+		err = fmt.Errorf("write log %q: %w", w.path, err)
+		return n, w.fail(err), err
+	}
+	w.failing = false
+	return n, w.afterWrite(end+int64(n), report), nil
+}
+
+// afterWrite rotates when the file position reached maxBytes, keeping any
+// earlier report. Caller holds mu.
+func (w *Writer) afterWrite(pos int64, report error) error {
+	if !w.regular || w.maxBytes <= 0 || pos < w.maxBytes {
+		return report
+	}
+	if r := w.rotateLocked(); r != nil {
+		return r
+	}
+	return report
+}
+
+// fail records an error episode and returns the error to report, or nil
+// when this episode was already reported. Caller holds mu.
+func (w *Writer) fail(err error) error {
+	if w.failing {
+		return nil
+	}
+	w.failing = true
+	return err
+}
+
+func (w *Writer) notify(err error) {
+	if err != nil && w.onError != nil {
+		w.onError(err)
+	}
+}
+
+// rotateLocked shifts the backups and starts a fresh base file, as the
+// reference's doRollover: close; .N-1→.N … .1→.2; base→.1; reopen base
+// truncated. With no backups the base is only truncated. Caller holds mu.
+func (w *Writer) rotateLocked() error {
+	w.f.Close()
+	w.f = nil
+	var errs []error
+	if w.backups > 0 {
+		for i := w.backups - 1; i >= 1; i-- {
+			src := w.backupName(i)
+			if _, err := os.Lstat(src); err == nil {
+				errs = append(errs, renameTolerant(src, w.backupName(i+1)))
+			}
+		}
+		errs = append(errs, renameTolerant(w.path, w.backupName(1)))
+	}
+	report, err := w.openLocked(os.O_TRUNC)
+	if err != nil {
+		return w.fail(err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return w.fail(fmt.Errorf("rotate log %q: %w", w.path, err))
+	}
+	return report
+}
+
+func (w *Writer) backupName(i int) string { return w.path + "." + strconv.Itoa(i) }
+
+// renameTolerant renames, ignoring a missing source (a cleanup script may
+// have removed the active log), like the reference's removeAndRename.
+func renameTolerant(src, dst string) error {
+	if err := os.Rename(src, dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// openLocked opens the base file with extra flags, recreating a vanished
+// directory. It returns a report for a recovered problem (the directory was
+// recreated) or an error when the file cannot be opened; then w.f stays nil
+// and the next write retries. Caller holds mu.
+func (w *Writer) openLocked(flag int) (report, err error) {
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|flag, w.perm)
+	if errors.Is(err, fs.ErrNotExist) {
+		dir := filepath.Dir(w.path)
+		if mkErr := os.MkdirAll(dir, 0o777); mkErr != nil {
+			return nil, fmt.Errorf("open log %q: recreate directory: %w", w.path, mkErr)
+		}
+		report = fmt.Errorf("log directory %q vanished: recreated it", dir)
+		f, err = os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|flag, w.perm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open log %q: %w", w.path, err)
+	}
+	if err := w.adopt(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return report, nil
+}
+
+// reopenLocked reopens the base file for appending, reporting at most once
+// per failure episode. Caller holds mu.
+func (w *Writer) reopenLocked() (report, err error) {
+	report, err = w.openLocked(0)
+	if err != nil {
+		return w.fail(err), err
+	}
+	return report, nil
+}
+
+// Reopen closes and reopens the file by name, for SIGUSR2 after an external
+// logrotate moved it. A vanished directory is recreated.
+func (w *Writer) Reopen() error {
+	w.mu.Lock()
+	var report, err error
+	if w.closed {
+		err = fmt.Errorf("reopen log %q: %w", w.path, os.ErrClosed)
+	} else {
+		if w.f != nil {
+			w.f.Close()
+			w.f = nil
+		}
+		w.failing = false
+		report, err = w.reopenLocked()
+	}
+	w.mu.Unlock()
+	w.notify(report)
+	return err
+}
+
+// Clear removes the file and starts an empty one, as clearProcessLogs and
+// clearLog do; rotated backups are kept.
+func (w *Writer) Clear() error {
+	w.mu.Lock()
+	var report, err error
+	switch {
+	case w.closed:
+		err = fmt.Errorf("clear log %q: %w", w.path, os.ErrClosed)
+	default:
+		if w.f != nil {
+			w.f.Close()
+			w.f = nil
+		}
+		if rmErr := os.Remove(w.path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			err = fmt.Errorf("clear log %q: %w", w.path, rmErr)
+		}
+		w.failing = false
+		if r, openErr := w.reopenLocked(); openErr != nil {
+			err = errors.Join(err, openErr)
+		} else {
+			report = r
+		}
+	}
+	w.mu.Unlock()
+	w.notify(report)
+	return err
+}
+
+// Close closes the file. Later writes fail with os.ErrClosed and count as
+// dropped. Closing twice is harmless.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	if err != nil {
+		return fmt.Errorf("close log %q: %w", w.path, err)
+	}
+	return nil
+}
+
+// chunkPool lends ChunkSize read buffers. A Pump borrows one only while a
+// read is actually returning data, so an idle pipe holds none and the
+// garbage collector may reclaim them; a Writer carries one pool so its
+// Pump reuses the same buffer without allocating per chunk.
+type chunkPool struct{ pool sync.Pool }
+
+func (c *chunkPool) get() *[]byte {
+	if b, ok := c.pool.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, ChunkSize)
+	return &b
+}
+
+func (c *chunkPool) put(b *[]byte) { c.pool.Put(b) }
