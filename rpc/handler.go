@@ -1,0 +1,232 @@
+package rpc
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"gosupervisor/config"
+)
+
+// Defaults for HandlerOptions fields left zero.
+const (
+	DefaultMaxBodyBytes     = 4 << 20
+	DefaultMaxConcurrentRPC = 64
+	DefaultMaxLogTails      = 64
+	DefaultWriteTimeout     = 30 * time.Second
+	DefaultTailInterval     = 100 * time.Millisecond
+)
+
+// HandlerOptions configures NewHandler. Zero values mean the defaults.
+type HandlerOptions struct {
+	// Username and Password enable HTTP Basic auth on every path when
+	// Username is set. Password is cleartext or "{SHA}" + SHA-1 hex.
+	Username string
+	Password string
+	// UI serves "/", "/index.html", "/tail.html" and static files; nil
+	// answers 404 there.
+	UI http.Handler
+	// Log receives main-log lines (invalid requests at ERROR, each call at
+	// TRACE) at or above LogLevel. Nil discards them.
+	Log      func(level config.LogLevel, msg string)
+	LogLevel config.LogLevel
+	// MaxBodyBytes bounds an XML-RPC request body (larger → 413).
+	MaxBodyBytes int64
+	// MaxConcurrentRPC bounds requests being read and decoded at once;
+	// more wait for a slot.
+	MaxConcurrentRPC int
+	// MaxLogTails bounds open /logtail and /mainlogtail streams (more → 503).
+	MaxLogTails int
+	// WriteTimeout bounds each write to a client, so one that stops
+	// reading is dropped instead of holding a goroutine forever.
+	WriteTimeout time.Duration
+	// TailInterval is how often log streams look for growth.
+	TailInterval time.Duration
+}
+
+// handler serves XML-RPC, log tails, the health check and the UI.
+type handler struct {
+	opts     HandlerOptions
+	backend  Backend
+	disp     *dispatcher
+	rpcSlots chan struct{}
+	tails    chan struct{}
+}
+
+// NewHandler returns the HTTP handler of one supervisord HTTP server;
+// the same handler serves unix and inet listeners.
+//
+// Endpoints: POST /RPC2… (XML-RPC), GET /logtail/<namespec>[/stdout|
+// /stderr] and GET /mainlogtail (endless chunked streams), /ok.html
+// ("OK"), and the UI for everything else. Basic auth guards every path.
+func NewHandler(b Backend, opts HandlerOptions) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxConcurrentRPC <= 0 {
+		opts.MaxConcurrentRPC = DefaultMaxConcurrentRPC
+	}
+	if opts.MaxLogTails <= 0 {
+		opts.MaxLogTails = DefaultMaxLogTails
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.TailInterval <= 0 {
+		opts.TailInterval = DefaultTailInterval
+	}
+	return &handler{
+		opts:     opts,
+		backend:  b,
+		disp:     newDispatcher(b),
+		rpcSlots: make(chan struct{}, opts.MaxConcurrentRPC),
+		tails:    make(chan struct{}, opts.MaxLogTails),
+	}
+}
+
+func (h *handler) log(level config.LogLevel, format string, args ...any) {
+	if h.opts.Log != nil && level >= h.opts.LogLevel {
+		h.opts.Log(level, fmt.Sprintf(format, args...))
+	}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="default"`)
+		httpError(w, http.StatusUnauthorized)
+		return
+	}
+	path := r.URL.Path
+	switch {
+	case strings.HasPrefix(path, "/RPC2"):
+		h.serveRPC(w, r)
+	case strings.HasPrefix(path, "/logtail/"):
+		h.serveProcessTail(w, r, strings.TrimPrefix(path, "/logtail/"))
+	case path == "/mainlogtail":
+		h.serveMainTail(w, r)
+	case path == "/ok.html":
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", "2")
+		io.WriteString(w, "OK")
+	case h.opts.UI != nil:
+		h.opts.UI.ServeHTTP(w, r)
+	default:
+		httpError(w, http.StatusNotFound)
+	}
+}
+
+// authorized checks Basic credentials in constant time; a missing or
+// malformed Authorization header is simply unauthorized.
+func (h *handler) authorized(r *http.Request) bool {
+	if h.opts.Username == "" {
+		return true
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(h.opts.Username)) == 1
+	want := h.opts.Password
+	if hexWant, isSHA := strings.CutPrefix(want, "{SHA}"); isSHA {
+		sum := sha1.Sum([]byte(pass))
+		got := hex.EncodeToString(sum[:])
+		return userOK && subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(hexWant))) == 1
+	}
+	return userOK && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
+}
+
+// httpError answers an HTML error page like the reference's.
+func httpError(w http.ResponseWriter, code int) {
+	text := http.StatusText(code)
+	body := fmt.Sprintf("<html><head><title>Error response</title></head><body>"+
+		"<h1>Error response</h1><p>Error code %d.</p><p>Message: %s.</p></body></html>", code, text)
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(code)
+	io.WriteString(w, body)
+}
+
+func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method != http.MethodPost:
+		httpError(w, http.StatusBadRequest)
+		return
+	case r.ContentLength < 0:
+		httpError(w, http.StatusLengthRequired)
+		return
+	case r.ContentLength == 0:
+		httpError(w, http.StatusBadRequest)
+		return
+	case r.ContentLength > h.opts.MaxBodyBytes:
+		h.log(config.LevelError, "XML-RPC request of %d bytes refused: the limit is %d", r.ContentLength, h.opts.MaxBodyBytes)
+		httpError(w, http.StatusRequestEntityTooLarge)
+		return
+	}
+	ctx := r.Context()
+	select {
+	case h.rpcSlots <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	body := make([]byte, r.ContentLength)
+	_, readErr := io.ReadFull(r.Body, body)
+	var method string
+	var params []any
+	var decodeErr error
+	if readErr == nil {
+		if method, params, decodeErr = DecodeRequest(body); decodeErr != nil {
+			h.log(config.LevelError, "XML-RPC request data %s is invalid: %v", quoteBounded(body), decodeErr)
+		}
+	}
+	<-h.rpcSlots
+	// The server's ReadTimeout bounded the body; a call that waits (start
+	// with wait) must not be cancelled by it, only by the client leaving.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	switch {
+	case readErr != nil: // the client sent less than it announced
+		httpError(w, http.StatusBadRequest)
+	case decodeErr != nil:
+		h.writeXML(w, EncodeFault(NewFault(FaultIncorrectParameters, decodeErr.Error())))
+	default:
+		h.writeXML(w, h.call(ctx, method, params))
+	}
+}
+
+// call runs one XML-RPC call and returns the response document.
+func (h *handler) call(ctx context.Context, method string, params []any) []byte {
+	h.log(config.LevelTrace, "XML-RPC method called: %s()", method)
+	v, fault := h.disp.call(ctx, method, params)
+	if fault == nil {
+		out, err := EncodeResponse(v)
+		if err == nil {
+			h.log(config.LevelTrace, "XML-RPC method %s() returned successfully", method)
+			return out
+		}
+		fault = NewFault(FaultFailed, err.Error())
+	}
+	h.log(config.LevelTrace, "XML-RPC method %s() returned fault: [%d] %s", method, fault.Code, fault.String)
+	return EncodeFault(fault)
+}
+
+func (h *handler) writeXML(w http.ResponseWriter, body []byte) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.Write(body)
+}
+
+// quoteBounded quotes at most 200 bytes of a request for the log, so a
+// huge body is never logged whole.
+func quoteBounded(b []byte) string {
+	const limit = 200
+	if len(b) > limit {
+		return fmt.Sprintf("%q… (%d bytes)", b[:limit], len(b))
+	}
+	return fmt.Sprintf("%q", b)
+}

@@ -1,0 +1,502 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// APIVersion is what getAPIVersion and getVersion answer; supervisorctl
+// refuses to talk to anything else.
+const APIVersion = "3.0"
+
+// SupervisorVersion is the Supervisor release whose API we serve.
+const SupervisorVersion = "4.2.5"
+
+// argKind is the XML-RPC type a parameter must convert to.
+type argKind int
+
+const (
+	kindString argKind = iota
+	kindInt
+	kindBool
+	kindArray
+)
+
+// method is one published XML-RPC method.
+type method struct {
+	name     string
+	help     string // docstring with @param/@return tags; methodSignature parses it
+	params   []argKind
+	required int  // leading params that must be present; the rest default
+	guarded  bool // faults SHUTDOWN_STATE while supervisord stops or restarts
+	call     func(ctx context.Context, a args) (any, error)
+}
+
+// args are a call's converted parameters, defaults filled in.
+type args []any
+
+func (a args) str(i int) string  { return a[i].(string) }
+func (a args) num(i int) int64   { return a[i].(int64) }
+func (a args) flag(i int) bool   { return a[i].(bool) }
+func (a args) list(i int) []any  { return a[i].([]any) }
+func (a args) has(i int) bool    { return i < len(a) }
+func (a args) boolOr(i int) bool { return !a.has(i) || a.flag(i) }
+
+// registry holds the methods of the supervisor and system namespaces.
+type registry struct {
+	methods map[string]*method
+	names   []string // sorted
+}
+
+func (r *registry) add(m *method, aliases ...string) {
+	r.methods[m.name] = m
+	for _, alias := range aliases {
+		dup := *m
+		dup.name = alias
+		r.methods[alias] = &dup
+	}
+}
+
+// newRegistry builds the method table for one Backend.
+func newRegistry(d *dispatcher) *registry {
+	r := &registry{methods: map[string]*method{}}
+	b := d.backend
+	S, I, B, A := kindString, kindInt, kindBool, kindArray
+	sv := func(name string) string { return "supervisor." + name }
+
+	r.add(&method{name: sv("getAPIVersion"), guarded: true,
+		help: "Answer the version of the XML-RPC API this daemon speaks.\n@return string version  the API version, \"3.0\"",
+		call: func(context.Context, args) (any, error) { return APIVersion, nil }},
+		sv("getVersion"))
+	r.add(&method{name: sv("getSupervisorVersion"), guarded: true,
+		help: "Answer the Supervisor release this daemon is compatible with.\n@return string version  the release number",
+		call: func(context.Context, args) (any, error) { return SupervisorVersion, nil }})
+	r.add(&method{name: sv("getIdentification"), guarded: true,
+		help: "Answer the identifier configured for this daemon.\n@return string identifier  the [supervisord] identifier",
+		call: func(context.Context, args) (any, error) { return b.Identification(), nil }})
+	r.add(&method{name: sv("getState"), guarded: true,
+		help: "Answer the daemon's own state.\n@return struct state  {statecode: int, statename: string}",
+		call: func(context.Context, args) (any, error) {
+			st := b.State()
+			return Struct{{"statecode", st.Code}, {"statename", st.Name}}, nil
+		}})
+	r.add(&method{name: sv("getPID"), guarded: true,
+		help: "Answer the process id of the daemon.\n@return int pid  the daemon's pid",
+		call: func(context.Context, args) (any, error) { return b.PID(), nil }})
+	r.add(&method{name: sv("readLog"), guarded: true, params: []argKind{I, I}, required: 2,
+		help: "Read bytes of the main log. A negative offset with length 0 reads the\n" +
+			"last -offset bytes; length 0 reads to the end.\n" +
+			"@param int offset  where to start reading\n" +
+			"@param int length  how many bytes to read (0 = to the end)\n" +
+			"@return string log  the bytes read",
+		call: func(_ context.Context, a args) (any, error) {
+			return d.readFile(b.MainLogPath(), a.num(0), a.num(1))
+		}}, sv("readMainLog"))
+	r.add(&method{name: sv("clearLog"), guarded: true,
+		help: "Delete the main log and start a fresh one.\n@return boolean result  true unless an error occurs",
+		call: func(context.Context, args) (any, error) { return true, b.ClearMainLog() }})
+	r.add(&method{name: sv("shutdown"), guarded: true,
+		help: "Stop every process, then exit the daemon.\n@return boolean result  true unless an error occurs",
+		call: func(context.Context, args) (any, error) { return true, b.Shutdown() }})
+	r.add(&method{name: sv("restart"), guarded: true,
+		help: "Stop every process, re-read the configuration and start again.\n@return boolean result  true unless an error occurs",
+		call: func(context.Context, args) (any, error) { return true, b.Restart() }})
+	r.add(&method{name: sv("reloadConfig"), guarded: true,
+		help: "Read the configuration file again without applying it, and report\n" +
+			"which process groups were added, changed and removed.\n" +
+			"@return array result  [[added, changed, removed]], each a list of group names",
+		call: func(context.Context, args) (any, error) {
+			added, changed, removed, err := b.ReloadConfig()
+			if err != nil {
+				return nil, err
+			}
+			return []any{[]any{nonNil(added), nonNil(changed), nonNil(removed)}}, nil
+		}})
+	r.add(&method{name: sv("addProcessGroup"), guarded: true, params: []argKind{S}, required: 1,
+		help: "Activate a process group from the configuration read last.\n" +
+			"@param string name  the group to add\n@return boolean result  true unless an error occurs",
+		call: func(_ context.Context, a args) (any, error) { return true, b.AddProcessGroup(a.str(0)) }})
+	r.add(&method{name: sv("removeProcessGroup"), guarded: true, params: []argKind{S}, required: 1,
+		help: "Deactivate a process group whose processes are all stopped.\n" +
+			"@param string name  the group to remove\n@return boolean result  true unless an error occurs",
+		call: func(_ context.Context, a args) (any, error) { return true, b.RemoveProcessGroup(a.str(0)) }})
+
+	r.add(&method{name: sv("startProcess"), guarded: true, params: []argKind{S, B}, required: 1,
+		help: "Start one process, or a whole group with \"group:*\" (which answers an\n" +
+			"array of results).\n" +
+			"@param string name  the process (\"name\", \"group:name\" or \"group:*\")\n" +
+			"@param boolean wait  wait until the process is RUNNING (default true)\n" +
+			"@return boolean result  true unless an error occurs",
+		call: d.startProcess})
+	r.add(&method{name: sv("startProcessGroup"), guarded: true, params: []argKind{S, B}, required: 1,
+		help: "Start every process of a group that is not running.\n" +
+			"@param string name  the group\n@param boolean wait  wait until each is RUNNING (default true)\n" +
+			"@return array result  one {name, group, status, description} per process",
+		call: func(ctx context.Context, a args) (any, error) {
+			return results(b.StartProcessGroup(ctx, a.str(0), a.boolOr(1)))
+		}})
+	r.add(&method{name: sv("startAllProcesses"), guarded: true, params: []argKind{B}, required: 0,
+		help: "Start every process that is not running, in priority order.\n" +
+			"@param boolean wait  wait until each is RUNNING (default true)\n" +
+			"@return array result  one {name, group, status, description} per process",
+		call: func(ctx context.Context, a args) (any, error) {
+			return results(b.StartAllProcesses(ctx, a.boolOr(0)))
+		}})
+	r.add(&method{name: sv("stopProcess"), guarded: true, params: []argKind{S, B}, required: 1,
+		help: "Stop one process, or a whole group with \"group:*\" (which answers an\n" +
+			"array of results).\n" +
+			"@param string name  the process (\"name\", \"group:name\" or \"group:*\")\n" +
+			"@param boolean wait  wait until the process has stopped (default true)\n" +
+			"@return boolean result  true unless an error occurs",
+		call: d.stopProcess})
+	r.add(&method{name: sv("stopProcessGroup"), guarded: true, params: []argKind{S, B}, required: 1,
+		help: "Stop every running process of a group.\n" +
+			"@param string name  the group\n@param boolean wait  wait until each has stopped (default true)\n" +
+			"@return array result  one {name, group, status, description} per process",
+		call: func(ctx context.Context, a args) (any, error) {
+			return results(b.StopProcessGroup(ctx, a.str(0), a.boolOr(1)))
+		}})
+	r.add(&method{name: sv("stopAllProcesses"), guarded: true, params: []argKind{B}, required: 0,
+		help: "Stop every running process, in reverse priority order.\n" +
+			"@param boolean wait  wait until each has stopped (default true)\n" +
+			"@return array result  one {name, group, status, description} per process",
+		call: func(ctx context.Context, a args) (any, error) {
+			return results(b.StopAllProcesses(ctx, a.boolOr(0)))
+		}})
+	r.add(&method{name: sv("signalProcess"), guarded: true, params: []argKind{S, S}, required: 2,
+		help: "Send a Unix signal to one process, or to a group with \"group:*\".\n" +
+			"@param string name  the process (\"name\", \"group:name\" or \"group:*\")\n" +
+			"@param string signal  a signal name (\"HUP\", \"SIGHUP\") or number (\"1\")\n" +
+			"@return boolean result  true unless an error occurs",
+		call: d.signalProcess})
+	r.add(&method{name: sv("signalProcessGroup"), guarded: true, params: []argKind{S, S}, required: 2,
+		help: "Send a Unix signal to every signallable process of a group.\n" +
+			"@param string name  the group\n@param string signal  a signal name or number\n" +
+			"@return array result  one {name, group, status, description} per process",
+		call: func(_ context.Context, a args) (any, error) {
+			return results(b.SignalProcessGroup(a.str(0), a.str(1)))
+		}})
+	r.add(&method{name: sv("signalAllProcesses"), guarded: true, params: []argKind{S}, required: 1,
+		help: "Send a Unix signal to every signallable process.\n" +
+			"@param string signal  a signal name or number\n" +
+			"@return array result  one {name, group, status, description} per process",
+		call: func(_ context.Context, a args) (any, error) {
+			return results(b.SignalAllProcesses(a.str(0)))
+		}})
+
+	r.add(&method{name: sv("getAllConfigInfo"), guarded: true,
+		help: "Describe the configuration of every process, whether its group is active or not.\n" +
+			"@return array result  one config struct per process, sorted by name",
+		call: func(context.Context, args) (any, error) {
+			infos := b.AllConfigInfo()
+			sort.SliceStable(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
+			out := make([]any, len(infos))
+			for i := range infos {
+				out[i] = configInfoStruct(&infos[i])
+			}
+			return out, nil
+		}})
+	r.add(&method{name: sv("getProcessInfo"), guarded: true, params: []argKind{S}, required: 1,
+		help: "Describe one process.\n" +
+			"@param string name  the process (\"name\" or \"group:name\")\n" +
+			"@return struct result  the process info struct",
+		call: func(_ context.Context, a args) (any, error) {
+			name := a.str(0)
+			if _, proc := splitNamespec(name); proc == "" {
+				return nil, NewFault(FaultBadName, name)
+			}
+			info, err := b.ProcessInfo(name)
+			if err != nil {
+				return nil, err
+			}
+			return processInfoStruct(&info), nil
+		}})
+	r.add(&method{name: sv("getAllProcessInfo"), guarded: true,
+		help: "Describe every process, sorted by group name and then process name.\n" +
+			"@return array result  one process info struct per process",
+		call: func(context.Context, args) (any, error) {
+			infos := b.AllProcessInfo()
+			out := make([]any, len(infos))
+			for i := range infos {
+				out[i] = processInfoStruct(&infos[i])
+			}
+			return out, nil
+		}})
+
+	readHelp := func(channel string) string {
+		return "Read bytes of a process's " + channel + " log, with the offset and length\n" +
+			"rules of readLog.\n" +
+			"@param string name  the process (\"name\" or \"group:name\")\n" +
+			"@param int offset  where to start reading\n" +
+			"@param int length  how many bytes to read (0 = to the end)\n" +
+			"@return string log  the bytes read"
+	}
+	tailHelp := func(channel string) string {
+		return "Tail a process's " + channel + " log: answer at most length bytes from\n" +
+			"offset; when the log has grown past offset+length, answer its last length\n" +
+			"bytes and set overflow. The offset answered is where the next read starts.\n" +
+			"@param string name  the process (\"name\" or \"group:name\")\n" +
+			"@param int offset  where to start reading\n" +
+			"@param int length  the most bytes to answer\n" +
+			"@return array result  [string bytes, int offset, boolean overflow]"
+	}
+	for _, ch := range []struct{ channel, read, tail string }{
+		{"stdout", "readProcessStdoutLog", "tailProcessStdoutLog"},
+		{"stderr", "readProcessStderrLog", "tailProcessStderrLog"},
+	} {
+		readAliases, tailAliases := []string{}, []string{}
+		if ch.channel == "stdout" {
+			readAliases, tailAliases = []string{sv("readProcessLog")}, []string{sv("tailProcessLog")}
+		}
+		r.add(&method{name: sv(ch.read), guarded: true, params: []argKind{S, I, I}, required: 3,
+			help: readHelp(ch.channel),
+			call: func(_ context.Context, a args) (any, error) {
+				path, err := d.processLog(a.str(0), ch.channel)
+				if err != nil {
+					return nil, err
+				}
+				return d.readFile(path, a.num(1), a.num(2))
+			}}, readAliases...)
+		r.add(&method{name: sv(ch.tail), guarded: true, params: []argKind{S, I, I}, required: 3,
+			help: tailHelp(ch.channel),
+			call: func(_ context.Context, a args) (any, error) {
+				path, err := d.processLog(a.str(0), ch.channel)
+				if err != nil {
+					return nil, err
+				}
+				t := tailResult{data: []byte{}}
+				if path != "" && fileExists(path) {
+					t = tailRange(path, a.num(1), a.num(2))
+				}
+				return []any{string(t.data), t.offset, t.overflow}, nil
+			}}, tailAliases...)
+	}
+
+	r.add(&method{name: sv("clearProcessLogs"), guarded: true, params: []argKind{S}, required: 1,
+		help: "Empty the stdout and stderr logs of a process and reopen them.\n" +
+			"@param string name  the process (\"name\" or \"group:name\")\n" +
+			"@return boolean result  true unless an error occurs",
+		call: func(_ context.Context, a args) (any, error) {
+			name := a.str(0)
+			if _, proc := splitNamespec(name); proc == "" {
+				return nil, NewFault(FaultBadName, name)
+			}
+			return true, b.ClearProcessLogs(name)
+		}}, sv("clearProcessLog"))
+	r.add(&method{name: sv("clearAllProcessLogs"), guarded: true,
+		help: "Empty the logs of every process.\n" +
+			"@return array result  one {name, group, status, description} per process",
+		call: func(context.Context, args) (any, error) { return results(b.ClearAllProcessLogs(), nil) }})
+	r.add(&method{name: sv("sendProcessStdin"), guarded: true, params: []argKind{S, S}, required: 2,
+		help: "Write characters to a process's stdin, encoded as UTF-8.\n" +
+			"@param string name  the process (\"name\" or \"group:name\")\n" +
+			"@param string chars  the characters to write\n" +
+			"@return boolean result  true unless an error occurs",
+		call: func(_ context.Context, a args) (any, error) {
+			name := a.str(0)
+			if _, proc := splitNamespec(name); proc == "" {
+				return nil, NewFault(FaultBadName, name)
+			}
+			return true, b.SendProcessStdin(name, []byte(a.str(1)))
+		}})
+	r.add(&method{name: sv("sendRemoteCommEvent"), guarded: false, params: []argKind{S, S}, required: 2,
+		help: "Emit a REMOTE_COMMUNICATION event to the listeners subscribed to it.\n" +
+			"@param string type  the value of the event's type header\n" +
+			"@param string data  the event body\n" +
+			"@return boolean result  true unless an error occurs",
+		call: func(_ context.Context, a args) (any, error) {
+			return true, b.SendRemoteCommEvent(a.str(0), a.str(1))
+		}})
+
+	r.add(&method{name: "system.listMethods",
+		help: "List the names of every method this server publishes.\n@return array result  the method names, sorted",
+		call: func(context.Context, args) (any, error) { return r.names, nil }})
+	r.add(&method{name: "system.methodHelp", params: []argKind{S}, required: 1,
+		help: "Answer the documentation of a method.\n" +
+			"@param string name  the method's full name\n@return string result  its documentation",
+		call: func(_ context.Context, a args) (any, error) {
+			m := r.methods[a.str(0)]
+			if m == nil {
+				return nil, NewFault(FaultSignatureUnsupported, "")
+			}
+			return m.help, nil
+		}})
+	r.add(&method{name: "system.methodSignature", params: []argKind{S}, required: 1,
+		help: "Answer a method's signature as [return type, parameter types...].\n" +
+			"@param string name  the method's full name\n@return array result  the types",
+		call: func(_ context.Context, a args) (any, error) {
+			m := r.methods[a.str(0)]
+			if m == nil {
+				return nil, NewFault(FaultSignatureUnsupported, "")
+			}
+			return signature(m.help)
+		}})
+	r.add(&method{name: "system.multicall", params: []argKind{A}, required: 1,
+		help: "Run several calls in order and answer their results in one array. A\n" +
+			"result is the bare value, or {faultCode, faultString} for a fault.\n" +
+			"@param array calls  structs {methodName: string, params: array}\n" +
+			"@return array result  one entry per call",
+		call: d.multicall})
+
+	for name := range r.methods {
+		r.names = append(r.names, name)
+	}
+	sort.Strings(r.names)
+	return r
+}
+
+// signature extracts [return type, param types...] from @return and
+// @param tags, as the reference derives it from docstrings.
+func signature(help string) ([]string, error) {
+	var ret string
+	var params []string
+	for _, line := range strings.Split(help, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "@return":
+			ret = f[1]
+		case "@param":
+			params = append(params, f[1])
+		}
+	}
+	if ret == "" {
+		return nil, NewFault(FaultSignatureUnsupported, "")
+	}
+	return append([]string{ret}, params...), nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// results turns the Backend's result list into the wire array.
+func results(rs []Result, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(rs))
+	for i, r := range rs {
+		out[i] = Struct{{"name", r.Name}, {"group", r.Group}, {"status", r.Status}, {"description", r.Description}}
+	}
+	return out, nil
+}
+
+// capInt32 clamps a timestamp to XML-RPC's 32-bit int, as the reference does.
+func capInt32(n int64) int64 {
+	return min(max(n, -1<<31), 1<<31-1)
+}
+
+func processInfoStruct(p *ProcessInfo) Struct {
+	return Struct{
+		{"name", p.Name},
+		{"group", p.Group},
+		{"start", capInt32(p.Start)},
+		{"stop", capInt32(p.Stop)},
+		{"now", capInt32(p.Now)},
+		{"state", p.State},
+		{"statename", p.StateName},
+		{"spawnerr", p.SpawnErr},
+		{"exitstatus", p.ExitStatus},
+		{"logfile", p.Logfile},
+		{"stdout_logfile", p.StdoutLogfile},
+		{"stderr_logfile", p.StderrLogfile},
+		{"pid", p.PID},
+		{"description", p.Description},
+	}
+}
+
+// uidValue sends a numeric uid as an int and anything else ("none") as
+// a string, like the reference.
+func uidValue(uid string) any {
+	var n int
+	if _, err := fmt.Sscanf(uid, "%d", &n); err == nil && fmt.Sprint(n) == uid {
+		return n
+	}
+	return uid
+}
+
+func configInfoStruct(c *ConfigInfo) Struct {
+	exitcodes := c.ExitCodes
+	if exitcodes == nil {
+		exitcodes = []int{}
+	}
+	return Struct{
+		{"autostart", c.Autostart},
+		{"directory", c.Directory},
+		{"uid", uidValue(c.UID)},
+		{"command", c.Command},
+		{"exitcodes", exitcodes},
+		{"group", c.Group},
+		{"group_prio", c.GroupPrio},
+		{"inuse", c.InUse},
+		{"killasgroup", c.KillAsGroup},
+		{"name", c.Name},
+		{"process_prio", c.ProcessPrio},
+		{"redirect_stderr", c.RedirectStderr},
+		{"startretries", c.StartRetries},
+		{"startsecs", c.StartSecs},
+		{"stdout_capture_maxbytes", c.StdoutCaptureMaxBytes},
+		{"stdout_events_enabled", c.StdoutEventsEnabled},
+		{"stdout_logfile", c.StdoutLogfile},
+		{"stdout_logfile_backups", c.StdoutLogfileBackups},
+		{"stdout_logfile_maxbytes", c.StdoutLogfileMaxBytes},
+		{"stdout_syslog", c.StdoutSyslog},
+		{"stopsignal", c.StopSignal},
+		{"stopwaitsecs", c.StopWaitSecs},
+		{"stderr_capture_maxbytes", c.StderrCaptureMaxBytes},
+		{"stderr_events_enabled", c.StderrEventsEnabled},
+		{"stderr_logfile", c.StderrLogfile},
+		{"stderr_logfile_backups", c.StderrLogfileBackups},
+		{"stderr_logfile_maxbytes", c.StderrLogfileMaxBytes},
+		{"stderr_syslog", c.StderrSyslog},
+		{"serverurl", c.ServerURL},
+	}
+}
+
+// readFile applies readLog's rules to path and maps failures to faults:
+// no path → NO_FILE, missing file → NO_FILE: path.
+func (d *dispatcher) readFile(path string, offset, length int64) (any, error) {
+	if path == "" {
+		return nil, NewFault(FaultNoFile, "")
+	}
+	if !fileExists(path) {
+		return nil, NewFault(FaultNoFile, path)
+	}
+	data, err := readRange(path, offset, length)
+	switch {
+	case errors.Is(err, errBadArguments):
+		return nil, NewFault(FaultBadArguments, "")
+	case err != nil:
+		return nil, NewFault(FaultFailed, "")
+	}
+	return string(data), nil
+}
+
+// processLog resolves a process's log path for the read and tail
+// methods; a whole-group namespec is BAD_NAME, a channel without a file
+// (or whose file does not exist yet) gives "".
+func (d *dispatcher) processLog(name, channel string) (string, error) {
+	if _, proc := splitNamespec(name); proc == "" {
+		return "", NewFault(FaultBadName, name)
+	}
+	path, err := d.backend.LogFile(name, channel)
+	if err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
