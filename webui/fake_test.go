@@ -1,0 +1,253 @@
+package webui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+
+	"gosupervisor/rpc"
+)
+
+// fakeBackend is an in-memory rpc.Backend whose processes really change
+// state when started and stopped, and whose stdout logs are real files.
+type fakeBackend struct {
+	mu      sync.Mutex
+	procs   map[string]*rpc.ProcessInfo // by namespec
+	logs    map[string]string           // namespec → stdout log path
+	calls   []string                    // "start name", "stop name", ... in order
+	nextPID int
+	// startErr, when set for a name, is returned by StartProcess.
+	startErr map[string]error
+}
+
+// fakeProc describes one process of a fakeBackend.
+type fakeProc struct {
+	group, name string
+	state       int
+	log         string // stdout content; "-" means no log file
+}
+
+var stateNames = map[int]string{
+	stateStopped: "STOPPED", stateStarting: "STARTING", stateRunning: "RUNNING",
+	stateBackoff: "BACKOFF", stateStopping: "STOPPING", stateExited: "EXITED", stateFatal: "FATAL",
+}
+
+func newFakeBackend(t *testing.T, procs ...fakeProc) *fakeBackend {
+	t.Helper()
+	dir := t.TempDir()
+	b := &fakeBackend{procs: map[string]*rpc.ProcessInfo{}, logs: map[string]string{},
+		nextPID: 1000, startErr: map[string]error{}}
+	for i, p := range procs {
+		ns := namespec(p.group, p.name)
+		info := &rpc.ProcessInfo{Group: p.group, Name: p.name}
+		b.setState(info, p.state)
+		b.procs[ns] = info
+		if p.log != "-" {
+			path := filepath.Join(dir, fmt.Sprintf("proc%d-stdout.log", i))
+			if err := os.WriteFile(path, []byte(p.log), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b.logs[ns] = path
+		}
+	}
+	return b
+}
+
+// setState moves info to state; b.mu must be held (or b unshared).
+func (b *fakeBackend) setState(info *rpc.ProcessInfo, state int) {
+	info.State, info.StateName = state, stateNames[state]
+	switch state {
+	case stateRunning:
+		b.nextPID++
+		info.PID = b.nextPID
+		info.Description = fmt.Sprintf("pid %d, uptime 0:00:01", info.PID)
+	case stateFatal:
+		info.PID = 0
+		info.Description = "Exited too quickly (process log may have details)"
+	default:
+		info.PID = 0
+		info.Description = "Nov 30 04:35 AM"
+	}
+}
+
+func (b *fakeBackend) record(call string) { b.calls = append(b.calls, call) }
+
+// Calls returns the backend calls made so far.
+func (b *fakeBackend) Calls() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.calls...)
+}
+
+// StateOf returns the state name of a process.
+func (b *fakeBackend) StateOf(name string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.procs[name]; p != nil {
+		return p.StateName
+	}
+	return ""
+}
+
+func (b *fakeBackend) lookup(name string) (*rpc.ProcessInfo, error) {
+	p := b.procs[name]
+	if p == nil {
+		return nil, rpc.NewFault(rpc.FaultBadName, name)
+	}
+	return p, nil
+}
+
+func (b *fakeBackend) State() rpc.State        { return rpc.State{Code: 1, Name: "RUNNING"} }
+func (b *fakeBackend) PID() int                { return 42 }
+func (b *fakeBackend) Identification() string  { return "supervisor" }
+func (b *fakeBackend) MainLogPath() string     { return "" }
+func (b *fakeBackend) ClearMainLog() error     { return nil }
+func (b *fakeBackend) Shutdown() error         { return nil }
+func (b *fakeBackend) Restart() error          { return nil }
+func (b *fakeBackend) GroupExists(string) bool { return false }
+func (b *fakeBackend) ReloadConfig() ([]string, []string, []string, error) {
+	return nil, nil, nil, nil
+}
+func (b *fakeBackend) AddProcessGroup(string) error          { return nil }
+func (b *fakeBackend) RemoveProcessGroup(string) error       { return nil }
+func (b *fakeBackend) AllConfigInfo() []rpc.ConfigInfo       { return nil }
+func (b *fakeBackend) SignalProcess(string, string) error    { return nil }
+func (b *fakeBackend) SendProcessStdin(string, []byte) error { return nil }
+func (b *fakeBackend) SendRemoteCommEvent(string, string) error {
+	return nil
+}
+func (b *fakeBackend) SignalProcessGroup(string, string) ([]rpc.Result, error) { return nil, nil }
+func (b *fakeBackend) SignalAllProcesses(string) ([]rpc.Result, error)         { return nil, nil }
+func (b *fakeBackend) StartProcessGroup(context.Context, string, bool) ([]rpc.Result, error) {
+	return nil, nil
+}
+func (b *fakeBackend) StopProcessGroup(context.Context, string, bool) ([]rpc.Result, error) {
+	return nil, nil
+}
+func (b *fakeBackend) ClearAllProcessLogs() []rpc.Result { return nil }
+
+func (b *fakeBackend) ProcessInfo(name string) (rpc.ProcessInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, err := b.lookup(name)
+	if err != nil {
+		return rpc.ProcessInfo{}, err
+	}
+	return *p, nil
+}
+
+func (b *fakeBackend) AllProcessInfo() []rpc.ProcessInfo {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]rpc.ProcessInfo, 0, len(b.procs))
+	for _, p := range b.procs {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Group != out[j].Group {
+			return out[i].Group < out[j].Group
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func (b *fakeBackend) StartProcess(_ context.Context, name string, _ bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.record("start " + name)
+	p, err := b.lookup(name)
+	if err != nil {
+		return err
+	}
+	if err := b.startErr[name]; err != nil {
+		return err
+	}
+	if p.State == stateRunning || p.State == stateStarting || p.State == stateStopping || p.State == stateBackoff {
+		return rpc.NewFault(rpc.FaultAlreadyStarted, name)
+	}
+	b.setState(p, stateRunning)
+	return nil
+}
+
+func (b *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.record("stop " + name)
+	p, err := b.lookup(name)
+	if err != nil {
+		return err
+	}
+	if p.State != stateRunning && p.State != stateStarting && p.State != stateBackoff {
+		return rpc.NewFault(rpc.FaultNotRunning, name)
+	}
+	b.setState(p, stateStopped)
+	return nil
+}
+
+func (b *fakeBackend) StartAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
+	b.mu.Lock()
+	b.record("startall")
+	b.mu.Unlock()
+	for _, p := range b.AllProcessInfo() {
+		_ = b.StartProcess(ctx, namespec(p.Group, p.Name), wait)
+	}
+	return nil, nil
+}
+
+func (b *fakeBackend) StopAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
+	b.mu.Lock()
+	b.record("stopall")
+	b.mu.Unlock()
+	for _, p := range b.AllProcessInfo() {
+		_ = b.StopProcess(ctx, namespec(p.Group, p.Name), wait)
+	}
+	return nil, nil
+}
+
+func (b *fakeBackend) LogFile(name, channel string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, err := b.lookup(name); err != nil {
+		return "", err
+	}
+	if channel != "stdout" {
+		return "", nil
+	}
+	return b.logs[name], nil
+}
+
+func (b *fakeBackend) ClearProcessLogs(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.record("clearlog " + name)
+	if _, err := b.lookup(name); err != nil {
+		return err
+	}
+	if path := b.logs[name]; path != "" {
+		return os.Truncate(path, 0)
+	}
+	return nil
+}
+
+// appendLog adds output to a process's stdout log.
+func (b *fakeBackend) appendLog(t *testing.T, name, text string) {
+	t.Helper()
+	b.mu.Lock()
+	path := b.logs[name]
+	b.mu.Unlock()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var _ rpc.Backend = (*fakeBackend)(nil)

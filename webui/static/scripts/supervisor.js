@@ -1,0 +1,68 @@
+// Live updates for the gosupervisor web UI. Everything works without this
+// script; it only keeps the status table and the tail current.
+"use strict";
+(function () {
+  const POLL_MS = 2000;
+  const parser = new DOMParser();
+  let busy = false;
+
+  async function fetchDoc(url) {
+    const resp = await fetch(url, { cache: "no-store", credentials: "same-origin" });
+    if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
+    return parser.parseFromString(await resp.text(), "text/html");
+  }
+
+  // Swap the parts of the page that a fresh copy of it changes.
+  function swap(doc, ids) {
+    for (const id of ids) {
+      const now = document.getElementById(id), next = doc.getElementById(id);
+      if (now && next && now.innerHTML !== next.innerHTML) now.innerHTML = next.innerHTML;
+    }
+  }
+
+  function every(ms, fn) {
+    const tick = async () => {
+      if (!document.hidden && !busy) {
+        try { await fn(); } catch (e) { /* server away: try again later */ }
+      }
+      setTimeout(tick, ms);
+    };
+    setTimeout(tick, ms);
+  }
+
+  // A submitted action waits for the process: show it and stop polling.
+  document.addEventListener("submit", (ev) => {
+    busy = true;
+    const b = ev.submitter;
+    if (b && b.tagName === "BUTTON") {
+      setTimeout(() => { b.disabled = true; b.textContent = b.textContent + "\u2026"; }, 0);
+    }
+  });
+  // Coming back through the history cache: polling may resume.
+  window.addEventListener("pageshow", () => { busy = false; });
+
+  if (document.body.classList.contains("page-status")) {
+    every(POLL_MS, async () => swap(await fetchDoc("index.html"), ["processes", "summary"]));
+  }
+
+  if (document.body.classList.contains("page-tail")) {
+    const pre = document.getElementById("tailbody");
+    const follow = document.getElementById("follow");
+    const src = pre && pre.dataset.src;
+    if (pre && follow && src) {
+      const bottom = () => { pre.scrollTop = pre.scrollHeight; };
+      follow.checked = sessionStorage.getItem("follow") === "1";
+      if (follow.checked) bottom();
+      follow.addEventListener("change", () => {
+        sessionStorage.setItem("follow", follow.checked ? "1" : "0");
+        if (follow.checked) bottom();
+      });
+      every(1000, async () => {
+        if (!follow.checked) return;
+        const doc = await fetchDoc(src);
+        const next = doc.getElementById("tailbody");
+        if (next && next.textContent !== pre.textContent) { pre.textContent = next.textContent; bottom(); }
+      });
+    }
+  }
+})();

@@ -1,0 +1,207 @@
+package webui
+
+import (
+	"html"
+	"net/http"
+	"strings"
+
+	"gosupervisor/rpc"
+)
+
+// Process states as getProcessInfo numbers them (supervisor.states).
+const (
+	stateStopped  = 0
+	stateStarting = 10
+	stateRunning  = 20
+	stateBackoff  = 30
+	stateStopping = 40
+	stateExited   = 100
+	stateFatal    = 200
+)
+
+// statusPage is what templates/index.html renders.
+type statusPage struct {
+	Version        string
+	Identification string
+	DaemonState    string
+	Message        string
+	HasMessage     bool
+	MessageIsError bool
+	Processes      []processRow
+	Summary        []summaryItem
+}
+
+// processRow is one process of the status table.
+type processRow struct {
+	Namespec    string
+	State       string // lower-case state name, as the reference shows it
+	StateClass  string // the reference's CSS class, kept for user stylesheets
+	Description string
+	CanStart    bool
+	CanStop     bool // also offers Restart, as the reference does for RUNNING
+}
+
+// summaryItem counts processes per state for the header.
+type summaryItem struct {
+	State string
+	Count int
+}
+
+// serveStatus renders the status page, or performs an action and
+// redirects to "/?message=..." like the reference.
+func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if action := formValue(r, "action"); action != "" {
+		msg, err := h.runAction(r.Context(), action, formValue(r, "processname"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.redirectWithMessage(w, r, msg)
+		return
+	}
+	message, hasMessage := formLookup(r, "message")
+	state := h.backend.State()
+	infos := h.backend.AllProcessInfo()
+	h.render(w, "index.html", statusPage{
+		Version:        h.version,
+		Identification: h.backend.Identification(),
+		DaemonState:    state.Name,
+		Message:        message,
+		HasMessage:     hasMessage,
+		MessageIsError: isErrorMessage(message),
+		Processes:      rows(infos),
+		Summary:        summarize(infos),
+	})
+}
+
+// redirectWithMessage sends the reference's 301 to the absolute URL of
+// the status page carrying msg; no-cache keeps browsers from replaying a
+// cached redirect instead of repeating the action.
+func (h *Handler) redirectWithMessage(w http.ResponseWriter, r *http.Request, msg string) {
+	location := "/?message=" + pythonQuote(msg)
+	if r.Host != "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		location = scheme + "://" + r.Host + location
+	}
+	hdr := w.Header()
+	setNoCache(hdr)
+	hdr.Set("Location", location)
+	hdr.Set("Content-Type", "text/html;charset=utf-8")
+	w.WriteHeader(http.StatusMovedPermanently)
+	_, _ = w.Write([]byte(`<a href="` + html.EscapeString(location) + `">Moved Permanently</a>` + "\n"))
+}
+
+func rows(infos []rpc.ProcessInfo) []processRow {
+	out := make([]processRow, 0, len(infos))
+	for _, info := range infos {
+		out = append(out, processRow{
+			Namespec:    namespec(info.Group, info.Name),
+			State:       strings.ToLower(info.StateName),
+			StateClass:  stateClass(info.State),
+			Description: info.Description,
+			CanStart:    info.State == stateStopped || info.State == stateExited || info.State == stateFatal,
+			CanStop:     info.State == stateRunning,
+		})
+	}
+	return out
+}
+
+// summarize counts processes per state, in the order states first appear
+// in a fixed ranking (running first, problems next).
+func summarize(infos []rpc.ProcessInfo) []summaryItem {
+	order := []int{stateRunning, stateStarting, stateBackoff, stateFatal, stateExited, stateStopping, stateStopped}
+	counts := map[int]int{}
+	names := map[int]string{}
+	for _, info := range infos {
+		counts[info.State]++
+		names[info.State] = strings.ToLower(info.StateName)
+	}
+	var out []summaryItem
+	for _, s := range order {
+		if counts[s] > 0 {
+			out = append(out, summaryItem{State: names[s], Count: counts[s]})
+			delete(counts, s)
+		}
+	}
+	for s, n := range counts { // states outside the ranking (UNKNOWN)
+		out = append(out, summaryItem{State: names[s], Count: n})
+	}
+	return out
+}
+
+// stateClass is the reference's CSS class for a state.
+func stateClass(state int) string {
+	switch state {
+	case stateRunning:
+		return "statusrunning"
+	case stateFatal, stateBackoff:
+		return "statuserror"
+	default:
+		return "statusnominal"
+	}
+}
+
+// namespec is "name" for a process alone in its homonymous group, else
+// "group:name".
+func namespec(group, name string) string {
+	if group == name || group == "" {
+		return name
+	}
+	return group + ":" + name
+}
+
+// formValue is the first non-empty value of key: like Python's parse_qs,
+// blank values count as absent.
+func formValue(r *http.Request, key string) string {
+	v, _ := formLookup(r, key)
+	return v
+}
+
+// formLookup is formValue that also reports whether a non-empty value
+// was present.
+func formLookup(r *http.Request, key string) (string, bool) {
+	for _, v := range r.Form[key] {
+		if v != "" {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// pythonQuote percent-encodes s as Python's urllib.parse.quote does by
+// default: everything but ASCII letters, digits, "_.-~" and "/".
+func pythonQuote(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '_', c == '.', c == '-', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
+}
+
+// isErrorMessage reports whether an action's message tells of a failure,
+// so the page can show it as one.
+func isErrorMessage(msg string) bool {
+	for _, prefix := range []string{"ERROR", "unexpected rpc fault", "No such process"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,121 @@
+package webui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gosupervisor/rpc"
+)
+
+const (
+	// minTailBytes is the least the tail page shows, as in the reference.
+	minTailBytes = 1024
+	// maxTailBytes bounds ?limit= so one request cannot pull a whole
+	// multi-gigabyte log into memory.
+	maxTailBytes = 4 << 20
+)
+
+// tailPage is what templates/tail.html renders.
+type tailPage struct {
+	Version   string
+	Name      string // "" when no processname was given
+	Limit     int
+	Text      string
+	HasInfo   bool
+	Info      processRow
+	LimitList []int
+}
+
+// serveTail renders the last bytes of a process's stdout log.
+func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	page := tailPage{Version: h.version, Limit: tailLimit(formValue(r, "limit")),
+		LimitList: []int{minTailBytes, 16 << 10, 64 << 10, 1 << 20}}
+	page.Name = formValue(r, "processname")
+	if page.Name == "" {
+		page.Text = "No process name found"
+		h.render(w, "tail.html", page)
+		return
+	}
+	if info, err := h.backend.ProcessInfo(page.Name); err == nil {
+		page.HasInfo = true
+		page.Info = rows([]rpc.ProcessInfo{info})[0]
+	}
+	page.Text = h.tailText(page.Name, page.Limit)
+	h.render(w, "tail.html", page)
+}
+
+// tailLimit is how many bytes to show: the reference reads at least 1024
+// bytes and ignores anything but a plain number.
+func tailLimit(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || strings.TrimLeft(s, "0123456789") != "" || n < minTailBytes {
+		return minTailBytes
+	}
+	return min(n, maxTailBytes)
+}
+
+// tailText returns the end of name's stdout log as displayable text, or
+// the reference's message when there is none.
+func (h *Handler) tailText(name string, limit int) string {
+	path, err := h.backend.LogFile(name, "stdout")
+	if err != nil {
+		return "ERROR: " + unexpectedFault(err)
+	}
+	if path == "" {
+		return "No file for " + name
+	}
+	data, err := readTail(path, int64(limit))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "No file for " + name
+	}
+	if err != nil {
+		return "ERROR: " + unexpectedFault(rpc.NewFault(rpc.FaultFailed, err.Error()))
+	}
+	return displayText(data)
+}
+
+// readTail reads at most n bytes from the end of the file at path.
+func readTail(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	off := max(st.Size()-n, 0)
+	data, err := io.ReadAll(io.NewSectionReader(f, off, st.Size()-off))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// ansiEscape matches terminal control sequences (colours, cursor moves):
+// they mean nothing in a browser and would show as garbage.
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]`)
+
+// displayText turns raw log bytes into text a page can show: a tail cut
+// mid-character or binary output must not break the page (the reference
+// fails with HTTP 500 there), so invalid UTF-8 becomes U+FFFD.
+func displayText(data []byte) string {
+	s := string(data)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return ansiEscape.ReplaceAllString(s, "")
+}

@@ -1,0 +1,225 @@
+// Package webui serves supervisord's web interface: the status page
+// ("/", "/index.html") with its per-process and global actions, the tail
+// page ("/tail.html") and the static files they use.
+//
+// URLs, query parameters (processname, action, message, limit) and the
+// messages shown after an action follow Supervisor 4.2.5, so bookmarks and
+// scripts written against the reference keep working. Every action works
+// as a plain form or link; the embedded script only adds live updates.
+//
+// The handler does no authentication: the rpc package mounts it behind the
+// same Basic auth as every other path of the HTTP server.
+package webui
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"gosupervisor/rpc"
+)
+
+// DefaultVersion is the Supervisor version shown in the page footer when
+// Options.Version is empty; it matches what getSupervisorVersion reports.
+const DefaultVersion = "4.2.5"
+
+// maxFormBytes bounds a POSTed form: the UI's forms hold two short fields.
+const maxFormBytes = 64 << 10
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options tunes a Handler. The zero value is ready to use.
+type Options struct {
+	// Version is shown in the footer; "" means DefaultVersion.
+	Version string
+	// Now is the clock used for "Page refreshed at ..." style messages;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the web UI over a Backend. It is safe for concurrent use.
+type Handler struct {
+	backend rpc.Backend
+	version string
+	now     func() time.Time
+	pages   *template.Template
+	static  map[string]staticFile
+}
+
+// staticFile is one embedded asset, served with a content-derived ETag.
+type staticFile struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// NewHandler returns the web UI for b with default options.
+func NewHandler(b rpc.Backend) http.Handler {
+	return New(b, Options{})
+}
+
+// New returns the web UI for b.
+func New(b rpc.Backend, opts Options) *Handler {
+	h := &Handler{
+		backend: b,
+		version: opts.Version,
+		now:     opts.Now,
+		pages:   template.Must(template.New("").Funcs(templateFuncs()).ParseFS(templateFS, "templates/*.html")),
+		static:  loadStatic(),
+	}
+	if h.version == "" {
+		h.version = DefaultVersion
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// staticTypes maps the extensions of embedded assets to their media type.
+var staticTypes = map[string]string{
+	".css": "text/css; charset=utf-8",
+	".js":  "text/javascript; charset=utf-8",
+	".svg": "image/svg+xml",
+}
+
+// loadStatic indexes the embedded assets by URL path. The embedded
+// tree is fixed at build time, so a failure here is a build defect.
+func loadStatic() map[string]staticFile {
+	files := map[string]staticFile{}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		files[strings.TrimPrefix(p, "static")] = staticFile{
+			body:        body,
+			contentType: staticTypes[path.Ext(p)],
+			etag:        `"` + hex.EncodeToString(sum[:8]) + `"`,
+		}
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("webui: embedded static files: %v", err))
+	}
+	return files
+}
+
+// ServeHTTP routes the UI's paths; anything else is 404.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/", "/index.html":
+		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		h.serveStatus(w, r)
+	case "/tail.html":
+		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		h.serveTail(w, r)
+	default:
+		f, ok := h.static[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+			return
+		}
+		serveStatic(w, r, f)
+	}
+}
+
+// allowMethods answers 405 unless r uses one of methods.
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
+func serveStatic(w http.ResponseWriter, r *http.Request, f staticFile) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", f.contentType)
+	hdr.Set("ETag", f.etag)
+	hdr.Set("Cache-Control", "no-cache")
+	if r.Header.Get("If-None-Match") == f.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hdr.Set("Content-Length", fmt.Sprint(len(f.body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(f.body)
+}
+
+// setNoCache sets the headers the reference sends with every UI page, so
+// neither pages nor the redirects after actions are ever cached.
+func setNoCache(hdr http.Header) {
+	hdr.Set("Pragma", "no-cache")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("Expires", "Thu, 01 Jan 1970 00:00:00 GMT")
+}
+
+// render writes a page from the named template. The template runs into a
+// buffer first so that a template error becomes a clean 500.
+func (h *Handler) render(w http.ResponseWriter, name string, data any) {
+	var buf strings.Builder
+	if err := h.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		http.Error(w, fmt.Sprintf("webui: render %s: %v", name, err), http.StatusInternalServerError)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/html;charset=utf-8")
+	setNoCache(hdr)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+// parseForm merges query and urlencoded body as the reference does: a
+// value in the body wins over the same key in the query.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("webui: parse form: %w", err)
+	}
+	return nil
+}
+
+// templateFuncs are the helpers the page templates call.
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		// quote escapes a namespec for a URL path segment ("g:p" → "g%3Ap"),
+		// as the reference builds its logtail links.
+		"quote": pythonQuote,
+		// size words a byte count for the tail length choices.
+		"size": func(n int) string {
+			if n >= 1<<20 {
+				return fmt.Sprintf("%d MB", n>>20)
+			}
+			return fmt.Sprintf("%d KB", n>>10)
+		},
+	}
+}
