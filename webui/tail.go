@@ -2,16 +2,12 @@ package webui
 
 import (
 	"errors"
-	"fmt"
-	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"gosupervisor/logrot"
 	"gosupervisor/rpc"
 )
 
@@ -76,8 +72,8 @@ func (h *Handler) tailText(name string, limit int) string {
 	if path == "" {
 		return "No file for " + name
 	}
-	data, err := readTail(path, int64(limit))
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := logrot.ReadRange(path, -int64(limit), 0)
+	if errors.Is(err, logrot.ErrNoFile) {
 		return "No file for " + name
 	}
 	if err != nil {
@@ -86,36 +82,14 @@ func (h *Handler) tailText(name string, limit int) string {
 	return displayText(data)
 }
 
-// readTail reads at most n bytes from the end of the file at path.
-func readTail(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", path, err)
-	}
-	off := max(st.Size()-n, 0)
-	data, err := io.ReadAll(io.NewSectionReader(f, off, st.Size()-off))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return data, nil
-}
-
-// ansiEscape matches terminal control sequences (colours, cursor moves):
-// they mean nothing in a browser and would show as garbage.
-var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]`)
-
-// displayText turns raw log bytes into text a page can show: a tail cut
-// mid-character or binary output must not break the page (the reference
-// fails with HTTP 500 there), so invalid UTF-8 becomes U+FFFD.
+// displayText turns raw log bytes into text a page can show: terminal
+// colour codes are dropped, and since a tail cut mid-character or binary
+// output must not break the page (the reference fails with HTTP 500
+// there), invalid UTF-8 becomes U+FFFD.
 func displayText(data []byte) string {
-	s := string(data)
+	s := string(logrot.StripANSI(data))
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return ansiEscape.ReplaceAllString(s, "")
+	return s
 }

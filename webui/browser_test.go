@@ -1,0 +1,134 @@
+package webui
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gosupervisor/internal/testenv"
+)
+
+// TestBrowser drives the UI in headless Chromium over a backend whose
+// processes really change state: stop and start by clicking, live
+// updates, the tail page and its follow mode, and a screenshot.
+func TestBrowser(t *testing.T) {
+	const evil = `<script>document.title="pwned"</script>`
+	b := newFakeBackend(t,
+		fakeProc{group: "web", name: "web", state: stateRunning,
+			log: "GET /health 200 1ms\nGET /api/users 200 12ms\nrendering " + evil + "\n"},
+		fakeProc{group: "workers", name: "worker_00", state: stateRunning, log: "ready\n"},
+		fakeProc{group: "workers", name: "worker_01", state: stateStopped, log: "-"},
+		fakeProc{group: "cron", name: "cron", state: stateExited, log: "-"},
+		fakeProc{group: "mailer", name: "mailer", state: stateFatal, log: "-"},
+		fakeProc{group: "queue", name: "queue", state: stateBackoff, log: "-"},
+	)
+	srv := httptest.NewServer(NewHandler(b))
+	t.Cleanup(srv.Close)
+	br := startBrowser(t)
+	br.resize(1280, 800)
+
+	br.open(srv.URL + "/")
+	waitState := func(name, want string) {
+		t.Helper()
+		testenv.Eventually(t, 10*time.Second, func() error {
+			got, err := br.attr(fmt.Sprintf(`tr[data-name=%q]`, name), "data-state")
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return fmt.Errorf("%s shows %q, want %q", name, got, want)
+			}
+			return nil
+		})
+	}
+	waitMessage := func(want string) {
+		t.Helper()
+		testenv.Eventually(t, 10*time.Second, func() error {
+			got, err := br.text("#statusmessage")
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return fmt.Errorf("message %q, want %q", got, want)
+			}
+			return nil
+		})
+	}
+	waitState("web", "running")
+
+	// Stop, then start again, by clicking the row's buttons.
+	br.click(`tr[data-name="web"] button[value="stop"]`)
+	waitMessage("Process web stopped")
+	if got := b.StateOf("web"); got != "STOPPED" {
+		t.Fatalf("backend says web is %s after Stop", got)
+	}
+	waitState("web", "stopped")
+	if u := br.url(); !strings.HasSuffix(u, "/?message=Process%20web%20stopped") {
+		t.Errorf("redirected to %s", u)
+	}
+	br.click(`tr[data-name="web"] button[value="start"]`)
+	waitMessage("Process web started")
+	if got := b.StateOf("web"); got != "RUNNING" {
+		t.Fatalf("backend says web is %s after Start", got)
+	}
+	waitState("web", "running")
+
+	// A change made behind the page's back shows up without a reload.
+	var marker string
+	br.eval(`window.notReloaded = "yes"; return window.notReloaded;`, &marker)
+	if err := b.StartProcess(t.Context(), "workers:worker_01", true); err != nil {
+		t.Fatal(err)
+	}
+	waitState("workers:worker_01", "running")
+	br.eval(`return window.notReloaded || "";`, &marker)
+	if marker != "yes" {
+		t.Error("page reloaded instead of updating in place")
+	}
+
+	// Screenshots of the status page, wide and phone-sized.
+	shot := os.Getenv("WEBUI_SCREENSHOT")
+	if shot == "" {
+		shot = filepath.Join(t.TempDir(), "webui.png")
+	}
+	br.screenshot(shot)
+	br.resize(390, 844)
+	br.screenshot(strings.TrimSuffix(shot, ".png") + "-phone.png")
+	br.resize(1280, 800)
+
+	// The name opens the tail of stdout; the log's HTML stays text.
+	br.click(`tr[data-name="web"] td.name a`)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got, err := br.text("#tailbody")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(got, "rendering "+evil) {
+			return fmt.Errorf("tail shows %q", got)
+		}
+		return nil
+	})
+	var title string
+	br.eval(`return document.title;`, &title)
+	if title != "Supervisor tail of process web" {
+		t.Errorf("title %q: log text ran as script?", title)
+	}
+
+	// Follow: new output appears without clicking Refresh.
+	br.click("#follow")
+	b.appendLog(t, "web", "GET /late 201 3ms\n")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got, err := br.text("#tailbody")
+		if err != nil {
+			return err
+		}
+		if !strings.HasSuffix(got, "GET /late 201 3ms") {
+			return fmt.Errorf("tail not followed: %q", got)
+		}
+		return nil
+	})
+	br.screenshot(strings.TrimSuffix(shot, ".png") + "-tail.png")
+}
