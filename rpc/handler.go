@@ -20,7 +20,6 @@ const (
 	DefaultMaxConcurrentRPC = 64
 	DefaultMaxLogTails      = 64
 	DefaultWriteTimeout     = 30 * time.Second
-	DefaultTailInterval     = 100 * time.Millisecond
 )
 
 // HandlerOptions configures NewHandler. Zero values mean the defaults.
@@ -46,8 +45,6 @@ type HandlerOptions struct {
 	// WriteTimeout bounds each write to a client, so one that stops
 	// reading is dropped instead of holding a goroutine forever.
 	WriteTimeout time.Duration
-	// TailInterval is how often log streams look for growth.
-	TailInterval time.Duration
 }
 
 // handler serves XML-RPC, log tails, the health check and the UI.
@@ -77,9 +74,6 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
-	}
-	if opts.TailInterval <= 0 {
-		opts.TailInterval = DefaultTailInterval
 	}
 	return &handler{
 		opts:     opts,

@@ -170,3 +170,10 @@ func NewServer(ctx context.Context, h http.Handler) *http.Server {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 }
+
+func inode(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
+}

@@ -1,20 +1,14 @@
 package rpc
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
 	"strings"
-	"syscall"
 	"time"
+
+	"gosupervisor/logrot"
 )
-
-// tailHead is how much of the existing log a stream starts with.
-const tailHead = 1024
-
-// truncatedNotice is written when a followed log shrinks.
-const truncatedNotice = "==> File truncated <==\n"
 
 func (h *handler) serveProcessTail(w http.ResponseWriter, r *http.Request, rest string) {
 	if r.Method != http.MethodGet {
@@ -54,28 +48,21 @@ func (h *handler) serveMainTail(w http.ResponseWriter, r *http.Request) {
 	h.streamLog(w, r, path, false)
 }
 
-// streamLog answers a chunked response that never ends by itself: the
-// last tailHead bytes of path, then whatever is appended, checked every
-// TailInterval. It reopens the file when its inode changes (rotation)
-// and says so when the file shrinks. It returns when the client goes
-// away, a write times out, or the request's context ends.
+// streamLog answers a chunked response that never ends by itself (see
+// logrot.Follow): the end of the log, then whatever is appended. Each
+// write has WriteTimeout to complete, so a client that stops reading is
+// dropped; the stream ends when the client goes away.
 func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string, noProxyBuffering bool) {
-	f, ino, err := openFollow(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		httpError(w, http.StatusNotFound)
 		return
 	}
-	defer func() { f.Close() }()
 	select {
 	case h.tails <- struct{}{}:
 		defer func() { <-h.tails }()
 	default:
 		httpError(w, http.StatusServiceUnavailable)
-		return
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		httpError(w, http.StatusNotFound)
 		return
 	}
 	hdr := w.Header()
@@ -93,82 +80,18 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string,
 	if rc.Flush() != nil {
 		return
 	}
-
-	pos := max(fi.Size()-tailHead, 0)
-	ticker := time.NewTicker(h.opts.TailInterval)
-	defer ticker.Stop()
-	buf := make([]byte, 32<<10)
-	ctx := r.Context()
-	for {
-		if st, err := os.Stat(path); err == nil && inode(st) != ino {
-			if nf, nino, err := openFollow(path); err == nil {
-				f.Close()
-				f, ino, pos = nf, nino, 0
-			}
-		}
-		if !h.sendGrowth(ctx, w, rc, f, &pos, buf) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
+	dw := &deadlineWriter{w: w, rc: rc, timeout: h.opts.WriteTimeout}
+	_ = logrot.Follow(r.Context(), path, dw, func() { _ = rc.Flush() })
 }
 
-// sendGrowth writes what f holds past *pos; false means stop streaming.
-func (h *handler) sendGrowth(ctx context.Context, w io.Writer, rc *http.ResponseController, f *os.File, pos *int64, buf []byte) bool {
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	size := fi.Size()
-	wrote := false
-	if size < *pos {
-		*pos = 0
-		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-		if _, err := io.WriteString(w, truncatedNotice); err != nil {
-			return false
-		}
-		wrote = true
-	}
-	for *pos < size && ctx.Err() == nil {
-		n, err := f.ReadAt(buf[:min(int64(len(buf)), size-*pos)], *pos)
-		if n > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return false
-			}
-			*pos += int64(n)
-			wrote = true
-		}
-		if err != nil {
-			break
-		}
-	}
-	if wrote {
-		return rc.Flush() == nil
-	}
-	return true
+// deadlineWriter gives every write to a client its own deadline.
+type deadlineWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
 }
 
-func openFollow(path string) (*os.File, uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, inode(fi), nil
-}
-
-func inode(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
-	}
-	return 0
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.w.Write(p)
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"gosupervisor/logrot"
 )
 
 // APIVersion is what getAPIVersion and getVersion answer; supervisorctl
@@ -268,11 +270,14 @@ func newRegistry(d *dispatcher) *registry {
 				if err != nil {
 					return nil, err
 				}
-				t := tailResult{data: []byte{}}
-				if path != "" && fileExists(path) {
-					t = tailRange(path, a.num(1), a.num(2))
+				if path == "" {
+					return []any{"", 0, false}, nil
 				}
-				return []any{string(t.data), t.offset, t.overflow}, nil
+				data, next, overflow, err := logrot.Tail(path, a.num(1), a.num(2))
+				if err != nil { // missing or unreadable: nothing to tail yet
+					return []any{"", 0, false}, nil
+				}
+				return []any{string(data), next, overflow}, nil
 			}}, tailAliases...)
 	}
 
@@ -472,10 +477,12 @@ func (d *dispatcher) readFile(path string, offset, length int64) (any, error) {
 	if !fileExists(path) {
 		return nil, NewFault(FaultNoFile, path)
 	}
-	data, err := readRange(path, offset, length)
+	data, err := logrot.ReadRange(path, offset, length)
 	switch {
-	case errors.Is(err, errBadArguments):
+	case errors.Is(err, logrot.ErrBadArguments):
 		return nil, NewFault(FaultBadArguments, "")
+	case errors.Is(err, logrot.ErrNoFile):
+		return nil, NewFault(FaultNoFile, path)
 	case err != nil:
 		return nil, NewFault(FaultFailed, "")
 	}
