@@ -4,6 +4,7 @@ import (
 	"html"
 	"net/http"
 	"strings"
+	"time"
 
 	"gosupervisor/rpc"
 )
@@ -55,6 +56,12 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if action := formValue(r, "action"); action != "" {
+		// A start or stop waits for the process (stopwaitsecs, startsecs):
+		// the server's timeouts must not cut that short, only the client
+		// leaving, which cancels the request's context.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
 		msg, err := h.runAction(r.Context(), action, formValue(r, "processname"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
