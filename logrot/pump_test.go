@@ -1,0 +1,284 @@
+package logrot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startPump runs Pump on a new pipe and returns its write end and a
+// channel with Pump's result.
+func startPump(t *testing.T, w *Writer, filter func([]byte) []byte) (*os.File, <-chan error) {
+	t.Helper()
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pw.Close() })
+	done := make(chan error, 1)
+	go func() { done <- Pump(r, w, filter) }()
+	return pw, done
+}
+
+func waitPump(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Pump = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Pump did not return after EOF")
+	}
+}
+
+// concatRotated joins path.N … path.1, path: the whole retained stream.
+func concatRotated(t *testing.T, path string, backups int) []byte {
+	t.Helper()
+	var all bytes.Buffer
+	for i := backups; i >= 1; i-- {
+		b, err := os.ReadFile(fmt.Sprintf("%s.%d", path, i))
+		if err == nil {
+			all.Write(b)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all.Write(b)
+	return all.Bytes()
+}
+
+// testStream is n pseudo-random bytes: invalid UTF-8, long runs without
+// newline, some escapes.
+func testStream(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		switch rng.IntN(40) {
+		case 0:
+			b[i] = '\n'
+		case 1:
+			b[i] = 0xff
+		default:
+			b[i] = byte('a' + rng.IntN(26))
+		}
+	}
+	return b
+}
+
+func TestPumpLosslessAcrossRotation(t *testing.T) {
+	identity := func(b []byte) []byte { return b }
+	tests := []struct {
+		name     string
+		filter   func([]byte) []byte
+		maxBytes int64
+		backups  int
+		size     int
+	}{
+		{"splice, small maxbytes", nil, 4096, 2000, 300_000},
+		{"splice, maxbytes above a chunk", nil, ChunkSize + 1000, 20, 2_000_000},
+		{"filter path", identity, 5000, 2000, 300_000},
+		{"splice, never rotates", nil, 0, 0, 1_000_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "x.log")
+			w := mustOpen(t, path, tt.maxBytes, tt.backups)
+			pw, done := startPump(t, w, tt.filter)
+			stream := testStream(uint64(tt.size), tt.size)
+			rng := rand.New(rand.NewPCG(7, 7))
+			for rest := stream; len(rest) > 0; {
+				n := min(len(rest), 1+rng.IntN(20000))
+				if _, err := pw.Write(rest[:n]); err != nil {
+					t.Fatal(err)
+				}
+				rest = rest[n:]
+			}
+			pw.Close()
+			waitPump(t, done)
+			if got := concatRotated(t, path, tt.backups); !bytes.Equal(got, stream) {
+				t.Fatalf("rotated files hold %d bytes, want the %d-byte stream exactly", len(got), len(stream))
+			}
+			for i := 1; i <= tt.backups; i++ {
+				st, err := os.Stat(fmt.Sprintf("%s.%d", path, i))
+				if err != nil {
+					break
+				}
+				if st.Size() < tt.maxBytes || st.Size() > tt.maxBytes+ChunkSize {
+					t.Errorf("%s.%d is %d bytes, want within one chunk past %d", path, i, st.Size(), tt.maxBytes)
+				}
+			}
+		})
+	}
+}
+
+func TestPumpFilterAndNilWriter(t *testing.T) {
+	t.Run("StripANSI filter", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "x.log")
+		w := mustOpen(t, path, 0, 0)
+		pw, done := startPump(t, w, StripANSI)
+		if _, err := pw.Write([]byte("\x1b[31mred\x1b[0m plain\n")); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		waitPump(t, done)
+		if got, _ := os.ReadFile(path); string(got) != "red plain\n" {
+			t.Errorf("log = %q", got)
+		}
+	})
+	t.Run("nil writer drains and still filters", func(t *testing.T) {
+		var seen bytes.Buffer
+		pw, done := startPump(t, nil, func(b []byte) []byte { seen.Write(b); return b })
+		stream := testStream(3, 500_000) // more than a pipe holds: must be drained
+		if _, err := pw.Write(stream); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		waitPump(t, done)
+		if !bytes.Equal(seen.Bytes(), stream) {
+			t.Errorf("filter saw %d bytes, want %d", seen.Len(), len(stream))
+		}
+	})
+	t.Run("nil writer nil filter", func(t *testing.T) {
+		pw, done := startPump(t, nil, nil)
+		if _, err := pw.Write(testStream(4, 300_000)); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		waitPump(t, done)
+	})
+}
+
+func TestPumpKeepsDrainingWhenWritesFail(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		filter func([]byte) []byte
+	}{{"splice", nil}, {"filter", StripANSI}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec errorRecorder
+			w := mustOpen(t, "/dev/full", 0, 0, WithOnError(rec.record))
+			pw, done := startPump(t, w, tt.filter)
+			const size = 400_000
+			if _, err := pw.Write(bytes.Repeat([]byte("y"), size)); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			waitPump(t, done)
+			if got := w.Dropped(); got != size {
+				t.Errorf("Dropped = %d, want %d", got, size)
+			}
+			if n := len(rec.list()); n != 1 {
+				t.Errorf("%d reports, want 1", n)
+			}
+		})
+	}
+}
+
+func TestPumpDirectoryVanishesMidStream(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "logs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var rec errorRecorder
+	path := filepath.Join(dir, "x.log")
+	w := mustOpen(t, path, 1000, 1000, WithOnError(rec.record))
+	pw, done := startPump(t, w, nil)
+	write := func(s string) {
+		if _, err := pw.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(strings.Repeat("a", 1000)) // reaches maxbytes: rotated once
+	waitFor(t, func() bool { _, err := os.Stat(path + ".1"); return err == nil })
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	var after strings.Builder
+	batch := func(from, to int) {
+		for i := from; i < to; i++ {
+			s := fmt.Sprintf("after %04d\n", i)
+			after.WriteString(s)
+			write(s)
+		}
+	}
+	// Up to maxbytes go to the unlinked file; the rotation that follows
+	// finds the directory gone and recreates it.
+	batch(0, 150)
+	waitFor(t, func() bool { _, err := os.Stat(path); return err == nil })
+	kept := after.Len()
+	batch(150, 400)
+	pw.Close()
+	waitPump(t, done)
+	if errs := rec.list(); len(errs) != 1 {
+		t.Fatalf("reports = %v, want one", errs)
+	}
+	got := string(concatRotated(t, path, 1000))
+	if !strings.HasSuffix(after.String(), got) || len(got) < after.Len()-kept {
+		t.Errorf("recreated logs hold %d bytes, want a tail of the stream with at least the last %d", len(got), after.Len()-kept)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestPumpAbandonedByClose(t *testing.T) {
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close() // a grandchild keeps the write end open
+	w := mustOpen(t, filepath.Join(t.TempDir(), "x.log"), 0, 0)
+	done := make(chan error, 1)
+	go func() { done <- Pump(r, w, nil) }()
+	if _, err := pw.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { b, _ := os.ReadFile(w.Path()); return len(b) == 1 })
+	r.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrClosed) {
+			t.Errorf("Pump = %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Pump kept running after its pipe was closed")
+	}
+}
+
+func TestPumpFromRegularFileFallsBackToCopy(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	stream := testStream(9, 300_000)
+	if err := os.WriteFile(src, stream, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := mustOpen(t, filepath.Join(dir, "x.log"), 0, 0)
+	if err := Pump(f, w, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(w.Path()); !bytes.Equal(got, stream) {
+		t.Errorf("copied %d bytes, want %d", len(got), len(stream))
+	}
+}
