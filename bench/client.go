@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/kolo/xmlrpc"
+)
+
+// Process states as numbers on the wire (supervisor.states.ProcessStates).
+const (
+	stateStopped  = 0
+	stateStarting = 10
+	stateRunning  = 20
+	stateBackoff  = 30
+	stateStopping = 40
+	stateExited   = 100
+	stateFatal    = 200
+)
+
+// ProcessInfo is the part of getProcessInfo's struct the scenarios read.
+type ProcessInfo struct {
+	Name      string `xmlrpc:"name"`
+	Group     string `xmlrpc:"group"`
+	State     int    `xmlrpc:"state"`
+	StateName string `xmlrpc:"statename"`
+	PID       int    `xmlrpc:"pid"`
+}
+
+// Client is an XML-RPC client of one daemon's unix socket. Calls on one
+// Client are serialized (kolo/xmlrpc sends one request at a time), so
+// concurrent load uses one Client per worker.
+type Client struct {
+	rpc       *xmlrpc.Client
+	transport *http.Transport
+}
+
+// rpcTimeout bounds one call; stopAllProcesses on 500 programs under the
+// reference takes a while.
+const rpcTimeout = 3 * time.Minute
+
+// NewClient returns a client of the supervisord listening on socket.
+func NewClient(socket string) (*Client, error) {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		ResponseHeaderTimeout: rpcTimeout,
+		MaxIdleConnsPerHost:   1,
+	}
+	c, err := xmlrpc.NewClient("http://localhost/RPC2", tr)
+	if err != nil {
+		return nil, fmt.Errorf("xmlrpc client for %s: %w", socket, err)
+	}
+	return &Client{rpc: c, transport: tr}, nil
+}
+
+// Close drops the client's connections.
+func (c *Client) Close() error { return c.rpc.Close() }
+
+func (c *Client) call(method string, args, reply any) error {
+	if err := c.rpc.Call(method, args, reply); err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	return nil
+}
+
+// GetState returns supervisord's state name (RUNNING once it serves).
+func (c *Client) GetState() (string, error) {
+	var st struct {
+		Code int    `xmlrpc:"statecode"`
+		Name string `xmlrpc:"statename"`
+	}
+	err := c.call("supervisor.getState", nil, &st)
+	return st.Name, err
+}
+
+// GetProcessInfo returns one process's info.
+func (c *Client) GetProcessInfo(name string) (ProcessInfo, error) {
+	var info ProcessInfo
+	err := c.call("supervisor.getProcessInfo", name, &info)
+	return info, err
+}
+
+// GetAllProcessInfo returns every process's info.
+func (c *Client) GetAllProcessInfo() ([]ProcessInfo, error) {
+	var infos []ProcessInfo
+	err := c.call("supervisor.getAllProcessInfo", nil, &infos)
+	return infos, err
+}
+
+// StartProcess starts name, waiting for RUNNING when wait is set.
+func (c *Client) StartProcess(name string, wait bool) error {
+	var ok bool
+	return c.call("supervisor.startProcess", []any{name, wait}, &ok)
+}
+
+// StopAllProcesses stops everything and returns how many results came
+// back and how many of them were not a success.
+func (c *Client) StopAllProcesses(wait bool) (results, failed int, err error) {
+	var rs []struct {
+		Name   string `xmlrpc:"name"`
+		Status int    `xmlrpc:"status"`
+	}
+	if err := c.call("supervisor.stopAllProcesses", wait, &rs); err != nil {
+		return 0, 0, err
+	}
+	for _, r := range rs {
+		const success = 80 // supervisor.xmlrpc.Faults.SUCCESS
+		if r.Status != success {
+			failed++
+		}
+	}
+	return len(rs), failed, nil
+}
+
+// countStates counts infos per state.
+func countStates(infos []ProcessInfo) map[int]int {
+	n := map[int]int{}
+	for _, i := range infos {
+		n[i.State]++
+	}
+	return n
+}

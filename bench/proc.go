@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTicks is Linux's USER_HZ (CLK_TCK), the unit of the utime and stime
+// fields of /proc/<pid>/stat. It has been 100 on every Linux ABI Go supports.
+const clockTicks = 100
+
+// Usage is one reading of a process's resource counters.
+type Usage struct {
+	// CPU is utime+stime: the process's own CPU time, all threads, not its
+	// reaped children (a daemon's children are not the daemon's cost).
+	CPU time.Duration
+	// RSS and HWM are VmRSS and VmHWM (peak RSS) in bytes.
+	RSS, HWM int64
+}
+
+// ReadUsage reads the CPU time and memory of pid from /proc.
+func ReadUsage(pid int) (Usage, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return Usage{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	cpu, err := ParseStatCPU(stat)
+	if err != nil {
+		return Usage{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Usage{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	rss, hwm, err := ParseStatusMemory(status)
+	if err != nil {
+		return Usage{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	return Usage{CPU: cpu, RSS: rss, HWM: hwm}, nil
+}
+
+// ParseStatCPU returns utime+stime from the contents of /proc/<pid>/stat.
+// The command name (field 2) may hold spaces and parentheses, so fields
+// are counted from the last ')'.
+func ParseStatCPU(stat []byte) (time.Duration, error) {
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("stat %q: no command name", truncate(string(stat), 60))
+	}
+	// After ")": state(3) ppid(4) ... utime(14) stime(15).
+	fields := strings.Fields(string(stat[end+1:]))
+	const utimeIdx, stimeIdx = 14 - 3, 15 - 3
+	if len(fields) <= stimeIdx {
+		return 0, fmt.Errorf("stat: %d fields after the command name, want > %d", len(fields), stimeIdx)
+	}
+	var ticks int64
+	for _, i := range []int{utimeIdx, stimeIdx} {
+		n, err := strconv.ParseInt(fields[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stat field %d: %w", i+3, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// ParseStatusMemory returns VmRSS and VmHWM in bytes from the contents of
+// /proc/<pid>/status.
+func ParseStatusMemory(status []byte) (rss, hwm int64, err error) {
+	found := 0
+	for _, line := range strings.Split(string(status), "\n") {
+		key, value, ok := strings.Cut(line, ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(value)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, 0, fmt.Errorf("status %s: unexpected value %q", key, value)
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("status %s: %w", key, err)
+		}
+		if key == "VmRSS" {
+			rss = kb * 1024
+		} else {
+			hwm = kb * 1024
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("status: VmRSS or VmHWM missing (a zombie or kernel thread?)")
+	}
+	return rss, hwm, nil
+}
+
+// procStartTime returns field 22 of /proc/<pid>/stat (start time in ticks
+// since boot), which tells a process from a later one that reuses its pid.
+func procStartTime(pid int) (int64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("stat of pid %d: no command name", pid)
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	const startIdx = 22 - 3
+	if len(fields) <= startIdx {
+		return 0, fmt.Errorf("stat of pid %d: too few fields", pid)
+	}
+	return strconv.ParseInt(fields[startIdx], 10, 64)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,100 @@
+// Command bench measures our supervisord against the Python reference,
+// scenario by scenario, and prints medians, ratios and targets. `make bench`
+// runs it; -quick gives a short run, -json a machine-readable report.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"gosupervisor/bench"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == bench.HelperArg {
+		os.Exit(bench.HelperMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ours := fs.String("ours", "bin/supervisord", "our supervisord")
+	ref := fs.String("ref", "/usr/bin/supervisord", "the reference supervisord")
+	runs := fs.Int("n", 0, "runs per scenario and daemon (default 3, or 1 with -quick)")
+	quick := fs.Bool("quick", false, "short run (~2 minutes)")
+	jsonOut := fs.String("json", "", "also write the report as JSON to this file (- for stdout, replacing the table)")
+	only := fs.String("only", "", "comma-separated scenarios to run (idle,many,logs,chatty,respawn,rpc,startup)")
+	daemons := fs.String("daemons", "ours,ref", "which daemons to run: ours, ref or both")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *runs == 0 {
+		*runs = 3
+		if *quick {
+			*runs = 1
+		}
+	}
+	helper, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: own executable: %v\n", err)
+		return 1
+	}
+	opts := bench.Options{
+		Ours: *ours, Ref: *ref, Runs: *runs, Quick: *quick,
+		Params: bench.DefaultParams(*quick), Helper: helper, Progress: stderr,
+		Kinds: splitList(*daemons), Only: splitList(*only),
+	}
+	rep, runErr := bench.Run(ctx, bench.Scenarios(), opts)
+	if *jsonOut != "-" {
+		if err := rep.WriteTable(stdout); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	if *jsonOut != "" {
+		if err := writeJSON(rep, *jsonOut, stdout); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "bench: stopped early: %v\n", runErr)
+		return 1
+	}
+	return 0
+}
+
+func writeJSON(rep *bench.Report, path string, stdout io.Writer) error {
+	if path == "-" {
+		return rep.WriteJSON(stdout)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("json report: %w", err)
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		return fmt.Errorf("json report %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
