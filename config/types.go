@@ -22,6 +22,10 @@ type Config struct {
 	// eventlistener), sorted by (Priority, Name) as the reference sorts them.
 	Groups        []*Group
 	RPCInterfaces []RPCInterface
+	// ServerURL is what serverurl=AUTO means for children: "unix://<file>"
+	// of the first unix server, else "http://host:port" of the first inet
+	// server (empty host = localhost), else "" (no SUPERVISOR_SERVER_URL).
+	ServerURL string
 	// Messages are the lines the reference logs about parsing (included
 	// files, unmatched include globs, deprecated keys) once the main log is
 	// open, in the order they were produced.
@@ -120,10 +124,13 @@ const (
 
 // Group is a process group as Supervisor builds it.
 type Group struct {
-	Name      string
-	Kind      GroupKind
-	Priority  int
-	Processes []*Process // sorted by (Priority, Name)
+	Name     string
+	Kind     GroupKind
+	Priority int
+	// Processes are sorted by (Priority, Name) within each program
+	// section; a [group:x] lists its programs= in the order written (the
+	// order the reference autostarts them in).
+	Processes []*Process
 
 	// Socket is set for KindFCGI only.
 	Socket *FCGISocket
@@ -163,10 +170,14 @@ type Process struct {
 	ProcessNum  int
 	NumProcs    int
 
-	Command   string   // the expanded command line
-	Argv      []string // Command split as Python's shlex (POSIX mode)
-	Directory string   // "" = inherit
-	Umask     int      // -1 = inherit
+	Command string   // the expanded command line
+	Argv    []string // Command split as Python's shlex (POSIX mode)
+	// ArgvErr is the shlex error when Command cannot be split (e.g. "No
+	// closing quotation"); the reference reports it only at spawn time as
+	// "can't parse command 'X': <ArgvErr>".
+	ArgvErr   string
+	Directory string // "" = inherit
+	Umask     int    // -1 = inherit
 
 	Priority     int
 	Autostart    bool
@@ -189,7 +200,8 @@ type Process struct {
 	// Environment is the program's own environment= (not merged with
 	// [supervisord] environment), in file order.
 	Environment []EnvVar
-	// ServerURL is the value for SUPERVISOR_SERVER_URL: "AUTO" or a URL.
+	// ServerURL is the value for SUPERVISOR_SERVER_URL: "AUTO" (use
+	// Config.ServerURL), a URL, or "" (set none, as serverurl= does).
 	ServerURL string
 }
 
@@ -210,4 +222,6 @@ type LogConfig struct {
 type RPCInterface struct {
 	Name    string // x
 	Factory string // supervisor.rpcinterface_factory
+	// Extras are the section's other keys (factory keyword arguments).
+	Extras map[string]string
 }
