@@ -1,0 +1,228 @@
+package logrot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fixedClock is 2026-11-30 02:14:28.123456 UTC.
+func fixedClock() time.Time { return time.Date(2026, 11, 30, 2, 14, 28, 123456789, time.UTC) }
+
+func TestMainLogFormatAndLevels(t *testing.T) {
+	all := []Level{LevelCritical, LevelError, LevelWarn, LevelInfo, LevelDebug, LevelTrace, LevelBlather}
+	tests := []struct {
+		level Level
+		want  []string // level codes logged, in order
+	}{
+		{LevelCritical, []string{"CRIT"}},
+		{LevelWarn, []string{"CRIT", "ERRO", "WARN"}},
+		{LevelInfo, []string{"CRIT", "ERRO", "WARN", "INFO"}},
+		{LevelDebug, []string{"CRIT", "ERRO", "WARN", "INFO", "DEBG"}},
+		{LevelBlather, []string{"CRIT", "ERRO", "WARN", "INFO", "DEBG", "TRAC", "BLAT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "supervisord.log")
+			var stdout bytes.Buffer
+			l, err := NewMainLog(MainLogOptions{Path: path, Level: tt.level, Stdout: &stdout, Now: fixedClock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			for _, lv := range all {
+				if got, want := l.Enabled(lv), lv >= tt.level; got != want {
+					t.Errorf("Enabled(%v) = %v, want %v", lv, got, want)
+				}
+				l.Logf(lv, "msg %d", int(lv))
+			}
+			var want strings.Builder
+			for _, code := range tt.want {
+				lv := map[string]Level{"CRIT": 50, "ERRO": 40, "WARN": 30, "INFO": 20, "DEBG": 10, "TRAC": 5, "BLAT": 3}[code]
+				fmt.Fprintf(&want, "2026-11-30 02:14:28,123 %s msg %d\n", code, int(lv))
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want.String() {
+				t.Errorf("file:\n%s\nwant:\n%s", got, want.String())
+			}
+			if stdout.String() != want.String() {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want.String())
+			}
+		})
+	}
+}
+
+func TestMainLogMessages(t *testing.T) {
+	tests := []struct {
+		name   string
+		format string
+		args   []any
+		want   string
+	}{
+		{"formatted", "spawned: '%s' with pid %d", []any{"x", 123}, "spawned: 'x' with pid 123"},
+		{"no args keeps percent", "100%d done", nil, "100%d done"},
+		{"multi-line as is", "line1\nline2", nil, "line1\nline2"},
+		{"invalid utf-8 as is", "\xff\xfe", nil, "\xff\xfe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			l, err := NewMainLog(MainLogOptions{Level: LevelInfo, Stdout: &out, Now: fixedClock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Logf(LevelInfo, tt.format, tt.args...)
+			if want := "2026-11-30 02:14:28,123 INFO " + tt.want + "\n"; out.String() != want {
+				t.Errorf("got %q, want %q", out.String(), want)
+			}
+		})
+	}
+}
+
+// TestMainLogMatchesReference formats the same messages through the
+// reference's logger with its clock pinned, in UTC.
+func TestMainLogMatchesReference(t *testing.T) {
+	msgs := []struct {
+		level Level
+		msg   string
+	}{
+		{LevelCritical, "Supervisor is running as root."},
+		{LevelInfo, "spawned: 'cat' with pid 4242"},
+		{LevelWarn, "received SIGTERM indicating exit request"},
+		{LevelDebug, "'x' stdout output:\nhello\n"},
+		{LevelBlather, "blather"},
+		{LevelTrace, "XML-RPC method called: supervisor.getPID()"},
+		{LevelError, "tab\there"},
+	}
+	dir := t.TempDir()
+	pyPath, goPath := filepath.Join(dir, "py.log"), filepath.Join(dir, "go.log")
+	var script strings.Builder
+	fmt.Fprintf(&script, `
+import time
+from supervisor import loggers
+loggers.time.time = lambda: %d.123456
+loggers.time.localtime = time.gmtime
+logger = loggers.getLogger(loggers.LevelsByName.BLAT)
+loggers.handle_file(logger, %q, '%%(asctime)s %%(levelname)s %%(message)s\n', rotating=True, maxbytes=1<<20, backups=2)
+`, fixedClock().Unix(), pyPath)
+	for _, m := range msgs {
+		fmt.Fprintf(&script, "logger.log(%d, %q)\n", int(m.level), m.msg)
+	}
+	runPython(t, script.String())
+
+	l, err := NewMainLog(MainLogOptions{Path: goPath, MaxBytes: 1 << 20, Backups: 2, Level: LevelBlather, Now: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		l.Logf(m.level, "%s", m.msg)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(pyPath)
+	got, _ := os.ReadFile(goPath)
+	if len(want) == 0 || string(got) != string(want) {
+		t.Errorf("ours:\n%s\nreference:\n%s", got, want)
+	}
+}
+
+func TestMainLogSyslogLines(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	var stdout bytes.Buffer
+	l, err := NewMainLog(MainLogOptions{
+		Syslog: true, Level: LevelInfo, Now: fixedClock, Stdout: &stdout,
+		SyslogSend: func(line string) error { mu.Lock(); lines = append(lines, line); mu.Unlock(); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Logf(LevelWarn, "first\nsecond\n")
+	l.Logf(LevelDebug, "filtered")
+	want := []string{"2026-11-30 02:14:28,123 WARN first\n", "2026-11-30 02:14:28,123 WARN second\n"}
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("syslog got %q, want %q", lines, want)
+	}
+	if got := stdout.String(); got != "2026-11-30 02:14:28,123 WARN first\nsecond\n\n" {
+		t.Errorf("stdout copy %q", got)
+	}
+	if l.Path() != "" {
+		t.Errorf("Path = %q", l.Path())
+	}
+	if err := l.Clear(); !errors.Is(err, ErrNoFile) {
+		t.Errorf("Clear without a file = %v, want ErrNoFile", err)
+	}
+	if err := l.Reopen(); err != nil {
+		t.Errorf("Reopen without a file = %v", err)
+	}
+}
+
+func TestMainLogRotatesClearsReopens(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "supervisord.log")
+	l, err := NewMainLog(MainLogOptions{Path: path, MaxBytes: 100, Backups: 1, Level: LevelInfo, Now: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := range 5 {
+		l.Logf(LevelInfo, "message number %d", i) // 46 bytes a line
+	}
+	files := dirFiles(t, dir)
+	line := func(i int) string { return fmt.Sprintf("2026-11-30 02:14:28,123 INFO message number %d\n", i) }
+	want := map[string]string{
+		"supervisord.log.1": line(0) + line(1) + line(2), // 138 bytes ≥ 100: rotated after line 2
+		"supervisord.log":   line(3) + line(4),
+	}
+	if !equalMaps(files, want) {
+		t.Errorf("files = %q, want %q", files, want)
+	}
+	if err := l.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	l.Logf(LevelInfo, "after clear")
+	if err := os.Rename(path, path+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	l.Logf(LevelInfo, "after reopen")
+	files = dirFiles(t, dir)
+	want = map[string]string{
+		"supervisord.log.moved": "2026-11-30 02:14:28,123 INFO after clear\n",
+		"supervisord.log":       "2026-11-30 02:14:28,123 INFO after reopen\n",
+		"supervisord.log.1":     line(0) + line(1) + line(2),
+	}
+	if !equalMaps(files, want) {
+		t.Errorf("files = %q, want %q", files, want)
+	}
+}
+
+func TestLevelByName(t *testing.T) {
+	tests := []struct {
+		name string
+		want Level
+		ok   bool
+	}{
+		{"critical", LevelCritical, true}, {"ERROR", LevelError, true}, {"warn", LevelWarn, true},
+		{"info", LevelInfo, true}, {"Debug", LevelDebug, true}, {"trace", LevelTrace, true},
+		{"blather", LevelBlather, true}, {"warning", 0, false}, {"", 0, false},
+	}
+	for _, tt := range tests {
+		if got, ok := LevelByName(tt.name); got != tt.want || ok != tt.ok {
+			t.Errorf("LevelByName(%q) = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
