@@ -1,0 +1,386 @@
+// Package engine owns supervisord's processes: their state machine, the
+// spawner, the one reaper and every deadline. One goroutine (Run) owns the
+// process table; everything else (RPC handlers, signals) talks to it
+// through requests and receives copies.
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"gosupervisor/config"
+	"gosupervisor/rpc"
+)
+
+// Logger is the main log as the engine needs it. Logf must be safe for
+// concurrent use: output pumps copy child output to it at debug level.
+type Logger interface {
+	Logf(level config.LogLevel, format string, args ...any)
+	Enabled(level config.LogLevel) bool
+}
+
+// MainLogFile is the main log's file side, for readLog/clearLog/SIGUSR2.
+type MainLogFile interface {
+	Path() string
+	Clear() error
+	Reopen() error
+}
+
+// Options configures New.
+type Options struct {
+	Config  *config.Config
+	Log     Logger
+	MainLog MainLogFile // nil = no main log file
+	// Reload re-reads the config file from scratch (supervisor.reloadConfig / reread).
+	Reload func() (*config.Config, error)
+	Clock  Clock // nil = real time
+	OS     OS    // nil = the real spawner/reaper, created by Run
+}
+
+// Exit says why Run returned.
+type Exit int
+
+// Why Run returned: every process is stopped and supervisord should exit,
+// or re-read its config and run a new Engine.
+const (
+	ExitShutdown Exit = iota
+	ExitRestart
+)
+
+var _ rpc.Backend = (*Engine)(nil)
+
+// errStopped is what callers get once Run has returned.
+var errStopped = rpc.NewFault(rpc.FaultShutdownState, "")
+
+// Engine supervises the processes of one configuration. Build it with New,
+// drive it with Run; all exported methods are safe for concurrent use.
+type Engine struct {
+	opts  Options
+	log   Logger
+	clock Clock
+	pid   int
+
+	reqc    chan func(now time.Time)
+	done    chan struct{}
+	ran     atomic.Bool
+	mood    atomic.Int32
+	pumps   sync.WaitGroup
+	stdinWG sync.WaitGroup
+
+	// Owned by the loop goroutine (and by New before Run starts).
+	os         OS
+	mach       *machine
+	cfg        *config.Config // the config read last (reread replaces it)
+	identifier string
+	groups     map[string]*group
+	order      []*group // active groups by (priority, name)
+	byPID      map[int]*process
+	waiters    []*waiter
+	stopping   bool
+	stopGroups []*group
+	lastReport time.Time // last "waiting for ... to die"
+	exit       Exit
+	finished   bool
+}
+
+// New builds the engine: it removes old AUTO child logs (unless
+// nocleanup), creates the groups with their AUTO log files and fcgi
+// sockets, and starts nothing.
+func New(o Options) (*Engine, error) {
+	if o.Config == nil {
+		return nil, errors.New("engine: no config")
+	}
+	if o.Log == nil {
+		return nil, errors.New("engine: no logger")
+	}
+	e := &Engine{
+		opts:       o,
+		log:        o.Log,
+		clock:      o.Clock,
+		pid:        os.Getpid(),
+		reqc:       make(chan func(time.Time)),
+		done:       make(chan struct{}),
+		cfg:        o.Config,
+		identifier: o.Config.Supervisord.Identifier,
+		groups:     map[string]*group{},
+		byPID:      map[int]*process{},
+	}
+	if e.clock == nil {
+		e.clock = realClock{}
+	}
+	e.mood.Store(int32(MoodRunning))
+	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
+	if !o.Config.Supervisord.NoCleanup {
+		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
+	}
+	for _, gc := range o.Config.Groups {
+		if err := e.addGroup(gc); err != nil {
+			e.closeGroups()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// kill reaches the OS; Run sets e.os before anything can be signalled.
+func (e *Engine) kill(pid int, sig syscall.Signal) error { return e.os.Kill(pid, sig) }
+
+// stateChanged is called by the machine after every transition. Event
+// listeners (PROCESS_STATE_* events) will hook in here.
+func (e *Engine) stateChanged(p *process, from ProcessState, now time.Time) {
+	e.log.Logf(config.LevelBlather, "%s: %s -> %s", p.name(), from, p.state)
+}
+
+// Run is the engine loop. It starts the autostart programs in priority
+// order and runs until a shutdown or restart request has stopped every
+// process, then says which it was. Cancelling ctx requests a shutdown (the
+// processes are still stopped in order). Run may be called once.
+func (e *Engine) Run(ctx context.Context) (Exit, error) {
+	if !e.ran.CompareAndSwap(false, true) {
+		return ExitShutdown, errors.New("engine: Run called twice")
+	}
+	defer close(e.done)
+	if e.opts.OS != nil {
+		e.os = e.opts.OS
+	} else {
+		ros := newRealOS()
+		e.os = ros
+		defer ros.Close()
+	}
+	ctxDone := ctx.Done()
+	var timerC <-chan time.Time
+	stopTimer := func() bool { return false }
+	e.reap(e.clock.Now())
+	for {
+		now := e.clock.Now()
+		e.step(now)
+		if e.finished {
+			break
+		}
+		stopTimer()
+		timerC, stopTimer = nil, func() bool { return false }
+		if at, ok := e.nextDeadline(); ok {
+			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(now), 0))
+		}
+		select {
+		case <-ctxDone:
+			ctxDone = nil
+			e.setMood(MoodShutdown)
+		case <-e.os.ChildExited():
+			e.reap(e.clock.Now())
+		case req := <-e.reqc:
+			req(e.clock.Now())
+		case <-timerC:
+		}
+	}
+	stopTimer()
+	e.finishWaiters()
+	e.closeGroups()
+	e.stdinWG.Wait()
+	e.pumps.Wait()
+	return e.exit, nil
+}
+
+// step applies every time- and mood-driven rule, once per loop wake-up.
+func (e *Engine) step(now time.Time) {
+	mood := e.moodNow()
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			e.mach.transition(p, now, mood)
+		}
+	}
+	if mood < MoodRunning {
+		e.shutdownStep(now)
+	}
+	e.pollWaiters(now)
+}
+
+// reap collects every exited child: wait4(-1, WNOHANG) until none is left.
+func (e *Engine) reap(now time.Time) {
+	for {
+		pid, ws, ok := e.os.Reap()
+		if !ok {
+			return
+		}
+		p := e.byPID[pid]
+		if p == nil {
+			_, how := decodeWaitStatus(ws)
+			e.log.Logf(config.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
+			continue
+		}
+		delete(e.byPID, pid)
+		e.mach.finish(p, ws, now)
+		e.releaseIO(p, now)
+	}
+}
+
+// nextDeadline is the earliest instant at which step has work to do
+// without any other event. Deadlines are recomputed from the current
+// records each time, so one left over from an earlier instance never acts
+// on a new one.
+func (e *Engine) nextDeadline() (time.Time, bool) {
+	var at time.Time
+	found := false
+	consider := func(t time.Time) {
+		if !found || t.Before(at) {
+			at, found = t, true
+		}
+	}
+	mood := e.moodNow()
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			if t, ok := p.deadline(mood); ok {
+				consider(t)
+			}
+		}
+	}
+	for _, w := range e.waiters {
+		if w.next != nil {
+			if t, ok := w.next(); ok {
+				consider(t)
+			}
+		}
+	}
+	if e.stopping && e.hasUnstopped() {
+		consider(e.lastReport.Add(3 * time.Second).Add(time.Nanosecond))
+	}
+	return at, found
+}
+
+// shutdownStep stops groups from the highest priority down, one group at
+// a time, and finishes Run once nothing is left running.
+func (e *Engine) shutdownStep(now time.Time) {
+	if !e.stopping {
+		e.stopping = true
+		e.stopGroups = append([]*group(nil), e.order...)
+	}
+	for len(e.stopGroups) > 0 {
+		g := e.stopGroups[len(e.stopGroups)-1]
+		e.stopAllInGroup(g, now)
+		if len(g.unstopped()) > 0 {
+			break
+		}
+		e.stopGroups = e.stopGroups[:len(e.stopGroups)-1]
+	}
+	if !e.hasUnstopped() {
+		e.finished = true
+		return
+	}
+	if e.lastReport.IsZero() || now.After(e.lastReport.Add(3*time.Second)) {
+		var names []string
+		for _, g := range e.order {
+			for _, p := range g.unstopped() {
+				names = append(names, p.name())
+			}
+		}
+		e.log.Logf(config.LevelInfo, "waiting for %s to die", joinComma(names))
+		e.lastReport = now
+	}
+}
+
+// stopAllInGroup is the reference's group stop_all: descending priority,
+// BACKOFF gives up (FATAL) instead of stopping.
+func (e *Engine) stopAllInGroup(g *group, now time.Time) {
+	for i := len(g.procs) - 1; i >= 0; i-- {
+		p := g.procs[i]
+		switch p.state {
+		case StateRunning, StateStarting:
+			e.mach.stopProcess(p, now)
+		case StateBackoff:
+			e.mach.giveUp(p, now)
+		}
+	}
+}
+
+func (e *Engine) hasUnstopped() bool {
+	for _, g := range e.order {
+		if len(g.unstopped()) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) moodNow() Mood { return Mood(e.mood.Load()) }
+
+// setMood enters SHUTDOWN or RESTARTING; the loop does the rest.
+func (e *Engine) setMood(m Mood) {
+	e.mood.Store(int32(m))
+	if m == MoodRestarting {
+		e.exit = ExitRestart
+	} else {
+		e.exit = ExitShutdown
+	}
+}
+
+// call runs fn on the loop goroutine and waits for it to finish.
+func (e *Engine) call(fn func(now time.Time)) error {
+	finished := make(chan struct{})
+	select {
+	case e.reqc <- func(now time.Time) { fn(now); close(finished) }:
+	case <-e.done:
+		return errStopped
+	}
+	<-finished
+	return nil
+}
+
+// Shutdown asks for an orderly stop of every process, then Run returns
+// ExitShutdown. It logs nothing itself. A shutdown already in progress
+// answers SHUTDOWN_STATE; a restart in progress becomes a shutdown.
+func (e *Engine) Shutdown() error {
+	var err error
+	if cerr := e.call(func(time.Time) {
+		if e.moodNow() < MoodRunning {
+			err = rpc.NewFault(rpc.FaultShutdownState, "")
+		}
+		e.setMood(MoodShutdown)
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// Restart asks for an orderly stop of every process, then Run returns
+// ExitRestart. During a shutdown it answers SHUTDOWN_STATE and changes
+// nothing.
+func (e *Engine) Restart() error {
+	var err error
+	if cerr := e.call(func(time.Time) {
+		if e.moodNow() < MoodRunning {
+			err = rpc.NewFault(rpc.FaultShutdownState, "")
+			return
+		}
+		e.setMood(MoodRestarting)
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// ReopenLogs reopens every child log file (SIGUSR2).
+func (e *Engine) ReopenLogs() {
+	var writers []logWriter
+	_ = e.call(func(time.Time) { writers = e.allWriters() })
+	for _, w := range writers {
+		if err := w.Reopen(); err != nil {
+			e.log.Logf(config.LevelWarn, "could not reopen %s: %v", w.Path(), err)
+		}
+	}
+}
+
+func joinComma(names []string) string {
+	s := ""
+	for i, n := range names {
+		if i > 0 {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}

@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gosupervisor/config"
+	"gosupervisor/logrot"
+)
+
+// logWriter is one channel's log file; nil means NONE.
+type logWriter = *logrot.Writer
+
+// group is an active process group.
+type group struct {
+	cfg *config.Group
+	// src is the configuration the group was built from: its
+	// [supervisord] environment and servers apply to the group's children.
+	src   *config.Config
+	procs []*process // in config order: (priority, name)
+	// socket is the listening fcgi socket every process gets as fd 0.
+	socket *os.File
+}
+
+func (g *group) unstopped() []*process {
+	var out []*process
+	for _, p := range g.procs {
+		if !p.state.isStopped() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// addGroup activates a group: AUTO log files, fcgi socket, process records.
+func (e *Engine) addGroup(gc *config.Group) error {
+	g := &group{cfg: gc, src: e.cfg}
+	for _, pc := range gc.Processes {
+		p := &process{cfg: pc, group: g, exitStatus: 0}
+		var err error
+		if p.stdoutPath, err = e.logPath(pc, "stdout", pc.Stdout); err != nil {
+			return err
+		}
+		if !pc.RedirectStderr {
+			if p.stderrPath, err = e.logPath(pc, "stderr", pc.Stderr); err != nil {
+				return err
+			}
+		}
+		g.procs = append(g.procs, p)
+	}
+	if gc.Kind == config.KindFCGI && gc.Socket != nil {
+		e.log.Logf(config.LevelInfo, "Creating socket %s", gc.Socket.URL)
+		f, err := openFCGISocket(gc.Socket)
+		if err != nil {
+			return fmt.Errorf("Could not create FastCGI socket %s: %w", gc.Socket.URL, err)
+		}
+		g.socket = f
+	}
+	e.groups[gc.Name] = g
+	e.order = append(e.order, g)
+	slices.SortStableFunc(e.order, func(a, b *group) int {
+		if a.cfg.Priority != b.cfg.Priority {
+			return a.cfg.Priority - b.cfg.Priority
+		}
+		return strings.Compare(a.cfg.Name, b.cfg.Name)
+	})
+	return nil
+}
+
+// removeGroup deactivates a group whose processes are all stopped.
+func (e *Engine) removeGroup(g *group) {
+	delete(e.groups, g.cfg.Name)
+	e.order = slices.DeleteFunc(e.order, func(x *group) bool { return x == g })
+	e.closeGroup(g)
+}
+
+func (e *Engine) closeGroup(g *group) {
+	if g.socket != nil {
+		e.log.Logf(config.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
+		g.socket.Close()
+		g.socket = nil
+	}
+	for _, p := range g.procs {
+		for _, w := range []logWriter{p.stdoutLog, p.stderrLog} {
+			if w != nil {
+				w.Close()
+			}
+		}
+		p.stdoutLog, p.stderrLog = nil, nil
+	}
+}
+
+// closeGroups releases every group's files when the engine ends.
+func (e *Engine) closeGroups() {
+	for _, g := range e.order {
+		e.closeGroup(g)
+	}
+}
+
+// allWriters lists every open child log writer.
+func (e *Engine) allWriters() []logWriter {
+	var out []logWriter
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			for _, w := range []logWriter{p.stdoutLog, p.stderrLog} {
+				if w != nil {
+					out = append(out, w)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// logPath resolves a channel's log file, creating AUTO files (0600) now as
+// the reference does when it builds the group.
+func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig) (string, error) {
+	if !lc.Auto {
+		return lc.File, nil
+	}
+	dir := e.cfg.Supervisord.ChildLogDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	prefix := fmt.Sprintf("%s-%s---%s-", pc.Name, channel, e.identifier)
+	for range 100 {
+		path := filepath.Join(dir, prefix+randomSuffix()+".log")
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if os.IsExist(err) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("program %q: create AUTO %s log: %w", pc.Name, channel, err)
+		}
+		f.Close()
+		return path, nil
+	}
+	return "", fmt.Errorf("program %q: no free AUTO %s log name in %s", pc.Name, channel, dir)
+}
+
+// randomSuffix is 8 characters as Python's tempfile names use.
+func randomSuffix() string {
+	const chars = "abcdefghijklmnopqrstuvwxyz0123456789_"
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = chars[int(b[i])%len(chars)]
+	}
+	return string(b[:])
+}
+
+// cleanAutoLogs removes AUTO child logs an earlier run left in dir.
+func cleanAutoLogs(log Logger, dir, identifier string) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	re := regexp.MustCompile(`^.+?---` + regexp.QuoteMeta(identifier) + `-\S+\.log\.?\d{0,4}`)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Logf(config.LevelWarn, "Could not clear childlog dir")
+		return
+	}
+	for _, ent := range entries {
+		if !re.MatchString(ent.Name()) {
+			continue
+		}
+		path := filepath.Join(dir, ent.Name())
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			log.Logf(config.LevelWarn, "Failed to clean up %s", pyRepr(path))
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"os"
+	"syscall"
+)
+
+// OS is the engine's narrow window on child processes. It exists so that
+// exactly one goroutine (the engine loop) spawns, signals and reaps: no
+// code in the daemon may call exec.Cmd.Wait or os.Process.Wait, which would
+// race the wait4(-1) reaper for exit statuses.
+type OS interface {
+	// Start spawns a child and returns once exec has succeeded or failed,
+	// so a spawn error is known synchronously. The caller owns spec.Files
+	// and closes its copies after Start returns.
+	Start(spec *SpawnSpec) (pid int, err error)
+	// Kill sends sig to pid; a negative pid names a process group.
+	Kill(pid int, sig syscall.Signal) error
+	// Reap returns one exited child without blocking; ok is false when no
+	// exited child is left (wait4 returned 0 or ECHILD).
+	Reap() (pid int, status syscall.WaitStatus, ok bool)
+	// ChildExited receives a value (coalesced) whenever a child may have
+	// exited. Notification starts when the OS value is created, before the
+	// first spawn.
+	ChildExited() <-chan struct{}
+	// Close stops the notifications.
+	Close()
+}
+
+// SpawnSpec is everything needed to start one child.
+type SpawnSpec struct {
+	Path  string
+	Argv  []string
+	Env   []string
+	Dir   string // "" = inherit
+	Umask int    // -1 = inherit
+	// Files become the child's fds 0, 1, 2.
+	Files []*os.File
+	// Credential is nil unless the child must switch user.
+	Credential *syscall.Credential
+}

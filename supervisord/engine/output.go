@@ -1,0 +1,266 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"gosupervisor/config"
+	"gosupervisor/logrot"
+)
+
+// drainGrace is how long output is still read after the process exited,
+// for data a grandchild writes into the inherited pipe. A pipe nobody else
+// holds reaches EOF at once.
+const drainGrace = time.Second
+
+// instanceIO is the parent side of one running instance's pipes.
+type instanceIO struct {
+	stdin   *stdinWriter // nil when the child has no stdin pipe (fcgi)
+	outputs []outputPipe
+}
+
+type outputPipe struct {
+	channel string
+	r       *os.File
+}
+
+// abandon stops reading: pumps drain what is buffered until the deadline.
+func (io *instanceIO) abandon(deadline time.Time) {
+	if io.stdin != nil {
+		io.stdin.close()
+	}
+	for _, o := range io.outputs {
+		_ = o.r.SetReadDeadline(deadline)
+	}
+}
+
+// closeAll closes every parent end of an instance that never started.
+func (io *instanceIO) closeAll() {
+	if io.stdin != nil {
+		io.stdin.close()
+	}
+	for _, o := range io.outputs {
+		o.r.Close()
+	}
+}
+
+// openLogs opens the channel log writers the first time p spawns.
+func (e *Engine) openLogs(p *process) {
+	open := func(path string, lc config.LogConfig, w *logWriter) {
+		if path == "" || *w != nil {
+			return
+		}
+		lw, err := logrot.Open(path, lc.MaxBytes, lc.Backups, logrot.WithOnError(func(err error) {
+			e.log.Logf(config.LevelError, "%s log error: %v", p.name(), err)
+		}))
+		if err != nil {
+			e.log.Logf(config.LevelError, "could not open log for %s: %v", p.name(), err)
+			return
+		}
+		*w = lw
+	}
+	open(p.stdoutPath, p.cfg.Stdout, &p.stdoutLog)
+	open(p.stderrPath, p.cfg.Stderr, &p.stderrLog)
+}
+
+// makePipes creates the child's stdin/stdout/stderr; childFiles are the
+// ends the child gets as fds 0, 1, 2.
+func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
+	io := &instanceIO{}
+	var parentEnds, childEnds []*os.File
+	fail := func(err error) (*instanceIO, []*os.File, error) {
+		for _, f := range append(parentEnds, childEnds...) {
+			f.Close()
+		}
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			return nil, nil, fmt.Errorf("too many open files to spawn %s", pyRepr(p.name()))
+		}
+		return nil, nil, fmt.Errorf("unknown error making dispatchers for %s: %s", pyRepr(p.name()), errnoName(err))
+	}
+	files := make([]*os.File, 3)
+	if p.group.socket != nil {
+		files[0] = p.group.socket
+	} else {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		parentEnds, childEnds = append(parentEnds, w), append(childEnds, r)
+		files[0] = r
+		io.stdin = &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	parentEnds, childEnds = append(parentEnds, r), append(childEnds, w)
+	files[1] = w
+	io.outputs = append(io.outputs, outputPipe{"stdout", r})
+	if p.cfg.RedirectStderr {
+		files[2] = w
+	} else {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		parentEnds, childEnds = append(parentEnds, r), append(childEnds, w)
+		files[2] = w
+		io.outputs = append(io.outputs, outputPipe{"stderr", r})
+	}
+	return io, files, nil
+}
+
+// startIO starts one pump per output pipe and the stdin writer.
+func (e *Engine) startIO(p *process, io *instanceIO) {
+	for _, o := range io.outputs {
+		w := p.stdoutLog
+		if o.channel == "stderr" {
+			w = p.stderrLog
+		}
+		filter := e.outputFilter(p, o.channel)
+		e.pumps.Add(1)
+		go func() {
+			defer e.pumps.Done()
+			_ = logrot.Pump(o.r, w, filter)
+		}()
+	}
+	if io.stdin != nil {
+		e.stdinWG.Add(1)
+		go func() {
+			defer e.stdinWG.Done()
+			io.stdin.run()
+		}()
+	}
+	p.io = io
+}
+
+// releaseIO lets go of an exited instance's pipes: stdin closes now,
+// output is drained for drainGrace at most.
+func (e *Engine) releaseIO(p *process, _ time.Time) {
+	if p.io == nil {
+		return
+	}
+	p.io.abandon(time.Now().Add(drainGrace))
+	p.io = nil
+}
+
+// outputFilter is nil (the zero-copy path) unless output must be changed
+// (strip_ansi) or copied to the main log (loglevel debug).
+func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
+	strip := e.cfg.Supervisord.StripANSI
+	debug := e.log.Enabled(config.LevelDebug)
+	if !strip && !debug {
+		return nil
+	}
+	name := pyRepr(p.name())
+	log := e.log
+	return func(chunk []byte) []byte {
+		if strip {
+			chunk = logrot.StripANSI(chunk)
+		}
+		if debug && len(chunk) > 0 {
+			text := string(chunk)
+			if !utf8.Valid(chunk) {
+				text = "Undecodable: " + pyBytesRepr(chunk)
+			}
+			log.Logf(config.LevelDebug, "%s %s output:\n%s", name, channel, text)
+		}
+		return chunk
+	}
+}
+
+// pyBytesRepr renders b as Python's repr() of bytes.
+func pyBytesRepr(b []byte) string {
+	quote := byte('\'')
+	if strings.ContainsRune(string(b), '\'') && !strings.ContainsRune(string(b), '"') {
+		quote = '"'
+	}
+	var s strings.Builder
+	s.WriteString("b" + string(quote))
+	for _, c := range b {
+		switch {
+		case c == '\\' || c == quote:
+			s.WriteByte('\\')
+			s.WriteByte(c)
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\r':
+			s.WriteString(`\r`)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&s, `\x%02x`, c)
+		default:
+			s.WriteByte(c)
+		}
+	}
+	s.WriteByte(quote)
+	return s.String()
+}
+
+// stdinWriter feeds a child's stdin from its own goroutine, so a child
+// that stops reading never blocks the engine loop.
+type stdinWriter struct {
+	f    *os.File
+	wake chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex
+	queue   [][]byte
+	broken  bool
+	closing bool
+}
+
+// send queues data; it fails once the pipe is closed or broken (EPIPE).
+func (s *stdinWriter) send(data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken || s.closing {
+		return syscall.EPIPE
+	}
+	s.queue = append(s.queue, append([]byte(nil), data...))
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *stdinWriter) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closing {
+		s.closing = true
+		close(s.done)
+		// Unblocks a Write stuck on a full pipe.
+		s.f.Close()
+	}
+}
+
+func (s *stdinWriter) run() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		for _, b := range batch {
+			if _, err := s.f.Write(b); err != nil {
+				s.mu.Lock()
+				s.broken = true
+				s.mu.Unlock()
+				return
+			}
+		}
+	}
+}

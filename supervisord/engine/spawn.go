@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gosupervisor/config"
+)
+
+// commandError is a command that cannot be run. startProcess pre-checks
+// with it: notFound maps to NO_FILE, anything else to NOT_EXECUTABLE.
+type commandError struct {
+	notFound bool
+	msg      string
+}
+
+func (c *commandError) Error() string { return c.msg }
+
+// childError is a failure the reference only notices in the forked child
+// (setuid, chdir, exec); it writes Text to the child's stderr.
+type childError struct{ msg string }
+
+func (c *childError) Error() string { return c.msg }
+
+// resolveCommand finds the program to exec as the reference does: argv[0]
+// with a slash is used as is, otherwise it is looked up on PATH (the
+// program environment's PATH when it sets one).
+func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string, []string, error) {
+	argv := pc.Argv
+	if len(argv) == 0 {
+		return "", nil, &commandError{msg: "command is empty"}
+	}
+	program := argv[0]
+	filename := program
+	var st os.FileInfo
+	if strings.Contains(program, "/") {
+		st, _ = os.Stat(filename)
+	} else {
+		for _, dir := range e.searchPath(src, pc) {
+			candidate := filepath.Join(dir, program)
+			if fi, err := os.Stat(candidate); err == nil {
+				filename, st = candidate, fi
+				break
+			}
+		}
+	}
+	switch {
+	case st == nil:
+		return "", nil, &commandError{notFound: true, msg: fmt.Sprintf("can't find command %s", pyRepr(filename))}
+	case st.IsDir():
+		return "", nil, &commandError{msg: fmt.Sprintf("command at %s is a directory", pyRepr(filename))}
+	case st.Mode().Perm()&0o111 == 0:
+		return "", nil, &commandError{msg: fmt.Sprintf("command at %s is not executable", pyRepr(filename))}
+	case unix.Access(filename, unix.X_OK) != nil:
+		return "", nil, &commandError{msg: fmt.Sprintf("no permission to run command %s", pyRepr(filename))}
+	}
+	return filename, argv, nil
+}
+
+// searchPath is the PATH a command is looked up on.
+func (e *Engine) searchPath(src *config.Config, pc *config.Process) []string {
+	path, set := "", false
+	for _, kv := range src.Supervisord.Environment {
+		if kv.Key == "PATH" {
+			path, set = kv.Value, true
+		}
+	}
+	for _, kv := range pc.Environment {
+		if kv.Key == "PATH" {
+			path, set = kv.Value, true
+		}
+	}
+	if set {
+		return strings.Split(path, ":")
+	}
+	if p := os.Getenv("PATH"); p != "" {
+		return strings.Split(p, ":")
+	}
+	return []string{"/bin", "/usr/bin", "/usr/local/bin"}
+}
+
+// childEnv is supervisord's environment, the SUPERVISOR_* variables, then
+// [supervisord] environment, then the program's own (later wins).
+func (e *Engine) childEnv(p *process) []string {
+	var keys []string
+	vals := map[string]string{}
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			keys = append(keys, k)
+		}
+		vals[k] = v
+	}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		set(k, v)
+	}
+	set("SUPERVISOR_ENABLED", "1")
+	url := p.cfg.ServerURL
+	if url == "" || strings.EqualFold(strings.TrimSpace(url), "AUTO") {
+		url = autoServerURL(p.group.src)
+	}
+	if url != "" {
+		set("SUPERVISOR_SERVER_URL", url)
+	}
+	set("SUPERVISOR_PROCESS_NAME", p.name())
+	set("SUPERVISOR_GROUP_NAME", p.group.cfg.Name)
+	for _, kv := range p.group.src.Supervisord.Environment {
+		set(kv.Key, kv.Value)
+	}
+	for _, kv := range p.cfg.Environment {
+		set(kv.Key, kv.Value)
+	}
+	env := make([]string, 0, len(keys))
+	for _, k := range keys {
+		env = append(env, k+"="+vals[k])
+	}
+	return env
+}
+
+// autoServerURL is the first unix server, else the first inet server.
+func autoServerURL(cfg *config.Config) string {
+	if len(cfg.UnixHTTPServers) > 0 {
+		return "unix://" + cfg.UnixHTTPServers[0].File
+	}
+	if len(cfg.InetHTTPServers) > 0 {
+		s := cfg.InetHTTPServers[0]
+		host := s.Host
+		if host == "" {
+			host = "localhost"
+		}
+		return fmt.Sprintf("http://%s:%d", host, s.Port)
+	}
+	return ""
+}
+
+// credential decides the user switch as the reference's drop_privileges.
+func credential(pc *config.Process) (*syscall.Credential, error) {
+	if pc.User == "" || pc.UID < 0 {
+		return nil, nil
+	}
+	fail := func(why string) error {
+		return &childError{msg: fmt.Sprintf("couldn't setuid to %d: %s", pc.UID, why)}
+	}
+	if os.Getuid() == pc.UID {
+		return nil, nil
+	}
+	if os.Getuid() != 0 {
+		return nil, fail("Can't drop privilege as nonroot user")
+	}
+	u, err := user.LookupId(strconv.Itoa(pc.UID))
+	if err != nil {
+		return nil, fail(fmt.Sprintf("Can't find uid %d", pc.UID))
+	}
+	groups := []uint32{uint32(pc.GID)}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, id := range ids {
+			if n, err := strconv.Atoi(id); err == nil {
+				groups = append(groups, uint32(n))
+			}
+		}
+	}
+	return &syscall.Credential{Uid: uint32(pc.UID), Gid: uint32(pc.GID), Groups: groups}, nil
+}
+
+// spawn starts p's current config; it is the machine's spawn function.
+func (e *Engine) spawn(p *process, now time.Time) (int, error) {
+	path, argv, err := e.resolveCommand(p.group.src, p.cfg)
+	if err != nil {
+		return 0, err
+	}
+	e.openLogs(p)
+	cred, err := credential(p.cfg)
+	if err == nil && p.cfg.Directory != "" {
+		err = checkDir(p.cfg.Directory)
+	}
+	if err != nil {
+		e.childFailed(p, err)
+		return 0, err
+	}
+	io, childFiles, err := e.makePipes(p)
+	if err != nil {
+		return 0, err
+	}
+	spec := &SpawnSpec{
+		Path: path, Argv: argv, Env: e.childEnv(p), Dir: p.cfg.Directory,
+		Umask: p.cfg.Umask, Files: childFiles, Credential: cred,
+	}
+	pid, err := e.os.Start(spec)
+	for _, f := range childFiles {
+		if f != nil && (p.group.socket == nil || f != p.group.socket) {
+			f.Close()
+		}
+	}
+	if err != nil {
+		io.closeAll()
+		err = e.startError(p, argv, err)
+		e.childFailed(p, err)
+		return 0, err
+	}
+	e.byPID[pid] = p
+	e.startIO(p, io)
+	return pid, nil
+}
+
+func checkDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return &childError{msg: fmt.Sprintf("couldn't chdir to %s: %s", dir, errnoName(err))}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return &childError{msg: fmt.Sprintf("couldn't chdir to %s: ENOTDIR", dir)}
+	}
+	return nil
+}
+
+// startError words an os.StartProcess failure as the reference would.
+func (e *Engine) startError(p *process, argv []string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && errno == syscall.EAGAIN {
+		return fmt.Errorf("Too many processes in process table to spawn %s", pyRepr(p.name()))
+	}
+	return &childError{msg: fmt.Sprintf("couldn't exec %s: %s", argv[0], errnoName(err))}
+}
+
+func errnoName(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		if n := unix.ErrnoName(errno); n != "" {
+			return n
+		}
+		return strconv.Itoa(int(errno))
+	}
+	return err.Error()
+}
+
+// childFailed writes what the reference's forked child would have written
+// to its stderr before exiting 127, so `tail` shows why.
+func (e *Engine) childFailed(p *process, err error) {
+	var ce *childError
+	if !errors.As(err, &ce) {
+		return
+	}
+	w := p.stderrLog
+	if p.cfg.RedirectStderr {
+		w = p.stdoutLog
+	}
+	if w != nil {
+		fmt.Fprintf(w, "supervisor: %s\nsupervisor: child process was not spawned\n", ce.msg)
+	}
+}
