@@ -2,6 +2,7 @@ package webui
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -88,6 +89,27 @@ func TestBrowser(t *testing.T) {
 	if marker != "yes" {
 		t.Error("page reloaded instead of updating in place")
 	}
+
+	// An uptime ticking is updated in place: a button found before the
+	// update is still the one on the page, and clicking it works.
+	stopWeb := br.mustFind(`tr[data-name="web"] button[value="stop"]`)
+	b.mu.Lock()
+	b.procs["web"].Description = "pid 1003, uptime 0:01:07"
+	b.mu.Unlock()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got, err := br.text(`tr[data-name="web"] td.desc`)
+		if err != nil {
+			return err
+		}
+		if got != "pid 1003, uptime 0:01:07" {
+			return fmt.Errorf("description %q", got)
+		}
+		return nil
+	})
+	br.must(http.MethodPost, "/element/"+stopWeb+"/click", map[string]any{}, nil)
+	waitMessage("Process web stopped")
+	br.click(`tr[data-name="web"] button[value="start"]`)
+	waitMessage("Process web started")
 
 	// Screenshots of the status page, wide and phone-sized.
 	shot := os.Getenv("WEBUI_SCREENSHOT")

@@ -41,8 +41,24 @@
   // Coming back through the history cache: polling may resume.
   window.addEventListener("pageshow", () => { busy = false; });
 
+  // The rows' identity: names and states in order. While it holds, only
+  // descriptions (uptimes) change, and they are updated in place so that
+  // the buttons under the pointer are never replaced.
+  const shape = (root) => Array.from(root.querySelectorAll("tr.proc"),
+    (tr) => tr.dataset.name + "\u0000" + tr.dataset.state).join("\u0001");
+
+  function update(doc) {
+    const now = document.getElementById("processes"), next = doc.getElementById("processes");
+    if (!now || !next) return;
+    if (shape(now) !== shape(next)) { swap(doc, ["processes", "summary"]); return; }
+    const fresh = next.querySelectorAll("tr.proc td.desc");
+    now.querySelectorAll("tr.proc td.desc").forEach((td, i) => {
+      if (td.textContent !== fresh[i].textContent) td.textContent = fresh[i].textContent;
+    });
+  }
+
   if (document.body.classList.contains("page-status")) {
-    every(POLL_MS, async () => swap(await fetchDoc("index.html"), ["processes", "summary"]));
+    every(POLL_MS, async () => update(await fetchDoc("index.html")));
   }
 
   if (document.body.classList.contains("page-tail")) {
