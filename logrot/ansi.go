@@ -2,9 +2,25 @@ package logrot
 
 import "bytes"
 
-// ansiTerminators end an escape sequence, as in the reference's
-// stripEscapes.
-const ansiTerminators = "HfABCDRsuJKhlpm"
+// isANSITerminator reports whether c ends an escape sequence: one of
+// "HfABCDRsuJKhlpm", as in the reference's stripEscapes.
+func isANSITerminator(c byte) bool {
+	switch c {
+	case 'H', 'f', 'A', 'B', 'C', 'D', 'R', 's', 'u', 'J', 'K', 'h', 'l', 'p', 'm':
+		return true
+	}
+	return false
+}
+
+// indexTerminator is the index of the first terminator in b, or -1.
+func indexTerminator(b []byte) int {
+	for i, c := range b {
+		if isANSITerminator(c) {
+			return i
+		}
+	}
+	return -1
+}
 
 // StripANSI removes ANSI escape sequences from chunk in place and returns
 // the shortened slice: from each "ESC [" up to and including the first of
@@ -21,7 +37,7 @@ func StripANSI(chunk []byte) []byte {
 	for i < len(chunk) {
 		// i is at "ESC [": skip to the first terminator after it. The
 		// reference starts looking at the '[' itself (never a terminator).
-		end := bytes.IndexAny(chunk[i+1:], ansiTerminators)
+		end := indexTerminator(chunk[i+1:])
 		if end < 0 {
 			return chunk[:out]
 		}

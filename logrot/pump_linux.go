@@ -59,6 +59,11 @@ func (w *Writer) spliceFrom(srcFD int) (int, error) {
 		w.mu.Unlock()
 		return 0, errSpliceUnsupported
 	}
+	if report, err := w.checkRemovedLocked(); report != nil || err != nil {
+		w.mu.Unlock()
+		w.notify(report)
+		return 0, errSpliceSlowPath // w.f may be gone; Write retries
+	}
 	end, err := unix.Seek(w.fd, 0, unix.SEEK_END)
 	if err != nil {
 		w.mu.Unlock()

@@ -191,7 +191,7 @@ func TestPumpDirectoryVanishesMidStream(t *testing.T) {
 	}
 	var rec errorRecorder
 	path := filepath.Join(dir, "x.log")
-	w := mustOpen(t, path, 1000, 1000, WithOnError(rec.record))
+	w := mustOpen(t, path, 1000, 1000, WithOnError(rec.record), WithClock(frozenClock))
 	pw, done := startPump(t, w, nil)
 	write := func(s string) {
 		if _, err := pw.Write([]byte(s)); err != nil {

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ChunkSize is the most a Pump moves per read, the reference's 128 KiB.
@@ -34,6 +37,17 @@ func WithOnError(f func(error)) Option {
 	return func(w *Writer) { w.onError = f }
 }
 
+// WithClock sets the clock used to pace the check for a removed log file
+// (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(w *Writer) { w.now = now }
+}
+
+// removedCheckInterval paces the fstat that notices a log file removed
+// from under the Writer (rm, or its directory deleted): at most one
+// interval of output goes to the unlinked file before it is recreated.
+const removedCheckInterval = time.Second
+
 // Writer is a log file that rotates like Supervisor's RotatingFileHandler.
 // It is safe for concurrent use: a Pump writes while RPC goroutines call
 // Reopen, Clear or Close.
@@ -49,6 +63,7 @@ type Writer struct {
 	backups  int
 	perm     fs.FileMode
 	onError  func(error)
+	now      func() time.Time
 
 	dropped atomic.Int64
 
@@ -58,6 +73,7 @@ type Writer struct {
 	regular bool     // f is a regular file: seek to end, rotate
 	closed  bool
 	failing bool // an error was reported and no write has succeeded since
+	checked time.Time // last check for a removed file
 	chunks  chunkPool
 }
 
@@ -67,7 +83,7 @@ type Writer struct {
 // is the caller's configuration error here, while later on (rotation,
 // Reopen) the Writer recreates it.
 func Open(path string, maxBytes int64, backups int, opts ...Option) (*Writer, error) {
-	w := &Writer{path: path, maxBytes: maxBytes, backups: max(backups, 0), perm: 0o666}
+	w := &Writer{path: path, maxBytes: maxBytes, backups: max(backups, 0), perm: 0o666, now: time.Now}
 	for _, o := range opts {
 		o(w)
 	}
@@ -103,6 +119,7 @@ func (w *Writer) adopt(f *os.File) error {
 	}
 	w.f = f
 	w.regular = st.Mode().IsRegular()
+	w.checked = w.now()
 	return nil
 }
 
@@ -128,6 +145,9 @@ func (w *Writer) writeLocked(p []byte) (n int, report, err error) {
 			w.dropped.Add(int64(len(p)))
 			return 0, report, err
 		}
+	} else if report, err = w.checkRemovedLocked(); err != nil {
+		w.dropped.Add(int64(len(p)))
+		return 0, report, err
 	}
 	var end int64
 	if w.regular {
@@ -145,6 +165,32 @@ func (w *Writer) writeLocked(p []byte) (n int, report, err error) {
 	}
 	w.failing = false
 	return n, w.afterWrite(end+int64(n), report), nil
+}
+
+// checkRemovedLocked reopens the file, at most once per
+// removedCheckInterval, if it was unlinked (its directory too, maybe): the
+// reference would keep writing into the void until the next rotation.
+// Caller holds mu and w.f is open.
+func (w *Writer) checkRemovedLocked() (report, err error) {
+	if !w.regular {
+		return nil, nil
+	}
+	now := w.now()
+	if now.Sub(w.checked) < removedCheckInterval {
+		return nil, nil
+	}
+	w.checked = now
+	var st unix.Stat_t
+	if unix.Fstat(w.fd, &st) != nil || st.Nlink > 0 {
+		return nil, nil
+	}
+	w.f.Close()
+	w.f = nil
+	report, err = w.reopenLocked()
+	if err == nil && report == nil {
+		report = fmt.Errorf("log file %q was removed: recreated it", w.path)
+	}
+	return report, err
 }
 
 // afterWrite rotates when the file position reached maxBytes, keeping any

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // dirFiles returns name → content of every file in dir.
@@ -283,7 +284,7 @@ func TestWriterRecreatesVanishedDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec errorRecorder
-	w := mustOpen(t, filepath.Join(dir, "x.log"), 10, 2, WithOnError(rec.record))
+	w := mustOpen(t, filepath.Join(dir, "x.log"), 10, 2, WithOnError(rec.record), WithClock(frozenClock))
 	mustWrite(t, w, "0123456789") // rotates: x.log.1
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
@@ -319,7 +320,7 @@ func TestWriterReopenRecreatesDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec errorRecorder
-	w := mustOpen(t, filepath.Join(dir, "x.log"), 0, 0, WithOnError(rec.record))
+	w := mustOpen(t, filepath.Join(dir, "x.log"), 0, 0, WithOnError(rec.record), WithClock(frozenClock))
 	if err := os.RemoveAll(filepath.Join(root, "a")); err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestWriterUnopenableFileRetriesAndReportsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec errorRecorder
-	w := mustOpen(t, filepath.Join(dir, "x.log"), 4, 1, WithOnError(rec.record))
+	w := mustOpen(t, filepath.Join(dir, "x.log"), 4, 1, WithOnError(rec.record), WithClock(frozenClock))
 	// Replace the directory by a plain file: it cannot be recreated.
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
@@ -503,3 +504,95 @@ func TestWriterNonRegularFileNeverRotates(t *testing.T) {
 		t.Error("a pipe was rotated")
 	}
 }
+
+// fakeClock is a manually advanced clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestWriterNoticesRemovedFile(t *testing.T) {
+	tests := []struct {
+		name       string
+		remove     func(dir, path string) error
+		wantReport string
+	}{
+		{"file removed", func(_, path string) error { return os.Remove(path) }, "was removed"},
+		{"directory removed", func(dir, _ string) error { return os.RemoveAll(dir) }, "vanished"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "logs")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "x.log")
+			clock := &fakeClock{now: time.Unix(1000, 0)}
+			var rec errorRecorder
+			w := mustOpen(t, path, 0, 0, WithClock(clock.Now), WithOnError(rec.record))
+			mustWrite(t, w, "before\n")
+			if err := tt.remove(dir, path); err != nil {
+				t.Fatal(err)
+			}
+			mustWrite(t, w, "into the void\n") // within the check interval
+			clock.Advance(removedCheckInterval)
+			mustWrite(t, w, "kept 1\n")
+			clock.Advance(removedCheckInterval)
+			mustWrite(t, w, "kept 2\n")
+			if got := dirFiles(t, dir); got["x.log"] != "kept 1\nkept 2\n" {
+				t.Errorf("files = %q", got)
+			}
+			errs := rec.list()
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tt.wantReport) {
+				t.Errorf("reports = %v, want one containing %q", errs, tt.wantReport)
+			}
+		})
+	}
+}
+
+func TestPumpNoticesRemovedDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "x.log")
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	var rec errorRecorder
+	w := mustOpen(t, path, 0, 0, WithClock(clock.Now), WithOnError(rec.record))
+	pw, done := startPump(t, w, nil)
+	if _, err := pw.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { b, _ := os.ReadFile(path); return len(b) == 6 })
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(removedCheckInterval)
+	if _, err := pw.Write([]byte("kept\n")); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	waitPump(t, done)
+	if got := dirFiles(t, dir); got["x.log"] != "kept\n" {
+		t.Errorf("files = %q", got)
+	}
+	if n := len(rec.list()); n != 1 {
+		t.Errorf("%d reports, want 1", n)
+	}
+}
+
+// frozenClock never advances, so the removed-file check never runs and a
+// test sees only what rotation and Reopen do.
+func frozenClock() time.Time { return time.Unix(1000, 0) }
