@@ -72,7 +72,7 @@ type Writer struct {
 	fd      int      // f's descriptor for splice; valid while f is, both guarded by mu
 	regular bool     // f is a regular file: seek to end, rotate
 	closed  bool
-	failing bool // an error was reported and no write has succeeded since
+	failing bool      // an error was reported and no write has succeeded since
 	checked time.Time // last check for a removed file
 	chunks  chunkPool
 }
