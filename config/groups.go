@@ -222,7 +222,7 @@ func (l *loader) fcgiGroup(sec string, here expansions) (*Group, error) {
 		if n < 1 || n > 65535 {
 			return nil, fmt.Errorf("Invalid socket_backlog value %d", n)
 		}
-		sock.Backlog = n
+		sock.Backlog, sock.BacklogSet = n, true
 	}
 	ownerSet := false
 	if v, ok, err := l.get(sec, "socket_owner", here); err != nil {

@@ -57,13 +57,14 @@ type missingKeyError string
 func (e missingKeyError) Error() string { return pyRepr(string(e)) }
 
 // pyFormat implements Python's printf-style formatting with a mapping
-// argument. Conversions without a %(key) would format the mapping itself in
-// Python; they are rejected here instead.
+// argument. A %s/%r/%a without a %(key) would print the whole mapping in
+// Python; it is rejected here instead.
 func pyFormat(s string, exp expansions) (string, error) {
 	if !strings.Contains(s, "%") {
 		return s, nil
 	}
 	var b strings.Builder
+	usedMapping := false
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -72,10 +73,14 @@ func pyFormat(s string, exp expansions) (string, error) {
 			i++
 			continue
 		}
-		start := i
 		i++
 		if i >= len(s) {
 			return "", fmt.Errorf("incomplete format")
+		}
+		if s[i] == '%' {
+			b.WriteByte('%')
+			i++
+			continue
 		}
 		var key string
 		hasKey := false
@@ -140,29 +145,25 @@ func pyFormat(s string, exp expansions) (string, error) {
 			return "", fmt.Errorf("incomplete format")
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
+		convIndex := utf8.RuneCountInString(s[:i])
 		i += size
-		if r == '%' {
-			if hasKey || spec.flags != "" || spec.width != 0 || spec.prec >= 0 {
-				// Python 3.11 formats "%(x)%" and "%5%" as a bare "%" only
-				// when no key lookup fails; keep the simple, common case.
-				if hasKey {
-					if _, ok := exp[key]; !ok {
-						return "", missingKeyError(key)
-					}
-				}
+		// Python fetches the argument before it checks the conversion.
+		var v any
+		if hasKey {
+			var ok bool
+			if v, ok = exp[key]; !ok {
+				return "", missingKeyError(key)
 			}
-			b.WriteByte('%')
-			continue
+		} else {
+			// Without a key Python formats the whole mapping, once.
+			if usedMapping {
+				return "", fmt.Errorf("not enough arguments for format string")
+			}
+			usedMapping = true
+			v = wholeMapping{}
 		}
 		if !strings.ContainsRune("sradiuoxXeEfFgGc", r) {
-			return "", fmt.Errorf("unsupported format character %s (0x%x) at index %d", pyRepr(string(r)), r, utf8.RuneCountInString(s[:i])-1)
-		}
-		if !hasKey {
-			return "", fmt.Errorf("format requires a mapping key at index %d (gosupervisor does not format the whole mapping)", utf8.RuneCountInString(s[:start]))
-		}
-		v, ok := exp[key]
-		if !ok {
-			return "", missingKeyError(key)
+			return "", fmt.Errorf("unsupported format character %s (0x%x) at index %d", pyRepr(string(r)), r, convIndex)
 		}
 		out, err := formatOne(r, spec, v)
 		if err != nil {
@@ -198,10 +199,16 @@ func (f fmtSpec) pad(body string, numeric bool, sign string) string {
 	}
 }
 
+// wholeMapping stands for the expansions mapping itself, which Python
+// formats when a conversion has no %(key).
+type wholeMapping struct{}
+
 func typeName(v any) string {
 	switch v.(type) {
 	case int:
 		return "int"
+	case wholeMapping:
+		return "dict"
 	default:
 		return "str"
 	}
@@ -212,6 +219,9 @@ func formatOne(conv rune, spec fmtSpec, v any) (string, error) {
 	case 's', 'r', 'a':
 		var text string
 		switch x := v.(type) {
+		case wholeMapping:
+			// Python would print the repr of every expansion; refuse.
+			return "", fmt.Errorf("%%%c without a %%(name) would format the whole mapping (write %%%% for a literal %%)", conv)
 		case int:
 			text = strconv.Itoa(x)
 		case string:
@@ -316,6 +326,8 @@ func formatOne(conv rune, spec fmtSpec, v any) (string, error) {
 				return "", fmt.Errorf("%%c requires int or char")
 			}
 			return spec.pad(x, false, ""), nil
+		default:
+			return "", fmt.Errorf("%%c requires int or char")
 		}
 	}
 	return "", fmt.Errorf("unsupported format character %s", pyRepr(string(conv)))

@@ -143,13 +143,16 @@ type Group struct {
 
 // FCGISocket is the socket an [fcgi-program:x] group shares.
 type FCGISocket struct {
-	URL      string // as written after expansion: tcp://host:port or unix:///path
-	Network  string // "tcp" or "unix"
-	Address  string // host:port or absolute path
-	Backlog  int    // default syscall.SOMAXCONN
-	OwnerUID int    // -1 = unchanged (unix only)
-	OwnerGID int
-	Mode     uint32 // default 0o700 (unix only)
+	URL     string // as written after expansion: tcp://host:port or unix:///path
+	Network string // "tcp" or "unix"
+	Address string // host:port or absolute path
+	Backlog int    // default syscall.SOMAXCONN
+	// BacklogSet reports that socket_backlog was given (else Backlog is
+	// the default).
+	BacklogSet bool
+	OwnerUID   int // -1 = unchanged (unix only)
+	OwnerGID   int
+	Mode       uint32 // default 0o700 (unix only)
 }
 
 // Autorestart is the autorestart policy.
