@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"syscall"
 	"time"
 )
 
@@ -71,6 +72,8 @@ func (r *rotatingFile) Close() error { return r.f.Close() }
 // a rotating file like the daemon's, and returns the throughput in bytes/s:
 // what this machine allows a daemon at best.
 func MeasurePipeLimit(ctx context.Context, helper, dir string, total, maxBytes int64, backups int) (float64, error) {
+	// Start with no dirty pages from earlier runs, as the daemon run does.
+	syscall.Sync()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return 0, err

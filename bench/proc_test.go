@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStatCPU(t *testing.T) {
+	// Fields after the command: state ppid pgrp session tty tpgid flags
+	// minflt cminflt majflt cmajflt utime stime cutime cstime ...
+	tail := " S 1 1 1 0 -1 4194560 100 0 0 0 %s 0 0 20 0 1 0 97256 3133440 387"
+	tests := []struct {
+		name    string
+		stat    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{name: "plain", stat: "42 (supervisord)" + strings.Replace(tail, "%s", "250 37", 1), want: 2870 * time.Millisecond},
+		{name: "children not counted", stat: "42 (x)" + strings.Replace(tail, "%s 0 0", "1 2 900 900", 1), want: 30 * time.Millisecond},
+		{name: "command with spaces and parens", stat: "7 (a) b (c))" + strings.Replace(tail, "%s", "100 100", 1), want: 2 * time.Second},
+		{name: "no command", stat: "7 a S 1", wantErr: true},
+		{name: "too few fields", stat: "7 (a) S 1 1 1", wantErr: true},
+		{name: "not a number", stat: "42 (x)" + strings.Replace(tail, "%s", "1x 2", 1), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseStatCPU([]byte(tt.stat))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseStatusMemory(t *testing.T) {
+	tests := []struct {
+		name             string
+		status           string
+		wantRSS, wantHWM int64
+		wantErr          bool
+	}{
+		{name: "both", status: "Name:\tx\nVmPeak:\t 9 kB\nVmHWM:\t    2172 kB\nVmRSS:\t    2000 kB\nThreads:\t1\n", wantRSS: 2000 * 1024, wantHWM: 2172 * 1024},
+		{name: "kernel thread has none", status: "Name:\tkthreadd\nThreads:\t1\n", wantErr: true},
+		{name: "rss missing", status: "VmHWM:\t1 kB\n", wantErr: true},
+		{name: "unexpected unit", status: "VmHWM:\t1 MB\nVmRSS:\t1 kB\n", wantErr: true},
+		{name: "not a number", status: "VmHWM:\tx kB\nVmRSS:\t1 kB\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rss, hwm, err := ParseStatusMemory([]byte(tt.status))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if rss != tt.wantRSS || hwm != tt.wantHWM {
+				t.Errorf("got rss %d hwm %d, want %d %d", rss, hwm, tt.wantRSS, tt.wantHWM)
+			}
+		})
+	}
+}
+
+func TestReadUsageSelf(t *testing.T) {
+	u, err := ReadUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.RSS < 1<<20 || u.HWM < u.RSS || u.CPU < 0 {
+		t.Errorf("implausible usage of the test process: %+v", u)
+	}
+	if _, err := ReadUsage(-1); err == nil {
+		t.Error("ReadUsage(-1) succeeded")
+	}
+}
