@@ -20,7 +20,8 @@ func TestBrowser(t *testing.T) {
 	const evil = `<script>document.title="pwned"</script>`
 	b := newFakeBackend(t,
 		fakeProc{group: "web", name: "web", state: stateRunning,
-			log: "GET /health 200 1ms\nGET /api/users 200 12ms\nrendering " + evil + "\n"},
+			log:    "GET /health 200 1ms\nGET /api/users 200 12ms\nrendering " + evil + "\n",
+			errLog: "warning: <b>slow</b> query\n"},
 		fakeProc{group: "workers", name: "worker_00", state: stateRunning, log: "ready\n"},
 		fakeProc{group: "workers", name: "worker_01", state: stateStopped, log: "-"},
 		fakeProc{group: "cron", name: "cron", state: stateExited, log: "-"},
@@ -153,4 +154,17 @@ func TestBrowser(t *testing.T) {
 		return nil
 	})
 	br.screenshot(strings.TrimSuffix(shot, ".png") + "-tail.png")
+
+	// The stderr tab shows the other channel.
+	br.click(".tabs a:last-child")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got, err := br.text("#tailbody")
+		if err != nil {
+			return err
+		}
+		if got != "warning: <b>slow</b> query" {
+			return fmt.Errorf("stderr tab shows %q", got)
+		}
+		return nil
+	})
 }

@@ -18,6 +18,7 @@ type fakeBackend struct {
 	mu      sync.Mutex
 	procs   map[string]*rpc.ProcessInfo // by namespec
 	logs    map[string]string           // namespec → stdout log path
+	errLogs map[string]string           // namespec → stderr log path
 	calls   []string                    // "start name", "stop name", ... in order
 	nextPID int
 	// startErr, when set for a name, is returned by StartProcess.
@@ -29,6 +30,7 @@ type fakeProc struct {
 	group, name string
 	state       int
 	log         string // stdout content; "-" means no log file
+	errLog      string // stderr content; "" means no log file
 }
 
 var stateNames = map[int]string{
@@ -39,7 +41,7 @@ var stateNames = map[int]string{
 func newFakeBackend(t *testing.T, procs ...fakeProc) *fakeBackend {
 	t.Helper()
 	dir := t.TempDir()
-	b := &fakeBackend{procs: map[string]*rpc.ProcessInfo{}, logs: map[string]string{},
+	b := &fakeBackend{procs: map[string]*rpc.ProcessInfo{}, logs: map[string]string{}, errLogs: map[string]string{},
 		nextPID: 1000, startErr: map[string]error{}}
 	for i, p := range procs {
 		ns := namespec(p.group, p.name)
@@ -52,6 +54,13 @@ func newFakeBackend(t *testing.T, procs ...fakeProc) *fakeBackend {
 				t.Fatal(err)
 			}
 			b.logs[ns] = path
+		}
+		if p.errLog != "" {
+			path := filepath.Join(dir, fmt.Sprintf("proc%d-stderr.log", i))
+			if err := os.WriteFile(path, []byte(p.errLog), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b.errLogs[ns] = path
 		}
 	}
 	return b
@@ -215,8 +224,8 @@ func (b *fakeBackend) LogFile(name, channel string) (string, error) {
 	if _, err := b.lookup(name); err != nil {
 		return "", err
 	}
-	if channel != "stdout" {
-		return "", nil
+	if channel == "stderr" {
+		return b.errLogs[name], nil
 	}
 	return b.logs[name], nil
 }

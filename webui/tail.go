@@ -23,6 +23,7 @@ const (
 type tailPage struct {
 	Version   string
 	Name      string // "" when no processname was given
+	Channel   string // "stdout" (the reference's only choice) or "stderr"
 	Limit     int
 	Text      string
 	HasInfo   bool
@@ -30,7 +31,7 @@ type tailPage struct {
 	LimitList []int
 }
 
-// serveTail renders the last bytes of a process's stdout log.
+// serveTail renders the last bytes of a process's stdout (or stderr) log.
 func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(w, r); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -39,6 +40,11 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 	page := tailPage{Version: h.version, Limit: tailLimit(formValue(r, "limit")),
 		LimitList: []int{minTailBytes, 16 << 10, 64 << 10, 1 << 20}}
 	page.Name = formValue(r, "processname")
+	// channel=stderr is our addition: the reference shows stdout only.
+	page.Channel = "stdout"
+	if formValue(r, "channel") == "stderr" {
+		page.Channel = "stderr"
+	}
 	if page.Name == "" {
 		page.Text = "No process name found"
 		h.render(w, "tail.html", page)
@@ -48,7 +54,7 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 		page.HasInfo = true
 		page.Info = rows([]rpc.ProcessInfo{info})[0]
 	}
-	page.Text = h.tailText(page.Name, page.Limit)
+	page.Text = h.tailText(page.Name, page.Channel, page.Limit)
 	h.render(w, "tail.html", page)
 }
 
@@ -62,10 +68,10 @@ func tailLimit(s string) int {
 	return min(n, maxTailBytes)
 }
 
-// tailText returns the end of name's stdout log as displayable text, or
-// the reference's message when there is none.
-func (h *Handler) tailText(name string, limit int) string {
-	path, err := h.backend.LogFile(name, "stdout")
+// tailText returns the end of a log of name as displayable text, or the
+// reference's message when there is none.
+func (h *Handler) tailText(name, channel string, limit int) string {
+	path, err := h.backend.LogFile(name, channel)
 	if err != nil {
 		return "ERROR: " + unexpectedFault(err)
 	}

@@ -282,6 +282,7 @@ func TestTail(t *testing.T) {
 		name     string
 		target   string
 		log      string
+		errLog   string
 		wantPre  string // exact content of the <pre>, HTML-escaped
 		wantHref string // the Refresh link, "" when there must be none
 	}{
@@ -295,6 +296,12 @@ func TestTail(t *testing.T) {
 			wantPre: long[len(long)-1024:], wantHref: "tail.html?processname=p&amp;limit=1024"},
 		{name: "limit not a number", target: "/tail.html?processname=p&limit=-5000", log: long,
 			wantPre: long[len(long)-1024:], wantHref: "tail.html?processname=p&amp;limit=1024"},
+		{name: "stderr", target: "/tail.html?processname=p&channel=stderr", log: "out\n", errLog: "oops\n",
+			wantPre: "oops\n", wantHref: "tail.html?processname=p&amp;channel=stderr&amp;limit=1024"},
+		{name: "stderr without file", target: "/tail.html?processname=p&channel=stderr&limit=5000", log: "out\n",
+			wantPre: "No file for p", wantHref: "tail.html?processname=p&amp;channel=stderr&amp;limit=5000"},
+		{name: "unknown channel is stdout", target: "/tail.html?processname=p&channel=bogus", log: "out\n", errLog: "oops\n",
+			wantPre: "out\n", wantHref: "tail.html?processname=p&amp;limit=1024"},
 		{name: "no process name", target: "/tail.html", log: "x", wantPre: "No process name found"},
 		{name: "blank process name", target: "/tail.html?processname=", log: "x", wantPre: "No process name found"},
 		{name: "unknown process", target: "/tail.html?processname=zz", log: "x",
@@ -309,7 +316,7 @@ func TestTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: tt.log})
+			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: tt.log, errLog: tt.errLog})
 			resp, body := do(t, newTestHandler(b), http.MethodGet, tt.target, nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
