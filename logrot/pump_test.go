@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -280,5 +281,64 @@ func TestPumpFromRegularFileFallsBackToCopy(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(w.Path()); !bytes.Equal(got, stream) {
 		t.Errorf("copied %d bytes, want %d", len(got), len(stream))
+	}
+}
+
+// TestPumpConcurrentReopenClearClose hammers a pumping Writer with
+// Reopen and Clear from other goroutines, then closes it mid-stream: no
+// race, no deadlock, the pipe is drained to EOF and the bytes that arrive
+// after Close are counted as dropped.
+func TestPumpConcurrentReopenClearClose(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		filter func([]byte) []byte
+	}{{"splice", nil}, {"filter", StripANSI}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "x.log")
+			w := mustOpen(t, path, 3000, 3, WithClock(frozenClock))
+			pw, done := startPump(t, w, tt.filter)
+			stop := make(chan struct{})
+			var admin sync.WaitGroup
+			for _, op := range []func() error{w.Reopen, w.Clear} {
+				admin.Add(1)
+				go func() {
+					defer admin.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if err := op(); err != nil && !errors.Is(err, os.ErrClosed) {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			line := []byte(strings.Repeat("z", 99) + "\n")
+			for range 2000 {
+				if _, err := pw.Write(line); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			const afterClose = 500
+			for range afterClose {
+				if _, err := pw.Write(line); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pw.Close()
+			waitPump(t, done)
+			close(stop)
+			admin.Wait()
+			if got := w.Dropped(); got < afterClose*int64(len(line)) {
+				t.Errorf("Dropped = %d, want at least the %d bytes written after Close", got, afterClose*len(line))
+			}
+		})
 	}
 }
