@@ -20,6 +20,10 @@ const (
 	stateFatal    = 200
 )
 
+// redirectWriteTimeout bounds writing the answer once an action is done,
+// so a client that stopped reading cannot hold the connection.
+const redirectWriteTimeout = 30 * time.Second
+
 // statusPage is what templates/index.html renders.
 type statusPage struct {
 	Version        string
@@ -63,6 +67,7 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
 		msg, err := h.runAction(r.Context(), action, formValue(r, "processname"))
+		_ = rc.SetWriteDeadline(time.Now().Add(redirectWriteTimeout))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return

@@ -43,8 +43,8 @@ var staticFS embed.FS
 type Options struct {
 	// Version is shown in the footer; "" means DefaultVersion.
 	Version string
-	// Now is the clock used for "Page refreshed at ..." style messages;
-	// nil means time.Now.
+	// Now is the clock shown in "Page refreshed at ..." style messages
+	// (network deadlines always use the real clock); nil means time.Now.
 	Now func() time.Time
 }
 
