@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -458,5 +459,54 @@ func TestNewHandlerDefaults(t *testing.T) {
 	}
 	if _, body := do(t, h, http.MethodGet, "/", nil); !strings.Contains(body, DefaultVersion) {
 		t.Error("default version not shown")
+	}
+}
+
+// waitingBackend's StopProcess waits, as a real stop does, until its
+// context ends.
+type waitingBackend struct {
+	*fakeBackend
+	entered, returned chan struct{}
+}
+
+func (b *waitingBackend) StopProcess(ctx context.Context, name string, wait bool) error {
+	close(b.entered)
+	<-ctx.Done()
+	close(b.returned)
+	return ctx.Err()
+}
+
+// TestActionWaitEndsWithClient: a browser that gives up on a long stop
+// cancels the wait instead of leaving it hanging in the daemon.
+func TestActionWaitEndsWithClient(t *testing.T) {
+	b := &waitingBackend{fakeBackend: threeProcs(t), entered: make(chan struct{}), returned: make(chan struct{})}
+	srv := httptest.NewServer(NewHandler(b))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/?action=stop&processname=web", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case <-b.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stop never reached the backend")
+	}
+	cancel()
+	select {
+	case <-b.returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stop kept waiting after the client left")
+	}
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("client error %v, want context.Canceled", err)
 	}
 }
