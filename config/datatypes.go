@@ -29,9 +29,6 @@ func pyInt(s string, base int) (int64, error) {
 	if t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
 		return 0, invalidLiteral(s, base)
 	}
-	if base == 10 && len(t) > 1 && t[0] == '0' && strings.Trim(t, "0_") != "" {
-		return 0, invalidLiteral(s, base) // Python rejects leading zeros in base 10
-	}
 	n, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), base, 64)
 	if err != nil {
 		var ne *strconv.NumError

@@ -64,7 +64,7 @@ func pyFormat(s string, exp expansions) (string, error) {
 		return s, nil
 	}
 	var b strings.Builder
-	usedMapping := false
+	conversions := 0
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -155,16 +155,17 @@ func pyFormat(s string, exp expansions) (string, error) {
 				return "", missingKeyError(key)
 			}
 		} else {
-			// Without a key Python formats the whole mapping, once.
-			if usedMapping {
+			// Without a key Python formats the whole mapping, but only as
+			// the first conversion: any earlier one used up the argument.
+			if conversions > 0 {
 				return "", fmt.Errorf("not enough arguments for format string")
 			}
-			usedMapping = true
 			v = wholeMapping{}
 		}
 		if !strings.ContainsRune("sradiuoxXeEfFgGc", r) {
 			return "", fmt.Errorf("unsupported format character %s (0x%x) at index %d", pyRepr(string(r)), r, convIndex)
 		}
+		conversions++
 		out, err := formatOne(r, spec, v)
 		if err != nil {
 			return "", err
@@ -306,8 +307,8 @@ func formatOne(conv rune, spec fmtSpec, v any) (string, error) {
 				prec = 1
 			}
 			body = strconv.FormatFloat(x, 'g', prec, 64)
-			if spec.has('#') && !strings.Contains(body, ".") {
-				body += "."
+			if spec.has('#') {
+				body = alternateG(x, prec)
 			}
 		}
 		if conv == 'E' || conv == 'G' {
@@ -371,4 +372,28 @@ func pyRepr(s string) string {
 	}
 	b.WriteByte(quote)
 	return b.String()
+}
+
+// alternateG is Python's "%#.<prec>g": like %g but keeping trailing zeros
+// and the decimal point.
+func alternateG(x float64, prec int) string {
+	exp := 0
+	if x != 0 {
+		e := strconv.FormatFloat(x, 'e', prec-1, 64)
+		exp, _ = strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	}
+	var body string
+	if exp >= -4 && exp < prec {
+		body = strconv.FormatFloat(x, 'f', prec-1-exp, 64)
+	} else {
+		body = strconv.FormatFloat(x, 'e', prec-1, 64)
+	}
+	if !strings.Contains(body, ".") {
+		if i := strings.IndexByte(body, 'e'); i >= 0 {
+			body = body[:i] + "." + body[i:]
+		} else {
+			body += "."
+		}
+	}
+	return body
 }

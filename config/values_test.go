@@ -1,0 +1,154 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"gosupervisor/internal/testenv"
+)
+
+// valueCases are fed to both the reference's parsers and ours.
+var valueCases = []struct{ kind, input string }{
+	{"bool", "true"}, {"bool", "YES"}, {"bool", "On"}, {"bool", "1"}, {"bool", "no"}, {"bool", "FALSE"},
+	{"bool", "off"}, {"bool", "0"}, {"bool", "maybe"}, {"bool", ""}, {"bool", " yes"}, {"bool", "2"},
+	{"int", "10"}, {"int", " 10 "}, {"int", "-3"}, {"int", "+4"}, {"int", "1_000"}, {"int", "1.5"},
+	{"int", ""}, {"int", "010"}, {"int", "00"}, {"int", "1__0"}, {"int", "_1"}, {"int", "abc"},
+	{"bytes", "1024"}, {"bytes", "1KB"}, {"bytes", "1kb"}, {"bytes", "5MB"}, {"bytes", "2gB"},
+	{"bytes", " 10 MB"}, {"bytes", "10b"}, {"bytes", "1.5MB"}, {"bytes", "MB"}, {"bytes", "10K"},
+	{"bytes", "-1KB"}, {"bytes", ""}, {"bytes", "0"}, {"bytes", "b"},
+	{"octal", "022"}, {"octal", "0o22"}, {"octal", "22"}, {"octal", "0777"}, {"octal", "8"},
+	{"octal", ""}, {"octal", " 7 "}, {"octal", "0O7"}, {"octal", "0x7"},
+	{"signal", "TERM"}, {"signal", "sigterm"}, {"signal", " Hup "}, {"signal", "9"}, {"signal", "99"},
+	{"signal", "RTMIN+1"}, {"signal", "SIGRTMIN"}, {"signal", "rtmax"}, {"signal", "0"}, {"signal", "_DFL"},
+	{"signal", "IOT"}, {"signal", "CLD"}, {"signal", "32"}, {"signal", "-1"}, {"signal", ""}, {"signal", "KILL9"},
+	{"exitcodes", "0"}, {"exitcodes", "0,2"}, {"exitcodes", " 1 , 2 "}, {"exitcodes", ""},
+	{"exitcodes", "256"}, {"exitcodes", "-1"}, {"exitcodes", "0,,1"}, {"exitcodes", "a"}, {"exitcodes", "255"},
+	{"autorestart", "true"}, {"autorestart", "False"}, {"autorestart", "UNEXPECTED"}, {"autorestart", "sometimes"},
+	{"kv", "A=1"}, {"kv", "A=1,B=2"}, {"kv", `A="x,y",B='z'`}, {"kv", "A=a b"}, {"kv", "X=$HOME"},
+	{"kv", "A="}, {"kv", `A=""`}, {"kv", "A=1,B"}, {"kv", "P=/usr/bin:/bin,V=1.2+3-(4)"},
+	{"kv", `'K'=v`}, {"kv", "A=1;B=2"}, {"kv", "A=1 # comment,B=2"}, {"kv", "A=x#y\nB=2"},
+	{"kv", `A="unclosed`}, {"kv", `A=a"b,c"`}, {"kv", "A=1,A=2,B=3"}, {"kv", ""}, {"kv", "=,=,="},
+	{"kv", "A = 1 , B = 2"}, {"kv", "É=1"}, {"kv", `A="a b" "c"`},
+	{"split", "/bin/echo a b"}, {"split", `/bin/sh -c "echo \"hi\""`}, {"split", `a\ b 'c d' ""`},
+	{"split", `'unclosed`}, {"split", `trailing\`}, {"split", `"a\x"`}, {"split", `a"b"c`}, {"split", ""},
+	{"split", "  spaced   out  "}, {"split", `x # not a comment`}, {"split", `"esc\\"`}, {"split", `"tail\`},
+	{"inet", "9001"}, {"inet", "127.0.0.1:9001"}, {"inet", ":9001"}, {"inet", "*:9001"},
+	{"inet", "LOCALHOST:80"}, {"inet", "localhost:"}, {"inet", "host:0"}, {"inet", "host:70000"},
+	{"inet", "abc"}, {"inet", "[::1]:9001"}, {"inet", "0"},
+	{"loglevel", "info"}, {"loglevel", "WARN"}, {"loglevel", "warning"}, {"loglevel", "blather"},
+	{"loglevel", "Critical"}, {"loglevel", "trace"}, {"loglevel", "debug"}, {"loglevel", "error"},
+	{"name", "ok"}, {"name", " padded "}, {"name", "a b"}, {"name", "a:b"}, {"name", "a/b"}, {"name", "a'b"},
+	{"format", "plain"}, {"format", "%(here)s/x"}, {"format", "100%%"}, {"format", "100%"},
+	{"format", "%(process_num)02d"}, {"format", "%(process_num)x %(process_num)#X %(process_num)#o"},
+	{"format", "%(program_name).2s|%(program_name)-6s|%(program_name)6s"}, {"format", "%(process_num)+d % d"},
+	{"format", "%(nosuch)s"}, {"format", "%(program_name)d"}, {"format", "%(program_name)x"},
+	{"format", "%(process_num)5.3d"}, {"format", "%(process_num)r %(ENV_X)r"}, {"format", "%(process_num)c"},
+	{"format", "%(process_num)f %(numprocs)e %(numprocs)g %(process_num)E"}, {"format", "%(here"},
+	{"format", "%(here)"}, {"format", "%(here)5"}, {"format", "%y"}, {"format", "%(here)y"},
+	{"format", "%(here)%"}, {"format", "%5%"}, {"format", "%d"}, {"format", "%x"}, {"format", "%e"},
+	{"format", "%c"}, {"format", "%*d"}, {"format", "%.l"}, {"format", "%(here)hs"}, {"format", "%(a(b)c)s"},
+	{"format", "%(program_name)c"}, {"format", "%(process_num)-4d|"}, {"format", "%(process_num)04x"},
+	{"format", "%(ENV_X).1r"}, {"format", "ünïcode %(here)s"}, {"format", "%(numprocs)#g"},
+	{"signame", "15"}, {"signame", "6"}, {"signame", "17"}, {"signame", "29"}, {"signame", "33"}, {"signame", "64"},
+}
+
+// ours evaluates one case with our parsers, in refvalues.py's shape.
+func ours(kind, input string) (any, error) {
+	switch kind {
+	case "bool":
+		return ParseBool(input)
+	case "int":
+		return parseInteger(input)
+	case "bytes":
+		return ParseByteSize(input)
+	case "octal":
+		return ParseOctal(input)
+	case "signal":
+		s, err := ParseSignal(input)
+		return int(s), err
+	case "exitcodes":
+		return ParseExitCodes(input)
+	case "autorestart":
+		a, err := ParseAutorestart(input)
+		return map[Autorestart]string{AutorestartTrue: "true", AutorestartUnexpected: "unexpected", AutorestartFalse: "false"}[a], err
+	case "kv":
+		vars, err := ParseKeyValuePairs(input)
+		pairs := [][]string{}
+		for _, kv := range vars {
+			pairs = append(pairs, []string{kv.Key, kv.Value})
+		}
+		sort.Slice(pairs, func(i, j int) bool { return pairs[i][0] < pairs[j][0] })
+		return pairs, err
+	case "split":
+		args, err := SplitCommand(input)
+		if args == nil {
+			args = []string{}
+		}
+		return args, err
+	case "inet":
+		h, p, err := InetAddress(input)
+		return []any{h, p}, err
+	case "loglevel":
+		l, err := ParseLogLevel(input)
+		return int(l), err
+	case "name":
+		return processOrGroupName(input)
+	case "format":
+		return expand(input, expansions{"here": "/h", "program_name": "prog", "process_num": 7, "numprocs": 12, "ENV_X": "x y"}, "sec.key")
+	case "signame":
+		n, _ := strconv.Atoi(input)
+		return SignalName(syscall.Signal(n)), nil
+	}
+	panic("unknown kind " + kind)
+}
+
+// TestValueParsersMatchReference runs every value case through the
+// reference's own functions (one Python run) and through ours.
+func TestValueParsersMatchReference(t *testing.T) {
+	in, err := json.Marshal(func() [][]string {
+		out := [][]string{}
+		for _, c := range valueCases {
+			out = append(out, []string{c.kind, c.input})
+		}
+		return out
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testenv.Python3, filepath.Join(testenv.RepoRoot(), "config", "testdata", "refvalues.py"))
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("refvalues.py: %v\n%s", err, stderr.String())
+	}
+	var ref [][2]any
+	if err := json.Unmarshal(out, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref) != len(valueCases) {
+		t.Fatalf("got %d reference results for %d cases", len(ref), len(valueCases))
+	}
+	for i, c := range valueCases {
+		var got any
+		v, err := ours(c.kind, c.input)
+		if err != nil {
+			got = normalize(t, []any{false, err.Error()})
+		} else {
+			got = normalize(t, []any{true, v})
+		}
+		want := normalize(t, ref[i][:])
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s(%q): ours %v, reference %v", c.kind, c.input, got, want)
+		}
+	}
+}
