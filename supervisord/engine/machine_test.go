@@ -84,7 +84,7 @@ func testProcConfig(mods ...func(*config.Process)) *config.Process {
 	return pc
 }
 
-func exitStatus(code int) syscall.WaitStatus        { return syscall.WaitStatus(code << 8) }
+func exitStatus(code int) syscall.WaitStatus         { return syscall.WaitStatus(code << 8) }
 func killedBy(sig syscall.Signal) syscall.WaitStatus { return syscall.WaitStatus(sig) }
 
 var t0 = time.Date(2026, 11, 30, 2, 17, 0, 0, time.Local)
