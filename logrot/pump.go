@@ -3,7 +3,6 @@ package logrot
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"syscall"
 
@@ -40,9 +39,9 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
 	if w != nil {
 		pool = &w.chunks
 	}
-	r := newChunkReader(rc, pool)
+	r := newChunkReader(src, rc, pool)
 	if w != nil && filter == nil {
-		eof, err := spliceLoop(rc, r, w)
+		eof, err := spliceLoop(r, w)
 		if eof || err != nil {
 			return err
 		}
@@ -69,6 +68,7 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
 // pooled buffer. Its read callback is built once so that reading allocates
 // nothing per chunk.
 type chunkReader struct {
+	src    *os.File
 	rc     syscall.RawConn
 	pool   *chunkPool
 	buf    *[]byte
@@ -77,8 +77,8 @@ type chunkReader struct {
 	readFn func(fd uintptr) bool
 }
 
-func newChunkReader(rc syscall.RawConn, pool *chunkPool) *chunkReader {
-	r := &chunkReader{rc: rc, pool: pool}
+func newChunkReader(src *os.File, rc syscall.RawConn, pool *chunkPool) *chunkReader {
+	r := &chunkReader{src: src, rc: rc, pool: pool}
 	r.readFn = r.read
 	return r
 }
@@ -106,7 +106,7 @@ func (r *chunkReader) read(fd uintptr) bool {
 func (r *chunkReader) next() ([]byte, error) {
 	if err := r.rc.Read(r.readFn); err != nil {
 		r.release()
-		return nil, pumpError(err)
+		return nil, pumpError(r.src, err)
 	}
 	if r.err != nil {
 		r.release()
@@ -127,14 +127,13 @@ func (r *chunkReader) release() {
 }
 
 // pumpError wraps a RawConn error so that errors.Is(err, os.ErrClosed)
-// holds when the owner closed the pipe under us (RawConn reports that with
-// the poller's own "use of closed file" error).
-func pumpError(err error) error {
-	if errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) || err == io.EOF {
-		return fmt.Errorf("pump: %w", err)
-	}
-	if err.Error() == "use of closed file" {
-		return fmt.Errorf("pump: %w (%v)", os.ErrClosed, err)
+// holds when the owner closed the pipe under us: RawConn reports that
+// with the poller's own error, which os.File's methods translate.
+func pumpError(src *os.File, err error) error {
+	if !errors.Is(err, os.ErrClosed) {
+		if _, statErr := src.Stat(); errors.Is(statErr, os.ErrClosed) {
+			return fmt.Errorf("pump: %w (%v)", os.ErrClosed, err)
+		}
 	}
 	return fmt.Errorf("pump: %w", err)
 }

@@ -2,7 +2,6 @@ package logrot
 
 import (
 	"errors"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +17,7 @@ var errSpliceSlowPath = errors.New("splice: destination unavailable")
 // spliceLoop moves the pipe into w with splice(2) until EOF (eof=true), a
 // read error, or until splicing turns out unsupported (eof=false, nil):
 // then the caller continues with buffered copies from where it stopped.
-func spliceLoop(rc syscall.RawConn, r *chunkReader, w *Writer) (eof bool, err error) {
+func spliceLoop(r *chunkReader, w *Writer) (eof bool, err error) {
 	var n int
 	var serr error
 	splice := func(fd uintptr) bool {
@@ -26,8 +25,8 @@ func spliceLoop(rc syscall.RawConn, r *chunkReader, w *Writer) (eof bool, err er
 		return serr != unix.EAGAIN
 	}
 	for {
-		if err := rc.Read(splice); err != nil {
-			return true, pumpError(err)
+		if err := r.rc.Read(splice); err != nil {
+			return true, pumpError(r.src, err)
 		}
 		switch {
 		case serr == nil && n == 0:

@@ -2,9 +2,7 @@
 
 package logrot
 
-import "syscall"
-
 // spliceLoop is Linux-only; elsewhere Pump always copies through a buffer.
-func spliceLoop(syscall.RawConn, *chunkReader, *Writer) (eof bool, err error) {
+func spliceLoop(*chunkReader, *Writer) (eof bool, err error) {
 	return false, nil
 }

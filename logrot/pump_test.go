@@ -240,27 +240,43 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestPumpAbandonedByClose(t *testing.T) {
-	r, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
+func TestPumpAbandoned(t *testing.T) {
+	tests := []struct {
+		name    string
+		filter  func([]byte) []byte
+		abandon func(r *os.File)
+		wantErr error
+	}{
+		{"close, splice", nil, func(r *os.File) { r.Close() }, os.ErrClosed},
+		{"close, filter", StripANSI, func(r *os.File) { r.Close() }, os.ErrClosed},
+		{"deadline, splice", nil, func(r *os.File) { r.SetReadDeadline(time.Now()) }, os.ErrDeadlineExceeded},
+		{"deadline, filter", StripANSI, func(r *os.File) { r.SetReadDeadline(time.Now()) }, os.ErrDeadlineExceeded},
 	}
-	defer pw.Close() // a grandchild keeps the write end open
-	w := mustOpen(t, filepath.Join(t.TempDir(), "x.log"), 0, 0)
-	done := make(chan error, 1)
-	go func() { done <- Pump(r, w, nil) }()
-	if _, err := pw.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { b, _ := os.ReadFile(w.Path()); return len(b) == 1 })
-	r.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, os.ErrClosed) {
-			t.Errorf("Pump = %v, want ErrClosed", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Pump kept running after its pipe was closed")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pw.Close() // a grandchild keeps the write end open
+			w := mustOpen(t, filepath.Join(t.TempDir(), "x.log"), 0, 0)
+			done := make(chan error, 1)
+			go func() { done <- Pump(r, w, tt.filter) }()
+			if _, err := pw.Write([]byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { b, _ := os.ReadFile(w.Path()); return len(b) == 1 })
+			tt.abandon(r)
+			select {
+			case err := <-done:
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("Pump = %v, want %v", err, tt.wantErr)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Pump kept running after its pipe was abandoned")
+			}
+		})
 	}
 }
 
