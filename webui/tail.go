@@ -2,7 +2,10 @@ package webui
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,6 +29,8 @@ type tailPage struct {
 	Channel   string // "stdout" (the reference's only choice) or "stderr"
 	Limit     int
 	Text      string
+	Following bool  // the log was read: the page may follow it
+	Offset    int64 // where following continues
 	HasInfo   bool
 	Info      processRow
 	LimitList []int
@@ -41,10 +46,7 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 		LimitList: []int{minTailBytes, 16 << 10, 64 << 10, 1 << 20}}
 	page.Name = formValue(r, "processname")
 	// channel=stderr is our addition: the reference shows stdout only.
-	page.Channel = "stdout"
-	if formValue(r, "channel") == "stderr" {
-		page.Channel = "stderr"
-	}
+	page.Channel = channelOf(r)
 	if page.Name == "" {
 		page.Text = "No process name found"
 		h.render(w, "tail.html", page)
@@ -54,7 +56,12 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 		page.HasInfo = true
 		page.Info = rows([]rpc.ProcessInfo{info})[0]
 	}
-	page.Text = h.tailText(page.Name, page.Channel, page.Limit)
+	piece, err := h.readLog(page.Name, page.Channel, -1, page.Limit)
+	if err != nil {
+		page.Text = tailMessage(page.Name, err)
+	} else {
+		page.Text, page.Following, page.Offset = piece.Text, true, piece.End
+	}
 	h.render(w, "tail.html", page)
 }
 
@@ -68,24 +75,125 @@ func tailLimit(s string) int {
 	return min(n, maxTailBytes)
 }
 
-// tailText returns the end of a log of name as displayable text, or the
-// reference's message when there is none.
-func (h *Handler) tailText(name, channel string, limit int) string {
+// errNoLog: the process has no such log file (none configured, or not
+// created yet). The reference's page says "No file for <name>".
+var errNoLog = errors.New("no log file")
+
+// logPiece is part of a log file, as text a page can show.
+type logPiece struct {
+	Text  string
+	Start int64 // file offset of the first byte shown
+	End   int64 // file offset right after the last byte shown
+}
+
+// readLog reads the log of name's channel from offset from to its end.
+// When from is negative, past the end (the file was truncated or
+// rotated) or more than limit bytes behind, it reads the last limit bytes
+// instead, so the caller can tell a reset by Start != from. A character
+// cut by the end of the file is left for the next read.
+func (h *Handler) readLog(name, channel string, from int64, limit int) (logPiece, error) {
 	path, err := h.backend.LogFile(name, channel)
 	if err != nil {
-		return "ERROR: " + unexpectedFault(err)
+		return logPiece{}, err
 	}
 	if path == "" {
-		return "No file for " + name
+		return logPiece{}, errNoLog
 	}
-	data, err := logrot.ReadRange(path, -int64(limit), 0)
-	if errors.Is(err, logrot.ErrNoFile) {
-		return "No file for " + name
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return logPiece{}, errNoLog
 	}
 	if err != nil {
-		return "ERROR: " + unexpectedFault(rpc.NewFault(rpc.FaultFailed, err.Error()))
+		return logPiece{}, fmt.Errorf("log of %s: %w", name, err)
 	}
-	return displayText(data)
+	size := st.Size()
+	start := from
+	if from < 0 || from > size || size-from > int64(limit) {
+		start = max(size-int64(limit), 0)
+	}
+	var data []byte
+	if size > start {
+		data, err = logrot.ReadRange(path, start, size-start)
+		if errors.Is(err, logrot.ErrNoFile) {
+			return logPiece{}, errNoLog
+		}
+		if err != nil {
+			return logPiece{}, fmt.Errorf("log of %s: %w", name, err)
+		}
+	}
+	data = data[:completeUTF8(data)]
+	return logPiece{Text: displayText(data), Start: start, End: start + int64(len(data))}, nil
+}
+
+// tailMessage is what the tail page shows instead of a log it cannot
+// read, worded as the reference does.
+func tailMessage(name string, err error) string {
+	if errors.Is(err, errNoLog) {
+		return "No file for " + name
+	}
+	var f *rpc.Fault
+	if !errors.As(err, &f) {
+		f = rpc.NewFault(rpc.FaultFailed, err.Error())
+	}
+	return "ERROR: " + unexpectedFault(f)
+}
+
+// completeUTF8 is the length of data without a multi-byte character cut
+// short at its end.
+func completeUTF8(data []byte) int {
+	for i := len(data) - 1; i >= 0 && i >= len(data)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(data[i]) {
+			if utf8.FullRune(data[i:]) {
+				return len(data)
+			}
+			return i
+		}
+	}
+	return len(data)
+}
+
+// serveFollow answers the tail page's follow mode with the log's text
+// from ?offset= on, so a following page downloads only what is new.
+// X-Log-Offset is where to continue; X-Log-Reset says the text replaces
+// what the page shows (the log was truncated or rotated, or the page fell
+// more than ?limit= bytes behind).
+func (h *Handler) serveFollow(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	name := formValue(r, "processname")
+	if name == "" {
+		http.Error(w, "No process name found", http.StatusBadRequest)
+		return
+	}
+	offset, err := strconv.ParseInt(formValue(r, "offset"), 10, 64)
+	if err != nil {
+		offset = -1
+	}
+	piece, err := h.readLog(name, channelOf(r), offset, tailLimit(formValue(r, "limit")))
+	if err != nil {
+		http.Error(w, tailMessage(name, err), http.StatusNotFound)
+		return
+	}
+	hdr := w.Header()
+	setNoCache(hdr)
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Log-Offset", strconv.FormatInt(piece.End, 10))
+	if piece.Start != offset {
+		hdr.Set("X-Log-Reset", "1")
+	}
+	_, _ = w.Write([]byte(piece.Text))
+}
+
+// channelOf is the log channel a request asks for: stdout unless
+// ?channel=stderr.
+func channelOf(r *http.Request) string {
+	if formValue(r, "channel") == "stderr" {
+		return "stderr"
+	}
+	return "stdout"
 }
 
 // displayText turns raw log bytes into text a page can show: terminal

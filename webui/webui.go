@@ -1,6 +1,7 @@
 // Package webui serves supervisord's web interface: the status page
 // ("/", "/index.html") with its per-process and global actions, the tail
-// page ("/tail.html") and the static files they use.
+// page ("/tail.html"), the text its follow mode polls ("/tail.txt") and
+// the static files they use.
 //
 // URLs, query parameters (processname, action, message, limit) and the
 // messages shown after an action follow Supervisor 4.2.5, so bookmarks and
@@ -133,6 +134,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.serveTail(w, r)
+	case "/tail.txt":
+		if !allowMethods(w, r, http.MethodGet) {
+			return
+		}
+		h.serveFollow(w, r)
 	default:
 		f, ok := h.static[r.URL.Path]
 		if !ok {

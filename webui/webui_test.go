@@ -246,6 +246,7 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/?action=stop&processname=", http.StatusBadRequest},
 		{"PUT", "/", http.StatusMethodNotAllowed},
 		{"DELETE", "/tail.html", http.StatusMethodNotAllowed},
+		{"POST", "/tail.txt?processname=web", http.StatusMethodNotAllowed},
 		{"POST", "/stylesheets/supervisor.css", http.StatusMethodNotAllowed},
 		{"GET", "/nope.html", http.StatusNotFound},
 		{"GET", "/stylesheets/", http.StatusNotFound},
@@ -508,5 +509,84 @@ func TestActionWaitEndsWithClient(t *testing.T) {
 	}
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("client error %v, want context.Canceled", err)
+	}
+}
+
+func TestFollow(t *testing.T) {
+	long := strings.Repeat("x", 5000) + "tail\n"
+	tests := []struct {
+		name       string
+		log        string
+		query      string
+		wantStatus int
+		wantBody   string
+		wantOffset string
+		wantReset  bool
+	}{
+		{name: "from start", log: "one\ntwo\n", query: "processname=p&offset=0",
+			wantStatus: 200, wantBody: "one\ntwo\n", wantOffset: "8"},
+		{name: "only what is new", log: "one\ntwo\n", query: "processname=p&offset=4",
+			wantStatus: 200, wantBody: "two\n", wantOffset: "8"},
+		{name: "nothing new", log: "one\ntwo\n", query: "processname=p&offset=8",
+			wantStatus: 200, wantBody: "", wantOffset: "8"},
+		{name: "truncated log resets", log: "one\n", query: "processname=p&offset=100",
+			wantStatus: 200, wantBody: "one\n", wantOffset: "4", wantReset: true},
+		{name: "no offset resets", log: "one\n", query: "processname=p",
+			wantStatus: 200, wantBody: "one\n", wantOffset: "4", wantReset: true},
+		{name: "far behind resets to the last limit bytes", log: long, query: "processname=p&offset=0&limit=2000",
+			wantStatus: 200, wantBody: long[len(long)-2000:], wantOffset: "5005", wantReset: true},
+		{name: "cut character waits for its end", log: "ab\xc3", query: "processname=p&offset=0",
+			wantStatus: 200, wantBody: "ab", wantOffset: "2"},
+		{name: "invalid bytes shown as U+FFFD", log: "a\xffb", query: "processname=p&offset=0",
+			wantStatus: 200, wantBody: "a\uFFFDb", wantOffset: "3"},
+		{name: "stderr", log: "out\n", query: "processname=p&channel=stderr&offset=0",
+			wantStatus: 404, wantBody: "No file for p\n"},
+		{name: "unknown process", log: "out\n", query: "processname=zz&offset=0",
+			wantStatus: 404, wantBody: "ERROR: unexpected rpc fault [10] BAD_NAME: zz\n"},
+		{name: "no process name", log: "out\n", query: "offset=0",
+			wantStatus: 400, wantBody: "No process name found\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: tt.log})
+			resp, body := do(t, newTestHandler(b), http.MethodGet, "/tail.txt?"+tt.query, nil)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if body != tt.wantBody {
+				t.Errorf("body %q, want %q", body, tt.wantBody)
+			}
+			if tt.wantStatus != 200 {
+				return
+			}
+			if got := resp.Header.Get("X-Log-Offset"); got != tt.wantOffset {
+				t.Errorf("X-Log-Offset %q, want %q", got, tt.wantOffset)
+			}
+			if got := resp.Header.Get("X-Log-Reset") == "1"; got != tt.wantReset {
+				t.Errorf("X-Log-Reset %v, want %v", got, tt.wantReset)
+			}
+			if got := resp.Header.Get("Content-Type"); got != "text/plain; charset=utf-8" {
+				t.Errorf("Content-Type %q", got)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q", got)
+			}
+		})
+	}
+}
+
+// TestFollowCompletesCutCharacter: the bytes held back at a cut
+// character come with the next read, so the character arrives whole.
+func TestFollowCompletesCutCharacter(t *testing.T) {
+	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: "caf\xc3"})
+	h := newTestHandler(b)
+	_, page := do(t, h, http.MethodGet, "/tail.html?processname=p", nil)
+	if !strings.Contains(page, `data-offset="3"`) || preContent(t, page) != "caf" {
+		t.Fatalf("page does not stop before the cut character:\n%s", page)
+	}
+	b.appendLog(t, "p", "\xa9!\n")
+	resp, body := do(t, h, http.MethodGet, "/tail.txt?processname=p&offset=3", nil)
+	if body != "é!\n" || resp.Header.Get("X-Log-Offset") != "7" {
+		t.Errorf("follow gave %q up to %s", body, resp.Header.Get("X-Log-Offset"))
 	}
 }

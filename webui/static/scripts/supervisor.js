@@ -61,11 +61,15 @@
     every(POLL_MS, async () => update(await fetchDoc("index.html")));
   }
 
+  // Follow: poll for what the log gained since the page was rendered
+  // and append it, keeping the view pinned to the bottom.
   if (document.body.classList.contains("page-tail")) {
     const pre = document.getElementById("tailbody");
     const follow = document.getElementById("follow");
-    const src = pre && pre.dataset.src;
+    const src = pre && pre.dataset.follow;
     if (pre && follow && src) {
+      const keep = 2 * 1024 * 1024; // characters kept on the page
+      let offset = pre.dataset.offset;
       const bottom = () => { pre.scrollTop = pre.scrollHeight; };
       follow.checked = sessionStorage.getItem("follow") === "1";
       if (follow.checked) bottom();
@@ -75,9 +79,16 @@
       });
       every(1000, async () => {
         if (!follow.checked) return;
-        const doc = await fetchDoc(src);
-        const next = doc.getElementById("tailbody");
-        if (next && next.textContent !== pre.textContent) { pre.textContent = next.textContent; bottom(); }
+        const resp = await fetch(src + "&offset=" + encodeURIComponent(offset),
+          { cache: "no-store", credentials: "same-origin" });
+        if (!resp.ok) return;
+        const text = await resp.text();
+        offset = resp.headers.get("X-Log-Offset") || offset;
+        if (resp.headers.get("X-Log-Reset")) pre.textContent = text;
+        else if (text) pre.append(text);
+        else return;
+        if (pre.textContent.length > keep) pre.textContent = pre.textContent.slice(-keep);
+        bottom();
       });
     }
   }
