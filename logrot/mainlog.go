@@ -232,6 +232,14 @@ func (l *MainLog) sendSyslog(now time.Time, level Level, msg string) {
 	}
 }
 
+// Dropped is the number of bytes the log file failed to take.
+func (l *MainLog) Dropped() int64 {
+	if l.file == nil {
+		return 0
+	}
+	return l.file.Dropped()
+}
+
 // Path is the log file, "" when there is none.
 func (l *MainLog) Path() string { return l.opts.Path }
 

@@ -226,3 +226,20 @@ func TestLevelByName(t *testing.T) {
 		}
 	}
 }
+
+func TestMainLogCountsDroppedAndReportsOnce(t *testing.T) {
+	var rec errorRecorder
+	l, err := NewMainLog(MainLogOptions{Path: "/dev/full", Level: LevelInfo, Now: fixedClock, OnError: rec.record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Logf(LevelInfo, "one")
+	l.Logf(LevelInfo, "two")
+	if got, want := l.Dropped(), int64(2*len("2026-11-30 02:14:28,123 INFO one\n")); got != want {
+		t.Errorf("Dropped = %d, want %d", got, want)
+	}
+	if n := len(rec.list()); n != 1 {
+		t.Errorf("%d reports, want 1", n)
+	}
+}

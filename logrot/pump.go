@@ -11,8 +11,9 @@ import (
 
 // Pump copies a child's output pipe to w until EOF, then closes src.
 //
-// With a nil filter the bytes move pipe→file with splice(2), never entering
-// user space; otherwise each chunk (at most ChunkSize bytes, one read) is
+// With a nil filter and a regular file the bytes move pipe→file with
+// splice(2), never entering user space; otherwise (a filter, or w writing
+// to a pipe or tty such as /dev/stdout) each chunk (at most ChunkSize bytes, one read) is
 // passed to filter and what it returns is written. The chunk is only valid
 // during the call; filter may modify it in place (StripANSI does) and must
 // copy whatever it keeps. w may be nil (stdout_logfile=NONE): the pipe is
@@ -27,8 +28,9 @@ import (
 // Pump blocks its goroutine, parked on the runtime netpoller (src must come
 // from os.Pipe or be otherwise non-blocking to be pollable; Fd is never
 // called). It returns nil at EOF. To abandon a pipe a grandchild still
-// holds open, close src (Pump then returns an error wrapping the closure)
-// or set a read deadline on it.
+// holds open, close src (Pump then returns an error matching os.ErrClosed)
+// or set a read deadline on it (os.ErrDeadlineExceeded once the deadline
+// has passed; whatever is still in the pipe then stays unread).
 func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
 	defer src.Close()
 	rc, err := src.SyscallConn()

@@ -7,7 +7,10 @@ import (
 )
 
 // errSpliceUnsupported means this source/destination pair cannot splice
-// (not a pipe, or a file system without splice support): copy instead.
+// (the source is not a pipe, the destination not a regular file, or its
+// file system lacks splice support): copy instead. A pipe destination is
+// excluded on purpose: SPLICE_F_NONBLOCK would make a full destination
+// look like an empty source and spin.
 var errSpliceUnsupported = errors.New("splice unsupported")
 
 // errSpliceSlowPath means the destination failed or is missing: move the
