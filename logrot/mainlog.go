@@ -280,6 +280,7 @@ func (l *MainLog) Close() error {
 // ignored), so logrus never prints to stderr on our behalf.
 type teeWriter struct{ sinks []io.Writer }
 
+// Write copies p to every sink and always succeeds.
 func (t *teeWriter) Write(p []byte) (int, error) {
 	for _, s := range t.sinks {
 		_, _ = s.Write(p)

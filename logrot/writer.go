@@ -74,7 +74,9 @@ type Writer struct {
 	closed  bool
 	failing bool      // an error was reported and no write has succeeded since
 	checked time.Time // last check for a removed file
-	chunks  chunkPool
+
+	rotateFailing bool // a rotation failed and was reported; none has succeeded since
+	chunks        chunkPool
 }
 
 // Open opens (creating if needed) the log file at path for appending.
@@ -228,6 +230,7 @@ func (w *Writer) rotateLocked() error {
 	w.f.Close()
 	w.f = nil
 	var errs []error
+	flag := os.O_TRUNC
 	if w.backups > 0 {
 		for i := w.backups - 1; i >= 1; i-- {
 			src := w.backupName(i)
@@ -235,15 +238,25 @@ func (w *Writer) rotateLocked() error {
 				errs = append(errs, renameTolerant(src, w.backupName(i+1)))
 			}
 		}
-		errs = append(errs, renameTolerant(w.path, w.backupName(1)))
+		if err := renameTolerant(w.path, w.backupName(1)); err != nil {
+			// Unlike the reference, keep the bytes: append and retry the
+			// rotation after the next write.
+			errs = append(errs, err)
+			flag = 0
+		}
 	}
-	report, err := w.openLocked(os.O_TRUNC)
+	report, err := w.openLocked(flag)
 	if err != nil {
 		return w.fail(err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return w.fail(fmt.Errorf("rotate log %q: %w", w.path, err))
+		if w.rotateFailing {
+			return report
+		}
+		w.rotateFailing = true
+		return fmt.Errorf("rotate log %q: %w", w.path, err)
 	}
+	w.rotateFailing = false
 	return report
 }
 

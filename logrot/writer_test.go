@@ -596,3 +596,30 @@ func TestPumpNoticesRemovedDirectory(t *testing.T) {
 // frozenClock never advances, so the removed-file check never runs and a
 // test sees only what rotation and Reopen do.
 func frozenClock() time.Time { return time.Unix(1000, 0) }
+
+func TestWriterRotationFailureKeepsBytes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.log")
+	// A non-empty directory named x.log.1 makes renaming the base fail.
+	if err := os.MkdirAll(filepath.Join(path+".1", "blocker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var rec errorRecorder
+	w := mustOpen(t, path, 4, 1, WithOnError(rec.record), WithClock(frozenClock))
+	mustWrite(t, w, "abcd")
+	mustWrite(t, w, "ef")
+	if got, _ := os.ReadFile(path); string(got) != "abcdef" {
+		t.Errorf("base = %q, want every byte kept", got)
+	}
+	if n := len(rec.list()); n != 1 {
+		t.Errorf("%d reports, want 1 for the failing rotation", n)
+	}
+	if err := os.RemoveAll(path + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, w, "g")
+	want := map[string]string{"x.log": "", "x.log.1": "abcdefg"}
+	if got := dirFiles(t, dir); !equalMaps(got, want) {
+		t.Errorf("files = %q, want %q", got, want)
+	}
+}
