@@ -18,6 +18,7 @@ const (
 	stateStopping = 40
 	stateExited   = 100
 	stateFatal    = 200
+	stateUnknown  = 1000
 )
 
 // redirectWriteTimeout bounds writing the answer once an action is done,
@@ -125,10 +126,9 @@ func rows(infos []rpc.ProcessInfo) []processRow {
 	return out
 }
 
-// summarize counts processes per state, in the order states first appear
-// in a fixed ranking (running first, problems next).
+// summarize counts processes per state, running first, then problems.
 func summarize(infos []rpc.ProcessInfo) []summaryItem {
-	order := []int{stateRunning, stateStarting, stateBackoff, stateFatal, stateExited, stateStopping, stateStopped}
+	order := []int{stateRunning, stateStarting, stateBackoff, stateFatal, stateExited, stateStopping, stateStopped, stateUnknown}
 	counts := map[int]int{}
 	names := map[int]string{}
 	for _, info := range infos {
@@ -139,11 +139,7 @@ func summarize(infos []rpc.ProcessInfo) []summaryItem {
 	for _, s := range order {
 		if counts[s] > 0 {
 			out = append(out, summaryItem{State: names[s], Count: counts[s]})
-			delete(counts, s)
 		}
-	}
-	for s, n := range counts { // states outside the ranking (UNKNOWN)
-		out = append(out, summaryItem{State: names[s], Count: n})
 	}
 	return out
 }

@@ -590,3 +590,25 @@ func TestFollowCompletesCutCharacter(t *testing.T) {
 		t.Errorf("follow gave %q up to %s", body, resp.Header.Get("X-Log-Offset"))
 	}
 }
+
+func TestSummarize(t *testing.T) {
+	info := func(state int, name string) rpc.ProcessInfo { return rpc.ProcessInfo{State: state, StateName: name} }
+	tests := []struct {
+		name  string
+		infos []rpc.ProcessInfo
+		want  []summaryItem
+	}{
+		{name: "none", infos: nil, want: nil},
+		{name: "running first, then problems, stopped last", infos: []rpc.ProcessInfo{
+			info(stateStopped, "STOPPED"), info(stateUnknown, "UNKNOWN"), info(stateRunning, "RUNNING"),
+			info(stateFatal, "FATAL"), info(stateRunning, "RUNNING"), info(stateBackoff, "BACKOFF"),
+		}, want: []summaryItem{{"running", 2}, {"backoff", 1}, {"fatal", 1}, {"stopped", 1}, {"unknown", 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := summarize(tt.infos); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("summarize = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
