@@ -238,9 +238,12 @@ func (w *Writer) rotateLocked() error {
 				errs = append(errs, renameTolerant(src, w.backupName(i+1)))
 			}
 		}
-		if err := renameTolerant(w.path, w.backupName(1)); err != nil {
-			// Unlike the reference, keep the bytes: append and retry the
-			// rotation after the next write.
+		// Unlike the reference, when a shift fails keep the bytes: no
+		// backup is overwritten, the base keeps growing and the rotation
+		// is retried after the next write.
+		if err := errors.Join(errs...); err != nil {
+			flag = 0
+		} else if err := renameTolerant(w.path, w.backupName(1)); err != nil {
 			errs = append(errs, err)
 			flag = 0
 		}

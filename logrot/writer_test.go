@@ -598,28 +598,45 @@ func TestPumpNoticesRemovedDirectory(t *testing.T) {
 func frozenClock() time.Time { return time.Unix(1000, 0) }
 
 func TestWriterRotationFailureKeepsBytes(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "x.log")
-	// A non-empty directory named x.log.1 makes renaming the base fail.
-	if err := os.MkdirAll(filepath.Join(path+".1", "blocker"), 0o755); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name    string
+		blocker string // a non-empty directory with this name makes a rename fail
+		backups int
+		want    map[string]string
+	}{
+		{"base cannot become .1", "x.log.1", 1, map[string]string{"x.log": "", "x.log.1": "abcdefg"}},
+		{".1 cannot become .2", "x.log.2", 2, map[string]string{"x.log": "", "x.log.1": "abcdefg", "x.log.2": "old"}},
 	}
-	var rec errorRecorder
-	w := mustOpen(t, path, 4, 1, WithOnError(rec.record), WithClock(frozenClock))
-	mustWrite(t, w, "abcd")
-	mustWrite(t, w, "ef")
-	if got, _ := os.ReadFile(path); string(got) != "abcdef" {
-		t.Errorf("base = %q, want every byte kept", got)
-	}
-	if n := len(rec.list()); n != 1 {
-		t.Errorf("%d reports, want 1 for the failing rotation", n)
-	}
-	if err := os.RemoveAll(path + ".1"); err != nil {
-		t.Fatal(err)
-	}
-	mustWrite(t, w, "g")
-	want := map[string]string{"x.log": "", "x.log.1": "abcdefg"}
-	if got := dirFiles(t, dir); !equalMaps(got, want) {
-		t.Errorf("files = %q, want %q", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "x.log")
+			blocker := filepath.Join(dir, tt.blocker)
+			if err := os.MkdirAll(filepath.Join(blocker, "blocker"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if tt.blocker == "x.log.2" {
+				if err := os.WriteFile(path+".1", []byte("old"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var rec errorRecorder
+			w := mustOpen(t, path, 4, tt.backups, WithOnError(rec.record), WithClock(frozenClock))
+			mustWrite(t, w, "abcd")
+			mustWrite(t, w, "ef")
+			if got, _ := os.ReadFile(path); string(got) != "abcdef" {
+				t.Errorf("base = %q, want every byte kept", got)
+			}
+			if n := len(rec.list()); n != 1 {
+				t.Errorf("%d reports, want 1 for the failing rotation", n)
+			}
+			if err := os.RemoveAll(blocker); err != nil {
+				t.Fatal(err)
+			}
+			mustWrite(t, w, "g")
+			if got := dirFiles(t, dir); !equalMaps(got, tt.want) {
+				t.Errorf("files = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
