@@ -24,6 +24,9 @@ var eventTypes = map[string]bool{
 	"TICK": true, "TICK_3600": true, "TICK_5": true, "TICK_60": true,
 }
 
+// maxNumProcs bounds numprocs; far beyond what minfds would allow anyway.
+const maxNumProcs = 1 << 16
+
 // processGroups builds every group in the reference's order: [group:x]
 // sections, then programs not claimed by a group, then event listener
 // pools, then fcgi programs; finally a stable sort by (priority, name).
@@ -418,6 +421,10 @@ func (l *loader) processes(sec, group string) ([]*Process, error) {
 	}
 	if p.NumProcs > 1 && !strings.Contains(processName, "%(process_num)") {
 		return nil, errors.New("%(process_num) must be present within process_name when numprocs > 1")
+	}
+	if p.NumProcs > maxNumProcs {
+		// The reference has no limit and would exhaust memory instead.
+		return nil, fmt.Errorf("numprocs %d is more than gosupervisor supports (%d)", p.NumProcs, maxNumProcs)
 	}
 	if p.StopAsGroup && !p.KillAsGroup {
 		return nil, errors.New("Cannot set stopasgroup=true and killasgroup=false")

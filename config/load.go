@@ -231,9 +231,7 @@ func (l *loader) includes() error {
 	}
 	base := filepath.Dir(filepath.Clean(l.r.paths.abs(l.path)))
 	for _, pattern := range strings.FieldsFunc(files, pyIsSpace) {
-		if !filepath.IsAbs(pattern) {
-			pattern = strings.TrimSuffix(base, "/") + "/" + pattern
-		}
+		pattern = pyJoin(base, pattern)
 		matches := pyGlob(pattern)
 		if len(matches) == 0 {
 			l.warnings = append(l.warnings, fmt.Sprintf("No file matches via include %q", pattern))
@@ -260,34 +258,6 @@ func (l *loader) includes() error {
 		}
 	}
 	return nil
-}
-
-// pyGlob is Python's glob.glob for a non-recursive pattern: "*" and "?"
-// do not match a leading "." and "[!...]" negates.
-func pyGlob(pattern string) []string {
-	translated := strings.ReplaceAll(pattern, "[!", "[^")
-	matches, err := filepath.Glob(translated)
-	if err != nil {
-		if _, err := os.Lstat(pattern); err == nil {
-			return []string{pattern}
-		}
-		return nil
-	}
-	comps := strings.Split(pattern, "/")
-	var out []string
-	for _, m := range matches {
-		mc := strings.Split(m, "/")
-		hidden := false
-		for i := 0; i < len(comps) && i < len(mc); i++ {
-			if strings.ContainsAny(comps[i], "*?[") && !strings.HasPrefix(comps[i], ".") && strings.HasPrefix(mc[i], ".") {
-				hidden = true
-			}
-		}
-		if !hidden {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 func (l *loader) supervisord() (*Supervisord, error) {
