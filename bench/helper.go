@@ -14,68 +14,80 @@ import (
 // the children the scenarios run (see HelperMain).
 const HelperArg = "bench-helper"
 
-// recordSize is the length of one record of the pattern stream: a 16-digit
-// record number, a space, filler and a newline. Every byte of the stream
-// is a function of its offset, so any suffix kept on disk can be checked.
-const recordSize = 64
+// The pattern stream is made of 64 KiB blocks of 64-byte lines. Every
+// block is the same template except its first 16 bytes, which carry the
+// block number ("B" and 15 digits). So every byte is a function of its
+// offset, any suffix kept on disk can be checked, the tail from the last
+// block's start is unique, and the writer only rewrites 16 bytes per block.
+const (
+	recordSize   = 64
+	patternBlock = 64 << 10
+)
+
+// patternTemplate returns a block whose lines carry their number within
+// the block; its header is still unset.
+func patternTemplate() []byte {
+	block := make([]byte, patternBlock)
+	for r := 0; r < patternBlock/recordSize; r++ {
+		rec := block[r*recordSize : (r+1)*recordSize]
+		copy(rec, fmt.Sprintf("%016d ", r))
+		for i := 17; i < recordSize-1; i++ {
+			rec[i] = 'x'
+		}
+		rec[recordSize-1] = '\n'
+	}
+	return block
+}
+
+// setBlockHeader writes block number n into the first 16 bytes of block.
+func setBlockHeader(block []byte, n int64) {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], n, 10)
+	block[0] = 'B'
+	for i := 1; i < 16-len(d); i++ {
+		block[i] = '0'
+	}
+	copy(block[16-len(d):16], d)
+}
 
 // fillPattern fills buf with the pattern stream's bytes starting at offset
 // off.
 func fillPattern(buf []byte, off int64) {
-	var rec [recordSize]byte
+	block := patternTemplate()
 	for i := 0; i < len(buf); {
-		n := off / recordSize
-		within := int(off % recordSize)
-		makeRecord(&rec, n)
-		c := copy(buf[i:], rec[within:])
+		setBlockHeader(block, off/patternBlock)
+		c := copy(buf[i:], block[off%patternBlock:])
 		i += c
 		off += int64(c)
 	}
 }
 
-// makeRecord writes record number n into rec.
-func makeRecord(rec *[recordSize]byte, n int64) {
-	digits := strconv.AppendInt(nil, n, 10)
-	pad := 16 - len(digits)
-	for i := 0; i < pad; i++ {
-		rec[i] = '0'
-	}
-	copy(rec[pad:16], digits)
-	rec[16] = ' '
-	for i := 17; i < recordSize-1; i++ {
-		rec[i] = 'x'
-	}
-	rec[recordSize-1] = '\n'
-}
-
-// writePattern writes the first total bytes of the pattern stream to w in
-// blocks of blockSize (a multiple of recordSize). Whole blocks are made by
-// renumbering one template in place, so the writer costs little CPU.
-func writePattern(w io.Writer, total int64, blockSize int) error {
-	if blockSize <= 0 || blockSize%recordSize != 0 {
-		return fmt.Errorf("block size %d is not a positive multiple of %d", blockSize, recordSize)
-	}
-	block := make([]byte, blockSize)
-	fillPattern(block, 0)
-	var digits [20]byte
-	for off := int64(0); off < total; off += int64(blockSize) {
-		if off > 0 {
-			first := off / recordSize
-			for r := 0; r < blockSize/recordSize; r++ {
-				d := strconv.AppendInt(digits[:0], first+int64(r), 10)
-				slot := block[r*recordSize : r*recordSize+16]
-				for i := range 16 - len(d) {
-					slot[i] = '0'
-				}
-				copy(slot[16-len(d):], d)
-			}
-		}
-		n := min(int64(blockSize), total-off)
+// writePattern writes the first total bytes of the pattern stream to w, one
+// block per write.
+func writePattern(w io.Writer, total int64) error {
+	block := patternTemplate()
+	for off := int64(0); off < total; off += patternBlock {
+		setBlockHeader(block, off/patternBlock)
+		n := min(patternBlock, total-off)
 		if _, err := w.Write(block[:n]); err != nil {
 			return fmt.Errorf("write at offset %d: %w", off, err)
 		}
 	}
 	return nil
+}
+
+// patternTail returns the end of a total-byte stream from the start of its
+// last block holding a whole header: bytes that appear nowhere else in the
+// stream.
+func patternTail(total int64) []byte {
+	n := (total-1)%patternBlock + 1
+	if n < 16 {
+		n += patternBlock
+	}
+	n = min(n, total)
+	tail := make([]byte, n)
+	fillPattern(tail, total-n)
+	return tail
 }
 
 // checkSuffix reports whether kept (read through r, n bytes long) equals the
@@ -117,7 +129,7 @@ func chattyLine(buf []byte, name string, seq int, size int) []byte {
 
 // HelperMain runs a helper child and returns its exit code. Modes:
 //
-//	write -bytes N -block B          pattern stream of N bytes to stdout
+//	write -bytes N                   pattern stream of N bytes to stdout
 //	chatty -name S -every D -size L -for T -count-file F
 //	                                 an L-byte line every D for T, one write
 //	                                 per line; the number written goes to F
@@ -132,9 +144,8 @@ func HelperMain(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "write":
 		total := fs.Int64("bytes", 1<<30, "bytes to write")
-		blockSize := fs.Int("block", 64<<10, "bytes per write")
 		if err = fs.Parse(args[1:]); err == nil {
-			err = writePattern(stdout, *total, *blockSize)
+			err = writePattern(stdout, *total)
 		}
 	case "chatty":
 		name := fs.String("name", "chatty", "name written in each line")

@@ -11,50 +11,45 @@ import (
 )
 
 func TestWritePatternMatchesFillPattern(t *testing.T) {
-	tests := []struct {
-		total     int64
-		blockSize int
-	}{
-		{total: 0, blockSize: 64},
-		{total: 1, blockSize: 64},
-		{total: 1000, blockSize: 128},
-		{total: 300_001, blockSize: 64 << 10},
-		{total: 1 << 20, blockSize: 4096},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%d_by_%d", tt.total, tt.blockSize), func(t *testing.T) {
+	for _, total := range []int64{0, 1, 1000, patternBlock - 1, patternBlock, patternBlock + 1, 3*patternBlock + 777} {
+		t.Run(fmt.Sprint(total), func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := writePattern(&buf, tt.total, tt.blockSize); err != nil {
+			if err := writePattern(&buf, total); err != nil {
 				t.Fatal(err)
 			}
-			want := make([]byte, tt.total)
+			want := make([]byte, total)
 			fillPattern(want, 0)
 			if !bytes.Equal(buf.Bytes(), want) {
 				t.Fatalf("writePattern differs from fillPattern (len %d vs %d)", buf.Len(), len(want))
 			}
-			for _, off := range []int64{0, 1, 63, 64, 65, tt.total / 2} {
-				if off >= tt.total {
+			for _, off := range []int64{0, 1, 63, 64, 65, patternBlock + 5, total / 2} {
+				if off >= total {
 					continue
 				}
-				part := make([]byte, tt.total-off)
+				part := make([]byte, total-off)
 				fillPattern(part, off)
 				if !bytes.Equal(part, want[off:]) {
 					t.Errorf("fillPattern at offset %d is not the stream's suffix", off)
 				}
 			}
+			if total == 0 {
+				return
+			}
+			tail := patternTail(total)
+			if !bytes.HasSuffix(want, tail) || bytes.Count(want, tail) != 1 {
+				t.Errorf("patternTail (%d bytes) is not a unique suffix", len(tail))
+			}
 		})
-	}
-	if err := writePattern(&bytes.Buffer{}, 10, 100); err == nil {
-		t.Error("block size not a multiple of the record size accepted")
 	}
 }
 
-func TestPatternRecords(t *testing.T) {
-	rec := make([]byte, 2*recordSize)
-	fillPattern(rec, 1234*recordSize)
-	want := "0000000000001234 " + strings.Repeat("x", recordSize-18) + "\n"
-	if string(rec[:recordSize]) != want {
-		t.Errorf("record 1234 = %q, want %q", rec[:recordSize], want)
+func TestPatternLines(t *testing.T) {
+	buf := make([]byte, 2*recordSize)
+	fillPattern(buf, 1234*patternBlock)
+	want := "B000000000001234 " + strings.Repeat("x", recordSize-18) + "\n" +
+		"0000000000000001 " + strings.Repeat("x", recordSize-18) + "\n"
+	if string(buf) != want {
+		t.Errorf("start of block 1234 = %q, want %q", buf, want)
 	}
 }
 
@@ -99,7 +94,7 @@ func writeRotated(t *testing.T, dir string, total, maxBytes int64, backups, chun
 		t.Fatal(err)
 	}
 	var stream bytes.Buffer
-	if err := writePattern(&stream, total, recordSize); err != nil {
+	if err := writePattern(&stream, total); err != nil {
 		t.Fatal(err)
 	}
 	for b := stream.Bytes(); len(b) > 0; {
@@ -240,10 +235,10 @@ func TestLogCounterIncremental(t *testing.T) {
 
 func TestHelperWriteAndChatty(t *testing.T) {
 	var out, errs bytes.Buffer
-	if code := HelperMain([]string{"write", "-bytes", "1000", "-block", "128"}, &out, &errs); code != 0 {
+	if code := HelperMain([]string{"write", "-bytes", "100000"}, &out, &errs); code != 0 {
 		t.Fatalf("write exit %d: %s", code, errs.String())
 	}
-	want := make([]byte, 1000)
+	want := make([]byte, 100000)
 	fillPattern(want, 0)
 	if !bytes.Equal(out.Bytes(), want) {
 		t.Error("helper write output is not the pattern stream")

@@ -140,6 +140,7 @@ type Report struct {
 	Ref       string           `json:"ref"`
 	Runs      int              `json:"runs"`
 	Quick     bool             `json:"quick"`
+	LogRoot   string           `json:"log_root,omitempty"`
 	Scenarios []ScenarioResult `json:"scenarios"`
 }
 
@@ -184,7 +185,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the report as an aligned text table: medians, ratio,
 // target and verdict per figure, then the errors of failed runs.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "ours: %s\nref:  %s\nruns per scenario: %d%s\n\n", r.Ours, r.Ref, r.Runs, map[bool]string{true: " (quick)"}[r.Quick])
+	fmt.Fprintf(w, "ours: %s\nref:  %s\nruns per scenario: %d%s\n", r.Ours, r.Ref, r.Runs, map[bool]string{true: " (quick)"}[r.Quick])
+	if r.LogRoot != "" {
+		fmt.Fprintf(w, "log throughput measured under: %s\n", r.LogRoot)
+	}
+	fmt.Fprintln(w)
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(w, "== %s: %s\n", sc.Name, sc.Title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -19,6 +19,7 @@ type Options struct {
 	Helper    string   // executable running HelperMain after HelperArg
 	Only      []string // scenario names to run (all when empty)
 	TempRoot  string   // parent of the per-run directories ("" = os.TempDir)
+	LogRoot   string   // parent of LogBound scenarios' directories ("" = TempRoot)
 	Progress  io.Writer
 }
 
@@ -32,7 +33,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 		kinds = []string{Ours, Ref}
 	}
 	bins := map[string]string{Ours: opts.Ours, Ref: opts.Ref}
-	rep := &Report{Ours: opts.Ours, Ref: opts.Ref, Runs: opts.Runs, Quick: opts.Quick}
+	rep := &Report{Ours: opts.Ours, Ref: opts.Ref, Runs: opts.Runs, Quick: opts.Quick, LogRoot: opts.LogRoot}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
@@ -69,7 +70,11 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 
 // runOnce runs sc against one daemon in a fresh directory it then removes.
 func runOnce(ctx context.Context, sc *Scenario, kind, bin string, opts Options) (Sample, error) {
-	dir, err := os.MkdirTemp(opts.TempRoot, "gosupervisor-bench-"+sc.Name+"-"+kind+"-")
+	root := opts.TempRoot
+	if sc.LogBound && opts.LogRoot != "" {
+		root = opts.LogRoot
+	}
+	dir, err := os.MkdirTemp(root, "gosupervisor-bench-"+sc.Name+"-"+kind+"-")
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,10 @@ type Scenario struct {
 	Title   string
 	Notes   []string
 	Figures []Figure
-	Run     func(ctx context.Context, env *Env) (Sample, error)
+	// LogBound scenarios measure log writing; their directory goes under
+	// Options.LogRoot so the disk's mood does not swamp the daemons'.
+	LogBound bool
+	Run      func(ctx context.Context, env *Env) (Sample, error)
 }
 
 // sleepCtx waits d or until ctx ends.
