@@ -6,8 +6,17 @@
   const parser = new DOMParser();
   let busy = false;
 
-  async function fetchDoc(url) {
-    const resp = await fetch(url, { cache: "no-store", credentials: "same-origin" });
+  // Resolve against origin and path only: a page opened as
+  // http://user:pw@host/ must not hand its credentials to fetch, which
+  // refuses URLs carrying them (the browser resends Basic auth itself).
+  const here = (rel) => new URL(rel, location.origin + location.pathname).href;
+
+  async function get(rel) {
+    return fetch(here(rel), { cache: "no-store", credentials: "same-origin" });
+  }
+
+  async function fetchDoc(rel) {
+    const resp = await get(rel);
     if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
     return parser.parseFromString(await resp.text(), "text/html");
   }
@@ -79,8 +88,7 @@
       });
       every(1000, async () => {
         if (!follow.checked) return;
-        const resp = await fetch(src + "&offset=" + encodeURIComponent(offset),
-          { cache: "no-store", credentials: "same-origin" });
+        const resp = await get(src + "&offset=" + encodeURIComponent(offset));
         if (!resp.ok) return;
         const text = await resp.text();
         offset = resp.headers.get("X-Log-Offset") || offset;
