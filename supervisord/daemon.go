@@ -1,0 +1,201 @@
+package supervisord
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"gosupervisor/config"
+	"gosupervisor/logrot"
+	"gosupervisor/supervisord/engine"
+)
+
+// daemon is one supervisord process: the state that survives restarts.
+type daemon struct {
+	progname string
+	args     []string
+	// load re-reads the config file from scratch with the command-line
+	// overrides (restart, reloadConfig).
+	load           func() (*config.Config, error)
+	stdout, stderr io.Writer
+	// parent is the status pipe to the process that re-executed us to
+	// daemonize (the daemon half of a detach).
+	parent *parentLink
+	// detached is true in the daemon half of a detach.
+	detached bool
+}
+
+// serve runs the engine on cfg until a shutdown, starting a new engine
+// with a freshly read config after each restart request.
+func (d *daemon) serve(cfg *config.Config) (int, error) {
+	if !cfg.Supervisord.Nodaemon && !d.detached {
+		return d.detach()
+	}
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
+	defer signal.Stop(signals)
+
+	first := true
+	for {
+		next, err := d.runOnce(cfg, first, signals)
+		if err != nil {
+			return 2, err
+		}
+		if next == nil {
+			return 0, nil
+		}
+		cfg, first = next, false
+	}
+}
+
+// runOnce is one life of the engine: the reference's startup sequence
+// (setuid, rlimits on the first run, main log, parse messages, groups, HTTP
+// servers, daemonizing on the first run, pidfile), then the engine loop
+// with signal handling. It returns the config for the next run after a
+// restart request, or nil after a shutdown.
+func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signal) (*config.Config, error) {
+	var startup startupMessages
+	if err := setUser(cfg, &startup); err != nil {
+		return nil, err
+	}
+	if first {
+		if err := raiseLimits(cfg, &startup); err != nil {
+			return nil, err
+		}
+	}
+	log, err := openMainLog(cfg, d.stdout)
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	startup.flush(cfg.Messages, log)
+
+	eng, err := engine.New(engine.Options{
+		Config:  cfg,
+		Log:     mainLogger{log},
+		MainLog: log,
+		Reload:  d.load,
+	})
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
+	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer servers.close()
+
+	if first && d.parent.waiting() {
+		d.finishDetach(cfg, mainLogger{log})
+	}
+	pidfileWritten := writePidfile(cfg.Supervisord.Pidfile, mainLogger{log})
+	if pidfileWritten {
+		defer os.Remove(cfg.Supervisord.Pidfile)
+	}
+
+	exit, err := runEngine(eng, log, signals)
+	if err != nil {
+		mainLogger{log}.Logf(config.LevelCritical, "engine failed: %v", err)
+		return nil, nil
+	}
+	if exit != engine.ExitRestart {
+		return nil, nil
+	}
+	next, err := d.load()
+	if err != nil {
+		// The reference exits here (status 2, message lost when
+		// daemonized); staying up on the previous config serves users better.
+		mainLogger{log}.Logf(config.LevelError, "could not reload the configuration, keeping the previous one: %v", err)
+		return cfg, nil
+	}
+	return next, nil
+}
+
+// runEngine runs eng until it returns, turning OS signals into engine
+// requests as the reference does.
+func runEngine(eng *engine.Engine, log *logrot.MainLog, signals <-chan os.Signal) (engine.Exit, error) {
+	type result struct {
+		exit engine.Exit
+		err  error
+	}
+	done := make(chan result, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		exit, err := eng.Run(ctx)
+		done <- result{exit, err}
+	}()
+	logger := mainLogger{log}
+	for {
+		select {
+		case r := <-done:
+			return r.exit, r.err
+		case sig := <-signals:
+			handleSignal(sig.(syscall.Signal), eng, log, logger)
+		}
+	}
+}
+
+// handleSignal acts on one received signal, with the reference's log lines.
+func handleSignal(sig syscall.Signal, eng *engine.Engine, log *logrot.MainLog, logger mainLogger) {
+	name := config.SignalName(sig)
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
+		logger.Logf(config.LevelWarn, "received %s indicating exit request", name)
+		_ = eng.Shutdown()
+	case syscall.SIGHUP:
+		if eng.State().Code == stateShutdown {
+			logger.Logf(config.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
+			return
+		}
+		logger.Logf(config.LevelWarn, "received %s indicating restart request", name)
+		_ = eng.Restart()
+	case syscall.SIGUSR2:
+		logger.Logf(config.LevelInfo, "received %s indicating log reopen request", name)
+		logger.Logf(config.LevelInfo, "supervisord logreopen")
+		if err := log.Reopen(); err != nil {
+			logger.Logf(config.LevelError, "could not reopen the main log: %v", err)
+		}
+		eng.ReopenLogs()
+	}
+}
+
+// stateShutdown is supervisord's SHUTDOWN state code (getState).
+const stateShutdown = -1
+
+// startupMessages collects the lines produced before the main log exists;
+// the reference logs them once it is open.
+type startupMessages struct {
+	msgs []config.Message
+}
+
+func (s *startupMessages) add(level config.LogLevel, format string, args ...any) {
+	s.msgs = append(s.msgs, config.Message{Level: level, Text: fmt.Sprintf(format, args...)})
+}
+
+// flush logs the config's parse messages and ours as the reference does:
+// every critical first, then warnings, then infos, each in order.
+func (s *startupMessages) flush(parse []config.Message, log *logrot.MainLog) {
+	all := append(slices.Clone(parse), s.msgs...)
+	slices.SortStableFunc(all, func(a, b config.Message) int { return int(b.Level) - int(a.Level) })
+	for _, m := range all {
+		mainLogger{log}.Logf(m.Level, "%s", m.Text)
+	}
+	s.msgs = nil
+}
+
+// writePidfile writes "<pid>\n" and logs the reference's line; it reports
+// whether the file was written (and so must be removed at exit).
+func writePidfile(path string, log mainLogger) bool {
+	pid := os.Getpid()
+	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
+		log.Logf(config.LevelCritical, "could not write pidfile %s", path)
+		return false
+	}
+	log.Logf(config.LevelInfo, "supervisord started with pid %d", pid)
+	return true
+}

@@ -1,0 +1,407 @@
+package supervisord
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Version is the Supervisor version we are a drop-in replacement for; -v
+// prints it and clients display it.
+const Version = "4.2.5"
+
+// usageError is a command-line or startup error: Main prints it as
+// "Error: <msg>" followed by the help hint and exits 2, as the reference does.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) *usageError {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// cliAction says what the command line asked for.
+type cliAction int
+
+const (
+	actionRun cliAction = iota
+	actionHelp
+	actionVersion
+)
+
+// cliOptions is the parsed command line.
+type cliOptions struct {
+	action cliAction
+	// configFile is the -c value, "" when not given.
+	configFile string
+	// overrides are [supervisord] keys set on the command line, as raw
+	// config values (config.Options.Overrides): the command line wins.
+	overrides map[string]string
+}
+
+// flagSpec describes one option as the reference declares it: a short
+// letter and/or a long name, whether it takes an argument, the
+// [supervisord] key it overrides, and how its value is checked.
+type flagSpec struct {
+	short    byte   // 0 = none
+	long     string // "" = none
+	hasArg   bool
+	key      string // config key overridden; "" for -c and handlers
+	validate func(string) (string, error)
+	action   cliAction // actionHelp/actionVersion for -h/-v
+}
+
+// supervisordFlags lists every option of supervisord 4.2.5 in the
+// reference's declaration order (getopt's long-prefix matching and the
+// error texts depend on the set, not on the order).
+var supervisordFlags = []flagSpec{
+	{short: 'h', long: "help", action: actionHelp},
+	{short: '?', action: actionHelp},
+	{short: 'c', long: "configuration", hasArg: true, key: "-c"},
+	{short: 'v', long: "version", action: actionVersion},
+	{short: 'n', long: "nodaemon", key: "nodaemon"},
+	{short: 'u', long: "user", hasArg: true, key: "user"},
+	{short: 'm', long: "umask", hasArg: true, key: "umask", validate: checkOctal},
+	{short: 'd', long: "directory", hasArg: true, key: "directory", validate: checkExistingDirectory},
+	{short: 'l', long: "logfile", hasArg: true, key: "logfile", validate: checkExistingDirpath},
+	{short: 'y', long: "logfile_maxbytes", hasArg: true, key: "logfile_maxbytes", validate: checkByteSize},
+	{short: 'z', long: "logfile_backups", hasArg: true, key: "logfile_backups", validate: checkInt},
+	{short: 'e', long: "loglevel", hasArg: true, key: "loglevel", validate: checkLogLevel},
+	{short: 'j', long: "pidfile", hasArg: true, key: "pidfile", validate: checkExistingDirpath},
+	{short: 'i', long: "identifier", hasArg: true, key: "identifier"},
+	{short: 'q', long: "childlogdir", hasArg: true, key: "childlogdir", validate: checkExistingDirectory},
+	{short: 'a', long: "minfds", hasArg: true, key: "minfds", validate: checkInt},
+	{long: "minprocs", hasArg: true, key: "minprocs", validate: checkInt},
+	{short: 'k', long: "nocleanup", key: "nocleanup"},
+	{short: 't', long: "strip_ansi", key: "strip_ansi"},
+	// Accepted for compatibility; we have no profiler to run under.
+	{long: "profile_options", hasArg: true, key: "profile_options"},
+	{short: 's', long: "silent", key: "silent"},
+}
+
+// parseArgs parses args (without argv[0]) as the reference's getopt-based
+// parser does: options processed in order (-h and -v act as soon as they
+// are seen), values checked, an option given twice is a conflict, and no
+// positional argument is allowed.
+func parseArgs(args []string) (cliOptions, error) {
+	opts := cliOptions{overrides: map[string]string{}}
+	pairs, rest, err := getopt(args, supervisordFlags)
+	if err != nil {
+		return opts, err
+	}
+	if len(rest) > 0 {
+		return opts, usagef("positional arguments are not supported: %s", pyReprList(rest))
+	}
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		if p.spec.action != actionRun {
+			opts.action = p.spec.action
+			return opts, nil
+		}
+		value := p.value
+		if !p.spec.hasArg {
+			value = "true"
+		}
+		if p.spec.validate != nil {
+			v, err := p.spec.validate(value)
+			if err != nil {
+				return opts, usagef("invalid value for %s %s: %v", p.name, pyRepr(value), err)
+			}
+			value = v
+		}
+		if seen[p.spec.key] {
+			return opts, usagef("conflicting command line option %s", pyRepr(p.name))
+		}
+		seen[p.spec.key] = true
+		switch p.spec.key {
+		case "-c":
+			opts.configFile = value
+		case "profile_options":
+			// accepted and ignored
+		default:
+			opts.overrides[p.spec.key] = value
+		}
+	}
+	return opts, nil
+}
+
+// optPair is one option occurrence as getopt returns it.
+type optPair struct {
+	name  string // "-n" or "--nodaemon"
+	value string
+	spec  *flagSpec
+}
+
+// getopt mirrors Python's getopt.getopt (not gnu_getopt): it stops at the
+// first non-option argument, "--" ends the options, short options may be
+// clustered and take their argument attached or as the next word, and a
+// long option may be abbreviated to a unique prefix.
+func getopt(args []string, specs []flagSpec) ([]optPair, []string, error) {
+	var pairs []optPair
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
+		if args[0] == "--" {
+			args = args[1:]
+			break
+		}
+		arg := args[0]
+		args = args[1:]
+		if strings.HasPrefix(arg, "--") {
+			p, rest, err := longOption(arg[2:], args, specs)
+			if err != nil {
+				return nil, nil, err
+			}
+			pairs, args = append(pairs, p), rest
+			continue
+		}
+		cluster := arg[1:]
+		for cluster != "" {
+			c := cluster[0]
+			cluster = cluster[1:]
+			spec := findShort(c, specs)
+			if spec == nil {
+				return nil, nil, usagef("option -%c not recognized", c)
+			}
+			p := optPair{name: "-" + string(c), spec: spec}
+			if spec.hasArg {
+				if cluster == "" {
+					if len(args) == 0 {
+						return nil, nil, usagef("option -%c requires argument", c)
+					}
+					cluster, args = args[0], args[1:]
+				}
+				p.value, cluster = cluster, ""
+			}
+			pairs = append(pairs, p)
+		}
+	}
+	return pairs, args, nil
+}
+
+func findShort(c byte, specs []flagSpec) *flagSpec {
+	for i := range specs {
+		if specs[i].short == c {
+			return &specs[i]
+		}
+	}
+	return nil
+}
+
+func longOption(opt string, args []string, specs []flagSpec) (optPair, []string, error) {
+	var value *string
+	if i := strings.IndexByte(opt, '='); i >= 0 {
+		v := opt[i+1:]
+		opt, value = opt[:i], &v
+	}
+	var matches []*flagSpec
+	var exact *flagSpec
+	for i := range specs {
+		if specs[i].long == "" || !strings.HasPrefix(specs[i].long, opt) {
+			continue
+		}
+		matches = append(matches, &specs[i])
+		if specs[i].long == opt {
+			exact = &specs[i]
+		}
+	}
+	switch {
+	case len(matches) == 0:
+		return optPair{}, nil, usagef("option --%s not recognized", opt)
+	case exact != nil:
+	case len(matches) > 1:
+		return optPair{}, nil, usagef("option --%s not a unique prefix", opt)
+	default:
+		exact = matches[0]
+	}
+	p := optPair{name: "--" + exact.long, spec: exact}
+	if exact.hasArg {
+		if value == nil {
+			if len(args) == 0 {
+				return optPair{}, nil, usagef("option --%s requires argument", exact.long)
+			}
+			value, args = &args[0], args[1:]
+		}
+		p.value = *value
+	} else if value != nil {
+		return optPair{}, nil, usagef("option --%s must not have an argument", exact.long)
+	}
+	return p, args, nil
+}
+
+// checkOctal accepts what Python's int(v, 8) accepts.
+func checkOctal(v string) (string, error) {
+	if _, ok := pyParseInt(v, 8); !ok {
+		return "", fmt.Errorf("%s can not be converted to an octal type", v)
+	}
+	return v, nil
+}
+
+// checkInt accepts what Python's int(v) accepts.
+func checkInt(v string) (string, error) {
+	if _, ok := pyParseInt(v, 10); !ok {
+		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyRepr(v))
+	}
+	return v, nil
+}
+
+// checkByteSize accepts a byte size as the reference does: an integer with
+// an optional case-insensitive kb/mb/gb suffix.
+func checkByteSize(v string) (string, error) {
+	lower := strings.ToLower(v)
+	num := lower
+	for _, suffix := range []string{"kb", "mb", "gb"} {
+		if strings.HasSuffix(lower, suffix) {
+			num = lower[:len(lower)-len(suffix)]
+			break
+		}
+	}
+	if _, ok := pyParseInt(num, 10); !ok {
+		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyRepr(num))
+	}
+	return v, nil
+}
+
+// logLevelNames are the level names the reference accepts (case-insensitive).
+var logLevelNames = []string{"critical", "error", "warn", "info", "debug", "trace", "blather"}
+
+func checkLogLevel(v string) (string, error) {
+	lower := strings.ToLower(v)
+	for _, name := range logLevelNames {
+		if lower == name {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("bad logging level name %s", pyRepr(v))
+}
+
+func checkExistingDirectory(v string) (string, error) {
+	nv := expandUser(v)
+	if st, err := os.Stat(nv); err == nil && st.IsDir() {
+		return nv, nil
+	}
+	return "", fmt.Errorf("%s is not an existing directory", v)
+}
+
+func checkExistingDirpath(v string) (string, error) {
+	nv := expandUser(v)
+	dir := filepath.Dir(nv)
+	if !strings.Contains(nv, "/") {
+		return nv, nil
+	}
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return nv, nil
+	}
+	return "", fmt.Errorf("The directory named as part of the path %s does not exist", v)
+}
+
+// expandUser expands a leading "~" or "~/" to $HOME as os.path.expanduser
+// does for the current user.
+func expandUser(p string) string {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p
+	}
+	home := os.Getenv("HOME")
+	if home == "" {
+		return p
+	}
+	return home + p[1:]
+}
+
+// pyParseInt parses an integer literal the way Python's int(s, base) does:
+// surrounding whitespace, an optional sign, digits with single underscores
+// between them.
+func pyParseInt(s string, base int) (int64, bool) {
+	s = strings.TrimSpace(s)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), base, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// pyRepr formats s as Python's repr() of a str, which the reference's
+// messages embed.
+func pyRepr(s string) string {
+	quote := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		quote = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(quote)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			// Python decodes argv with surrogateescape.
+			fmt.Fprintf(&b, `\udc%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == rune(quote):
+			b.WriteByte('\\')
+			b.WriteByte(quote)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte(quote)
+	return b.String()
+}
+
+// pyReprList formats a list of strings as Python's repr() of a list.
+func pyReprList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, s := range items {
+		quoted[i] = pyRepr(s)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+// helpText is printed for -h; %s is the program name as invoked.
+const helpText = `supervisord -- run a set of programs under supervision.
+
+Usage: %s [options]
+
+Options:
+-c/--configuration FILENAME -- path of the configuration file (searched for when absent)
+-n/--nodaemon -- stay in the foreground (as nodaemon=true in the config file)
+-s/--silent -- do not copy the activity log to stdout (as silent=true)
+-h/--help -- show this help and exit
+-v/--version -- show the supervisord version and exit
+-u/--user USER -- switch to this user (name or numeric uid) at startup
+-m/--umask UMASK -- umask of the daemon process (default 022)
+-d/--directory DIRECTORY -- directory to change into when daemonizing
+-l/--logfile FILENAME -- path of the activity log
+-y/--logfile_maxbytes BYTES -- size at which the activity log is rotated
+-z/--logfile_backups NUM -- number of rotated activity logs kept
+-e/--loglevel LEVEL -- activity log level (debug,info,warn,error,critical)
+-j/--pidfile FILENAME -- file the daemon writes its pid to
+-i/--identifier STR -- identifier of this supervisord instance
+-q/--childlogdir DIRECTORY -- directory of the automatic child logs
+-k/--nocleanup -- keep old automatic child logs at startup
+-a/--minfds NUM -- file descriptors that must be available to start
+-t/--strip_ansi -- remove ANSI escape sequences from child output
+--minprocs NUM -- processes that must be available to start
+--profile_options OPTIONS -- accepted for compatibility and ignored
+`

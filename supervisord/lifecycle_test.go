@@ -1,0 +1,475 @@
+package supervisord_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gosupervisor/internal/testenv"
+)
+
+// scenario is one behaviour run on our supervisord and on the reference,
+// side by side, each in its own directory with the same config.
+type scenario struct {
+	name     string
+	programs string // config sections; see side.expand for placeholders
+	// drive acts on a started side and waits until the scenario's end
+	// state is reached (before the daemon is stopped with SIGTERM).
+	drive func(t *testing.T, s *side)
+	// ignore drops main-log lines from the comparison, for differences
+	// that are on purpose or timing (each documented where set).
+	ignore func(line string) bool
+	// check compares what the per-process comparison cannot (global order).
+	check func(t *testing.T, ours, ref []string)
+	// exits is set when drive makes the daemon exit by itself.
+	exits bool
+	// logs are extra files (relative to the side's directory) compared
+	// like the main log, e.g. a rotated-away main log.
+	logs []string
+}
+
+// outcome is what one side produced.
+type outcome struct {
+	states []procInfo
+	log    []string
+	extra  [][]string // the scenario's logs, in order
+}
+
+var scenarios = []scenario{
+	{
+		// A program that stays up: RUNNING after startsecs, then the
+		// daemon's SIGTERM stops it (terminated by SIGTERM).
+		name: "normal_program_and_sigterm_shutdown",
+		programs: `[program:web]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"web:web": "RUNNING"})
+		},
+	},
+	{
+		// Exits 0 before startsecs: a failed start ("not expected" even
+		// for an expected code), and with startretries=0 straight to FATAL.
+		name: "startsecs_not_reached",
+		programs: `[program:quick]
+command={{helper}} exit 0 100
+environment={{env}}
+startsecs=3
+startretries=0
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 15*time.Second, map[string]string{"quick:quick": "FATAL"})
+		},
+	},
+	{
+		// Fails at once every time: startretries+1 attempts with backoff
+		// 1 s, 2 s, then FATAL.
+		name: "startretries_exhausted",
+		programs: `[program:broken]
+command={{helper}} exit 1 0
+environment={{env}}
+startsecs=1
+startretries=2
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 20*time.Second, map[string]string{"broken:broken": "FATAL"})
+		},
+	},
+	{
+		// autorestart=unexpected with exitcodes=0,3: exit 4 is unexpected
+		// (restarted), then exit 3 is expected (stays EXITED).
+		name: "autorestart_unexpected_exitcodes",
+		programs: `[program:job]
+command={{helper}} exitseq {{dir}}/job.count 4,3 1300
+environment={{env}}
+startsecs=1
+autorestart=unexpected
+exitcodes=0,3
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitLog(t, 20*time.Second, "exited: job (exit status 3; expected)", 1)
+			s.waitStates(t, 5*time.Second, map[string]string{"job:job": "EXITED"})
+		},
+	},
+	{
+		// Ignores SIGTERM: at shutdown it is killed after stopwaitsecs.
+		name: "ignores_sigterm_killed_after_stopwaitsecs",
+		programs: `[program:stubborn]
+command={{helper}} ignoreterm
+environment={{env}}
+startsecs=1
+stopwaitsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"stubborn:stubborn": "RUNNING"})
+		},
+	},
+	{
+		// A shell that forks two children: stopasgroup signals the whole
+		// process group, so no grandchild survives the stop.
+		name: "stopasgroup_shell_with_children",
+		programs: `[program:tree]
+command=/bin/sh -c '{{helper}} pidfile {{dir}}/tree.pids & {{helper}} pidfile {{dir}}/tree.pids & wait'
+environment={{env}}
+startsecs=1
+stopasgroup=true
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"tree:tree": "RUNNING"})
+			pidsFile := filepath.Join(s.dir, "tree.pids")
+			var pids []int
+			testenv.Eventually(t, 10*time.Second, func() error {
+				pids = readPIDs(pidsFile)
+				if len(pids) != 2 {
+					return os.ErrNotExist
+				}
+				return nil
+			})
+			if err := s.call(t, "supervisor.stopProcess", []any{"tree:tree", true}, new(bool)); err != nil {
+				t.Fatalf("%s: stopProcess: %v", s.name, err)
+			}
+			t.Cleanup(func() {
+				for _, p := range pids {
+					if alive(p) {
+						_ = syscall.Kill(p, syscall.SIGKILL)
+					}
+				}
+			})
+			testenv.Eventually(t, 10*time.Second, func() error {
+				for _, p := range pids {
+					if alive(p) {
+						return fmt.Errorf("%s: grandchild %d survived the stop", s.name, p)
+					}
+				}
+				return nil
+			})
+			s.waitStates(t, 5*time.Second, map[string]string{"tree:tree": "STOPPED"})
+		},
+	},
+	{
+		// numprocs=2 with process_name: two processes in one group.
+		name: "numprocs",
+		programs: `[program:pool]
+command={{helper}} run
+environment={{env}}
+process_name=%(program_name)s_%(process_num)02d
+numprocs=2
+startsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"pool:pool_00": "RUNNING", "pool:pool_01": "RUNNING"})
+		},
+	},
+	{
+		// Start in priority order (low first), stop in reverse, group by
+		// group, plus a [group:x] whose members follow the programs= order.
+		name: "priority_ordering",
+		programs: `[program:last]
+command={{helper}} run
+environment={{env}}
+priority=300
+startsecs=1
+
+[program:first]
+command={{helper}} run
+environment={{env}}
+priority=100
+startsecs=1
+
+[program:middle]
+command={{helper}} run
+environment={{env}}
+priority=200
+startsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{
+				"first:first": "RUNNING", "middle:middle": "RUNNING", "last:last": "RUNNING"})
+		},
+		check: func(t *testing.T, ours, ref []string) {
+			keep := func(l string) bool {
+				return strings.Contains(l, "spawned: ") || strings.Contains(l, "stopped: ")
+			}
+			wantOrder := []string{
+				"INFO spawned: 'first' with pid N",
+				"INFO spawned: 'middle' with pid N",
+				"INFO spawned: 'last' with pid N",
+				"WARN stopped: last (terminated by SIGTERM)",
+				"WARN stopped: middle (terminated by SIGTERM)",
+				"WARN stopped: first (terminated by SIGTERM)",
+			}
+			if got := matching(ref, keep); !slices.Equal(got, wantOrder) {
+				t.Errorf("reference order changed: %q", got)
+			}
+			if got := matching(ours, keep); !slices.Equal(got, wantOrder) {
+				t.Errorf("our start/stop order:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(wantOrder, "\n  "))
+			}
+		},
+	},
+	{
+		// SIGHUP: every process stopped, the config read again from
+		// scratch (here with a program added), everything started again in
+		// the same pid.
+		name: "sighup_reload",
+		programs: `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			s.writeConfig(t, `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+
+[program:beta]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`)
+			pid := s.daemon.Cmd.Process.Pid
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			s.waitLog(t, 15*time.Second, "supervisord started with pid", 2)
+			s.waitStates(t, 15*time.Second, map[string]string{"alpha:alpha": "RUNNING", "beta:beta": "RUNNING"})
+			var got int
+			if err := s.call(t, "supervisor.getPID", nil, &got); err != nil || got != pid {
+				t.Errorf("%s: getPID after SIGHUP = %d, %v; want the same pid %d", s.name, got, err, pid)
+			}
+		},
+	},
+	{
+		// supervisor.restart over XML-RPC: answered, then the same cycle
+		// as SIGHUP.
+		name: "rpc_restart",
+		programs: `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			var ok bool
+			if err := s.call(t, "supervisor.restart", nil, &ok); err != nil || !ok {
+				t.Fatalf("%s: restart = %v, %v", s.name, ok, err)
+			}
+			s.waitLog(t, 15*time.Second, "supervisord started with pid", 2)
+			s.waitStates(t, 15*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+		},
+	},
+	{
+		// supervisor.shutdown over XML-RPC: answered before the servers
+		// close, processes stopped, exit status 0, socket removed.
+		name: "rpc_shutdown",
+		programs: `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`,
+		exits: true,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			var ok bool
+			if err := s.call(t, "supervisor.shutdown", nil, &ok); err != nil || !ok {
+				t.Fatalf("%s: shutdown = %v, %v", s.name, ok, err)
+			}
+			s.waitExit(t, 20*time.Second)
+			if _, err := os.Stat(s.sock); err == nil {
+				t.Errorf("%s: socket %s left after shutdown", s.name, s.sock)
+			}
+			if _, err := os.Stat(filepath.Join(s.dir, "supervisord.pid")); err == nil {
+				t.Errorf("%s: pidfile left after shutdown", s.name)
+			}
+		},
+	},
+	{
+		// SIGUSR2 after the main log was moved away (logrotate's way):
+		// the request is logged in the old file, later lines go to a new
+		// file; the children keep running.
+		name: "sigusr2_reopen",
+		programs: `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`,
+		logs: []string{"supervisord.log.old"},
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			if err := os.Rename(s.log, s.log+".old"); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(s.daemon.Cmd.Process.Pid, syscall.SIGUSR2); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, 10*time.Second, func() error {
+				b, _ := os.ReadFile(s.log + ".old")
+				if !strings.Contains(string(b), "supervisord logreopen") {
+					return fmt.Errorf("%s: no logreopen line yet", s.name)
+				}
+				return nil
+			})
+			if err := s.call(t, "supervisor.stopProcess", []any{"alpha", true}, new(bool)); err != nil {
+				t.Fatalf("%s: stopProcess: %v", s.name, err)
+			}
+			s.waitLog(t, 10*time.Second, "stopped: alpha", 1)
+		},
+	},
+}
+
+// TestCompareWithReference runs every scenario on our supervisord and on
+// the Python reference with the same config and compares the main-log
+// messages (timestamps, pids and directories normalised) and the final
+// process states.
+//
+// Differences on purpose, not visible in these comparisons: we spawn the
+// autostart programs at once (the reference waits ~1 s) and act on exits
+// and deadlines at once (the reference acts on a 1 s tick), so timings
+// and the interleaving of lines about different processes differ; lines
+// are compared per process, in order.
+func TestCompareWithReference(t *testing.T) {
+	testenv.RequireReference(t)
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			results := map[string]*outcome{}
+			var mu sync.Mutex
+			t.Run("sides", func(t *testing.T) {
+				for _, s := range []struct{ name, bin string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
+					t.Run(s.name, func(t *testing.T) {
+						t.Parallel()
+						side := newSide(t, s.name, s.bin, sc.programs)
+						side.start(t)
+						sc.drive(t, side)
+						var states []procInfo
+						if sc.exits {
+							side.waitExit(t, 20*time.Second)
+						} else {
+							var err error
+							if states, err = side.infos(t); err != nil {
+								t.Fatalf("getAllProcessInfo: %v", err)
+							}
+							side.stop(t)
+						}
+						res := &outcome{states: states, log: side.logLines(t, "supervisord.log")}
+						for _, f := range sc.logs {
+							res.extra = append(res.extra, side.logLines(t, f))
+						}
+						mu.Lock()
+						results[s.name] = res
+						mu.Unlock()
+					})
+				}
+			})
+			o, r := results["ours"], results["ref"]
+			if o == nil || r == nil {
+				t.Fatal("a side did not finish")
+			}
+			compareLogs(t, o.log, r.log, sc.ignore)
+			for i := range sc.logs {
+				compareLogs(t, o.extra[i], r.extra[i], sc.ignore)
+			}
+			compareStates(t, o.states, r.states)
+			if sc.check != nil {
+				sc.check(t, o.log, r.log)
+			}
+		})
+	}
+}
+
+// compareStates compares the final process states, ignoring pids and the
+// time-dependent part of descriptions.
+func compareStates(t *testing.T, ours, ref []procInfo) {
+	t.Helper()
+	norm := func(in []procInfo) []procInfo {
+		out := make([]procInfo, len(in))
+		for i, p := range in {
+			p.PID = 0
+			switch {
+			case strings.HasPrefix(p.Description, "pid "):
+				p.Description = "pid N, uptime U"
+			case dateRE.MatchString(p.Description):
+				p.Description = "DATE"
+			}
+			out[i] = p
+		}
+		return out
+	}
+	if o, r := norm(ours), norm(ref); !slices.Equal(o, r) {
+		t.Errorf("final states differ\nours: %+v\nref:  %+v", o, r)
+	}
+}
+
+// dateRE matches the reference's stop-time description, "Nov 30 02:17 AM".
+var dateRE = regexp.MustCompile(`^[A-Z][a-z]{2} \d\d \d\d:\d\d [AP]M$`)
+
+// readPIDs reads one pid per line.
+func readPIDs(path string) []int {
+	b, _ := os.ReadFile(path)
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// TestSIGHUPWithBrokenConfig: the reference exits (status 2) when the
+// config it re-reads on SIGHUP is broken; ours logs the error and runs on
+// with the previous config, in the same pid.
+func TestSIGHUPWithBrokenConfig(t *testing.T) {
+	testenv.RequireReference(t)
+	t.Parallel()
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	const programs = `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`
+	const broken = programs + "\n[program:beta]\nstartsecs=1\n" // no command
+	for _, sd := range []struct{ name, bin string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
+		t.Run(sd.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSide(t, sd.name, sd.bin, programs)
+			s.start(t)
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			s.writeConfig(t, broken)
+			pid := s.daemon.Cmd.Process.Pid
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			if sd.name == "ref" {
+				select {
+				case <-s.daemon.Exited:
+				case <-time.After(20 * time.Second):
+					t.Fatal("the reference did not exit on a broken config")
+				}
+				if code := s.daemon.Cmd.ProcessState.ExitCode(); code != 2 {
+					t.Errorf("reference exit status %d, want 2", code)
+				}
+				return
+			}
+			s.waitLog(t, 15*time.Second, "ERRO could not reload the configuration, keeping the previous one: program section program:beta does not specify a command", 1)
+			s.waitLog(t, 15*time.Second, "supervisord started with pid", 2)
+			s.waitStates(t, 15*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			var got int
+			if err := s.call(t, "supervisor.getPID", nil, &got); err != nil || got != pid {
+				t.Errorf("getPID = %d, %v; want %d", got, err, pid)
+			}
+			s.stop(t)
+		})
+	}
+}

@@ -1,0 +1,89 @@
+// Package supervisord is the daemon's lifecycle: command line, config
+// loading, privileges and rlimits, the main log, the HTTP servers,
+// daemonizing, the pidfile, OS signals, and running the process engine
+// (package engine) until a shutdown, again after each restart.
+package supervisord
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gosupervisor/config"
+)
+
+// Main runs supervisord with args (args[0] is the program name as
+// invoked) and returns the process exit status: 0 after a clean shutdown,
+// -h or -v; 2 for command-line, config and startup errors.
+func Main(args []string, stdout, stderr io.Writer) int {
+	progname := "supervisord"
+	if len(args) > 0 {
+		progname, args = args[0], args[1:]
+	}
+	parent := &parentLink{f: detachedParent()}
+	detached := parent.waiting()
+	status, err := run(progname, args, stdout, stderr, parent, detached)
+	defer func() { parent.report(fmt.Sprintf("exit %d", status)) }()
+	var uerr *usageError
+	if errors.As(err, &uerr) {
+		fmt.Fprintf(stderr, "Error: %s\nFor help, use %s -h\n", uerr.msg, progname)
+		status = 2
+		return status
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		status = 1
+		return status
+	}
+	return status
+}
+
+func run(progname string, args []string, stdout, stderr io.Writer, parent *parentLink, detached bool) (int, error) {
+	cli, err := parseArgs(args)
+	if err != nil {
+		return 2, err
+	}
+	switch cli.action {
+	case actionHelp:
+		fmt.Fprintf(stdout, helpText, progname)
+		return 0, nil
+	case actionVersion:
+		fmt.Fprintln(stdout, Version)
+		return 0, nil
+	}
+	path := cli.configFile
+	if path == "" {
+		cwd, _ := os.Getwd()
+		path, err = config.Find(progname, cwd)
+		if err != nil {
+			return 2, &usageError{msg: err.Error()}
+		}
+		if os.Getuid() == 0 {
+			fmt.Fprintln(stderr, "Warning: Supervisord is running as root and it is searching for its configuration file in default locations (including its current working directory); you probably want to specify a \"-c\" argument specifying an absolute path to a configuration file for improved security.")
+		}
+	}
+	cfg, err := config.Load(path, config.Options{Overrides: cli.overrides})
+	if err != nil {
+		return 2, &usageError{msg: err.Error()}
+	}
+	// Reloads use the absolute path: daemonizing may chdir to directory=
+	// (the reference re-reads a relative path there and fails).
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	load := func() (*config.Config, error) {
+		return config.Load(path, config.Options{Overrides: cli.overrides})
+	}
+	d := &daemon{
+		progname: progname,
+		args:     args,
+		load:     load,
+		stdout:   stdout,
+		stderr:   stderr,
+		parent:   parent,
+		detached: detached,
+	}
+	return d.serve(cfg)
+}

@@ -1,0 +1,44 @@
+package supervisord
+
+import (
+	"fmt"
+	"io"
+
+	"gosupervisor/config"
+	"gosupervisor/logrot"
+)
+
+// mainLogger adapts the main log to engine.Logger (config levels).
+type mainLogger struct{ log *logrot.MainLog }
+
+// Logf writes one line at level.
+func (m mainLogger) Logf(level config.LogLevel, format string, args ...any) {
+	m.log.Logf(logrot.Level(level), format, args...)
+}
+
+// Enabled reports whether lines at level are written.
+func (m mainLogger) Enabled(level config.LogLevel) bool {
+	return m.log.Enabled(logrot.Level(level))
+}
+
+// openMainLog opens the activity log as the reference's make_logger does:
+// to the file (or syslog), and copied to stdout when running in the
+// foreground and not silent.
+func openMainLog(cfg *config.Config, stdout io.Writer) (*logrot.MainLog, error) {
+	s := cfg.Supervisord
+	opts := logrot.MainLogOptions{
+		Path:     s.Logfile,
+		MaxBytes: s.LogfileMaxBytes,
+		Backups:  s.LogfileBackups,
+		Level:    logrot.Level(s.LogLevel),
+		Syslog:   s.LogfileSyslog,
+	}
+	if s.Nodaemon && !s.Silent {
+		opts.Stdout = stdout
+	}
+	log, err := logrot.NewMainLog(opts)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("could not open the log file %s: %v", s.Logfile, err)}
+	}
+	return log, nil
+}

@@ -1,0 +1,99 @@
+package supervisord
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"gosupervisor/config"
+	"gosupervisor/rpc"
+	"gosupervisor/webui"
+)
+
+// stockRPCFactory is the factory of the stock [rpcinterface:supervisor]
+// section; it is the only RPC interface we implement.
+const stockRPCFactory = "supervisor.rpcinterface:make_main_rpcinterface"
+
+// httpServers are the running HTTP servers of one engine life.
+type httpServers struct {
+	servers []*http.Server
+	// cancel ends every request's context (endless /logtail streams,
+	// calls still waiting for a process).
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// openServers binds every configured server, inet ones first then unix
+// ones as the reference orders them, and serves backend on each. It logs
+// the reference's per-server lines: one INFO per RPC interface, and CRIT
+// when the server has no authentication. A bind error is a startup error
+// with the reference's text; a stale unix socket is reported on stderr.
+func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr io.Writer) (*httpServers, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	hs := &httpServers{cancel: cancel}
+	type server struct {
+		section            string
+		username, password string
+		listen             func() (net.Listener, error)
+	}
+	var all []server
+	for _, s := range cfg.InetHTTPServers {
+		all = append(all, server{s.Section, s.Username, s.Password,
+			func() (net.Listener, error) { return rpc.ListenInet(s) }})
+	}
+	for _, s := range cfg.UnixHTTPServers {
+		all = append(all, server{s.Section, s.Username, s.Password,
+			func() (net.Listener, error) { return rpc.ListenUnixReport(s, stderr) }})
+	}
+	ui := webui.NewHandler(backend)
+	for _, s := range all {
+		ln, err := s.listen()
+		if err != nil {
+			hs.close()
+			return nil, &usageError{msg: err.Error()}
+		}
+		for _, ri := range cfg.RPCInterfaces {
+			if ri.Factory == stockRPCFactory {
+				log.Logf(config.LevelInfo, "RPC interface '%s' initialized", ri.Name)
+			} else {
+				// The reference refuses to start; we serve the stock interface and go on.
+				log.Logf(config.LevelWarn, "RPC interface '%s' (factory %s) is not supported and was not loaded", ri.Name, ri.Factory)
+			}
+		}
+		if s.username == "" {
+			log.Logf(config.LevelCritical, "Server '%s' running without any HTTP authentication checking", s.section)
+		}
+		srv := rpc.NewServer(ctx, rpc.NewHandler(backend, rpc.HandlerOptions{
+			Username: s.username,
+			Password: s.password,
+			UI:       ui,
+			Log:      func(level config.LogLevel, msg string) { log.Logf(level, "%s", msg) },
+			LogLevel: cfg.Supervisord.LogLevel,
+		}))
+		hs.servers = append(hs.servers, srv)
+		hs.wg.Add(1)
+		go func() {
+			defer hs.wg.Done()
+			_ = srv.Serve(ln)
+		}()
+	}
+	return hs, nil
+}
+
+// close stops accepting (closing a unix listener removes its socket
+// file), lets requests already answered (a shutdown or restart reply)
+// reach their clients, ends streams, and waits for every server.
+func (hs *httpServers) close() {
+	hs.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, srv := range hs.servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+	}
+	hs.wg.Wait()
+}
