@@ -176,7 +176,10 @@ func (p *process) deadline(mood Mood) (time.Time, bool) {
 	case StateStarting:
 		return p.startsecsDeadline(), true
 	case StateBackoff:
-		if mood > MoodRestarting && p.backoff <= p.cfg.StartRetries {
+		if p.backoff > p.cfg.StartRetries {
+			return time.Time{}, true // gives up on the next step
+		}
+		if mood > MoodRestarting {
 			return p.delay.Add(time.Nanosecond), true
 		}
 	case StateStopping:

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// childEnvVar makes the test binary act as a supervised child instead of
+// running tests (the os/exec TestMain pattern).
+const childEnvVar = "ENGINE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnvVar) != "" {
+		os.Exit(runChild(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// childModes are what a real child can do; each prints "ready" once set up.
+var childModes = map[string]func(args []string) int{
+	// sleep: run until signalled.
+	"sleep": func([]string) int { ready(); return sleepForever() },
+	// exit CODE SECS: exit with CODE after SECS.
+	"exit": func(args []string) int {
+		code, _ := strconv.Atoi(args[0])
+		secs, _ := strconv.ParseFloat(args[1], 64)
+		ready()
+		time.Sleep(time.Duration(secs * float64(time.Second)))
+		return code
+	},
+	// ignore-term: SIGTERM does nothing.
+	"ignore-term": func([]string) int {
+		signal.Ignore(syscall.SIGTERM)
+		ready()
+		return sleepForever()
+	},
+	// env: print the SUPERVISOR_* variables, FOO and the working directory.
+	"env": func([]string) int {
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "SUPERVISOR_") || strings.HasPrefix(kv, "FOO=") {
+				fmt.Println(kv)
+			}
+		}
+		wd, _ := os.Getwd()
+		fmt.Println("cwd=" + wd)
+		fmt.Fprintln(os.Stderr, "to stderr")
+		ready()
+		return sleepForever()
+	},
+	// echo: copy stdin to stdout line by line.
+	"echo": func([]string) int {
+		ready()
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			fmt.Println("echo: " + sc.Text())
+		}
+		return 0
+	},
+	// grandchild [exit]: start a sleeping grandchild that shares stdout,
+	// print its pid, then sleep (or exit with "exit").
+	"grandchild": func(args []string) int {
+		exe, _ := os.Executable()
+		p, err := os.StartProcess(exe, []string{exe, "sleep"}, &os.ProcAttr{
+			Env:   os.Environ(),
+			Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		})
+		if err != nil {
+			fmt.Println("grandchild failed:", err)
+			return 1
+		}
+		fmt.Printf("grandchild %d\n", p.Pid)
+		if len(args) > 0 && args[0] == "exit" {
+			return 0
+		}
+		ready()
+		return sleepForever()
+	},
+	// fd0: say whether stdin is a socket.
+	"fd0": func([]string) int {
+		fi, err := os.Stdin.Stat()
+		fmt.Printf("fd0 socket=%v err=%v\n", err == nil && fi.Mode()&os.ModeSocket != 0, err)
+		ready()
+		return sleepForever()
+	},
+}
+
+func runChild(args []string) int {
+	if len(args) == 0 || childModes[args[0]] == nil {
+		fmt.Fprintf(os.Stderr, "unknown child mode %q\n", args)
+		return 99
+	}
+	return childModes[args[0]](args[1:])
+}
+
+func ready() { fmt.Println("ready") }
+
+func sleepForever() int {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
