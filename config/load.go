@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -98,11 +99,40 @@ func readMain(r resolved, path string) ([]byte, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("could not find config file %s", path)
 	}
-	data, err := os.ReadFile(abs)
+	data, err := readRegular(abs)
 	if err != nil {
 		return nil, fmt.Errorf("could not read config file %s", path)
 	}
 	return data, nil
+}
+
+// maxConfigBytes bounds what one configuration file may hold, so that a
+// glob matching something like /proc/kcore cannot exhaust memory.
+const maxConfigBytes = 16 << 20
+
+// readRegular reads a regular file of at most maxConfigBytes. Devices and
+// FIFOs are refused (the reference would block or read forever).
+func readRegular(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > maxConfigBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxConfigBytes)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err == nil && len(data) > maxConfigBytes {
+		err = fmt.Errorf("%s is larger than %d bytes", path, maxConfigBytes)
+	}
+	return data, err
 }
 
 // Load reads a supervisord configuration file (and its includes), applies
@@ -244,7 +274,9 @@ func (l *loader) includes() error {
 			for _, s := range l.ini.order {
 				before[s] = true
 			}
-			if data, err := os.ReadFile(name); err == nil {
+			// Like the reference, a matched file that cannot be read
+			// (a directory, no permission) is skipped silently.
+			if data, err := readRegular(name); err == nil {
 				if err := l.ini.read(data, name); err != nil {
 					return err
 				}
