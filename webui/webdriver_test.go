@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +27,9 @@ const (
 	webElementKey = "element-6066-11e4-a52e-4f735466cecf"
 )
 
+// startedOnPort finds the port in chromedriver's start-up line.
+var startedOnPort = regexp.MustCompile(`started successfully on port (\d+)`)
+
 // browser is one WebDriver session.
 type browser struct {
 	t       *testing.T
@@ -44,8 +46,9 @@ func startBrowser(t *testing.T) *browser {
 			t.Fatalf("browser test needs %s (Debian packages chromium, chromium-driver; run `make deps`): %v", p, err)
 		}
 	}
-	port := freePort(t)
-	cmd := exec.Command(chromedriverPath, "--port="+strconv.Itoa(port), "--allowed-ips=127.0.0.1")
+	// Port 0: chromedriver picks a free port and says which, so no other
+	// test can take it in between.
+	cmd := exec.Command(chromedriverPath, "--port=0")
 	var logs testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	// Its own process group, so the browser it forks dies with it.
@@ -61,7 +64,15 @@ func startBrowser(t *testing.T) *browser {
 			t.Logf("chromedriver output:\n%s", logs.String())
 		}
 	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	var base string
+	testenv.Eventually(t, 10*time.Second, func() error {
+		m := startedOnPort.FindStringSubmatch(logs.String())
+		if m == nil {
+			return fmt.Errorf("chromedriver has not said its port yet: %q", logs.String())
+		}
+		base = "http://127.0.0.1:" + m[1]
+		return nil
+	})
 	b := &browser{t: t, client: &http.Client{Timeout: 20 * time.Second}}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		var status struct {
@@ -93,17 +104,6 @@ func startBrowser(t *testing.T) *browser {
 	b.session = base + "/session/" + created.SessionID
 	t.Cleanup(func() { _ = b.call(http.MethodDelete, b.session, nil, nil) })
 	return b
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // call sends one WebDriver command and decodes its "value" into out.
