@@ -23,7 +23,7 @@ type Params struct {
 	QuietKills     int           // respawn: SIGKILLs timed through the main log
 	Kills          int           // respawn: SIGKILLs timed by polling RPC
 	RPCClients     int           // rpc: concurrent clients
-	RPCFor         time.Duration // rpc: load duration
+	RPCFor         time.Duration // rpc: load duration per method
 	StartupTries   int           // startup: starts per run
 }
 
@@ -44,7 +44,7 @@ func DefaultParams(quick bool) Params {
 		QuietKills:     10,
 		Kills:          20,
 		RPCClients:     4,
-		RPCFor:         10 * time.Second,
+		RPCFor:         5 * time.Second,
 		StartupTries:   5,
 	}
 	if quick {
@@ -55,7 +55,7 @@ func DefaultParams(quick bool) Params {
 		p.ChattyFor = 5 * time.Second
 		p.QuietKills = 4
 		p.Kills = 6
-		p.RPCFor = 3 * time.Second
+		p.RPCFor = 2 * time.Second
 		p.StartupTries = 3
 	}
 	return p

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestRunFlags(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "unknown daemon", args: []string{"-daemons", "ours,python"}, wantCode: 2, wantStderr: `unknown daemon "python"`},
+		{name: "bad flag", args: []string{"-nope"}, wantCode: 2, wantStderr: "flag provided but not defined"},
+		{name: "no scenario selected", args: []string{"-only", "none", "-quick"}, wantStdout: "runs per scenario: 1 (quick)\n"},
+		{name: "json to stdout", args: []string{"-only", "none", "-n", "2", "-json", "-"}, wantStdout: `"runs": 2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.wantCode, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.wantStdout) || !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stdout %q (want %q), stderr %q (want %q)", stdout.String(), tt.wantStdout, stderr.String(), tt.wantStderr)
+			}
+		})
+	}
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"-only", "none", "-json", "-"}, &stdout, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Errorf("-json - is not JSON alone: %v\n%s", err, stdout.String())
+	}
+}
