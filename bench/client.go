@@ -40,16 +40,19 @@ type Client struct {
 
 // rpcTimeout bounds one call; stopAllProcesses on 500 programs under the
 // reference takes a while.
-const rpcTimeout = 3 * time.Minute
+const rpcTimeout = time.Minute
 
 // NewClient returns a client of the supervisord listening on socket.
-func NewClient(socket string) (*Client, error) {
+func NewClient(socket string) (*Client, error) { return newClient(socket, rpcTimeout) }
+
+// newClient returns a client whose calls give up after timeout.
+func newClient(socket string, timeout time.Duration) (*Client, error) {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
 		},
-		ResponseHeaderTimeout: rpcTimeout,
+		ResponseHeaderTimeout: timeout,
 		MaxIdleConnsPerHost:   1,
 	}
 	c, err := xmlrpc.NewClient("http://localhost/RPC2", tr)

@@ -113,17 +113,21 @@ func (d *Daemon) Close() error {
 		start int64
 	}
 	var children []child
-	if infos, err := d.Client.GetAllProcessInfo(); err == nil {
-		for _, i := range infos {
-			if i.PID <= 0 {
-				continue
-			}
-			if st, err := procStartTime(i.PID); err == nil {
-				children = append(children, child{i.PID, st})
+	d.Client.Close()
+	// A hung daemon must not hold the bench up for a whole rpcTimeout.
+	if c, err := newClient(d.Config.SocketPath(), 5*time.Second); err == nil {
+		if infos, err := c.GetAllProcessInfo(); err == nil {
+			for _, i := range infos {
+				if i.PID <= 0 {
+					continue
+				}
+				if st, err := procStartTime(i.PID); err == nil {
+					children = append(children, child{i.PID, st})
+				}
 			}
 		}
+		c.Close()
 	}
-	d.Client.Close()
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	var err error
 	select {
@@ -133,7 +137,8 @@ func (d *Daemon) Close() error {
 		d.kill()
 	}
 	for _, c := range children {
-		if st, e := procStartTime(c.pid); e == nil && st == c.start {
+		// A zombie is dead already and has a start time; init reaps it.
+		if st, e := procStartTime(c.pid); e == nil && st == c.start && !isZombie(c.pid) {
 			_ = syscall.Kill(c.pid, syscall.SIGKILL)
 			if err == nil {
 				err = fmt.Errorf("child pid %d outlived the daemon", c.pid)

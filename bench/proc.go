@@ -117,6 +117,17 @@ func procStartTime(pid int) (int64, error) {
 	return strconv.ParseInt(fields[startIdx], 10, 64)
 }
 
+// isZombie reports whether pid has exited and awaits its parent's wait.
+func isZombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	end := bytes.LastIndexByte(stat, ')')
+	fields := strings.Fields(string(stat[end+1:]))
+	return end >= 0 && len(fields) > 0 && fields[0] == "Z"
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

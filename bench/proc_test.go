@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"fmt"
+	"gosupervisor/internal/testenv"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +76,33 @@ func TestReadUsageSelf(t *testing.T) {
 	}
 	if _, err := ReadUsage(-1); err == nil {
 		t.Error("ReadUsage(-1) succeeded")
+	}
+}
+
+func TestIsZombieAndStartTime(t *testing.T) {
+	// The test binary with no test to run exits at once; until we wait
+	// for it, it is a zombie.
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	if _, err := procStartTime(pid); err != nil {
+		t.Errorf("procStartTime(%d): %v", pid, err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if !isZombie(pid) {
+			return fmt.Errorf("pid %d not a zombie yet", pid)
+		}
+		return nil
+	})
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if isZombie(os.Getpid()) || isZombie(pid) {
+		t.Error("isZombie true for a live or reaped process")
+	}
+	if _, err := procStartTime(pid); err == nil {
+		t.Error("procStartTime of a reaped process succeeded")
 	}
 }
