@@ -2,12 +2,13 @@ package bench
 
 import (
 	"fmt"
-	"gosupervisor/internal/testenv"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"gosupervisor/internal/testenv"
 )
 
 func TestParseStatCPU(t *testing.T) {
