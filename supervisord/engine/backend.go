@@ -152,7 +152,7 @@ func (e *Engine) stopOne(p *process, name string, wait bool, now time.Time) (*pe
 			if p.state != StateStopping {
 				return time.Time{}, false
 			}
-			return p.lastReport.Add(2 * time.Second).Add(time.Nanosecond), true
+			return p.lastReport.Add(2 * time.Second), true
 		},
 	}, nil
 }

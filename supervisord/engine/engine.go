@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -130,11 +131,10 @@ func New(o Options) (*Engine, error) {
 // kill reaches the OS; Run sets e.os before anything can be signalled.
 func (e *Engine) kill(pid int, sig syscall.Signal) error { return e.os.Kill(pid, sig) }
 
-// stateChanged is called by the machine after every transition. Event
-// listeners (PROCESS_STATE_* events) will hook in here.
-func (e *Engine) stateChanged(p *process, from ProcessState, now time.Time) {
-	e.log.Logf(config.LevelBlather, "%s: %s -> %s", p.name(), from, p.state)
-}
+// stateChanged is called by the machine after every transition: the one
+// place where PROCESS_STATE_* events will be emitted once event listeners
+// exist. It does nothing yet.
+func (e *Engine) stateChanged(*process, ProcessState, time.Time) {}
 
 // Run is the engine loop. It starts the autostart programs in priority
 // order and runs until a shutdown or restart request has stopped every
@@ -189,6 +189,9 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 // step applies every time- and mood-driven rule, once per loop wake-up.
 func (e *Engine) step(now time.Time) {
 	mood := e.moodNow()
+	// Waiters first, as the reference answers pending requests before its
+	// transitions: "waiting for x to stop" precedes "killing x" in the log.
+	e.pollWaiters(now)
 	for _, g := range e.order {
 		for _, p := range g.procs {
 			e.mach.transition(p, now, mood)
@@ -278,8 +281,13 @@ func (e *Engine) shutdownStep(now time.Time) {
 				names = append(names, p.name())
 			}
 		}
-		e.log.Logf(config.LevelInfo, "waiting for %s to die", joinComma(names))
+		e.log.Logf(config.LevelInfo, "waiting for %s to die", strings.Join(names, ", "))
 		e.lastReport = now
+		for _, g := range e.order {
+			for _, p := range g.unstopped() {
+				e.log.Logf(config.LevelBlather, "%s has entered the %s state", p.name(), p.state)
+			}
+		}
 	}
 }
 
@@ -372,15 +380,4 @@ func (e *Engine) ReopenLogs() {
 			e.log.Logf(config.LevelWarn, "could not reopen %s: %v", w.Path(), err)
 		}
 	}
-}
-
-func joinComma(names []string) string {
-	s := ""
-	for i, n := range names {
-		if i > 0 {
-			s += ", "
-		}
-		s += n
-	}
-	return s
 }

@@ -261,6 +261,9 @@ func TestLoopStopIgnoringTermIsKilledAfterStopwaitsecs(t *testing.T) {
 		}
 		wantLinesInOrder(t, log, "INFO waiting for stubborn to stop", "INFO waiting for stubborn to stop",
 			"WARN killing 'stubborn' (1001) with SIGKILL", "WARN stopped: stubborn (terminated by SIGKILL)")
+		if n := strings.Count(strings.Join(log.snapshot(), "\n"), "waiting for stubborn to stop"); n != 2 {
+			t.Errorf("%d stop reports in 3 s, want 2 (at 0 and 2 s)", n)
+		}
 		info, _ := e.ProcessInfo("stubborn")
 		if info.StateName != "STOPPED" || info.ExitStatus != -1 || info.Description == "Not started" {
 			t.Fatalf("info = %+v", info)

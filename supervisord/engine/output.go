@@ -151,7 +151,8 @@ func (e *Engine) releaseIO(p *process, _ time.Time) {
 }
 
 // outputFilter is nil (the zero-copy path) unless output must be changed
-// (strip_ansi) or copied to the main log (loglevel debug).
+// (strip_ansi) or copied to the main log (loglevel debug). Capture mode
+// and PROCESS_LOG events will hook in here: the filter sees every chunk.
 func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
 	strip := e.cfg.Supervisord.StripANSI
 	debug := e.log.Enabled(config.LevelDebug)

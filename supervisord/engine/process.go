@@ -275,7 +275,7 @@ func (m *machine) stopReport(p *process, now time.Time) {
 	if p.state != StateStopping {
 		return
 	}
-	if p.lastReport.IsZero() || now.After(p.lastReport.Add(2*time.Second)) {
+	if p.lastReport.IsZero() || !now.Before(p.lastReport.Add(2*time.Second)) {
 		m.logf(config.LevelInfo, "waiting for %s to stop", p.name())
 		p.lastReport = now
 	}
