@@ -112,6 +112,21 @@ func TestBrowser(t *testing.T) {
 	br.click(`tr[data-name="web"] button[value="start"]`)
 	waitMessage("Process web started")
 
+	// The filter box keeps only the rows whose name matches.
+	br.must(http.MethodPost, "/element/"+br.mustFind("#filter")+"/value", map[string]string{"text": "work"}, nil)
+	shown := func(name string) bool {
+		var visible bool
+		br.must(http.MethodGet, "/element/"+br.mustFind(fmt.Sprintf(`tr[data-name=%q]`, name))+"/displayed", nil, &visible)
+		return visible
+	}
+	if !shown("workers:worker_00") || shown("web") {
+		t.Errorf("filter 'work': worker_00 shown %v, web shown %v", shown("workers:worker_00"), shown("web"))
+	}
+	br.must(http.MethodPost, "/element/"+br.mustFind("#filter")+"/clear", map[string]any{}, nil)
+	if !shown("web") {
+		t.Error("web still hidden with an empty filter")
+	}
+
 	// Screenshots of the status page, wide and phone-sized.
 	shot := os.Getenv("WEBUI_SCREENSHOT")
 	if shot == "" {

@@ -66,8 +66,26 @@
     });
   }
 
+  // The filter box (shown only with this script) hides rows whose name
+  // lacks the typed text; it is applied again after every live update.
+  function applyFilter() {
+    const box = document.getElementById("filter");
+    const want = box ? box.value.trim().toLowerCase() : "";
+    document.querySelectorAll("#processes tr.proc").forEach((tr) => {
+      tr.hidden = want !== "" && !tr.dataset.name.toLowerCase().includes(want);
+    });
+  }
+
   if (document.body.classList.contains("page-status")) {
-    every(POLL_MS, async () => update(await fetchDoc("index.html")));
+    const box = document.getElementById("filter");
+    if (box) {
+      box.hidden = false;
+      box.value = sessionStorage.getItem("filter") || "";
+      const onChange = () => { sessionStorage.setItem("filter", box.value); applyFilter(); };
+      for (const ev of ["input", "change", "search"]) box.addEventListener(ev, onChange);
+      applyFilter();
+    }
+    every(POLL_MS, async () => { update(await fetchDoc("index.html")); applyFilter(); });
   }
 
   // Follow: poll for what the log gained since the page was rendered
