@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,8 +32,12 @@ import (
 // holds open, close src (Pump then returns an error matching os.ErrClosed)
 // or set a read deadline on it (os.ErrDeadlineExceeded once the deadline
 // has passed; whatever is still in the pipe then stays unread).
-func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
+func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte, opts ...PumpOption) error {
 	defer src.Close()
+	cfg := pumpConfig{coalesce: DefaultCoalesce}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("pump: %w", err)
@@ -43,7 +48,7 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
 	}
 	r := newChunkReader(src, rc, pool)
 	if w != nil && filter == nil {
-		eof, err := spliceLoop(r, w)
+		eof, err := spliceLoop(r, w, cfg)
 		if eof || err != nil {
 			return err
 		}
@@ -56,6 +61,7 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
 		if chunk == nil {
 			return nil
 		}
+		n := len(chunk)
 		if filter != nil {
 			chunk = filter(chunk)
 		}
@@ -63,6 +69,41 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte) error {
 			_, _ = w.Write(chunk) // counted and reported by w
 		}
 		r.release()
+		cfg.pause(n)
+	}
+}
+
+// DefaultCoalesce is how long Pump waits after a small read before
+// reading again (see WithCoalesce).
+const DefaultCoalesce = 5 * time.Millisecond
+
+// coalesceBelow is the read size under which Pump pauses: a stream this
+// thin cannot fill a pipe (64 KiB) during the pause.
+const coalesceBelow = 16 << 10
+
+// PumpOption tunes a Pump.
+type PumpOption func(*pumpConfig)
+
+type pumpConfig struct {
+	coalesce time.Duration
+}
+
+// WithCoalesce sets how long Pump waits after a read of less than 16 KiB
+// before reading again, so that a chatty child's lines are moved in
+// batches rather than one wake-up and one write per line: it divides the
+// daemon's CPU per line by the number of lines a pause gathers, and delays
+// output by at most d. A stream fast enough to fill the pipe is read
+// without pauses. 0 reads as soon as data arrives; use it for protocol
+// streams where latency matters (event listeners). Default
+// DefaultCoalesce.
+func WithCoalesce(d time.Duration) PumpOption {
+	return func(c *pumpConfig) { c.coalesce = d }
+}
+
+// pause waits after a small read of n bytes.
+func (c pumpConfig) pause(n int) {
+	if c.coalesce > 0 && n < coalesceBelow {
+		time.Sleep(c.coalesce)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 // startPump runs Pump on a new pipe and returns its write end and a
 // channel with Pump's result.
-func startPump(t *testing.T, w *Writer, filter func([]byte) []byte) (*os.File, <-chan error) {
+func startPump(t *testing.T, w *Writer, filter func([]byte) []byte, opts ...PumpOption) (*os.File, <-chan error) {
 	t.Helper()
 	r, pw, err := os.Pipe()
 	if err != nil {
@@ -23,7 +23,7 @@ func startPump(t *testing.T, w *Writer, filter func([]byte) []byte) (*os.File, <
 	}
 	t.Cleanup(func() { pw.Close() })
 	done := make(chan error, 1)
-	go func() { done <- Pump(r, w, filter) }()
+	go func() { done <- Pump(r, w, filter, opts...) }()
 	return pw, done
 }
 
@@ -83,18 +83,21 @@ func TestPumpLosslessAcrossRotation(t *testing.T) {
 		maxBytes int64
 		backups  int
 		size     int
+		coalesce time.Duration
 	}{
-		{"splice, small maxbytes", nil, 4096, 2000, 300_000},
-		{"splice, maxbytes above a chunk", nil, ChunkSize + 1000, 20, 2_000_000},
-		{"filter path", identity, 5000, 2000, 300_000},
-		{"splice, never rotates", nil, 0, 0, 1_000_000},
+		{"splice, small maxbytes", nil, 4096, 2000, 300_000, DefaultCoalesce},
+		{"splice, small maxbytes, no coalescing", nil, 4096, 2000, 300_000, 0},
+		{"splice, maxbytes above a chunk", nil, ChunkSize + 1000, 20, 2_000_000, DefaultCoalesce},
+		{"filter path", identity, 5000, 2000, 300_000, DefaultCoalesce},
+		{"filter path, no coalescing", identity, 5000, 2000, 300_000, 0},
+		{"splice, never rotates", nil, 0, 0, 1_000_000, DefaultCoalesce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "x.log")
 			w := mustOpen(t, path, tt.maxBytes, tt.backups)
-			pw, done := startPump(t, w, tt.filter)
+			pw, done := startPump(t, w, tt.filter, WithCoalesce(tt.coalesce))
 			stream := testStream(uint64(tt.size), tt.size)
 			rng := rand.New(rand.NewPCG(7, 7))
 			for rest := stream; len(rest) > 0; {
