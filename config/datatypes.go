@@ -26,7 +26,7 @@ func pyInt(s string, base int) (int64, error) {
 			t = t[1:]
 		}
 	}
-	if t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
+	if t == "" || t[0] == '_' || t[0] == '+' || t[0] == '-' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
 		return 0, invalidLiteral(s, base)
 	}
 	n, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), base, 64)

@@ -65,6 +65,7 @@ func pyFormat(s string, exp expansions) (string, error) {
 	}
 	var b strings.Builder
 	conversions := 0
+	var refused error
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -138,8 +139,8 @@ func pyFormat(s string, exp expansions) (string, error) {
 			}
 			spec.prec = p
 		}
-		for i < len(s) && strings.IndexByte("hlL", s[i]) >= 0 {
-			i++
+		if i < len(s) && strings.IndexByte("hlL", s[i]) >= 0 {
+			i++ // one length modifier, ignored as Python does
 		}
 		if i >= len(s) {
 			return "", fmt.Errorf("incomplete format")
@@ -166,11 +167,24 @@ func pyFormat(s string, exp expansions) (string, error) {
 			return "", fmt.Errorf("unsupported format character %s (0x%x) at index %d", pyRepr(string(r)), r, convIndex)
 		}
 		conversions++
+		if _, whole := v.(wholeMapping); whole && strings.ContainsRune("sra", r) {
+			// Python prints the repr of the whole mapping here; we refuse,
+			// but only after the rest of the string has had its chance to
+			// fail the way it fails in Python. Precision 0 prints nothing.
+			if spec.prec != 0 && refused == nil {
+				refused = fmt.Errorf("%%%c without a %%(name) would format the whole mapping (write %%%% for a literal %%)", r)
+			}
+			b.WriteString(spec.pad("", false, ""))
+			continue
+		}
 		out, err := formatOne(r, spec, v)
 		if err != nil {
 			return "", err
 		}
 		b.WriteString(out)
+	}
+	if refused != nil {
+		return "", refused
 	}
 	return b.String(), nil
 }
@@ -220,9 +234,6 @@ func formatOne(conv rune, spec fmtSpec, v any) (string, error) {
 	case 's', 'r', 'a':
 		var text string
 		switch x := v.(type) {
-		case wholeMapping:
-			// Python would print the repr of every expansion; refuse.
-			return "", fmt.Errorf("%%%c without a %%(name) would format the whole mapping (write %%%% for a literal %%)", conv)
 		case int:
 			text = strconv.Itoa(x)
 		case string:
