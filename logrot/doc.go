@@ -14,4 +14,8 @@
 //
 // The package starts no goroutines of its own: Pump runs on its caller's
 // goroutine and parks on the runtime netpoller while the pipe is empty.
+// Pump moves bytes with splice(2) when nothing needs to see them, borrows a
+// read buffer only while data is there, allocates nothing per chunk, and
+// by default pauses briefly after small reads so a chatty child's lines
+// are moved in batches (WithCoalesce).
 package logrot
