@@ -1,7 +1,10 @@
 package rpc
 
 import (
+	"bytes"
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"math"
 	"os/exec"
 	"reflect"
@@ -180,6 +183,14 @@ func TestDecodeRequest(t *testing.T) {
 		{"no params element", "<?xml version='1.0'?><methodCall><methodName>m.x</methodName></methodCall>", nil},
 		{"empty params", wrap(""), []any{}},
 		{"comment and no declaration", "<methodCall><!-- hi --><methodName>m.x</methodName><params/></methodCall>\n", []any{}},
+		{"cdata", wrap(param("<string><![CDATA[a<b>&c]]></string>")), []any{"a<b>&c"}},
+		{"attributes and spaces in tags", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><methodCall a='1' b = \"x&amp;y\" ><methodName >m.x</methodName ><params/></methodCall>", []any{}},
+		{"line ends normalised", wrap(param("<string>a\r\nb\rc</string>")), []any{"a\nb\nc"}},
+		{"referenced CR kept", wrap(param("<string>a&#13;&#10;b&#xD;</string>")), []any{"a\r\nb\r"}},
+		{"all entities", wrap(param("<string>&quot;&apos;&lt;&gt;&amp;&#65;&#x42;</string>")), []any{"\"'<>&AB"}},
+		{"prefixed names", wrap(param("<ex:nil/>")), []any{nil}},
+		{"text around typed value", wrap(param("junk<int>3</int>")), []any{3}},
+		{"trailing comment and pi", wrap("") + "<!-- end --><?pi x?>\n", []any{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -247,6 +258,10 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// What we accept is well-formed XML to the standard library too.
+		if err := wellFormed(body); err != nil {
+			t.Fatalf("accepted a body encoding/xml refuses (%v): %q", err, body)
+		}
 		// Whatever decodes must dispatch to a value or a fault, and
 		// what it answers must encode.
 		v, fault := d.call(t.Context(), method, params)
@@ -258,4 +273,19 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("%s(%#v) answered an unencodable %#v: %v", method, params, v, err)
 		}
 	})
+}
+
+func wellFormed(body []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

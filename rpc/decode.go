@@ -3,7 +3,6 @@ package rpc
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -20,19 +19,10 @@ const maxValueDepth = 64
 // int, i4 and i8 → int; boolean → bool; string and untyped <value> →
 // string; double → float64; dateTime.iso8601 → time.Time (UTC);
 // base64 → []byte; struct → map[string]any; array → []any; nil → nil.
-// A missing <params> gives no params. Entities other than XML's five and
-// character references are refused; no DTD is ever read.
+// A missing <params> gives no params. Only XML's five entities and
+// character references exist; a DTD is refused, never read.
 func DecodeRequest(body []byte) (method string, params []any, err error) {
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.Strict = true
-	d.CharsetReader = func(label string, r io.Reader) (io.Reader, error) {
-		switch strings.ToLower(label) {
-		case "utf-8", "utf8", "us-ascii", "ascii":
-			return r, nil
-		}
-		return nil, fmt.Errorf("unsupported encoding %q", label)
-	}
-	p := &parser{d: d}
+	p := &parser{s: scanner{src: body}}
 	method, params, err = p.methodCall()
 	if err != nil {
 		return "", nil, fmt.Errorf("malformed XML-RPC request: %w", err)
@@ -40,67 +30,64 @@ func DecodeRequest(body []byte) (method string, params []any, err error) {
 	return method, params, nil
 }
 
+// parser is a recursive-descent reader of XML-RPC documents. It checks
+// every end tag, so what it accepts is well nested.
 type parser struct {
-	d *xml.Decoder
+	s scanner
 }
 
-// next returns the next start or end element, or character data that is
-// not only whitespace; comments and processing instructions are skipped,
-// directives (DOCTYPE, entity declarations) are refused.
-func (p *parser) next() (xml.Token, error) {
+// next returns the next tag, or text that is not only whitespace; the
+// end of input is an error here.
+func (p *parser) next() (token, error) {
 	for {
-		tok, err := p.d.Token()
+		t, err := p.s.next()
 		if err != nil {
-			if err == io.EOF {
-				return nil, io.ErrUnexpectedEOF
-			}
-			return nil, err
+			return token{}, err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement, xml.EndElement:
-			return t, nil
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
-				return t, nil
+		switch t.kind {
+		case tokEOF:
+			return token{}, io.ErrUnexpectedEOF
+		case tokText:
+			if len(bytes.TrimLeft(t.text, " \t\r\n")) == 0 {
+				continue
 			}
-		case xml.Directive:
-			return nil, errors.New("DTD and directives are not allowed")
 		}
+		return t, nil
 	}
 }
 
 func (p *parser) expectStart(name string) error {
-	tok, err := p.next()
+	t, err := p.next()
 	if err != nil {
 		return err
 	}
-	if se, ok := tok.(xml.StartElement); ok && se.Name.Local == name {
+	if t.kind == tokStart && string(t.name) == name {
 		return nil
 	}
-	return fmt.Errorf("expected <%s>, got %s", name, describe(tok))
+	return fmt.Errorf("expected <%s>, got %s", name, describe(t))
 }
 
 func (p *parser) expectEnd(name string) error {
-	tok, err := p.next()
+	t, err := p.next()
 	if err != nil {
 		return err
 	}
-	if ee, ok := tok.(xml.EndElement); ok && ee.Name.Local == name {
+	if t.kind == tokEnd && string(t.name) == name {
 		return nil
 	}
-	return fmt.Errorf("expected </%s>, got %s", name, describe(tok))
+	return fmt.Errorf("expected </%s>, got %s", name, describe(t))
 }
 
-func describe(tok xml.Token) string {
-	switch t := tok.(type) {
-	case xml.StartElement:
-		return "<" + t.Name.Local + ">"
-	case xml.EndElement:
-		return "</" + t.Name.Local + ">"
-	case xml.CharData:
+func describe(t token) string {
+	switch t.kind {
+	case tokStart:
+		return "<" + string(t.name) + ">"
+	case tokEnd:
+		return "</" + string(t.name) + ">"
+	case tokText:
 		return "text"
 	}
-	return fmt.Sprintf("%T", tok)
+	return "end of input"
 }
 
 func (p *parser) methodCall() (string, []any, error) {
@@ -111,35 +98,27 @@ func (p *parser) methodCall() (string, []any, error) {
 	var params []any
 	seenName := false
 	for {
-		tok, err := p.next()
+		t, err := p.next()
 		if err != nil {
 			return "", nil, err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement: // </methodCall>
+		switch {
+		case t.kind == tokEnd && string(t.name) == "methodCall":
 			if !seenName {
 				return "", nil, errors.New("no methodName")
 			}
-			if err := p.trailer(); err != nil {
+			return method, params, p.trailer()
+		case t.kind == tokStart && string(t.name) == "methodName" && !seenName:
+			if method, err = p.text("methodName"); err != nil {
 				return "", nil, err
 			}
-			return method, params, nil
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "methodName":
-				if method, err = p.text("methodName"); err != nil {
-					return "", nil, err
-				}
-				seenName = true
-			case "params":
-				if params, err = p.params(); err != nil {
-					return "", nil, err
-				}
-			default:
-				return "", nil, fmt.Errorf("unexpected <%s> in methodCall", t.Name.Local)
+			seenName = true
+		case t.kind == tokStart && string(t.name) == "params" && params == nil:
+			if params, err = p.params(); err != nil {
+				return "", nil, err
 			}
 		default:
-			return "", nil, errors.New("unexpected text in methodCall")
+			return "", nil, fmt.Errorf("unexpected %s in methodCall", describe(t))
 		}
 	}
 }
@@ -147,49 +126,36 @@ func (p *parser) methodCall() (string, []any, error) {
 // trailer accepts only whitespace, comments and processing instructions
 // after the root element.
 func (p *parser) trailer() error {
-	for {
-		tok, err := p.d.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
-				return errors.New("text after methodCall")
-			}
-		case xml.Comment, xml.ProcInst:
-		default:
-			return errors.New("content after methodCall")
-		}
+	t, err := p.next()
+	if err == io.ErrUnexpectedEOF {
+		return nil
 	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("unexpected %s after methodCall", describe(t))
 }
 
 // text reads character data up to the end of the element called name.
 func (p *parser) text(name string) (string, error) {
-	var sb strings.Builder
+	var out string
 	for {
-		tok, err := p.d.Token()
+		t, err := p.s.next()
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return "", err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			sb.Write(t)
-		case xml.EndElement:
-			if t.Name.Local != name {
-				return "", fmt.Errorf("expected </%s>", name)
+		switch t.kind {
+		case tokText:
+			out += string(t.text)
+		case tokEnd:
+			if string(t.name) != name {
+				return "", fmt.Errorf("expected </%s>, got %s", name, describe(t))
 			}
-			return sb.String(), nil
-		case xml.StartElement:
-			return "", fmt.Errorf("unexpected <%s> in <%s>", t.Name.Local, name)
-		case xml.Directive:
-			return "", errors.New("DTD and directives are not allowed")
+			return out, nil
+		case tokStart:
+			return "", fmt.Errorf("unexpected %s in <%s>", describe(t), name)
+		case tokEOF:
+			return "", io.ErrUnexpectedEOF
 		}
 	}
 }
@@ -197,17 +163,14 @@ func (p *parser) text(name string) (string, error) {
 func (p *parser) params() ([]any, error) {
 	params := []any{}
 	for {
-		tok, err := p.next()
+		t, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
+		switch {
+		case t.kind == tokEnd && string(t.name) == "params":
 			return params, nil
-		case xml.StartElement:
-			if t.Name.Local != "param" {
-				return nil, fmt.Errorf("unexpected <%s> in params", t.Name.Local)
-			}
+		case t.kind == tokStart && string(t.name) == "param":
 			if err := p.expectStart("value"); err != nil {
 				return nil, err
 			}
@@ -220,38 +183,39 @@ func (p *parser) params() ([]any, error) {
 			}
 			params = append(params, v)
 		default:
-			return nil, errors.New("unexpected text in params")
+			return nil, fmt.Errorf("unexpected %s in params", describe(t))
 		}
 	}
 }
 
-// value parses what follows a <value> start tag, up to its end tag.
+// value parses what follows a <value> start tag, up to its end tag. Text
+// around a type element is ignored, as the reference does.
 func (p *parser) value(depth int) (any, error) {
 	if depth > maxValueDepth {
 		return nil, errors.New("values nested too deeply")
 	}
-	var untyped strings.Builder
+	var untyped string
 	for {
-		tok, err := p.d.Token()
+		t, err := p.s.next()
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return nil, err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			untyped.Write(t)
-		case xml.EndElement: // </value> with no type element: a string
-			return untyped.String(), nil
-		case xml.StartElement:
-			v, err := p.typed(t.Name.Local, depth)
+		switch t.kind {
+		case tokText:
+			untyped += string(t.text)
+		case tokEnd: // </value> with no type element: a string
+			if string(t.name) != "value" {
+				return nil, fmt.Errorf("expected </value>, got %s", describe(t))
+			}
+			return untyped, nil
+		case tokStart:
+			v, err := p.typed(string(t.name), depth)
 			if err != nil {
 				return nil, err
 			}
 			return v, p.expectEnd("value")
-		case xml.Directive:
-			return nil, errors.New("DTD and directives are not allowed")
+		case tokEOF:
+			return nil, io.ErrUnexpectedEOF
 		}
 	}
 }
@@ -323,24 +287,21 @@ func (p *parser) array(depth int) (any, error) {
 	}
 	items := []any{}
 	for {
-		tok, err := p.next()
+		t, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement: // </data>
+		switch {
+		case t.kind == tokEnd && string(t.name) == "data":
 			return items, p.expectEnd("array")
-		case xml.StartElement:
-			if t.Name.Local != "value" {
-				return nil, fmt.Errorf("unexpected <%s> in array", t.Name.Local)
-			}
+		case t.kind == tokStart && string(t.name) == "value":
 			v, err := p.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
 			items = append(items, v)
 		default:
-			return nil, errors.New("unexpected text in array")
+			return nil, fmt.Errorf("unexpected %s in array", describe(t))
 		}
 	}
 }
@@ -348,22 +309,19 @@ func (p *parser) array(depth int) (any, error) {
 func (p *parser) structValue(depth int) (any, error) {
 	m := map[string]any{}
 	for {
-		tok, err := p.next()
+		t, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement: // </struct>
+		switch {
+		case t.kind == tokEnd && string(t.name) == "struct":
 			return m, nil
-		case xml.StartElement:
-			if t.Name.Local != "member" {
-				return nil, fmt.Errorf("unexpected <%s> in struct", t.Name.Local)
-			}
+		case t.kind == tokStart && string(t.name) == "member":
 			if err := p.member(m, depth); err != nil {
 				return nil, err
 			}
 		default:
-			return nil, errors.New("unexpected text in struct")
+			return nil, fmt.Errorf("unexpected %s in struct", describe(t))
 		}
 	}
 }
@@ -374,34 +332,29 @@ func (p *parser) member(m map[string]any, depth int) error {
 	var val any
 	haveName, haveValue := false, false
 	for {
-		tok, err := p.next()
+		t, err := p.next()
 		if err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement: // </member>
+		switch {
+		case t.kind == tokEnd && string(t.name) == "member":
 			if !haveName || !haveValue {
 				return errors.New("struct member needs a name and a value")
 			}
 			m[name] = val
 			return nil
-		case xml.StartElement:
-			switch {
-			case t.Name.Local == "name" && !haveName:
-				if name, err = p.text("name"); err != nil {
-					return err
-				}
-				haveName = true
-			case t.Name.Local == "value" && !haveValue:
-				if val, err = p.value(depth + 1); err != nil {
-					return err
-				}
-				haveValue = true
-			default:
-				return fmt.Errorf("unexpected <%s> in member", t.Name.Local)
+		case t.kind == tokStart && string(t.name) == "name" && !haveName:
+			if name, err = p.text("name"); err != nil {
+				return err
 			}
+			haveName = true
+		case t.kind == tokStart && string(t.name) == "value" && !haveValue:
+			if val, err = p.value(depth + 1); err != nil {
+				return err
+			}
+			haveValue = true
 		default:
-			return errors.New("unexpected text in member")
+			return fmt.Errorf("unexpected %s in member", describe(t))
 		}
 	}
 }

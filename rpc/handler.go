@@ -22,6 +22,10 @@ const (
 	DefaultWriteTimeout     = 30 * time.Second
 )
 
+// smallBodyBytes is the size up to which a request body is read without
+// taking a slot: every call the stock clients make is far smaller.
+const smallBodyBytes = 64 << 10
+
 // HandlerOptions configures NewHandler. Zero values mean the defaults.
 type HandlerOptions struct {
 	// Username and Password enable HTTP Basic auth on every path when
@@ -37,8 +41,10 @@ type HandlerOptions struct {
 	LogLevel config.LogLevel
 	// MaxBodyBytes bounds an XML-RPC request body (larger → 413).
 	MaxBodyBytes int64
-	// MaxConcurrentRPC bounds requests being read and decoded at once;
-	// more wait for a slot.
+	// MaxConcurrentRPC bounds the large request bodies (over
+	// smallBodyBytes) being read and decoded at once; more wait for a
+	// slot. Ordinary calls never wait, so slow senders of big bodies
+	// cannot stall them.
 	MaxConcurrentRPC int
 	// MaxLogTails bounds open /logtail and /mainlogtail streams (more → 503).
 	MaxLogTails int
@@ -163,10 +169,13 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	select {
-	case h.rpcSlots <- struct{}{}:
-	case <-ctx.Done():
-		return
+	large := r.ContentLength > smallBodyBytes
+	if large {
+		select {
+		case h.rpcSlots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 	}
 	body := make([]byte, r.ContentLength)
 	_, readErr := io.ReadFull(r.Body, body)
@@ -178,7 +187,9 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 			h.log(config.LevelError, "XML-RPC request data %s is invalid: %v", quoteBounded(body), decodeErr)
 		}
 	}
-	<-h.rpcSlots
+	if large {
+		<-h.rpcSlots
+	}
 	// The server's ReadTimeout bounded the body; a call that waits (start
 	// with wait) must not be cancelled by it, only by the client leaving.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})

@@ -3,7 +3,9 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -613,4 +615,23 @@ func TestLogtailLimit(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestSlowSenderDoesNotStall: a client trickling a large body holds the
+// only large-body slot, and ordinary calls still answer at once.
+func TestSlowSenderDoesNotStall(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, newFakeBackend(t), HandlerOptions{MaxConcurrentRPC: 1})
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n<methodCall>", 1<<20)
+	c := &rpcClient{t: t, url: srv.URL, http: &http.Client{Timeout: 5 * time.Second}}
+	for range 3 {
+		if v, err := c.call("supervisor.getPID"); err != nil || v != 777 {
+			t.Fatalf("getPID beside a slow sender: %v, %v", v, err)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +28,7 @@ func encodeCall(t testing.TB, method string, params ...any) []byte {
 // decodeResponse parses a methodResponse with the request parser's value
 // rules; a fault comes back as *Fault.
 func decodeResponse(body []byte) (any, error) {
-	p := &parser{d: xml.NewDecoder(bytes.NewReader(body))}
+	p := &parser{s: scanner{src: body}}
 	if err := p.expectStart("methodResponse"); err != nil {
 		return nil, err
 	}
@@ -37,11 +36,10 @@ func decodeResponse(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	se, ok := tok.(xml.StartElement)
-	if !ok {
+	if tok.kind != tokStart {
 		return nil, errors.New("empty methodResponse")
 	}
-	switch se.Name.Local {
+	switch string(tok.name) {
 	case "params":
 		if err := p.expectStart("param"); err != nil {
 			return nil, err
@@ -63,7 +61,7 @@ func decodeResponse(body []byte) (any, error) {
 		text, _ := m["faultString"].(string)
 		return nil, &Fault{Code: code, String: text}
 	}
-	return nil, fmt.Errorf("unexpected <%s>", se.Name.Local)
+	return nil, fmt.Errorf("unexpected %s", describe(tok))
 }
 
 // rpcClient posts calls to a handler's URL.

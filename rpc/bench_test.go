@@ -1,0 +1,57 @@
+package rpc
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// discardWriter is a ResponseWriter that keeps only the status, so the
+// benchmark measures the handler and not a recorder.
+type discardWriter struct {
+	header http.Header
+	code   int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.header }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+// cpuTime is this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchCall measures the daemon-side cost of one XML-RPC call through
+// the handler: auth, body read, decode, dispatch, encode, response
+// write. cpu-ns/op is the process's CPU time per call (wall time on a
+// busy machine overstates it).
+func benchCall(b *testing.B, method string, params ...any) {
+	h := NewHandler(newFakeBackend(b), HandlerOptions{Username: "user", Password: "pw"})
+	body := encodeCall(b, method, params...)
+	req := httptest.NewRequest("POST", "/RPC2", nil)
+	req.Header.Set("Authorization", basic("user", "pw"))
+	req.ContentLength = int64(len(body))
+	w := &discardWriter{header: http.Header{}}
+	b.ReportAllocs()
+	start := cpuTime()
+	for b.Loop() {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		w.code = 0
+		h.ServeHTTP(w, req)
+		if w.code != 0 && w.code != 200 {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+func BenchmarkGetState(b *testing.B)          { benchCall(b, "supervisor.getState") }
+func BenchmarkGetProcessInfo(b *testing.B)    { benchCall(b, "supervisor.getProcessInfo", "cat") }
+func BenchmarkGetAllProcessInfo(b *testing.B) { benchCall(b, "supervisor.getAllProcessInfo") }
