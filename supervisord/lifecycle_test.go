@@ -60,11 +60,13 @@ startsecs=1
 	{
 		// Exits 0 before startsecs: a failed start ("not expected" even
 		// for an expected code), and with startretries=0 straight to FATAL.
+		// (startsecs is long so that a slow start on a loaded machine
+		// cannot make the child look long-running.)
 		name: "startsecs_not_reached",
 		programs: `[program:quick]
 command={{helper}} exit 0 100
 environment={{env}}
-startsecs=3
+startsecs=10
 startretries=0
 `,
 		drive: func(t *testing.T, s *side) {
@@ -78,7 +80,7 @@ startretries=0
 		programs: `[program:broken]
 command={{helper}} exit 1 0
 environment={{env}}
-startsecs=1
+startsecs=10
 startretries=2
 `,
 		drive: func(t *testing.T, s *side) {
@@ -191,28 +193,70 @@ command={{helper}} run
 environment={{env}}
 priority=200
 startsecs=1
+
+[group:team]
+programs=zeta,alpha
+priority=250
+
+[program:zeta]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+
+[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
 `,
 		drive: func(t *testing.T, s *side) {
 			s.waitStates(t, 10*time.Second, map[string]string{
-				"first:first": "RUNNING", "middle:middle": "RUNNING", "last:last": "RUNNING"})
+				"first:first": "RUNNING", "middle:middle": "RUNNING", "last:last": "RUNNING",
+				"team:zeta": "RUNNING", "team:alpha": "RUNNING"})
 		},
 		check: func(t *testing.T, ours, ref []string) {
-			keep := func(l string) bool {
-				return strings.Contains(l, "spawned: ") || strings.Contains(l, "stopped: ")
-			}
-			wantOrder := []string{
+			spawns := func(l string) bool { return strings.Contains(l, "spawned: ") }
+			stops := func(l string) bool { return strings.Contains(l, "stopped: ") }
+			wantSpawns := []string{
 				"INFO spawned: 'first' with pid N",
 				"INFO spawned: 'middle' with pid N",
+				"INFO spawned: 'zeta' with pid N", // programs= order within a [group:x]
+				"INFO spawned: 'alpha' with pid N",
 				"INFO spawned: 'last' with pid N",
-				"WARN stopped: last (terminated by SIGTERM)",
-				"WARN stopped: middle (terminated by SIGTERM)",
-				"WARN stopped: first (terminated by SIGTERM)",
 			}
-			if got := matching(ref, keep); !slices.Equal(got, wantOrder) {
-				t.Errorf("reference order changed: %q", got)
+			if got := matching(ref, spawns); !slices.Equal(got, wantSpawns) {
+				t.Errorf("reference start order changed: %q", got)
 			}
-			if got := matching(ours, keep); !slices.Equal(got, wantOrder) {
-				t.Errorf("our start/stop order:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(wantOrder, "\n  "))
+			if got := matching(ours, spawns); !slices.Equal(got, wantSpawns) {
+				t.Errorf("our start order:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(wantSpawns, "\n  "))
+			}
+			// Processes of one group are signalled together and their
+			// "stopped" lines come in exit order; groups stop one after
+			// the other, highest priority first.
+			wantStops := [][]string{
+				{"WARN stopped: last (terminated by SIGTERM)"},
+				{"WARN stopped: alpha (terminated by SIGTERM)", "WARN stopped: zeta (terminated by SIGTERM)"},
+				{"WARN stopped: middle (terminated by SIGTERM)"},
+				{"WARN stopped: first (terminated by SIGTERM)"},
+			}
+			for _, side := range []struct {
+				name  string
+				lines []string
+			}{{"ref", ref}, {"ours", ours}} {
+				got := matching(side.lines, stops)
+				i := 0
+				for _, group := range wantStops {
+					if i+len(group) > len(got) {
+						t.Errorf("%s: too few stop lines: %q", side.name, got)
+						break
+					}
+					chunk := slices.Clone(got[i : i+len(group)])
+					slices.Sort(chunk)
+					if !slices.Equal(chunk, group) {
+						t.Errorf("%s: stop order %q, want groups %q", side.name, got, wantStops)
+						break
+					}
+					i += len(group)
+				}
 			}
 		},
 	},
