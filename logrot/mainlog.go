@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/syslog"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -104,9 +101,7 @@ type MainLog struct {
 	opts   MainLogOptions
 	file   *Writer
 	logger *logrus.Logger // formats and serializes writes to the sinks
-
-	syslogMu sync.Mutex
-	syslog   *syslog.Writer // dialled lazily: a missing /dev/log must not stop the daemon
+	syslog *Syslog        // nil unless opts.Syslog
 }
 
 // levelKey carries the Supervisor level through logrus to the formatter.
@@ -118,6 +113,9 @@ func NewMainLog(o MainLogOptions) (*MainLog, error) {
 		o.Now = time.Now
 	}
 	l := &MainLog{opts: o}
+	if o.Syslog {
+		l.syslog = NewSyslog(o.SyslogSend)
+	}
 	var sinks []io.Writer
 	if o.Path != "" {
 		var opts []Option
@@ -159,7 +157,7 @@ func (l *MainLog) Logf(level Level, format string, args ...any) {
 		msg = fmt.Sprintf(format, args...)
 	}
 	now := l.opts.Now()
-	if l.opts.Syslog {
+	if l.syslog != nil {
 		l.sendSyslog(now, level, msg)
 	}
 	if l.file == nil && l.opts.Stdout == nil {
@@ -211,24 +209,11 @@ func appendLine(dst []byte, t time.Time, level Level, msg string) []byte {
 	return append(dst, '\n')
 }
 
-// sendSyslog sends each line of msg formatted on its own, as the
-// reference's SyslogHandler does. Failures are dropped: syslog has nowhere
-// to report them.
+// sendSyslog sends each line of msg formatted on its own (time and level
+// included), as the reference's SyslogHandler does.
 func (l *MainLog) sendSyslog(now time.Time, level Level, msg string) {
 	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		text := string(appendLine(nil, now, level, line))
-		if l.opts.SyslogSend != nil {
-			_ = l.opts.SyslogSend(text)
-			continue
-		}
-		l.syslogMu.Lock()
-		if l.syslog == nil {
-			l.syslog, _ = syslog.New(syslog.LOG_INFO|syslog.LOG_USER, filepath.Base(os.Args[0]))
-		}
-		if l.syslog != nil {
-			_ = l.syslog.Info(text)
-		}
-		l.syslogMu.Unlock()
+		l.syslog.sendLine(string(appendLine(nil, now, level, line)))
 	}
 }
 
@@ -266,12 +251,9 @@ func (l *MainLog) Close() error {
 	if l.file != nil {
 		errs = append(errs, l.file.Close())
 	}
-	l.syslogMu.Lock()
 	if l.syslog != nil {
 		errs = append(errs, l.syslog.Close())
-		l.syslog = nil
 	}
-	l.syslogMu.Unlock()
 	return errors.Join(errs...)
 }
 
