@@ -26,7 +26,7 @@ func NewSyslog(send func(line string) error) *Syslog { return &Syslog{send: send
 
 // SendLines sends each line of text, without its trailing newlines, as
 // prefix followed by the line: the child-log form is
-// SendLines([]byte(name+" "), chunk) (stdout_syslog=true).
+// SendLines(name+" ", chunk) (stdout_syslog=true).
 func (s *Syslog) SendLines(prefix string, text []byte) {
 	for line := range bytes.SplitSeq(bytes.TrimRight(text, "\n"), []byte("\n")) {
 		s.sendLine(prefix + string(line))
