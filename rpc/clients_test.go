@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -308,7 +309,7 @@ func TestListenUnix(t *testing.T) {
 	dead.SetUnlinkOnClose(false)
 	dead.Close()
 	var report bytes.Buffer
-	ln2, err := ListenUnixReport(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1}, &report)
+	ln2, err := ListenUnixReport(config.UnixHTTPServer{File: sock, ChownUID: os.Getuid(), ChownGID: os.Getgid()}, &report)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,6 +319,8 @@ func TestListenUnix(t *testing.T) {
 	}
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("default mode: %v %v", fi.Mode(), err)
+	} else if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != os.Getuid() || int(st.Gid) != os.Getgid() {
+		t.Errorf("owner %d:%d", st.Uid, st.Gid)
 	}
 
 	// A directory that does not exist: the reference's error wording.
