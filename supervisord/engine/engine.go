@@ -85,6 +85,7 @@ type Engine struct {
 	stopping   bool
 	stopGroups []*group
 	lastReport time.Time // last "waiting for ... to die"
+	draining   []drainingIO
 	exit       Exit
 	finished   bool
 }
@@ -180,9 +181,8 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	}
 	stopTimer()
 	e.finishWaiters()
+	e.stopAllIO()
 	e.closeGroups()
-	e.stdinWG.Wait()
-	e.pumps.Wait()
 	return e.exit, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"gosupervisor/config"
 	"gosupervisor/logrot"
@@ -86,6 +87,10 @@ func (e *Engine) closeGroup(g *group) {
 		g.socket = nil
 	}
 	for _, p := range g.procs {
+		if p.io != nil {
+			p.io.abandon(time.Now())
+			p.io = nil
+		}
 		for _, w := range []logWriter{p.stdoutLog, p.stderrLog} {
 			if w != nil {
 				w.Close()

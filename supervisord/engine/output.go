@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,7 +58,9 @@ func (e *Engine) openLogs(p *process) {
 			return
 		}
 		lw, err := logrot.Open(path, lc.MaxBytes, lc.Backups, logrot.WithOnError(func(err error) {
-			e.log.Logf(config.LevelError, "%s log error: %v", p.name(), err)
+			if !errors.Is(err, os.ErrClosed) { // a late chunk after the group went away
+				e.log.Logf(config.LevelError, "%s log error: %v", p.name(), err)
+			}
 		}))
 		if err != nil {
 			e.log.Logf(config.LevelError, "could not open log for %s: %v", p.name(), err)
@@ -141,13 +144,45 @@ func (e *Engine) startIO(p *process, io *instanceIO) {
 }
 
 // releaseIO lets go of an exited instance's pipes: stdin closes now,
-// output is drained for drainGrace at most.
+// output is drained for drainGrace at most. Draining instances are kept
+// until their grace has passed, so the engine's end can cut them short.
 func (e *Engine) releaseIO(p *process, _ time.Time) {
 	if p.io == nil {
 		return
 	}
-	p.io.abandon(time.Now().Add(drainGrace))
+	wall := time.Now()
+	e.draining = slices.DeleteFunc(e.draining, func(d drainingIO) bool { return wall.After(d.until) })
+	until := wall.Add(drainGrace)
+	p.io.abandon(until)
+	e.draining = append(e.draining, drainingIO{p.io, until})
 	p.io = nil
+}
+
+// drainingIO is an exited instance whose pumps may still be reading.
+type drainingIO struct {
+	io    *instanceIO
+	until time.Time
+}
+
+// stopAllIO stops every pump now (the engine is ending) and waits for
+// them, so that log writers can be closed after the last write.
+func (e *Engine) stopAllIO() {
+	now := time.Now()
+	for _, d := range e.draining {
+		d.io.abandon(now)
+	}
+	e.draining = nil
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			if p.io != nil {
+				// Still running (UNKNOWN after a failed kill): let go of it.
+				p.io.abandon(now)
+				p.io = nil
+			}
+		}
+	}
+	e.stdinWG.Wait()
+	e.pumps.Wait()
 }
 
 // outputFilter is nil (the zero-copy path) unless output must be changed
