@@ -91,7 +91,7 @@ func pick(r *rand.Rand, values []string) string {
 			good = append(good, v)
 		}
 	}
-	if len(bad) > 0 && (len(good) == 0 || r.Intn(25) == 0) {
+	if len(bad) > 0 && (len(good) == 0 || r.Intn(80) == 0) {
 		return bad[r.Intn(len(bad))]
 	}
 	return good[r.Intn(len(good))]

@@ -1,6 +1,21 @@
 // Package config turns a supervisord.conf into typed, validated structs,
 // exactly as Supervisor 4.2.5 reads it. It has no side effects beyond
 // reading files (the config, its includes, and the user database).
+//
+// Fidelity is checked by differential tests that run the reference's own
+// Python code on the same inputs (testdata/config, generated configs, INI
+// texts, value parsers, Diff pairs). Deliberate differences:
+//   - A conversion without a %(name) (e.g. a bare "%s") makes the reference
+//     print the repr of its whole expansions mapping into the value; Load
+//     refuses such a value instead (same error text wherever the reference
+//     errors too).
+//   - childlogdir is made absolute (the reference keeps it as written).
+//   - numprocs is bounded (65536); config files must be regular files of at
+//     most 16 MiB (the reference would read a device or FIFO forever).
+//   - [rpcinterface:x] factories and result_handler= are not imported, so
+//     an unresolvable Python entry point is accepted (the daemon decides).
+//   - On reload the reference keeps ENV_ names that an earlier
+//     [supervisord] environment= added; Load starts afresh every time.
 package config
 
 import "syscall"
@@ -71,7 +86,7 @@ type Supervisord struct {
 	ChildLogDir     string // absolute directory
 	User            string // as written ("" = none)
 	UID, GID        int    // resolved from User; -1 when User is ""
-	Directory       string // "" = none
+	Directory       string // "" = none; "~" expanded, not made absolute
 	StripANSI       bool
 	Environment     []EnvVar // in file order
 	Identifier      string
@@ -210,8 +225,10 @@ type Process struct {
 
 // LogConfig is one output channel's logging settings.
 type LogConfig struct {
-	// File is the log path. When Auto is true it is "" in the parsed config;
-	// the daemon names the file in childlogdir. "" with Auto false = NONE.
+	// File is the log path (expanded, "~" resolved, otherwise as written:
+	// a relative path stays relative to the daemon's working directory).
+	// When Auto is true it is "" in the parsed config; the daemon names the
+	// file in childlogdir. "" with Auto false = NONE (or syslog only).
 	File            string
 	Auto            bool
 	MaxBytes        int64
