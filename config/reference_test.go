@@ -218,10 +218,16 @@ func jsonText(t *testing.T, v any) string {
 // TestReferenceCorpus loads every config of testdata/config with the
 // Python reference and with Load/LoadCtl and requires identical results:
 // the same resolved values, or the same error text.
+//
+// Files are named relative to the corpus directory, the way users run
+// "supervisord -c supervisord.conf", so error texts show relative names.
 func TestReferenceCorpus(t *testing.T) {
 	env := corpusEnv(t)
-	cwd := t.TempDir()
-	files := corpusFiles(t)
+	cwd := filepath.Join(testenv.RepoRoot(), "testdata", "config")
+	var files []string
+	for _, f := range corpusFiles(t) {
+		files = append(files, filepath.Base(f))
+	}
 	results := runReference(t, env, cwd, files)
 	opts := Options{Env: env, Hostname: refHostname, Cwd: cwd}
 	for _, ref := range results {
