@@ -223,8 +223,17 @@ func (l *loader) get(section, key string, extra expansions) (string, bool, error
 	if !ok {
 		return "", false, nil
 	}
-	out, err := expand(v, l.environ.merge(extra), section+"."+key)
+	out, err := l.expandWith(v, extra, section+"."+key)
 	return out, true, err
+}
+
+// expandWith expands v with the environment names plus extra (extra wins),
+// building the combined mapping only when v has something to expand.
+func (l *loader) expandWith(v string, extra expansions, name string) (string, error) {
+	if !strings.Contains(v, "%") {
+		return v, nil
+	}
+	return expand(v, l.environ.merge(extra), name)
 }
 
 // getDefault is get with a string default that is expanded like a value.
@@ -233,7 +242,7 @@ func (l *loader) getDefault(section, key, def string, extra expansions) (string,
 	if !ok {
 		v = def
 	}
-	return expand(v, l.environ.merge(extra), section+"."+key)
+	return l.expandWith(v, extra, section+"."+key)
 }
 
 // getInt reads an integer option whose default is not a string.
@@ -647,6 +656,9 @@ func ctlFromIni(ini *iniFile, r resolved, here string, environ expansions) (*Sup
 		v, ok := ini.get(sec, key)
 		if !ok {
 			return def, false, nil
+		}
+		if !strings.Contains(v, "%") {
+			return v, true, nil
 		}
 		out, err := expand(v, environ.merge(extra), sec+"."+key)
 		return out, true, err
