@@ -56,6 +56,8 @@ func await[T any](e *Engine, ctx context.Context, c <-chan T) (T, error) {
 	case v := <-c:
 		return v, nil
 	case <-ctx.Done():
+		// Wake the loop so that it drops the abandoned waiter now.
+		_ = e.call(func(time.Time) {})
 		return zero, ctx.Err()
 	case <-e.done:
 		select {

@@ -404,3 +404,57 @@ func TestLoopStopRightAfterStartStopsPromptly(t *testing.T) {
 		stop()
 	})
 }
+
+func TestLoopStaleStopDeadlineNeverHitsANewInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig(t, testProgram(t, "a", 1, []string{"slow-term", "1"}, func(c *config.Process) { c.StopWaitSecs = 5 }))
+		e, fos, _, stop := runFake(t, cfg)
+		ctx := context.Background()
+		time.Sleep(2 * time.Second)
+		if err := e.StopProcess(ctx, "a", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.StartProcess(ctx, "a", true); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second) // well past the first instance's SIGKILL deadline
+		synctest.Wait()
+		if got, want := fos.killLog(), []sent{{1001, 15}}; !slices.Equal(got, want) {
+			t.Fatalf("signals = %v, want only the first SIGTERM", got)
+		}
+		if info, _ := e.ProcessInfo("a"); info.StateName != "RUNNING" || info.PID != 1002 {
+			t.Fatalf("new instance: %+v", info)
+		}
+		stop()
+	})
+}
+
+func TestLoopStartWaitEndsAbnormallyOrOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig(t, testProgram(t, "a", 1, []string{"run"}, func(c *config.Process) {
+			c.StartSecs, c.Autostart = 5, false
+		}))
+		e, _, _, stop := runFake(t, cfg)
+		started := make(chan error, 1)
+		go func() { started <- e.StartProcess(context.Background(), "a", true) }()
+		time.Sleep(time.Second)
+		if err := e.StopProcess(context.Background(), "a", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-started; !isFault(err, rpc.FaultAbnormalTermination) {
+			t.Fatalf("start wait after a stop = %v, want ABNORMAL_TERMINATION", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := e.StartProcess(ctx, "a", true); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("start wait under a 2 s deadline = %v", err)
+		}
+		synctest.Wait()
+		var pending int
+		_ = e.call(func(time.Time) { pending = len(e.waiters) })
+		if pending != 0 {
+			t.Fatalf("%d waiters left after the client went away", pending)
+		}
+		stop()
+	})
+}
