@@ -2,12 +2,17 @@ package rpc
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"gosupervisor/config"
+	"gosupervisor/internal/testenv"
 )
 
 // discardWriter is a ResponseWriter that keeps only the status, so the
@@ -55,3 +60,33 @@ func benchCall(b *testing.B, method string, params ...any) {
 func BenchmarkGetState(b *testing.B)          { benchCall(b, "supervisor.getState") }
 func BenchmarkGetProcessInfo(b *testing.B)    { benchCall(b, "supervisor.getProcessInfo", "cat") }
 func BenchmarkGetAllProcessInfo(b *testing.B) { benchCall(b, "supervisor.getAllProcessInfo") }
+
+// BenchmarkGetStateOverUnixSocket is a whole round trip on a keep-alive
+// unix-socket connection, as supervisorctl makes it. Client and server
+// share the process, so cpu-ns/op is an upper bound of the daemon's part.
+func BenchmarkGetStateOverUnixSocket(b *testing.B) {
+	sock := filepath.Join(b.TempDir(), "sock")
+	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := NewServer(context.Background(), NewHandler(newFakeBackend(b), HandlerOptions{}))
+	go srv.Serve(ln)
+	defer srv.Close()
+	client := testenv.UnixClient(sock)
+	body := encodeCall(b, "supervisor.getState")
+	b.ReportAllocs()
+	start := cpuTime()
+	for b.Loop() {
+		resp, err := client.Post("http://localhost/RPC2", "text/xml", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}

@@ -48,7 +48,11 @@ const (
 // map[string]any (members sorted by name), []any, []string, []int.
 // Strings are escaped and made well-formed XML 1.0: see appendString.
 func EncodeResponse(v any) ([]byte, error) {
-	buf := make([]byte, 0, 256)
+	return appendResponse(make([]byte, 0, 256), v)
+}
+
+// appendResponse is EncodeResponse appending to buf.
+func appendResponse(buf []byte, v any) ([]byte, error) {
 	buf = append(buf, responseHead...)
 	buf, err := appendValue(buf, v)
 	if err != nil {

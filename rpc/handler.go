@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"gosupervisor/config"
@@ -25,6 +26,9 @@ const (
 // smallBodyBytes is the size up to which a request body is read without
 // taking a slot: every call the stock clients make is far smaller.
 const smallBodyBytes = 64 << 10
+
+// maxPooledResponse is the largest response buffer kept for reuse.
+const maxPooledResponse = 256 << 10
 
 // HandlerOptions configures NewHandler. Zero values mean the defaults.
 type HandlerOptions struct {
@@ -59,6 +63,7 @@ type handler struct {
 	backend  Backend
 	disp     *dispatcher
 	rpcSlots chan struct{}
+	bufs     sync.Pool // *[]byte response buffers
 	tails    chan struct{}
 }
 
@@ -87,6 +92,7 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 		disp:     newDispatcher(b),
 		rpcSlots: make(chan struct{}, opts.MaxConcurrentRPC),
 		tails:    make(chan struct{}, opts.MaxLogTails),
+		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
 	}
 }
 
@@ -199,7 +205,9 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	case decodeErr != nil:
 		h.writeXML(w, EncodeFault(NewFault(FaultIncorrectParameters, decodeErr.Error())))
 	default:
-		h.writeXML(w, h.call(ctx, method, params))
+		out := h.call(ctx, method, params)
+		h.writeXML(w, out)
+		h.release(out)
 	}
 }
 
@@ -208,15 +216,25 @@ func (h *handler) call(ctx context.Context, method string, params []any) []byte 
 	h.log(config.LevelTrace, "XML-RPC method called: %s()", method)
 	v, fault := h.disp.call(ctx, method, params)
 	if fault == nil {
-		out, err := EncodeResponse(v)
+		bp := h.bufs.Get().(*[]byte)
+		out, err := appendResponse((*bp)[:0], v)
 		if err == nil {
 			h.log(config.LevelTrace, "XML-RPC method %s() returned successfully", method)
 			return out
 		}
+		h.bufs.Put(bp)
 		fault = NewFault(FaultFailed, err.Error())
 	}
 	h.log(config.LevelTrace, "XML-RPC method %s() returned fault: [%d] %s", method, fault.Code, fault.String)
 	return EncodeFault(fault)
+}
+
+// release returns a response buffer to the pool once it is written;
+// very large ones are left to the garbage collector.
+func (h *handler) release(buf []byte) {
+	if cap(buf) <= maxPooledResponse {
+		h.bufs.Put(&buf)
+	}
 }
 
 func (h *handler) writeXML(w http.ResponseWriter, body []byte) {
