@@ -1,0 +1,148 @@
+package ctl
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gosupervisor/internal/testenv"
+)
+
+// fakeInterrupt is a Ctrl-C the test presses by closing the channel.
+type fakeInterrupt chan struct{}
+
+func (f fakeInterrupt) notify() (<-chan struct{}, func()) { return f, func() {} }
+
+// runOursAsync runs our client in-process with stdin and a fake Ctrl-C;
+// the returned channel yields the exit status.
+func runOursAsync(dir string, stdin io.Reader, out *syncBuffer, ctrlC fakeInterrupt, args ...string) <-chan int {
+	done := make(chan int, 1)
+	env := environment{cwd: dir, getenv: os.LookupEnv, environ: os.Environ(), notifyInterrupt: ctrlC.notify}
+	go func() {
+		done <- run(append([]string{testenv.PythonSupervisorctl}, args...), stdin, out, out, env)
+	}()
+	return done
+}
+
+// startPython starts the stock client with stdin, its output in out.
+func startPython(t *testing.T, dir string, stdin io.Reader, out *syncBuffer, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(testenv.PythonSupervisorctl, args...)
+	cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = dir, stdin, out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+func waitFor(t *testing.T, out *syncBuffer, want string) {
+	t.Helper()
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if !strings.Contains(out.String(), want) {
+			return fmt.Errorf("output %q lacks %q", out.String(), want)
+		}
+		return nil
+	})
+}
+
+// TestGoldenTailFollow compares tail -f and maintail -f up to a Ctrl-C.
+func TestGoldenTailFollow(t *testing.T) {
+	for _, kind := range daemons {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			d := startDaemon(t, kind, []program{{"sleeper", "serve", "startsecs=0"}}, "", "")
+			for _, tc := range []struct{ args, shows string }{
+				{"tail -f sleeper", "hello\n"},
+				{"tail -f sleeper stderr", "err\n"},
+				{"maintail -f", "entered RUNNING state"},
+			} {
+				t.Run(tc.args, func(t *testing.T) {
+					args := append([]string{"-c", d.conf}, strings.Fields(tc.args)...)
+					var want syncBuffer
+					cmd := startPython(t, d.dir, strings.NewReader(""), &want, args...)
+					waitFor(t, &want, tc.shows)
+					if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+						t.Fatal(err)
+					}
+					wantCode := 0
+					if err := cmd.Wait(); err != nil {
+						wantCode = cmd.ProcessState.ExitCode()
+					}
+
+					var got syncBuffer
+					ctrlC := make(fakeInterrupt)
+					done := runOursAsync(d.dir, strings.NewReader(""), &got, ctrlC, args...)
+					waitFor(t, &got, tc.shows)
+					close(ctrlC)
+					var gotCode int
+					select {
+					case gotCode = <-done:
+					case <-time.After(15 * time.Second):
+						t.Fatal("tail -f did not end after Ctrl-C")
+					}
+					compareOutcomes(t, outcome{stdout: want.String(), code: wantCode}, outcome{stdout: got.String(), code: gotCode})
+				})
+			}
+		})
+	}
+}
+
+// TestGoldenFg drives fg: a line typed is sent to the process, whose
+// answer and logs come back; end of input leaves foreground mode. The
+// streams interleave by timing, so lines are compared as sets.
+func TestGoldenFg(t *testing.T) {
+	for _, kind := range daemons {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			d := startDaemon(t, kind, []program{{"sleeper", "serve", "startsecs=0"}}, "", "")
+			session := func(start func(stdin io.Reader, out *syncBuffer) func() int) []string {
+				r, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				var out syncBuffer
+				wait := start(r, &out)
+				waitFor(t, &out, "err\n")
+				io.WriteString(w, "ping\n")
+				waitFor(t, &out, "got: ping\n")
+				w.Close()
+				if code := wait(); code != 0 {
+					t.Errorf("fg exit status %d, want 0", code)
+				}
+				if !strings.HasSuffix(out.String(), "Exiting foreground\n") {
+					t.Errorf("fg output %q does not end with Exiting foreground", out.String())
+				}
+				lines := strings.Split(out.String(), "\n")
+				sort.Strings(lines)
+				return lines
+			}
+			want := session(func(stdin io.Reader, out *syncBuffer) func() int {
+				cmd := startPython(t, d.dir, stdin, out, "-c", d.conf, "fg", "sleeper")
+				return func() int {
+					if err := cmd.Wait(); err != nil {
+						return cmd.ProcessState.ExitCode()
+					}
+					return 0
+				}
+			})
+			got := session(func(stdin io.Reader, out *syncBuffer) func() int {
+				done := runOursAsync(d.dir, stdin, out, make(fakeInterrupt), "-c", d.conf, "fg", "sleeper")
+				return func() int { return <-done }
+			})
+			if strings.Join(want, "\n") != strings.Join(got, "\n") {
+				t.Errorf("fg lines differ:\nreference %q\nours      %q", want, got)
+			}
+		})
+	}
+}
