@@ -361,3 +361,52 @@ func TestPumpConcurrentReopenClearClose(t *testing.T) {
 		})
 	}
 }
+
+// TestPumpToPipeDestination covers stdout_logfile=/dev/stdout when the
+// daemon's stdout is a pipe (containers): no splice, no rotation, every
+// byte passed on.
+func TestPumpToPipeDestination(t *testing.T) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	defer outW.Close()
+	rc, err := outW.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd uintptr
+	if err := rc.Control(func(f uintptr) { fd = f }); err != nil {
+		t.Fatal(err)
+	}
+	w := mustOpen(t, fmt.Sprintf("/proc/self/fd/%d", fd), 1000, 2)
+	stream := testStream(11, 200_000)
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 0, len(stream))
+		buf := make([]byte, 64<<10)
+		for len(b) < len(stream) {
+			n, err := outR.Read(buf)
+			if err != nil {
+				break
+			}
+			b = append(b, buf[:n]...)
+		}
+		got <- b
+	}()
+	pw, done := startPump(t, w, nil)
+	if _, err := pw.Write(stream); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	waitPump(t, done)
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, stream) {
+			t.Errorf("destination pipe got %d bytes, want the %d-byte stream", len(b), len(stream))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("destination pipe starved")
+	}
+}
