@@ -350,6 +350,9 @@ func (p paths) normalize(s string) string {
 }
 
 func (p paths) isDir(s string) bool {
+	if s == "" {
+		return false // os.path.isdir('') is False
+	}
 	st, err := os.Stat(p.abs(s))
 	return err == nil && st.IsDir()
 }

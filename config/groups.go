@@ -453,16 +453,15 @@ func (l *loader) processes(sec, group string) ([]*Process, error) {
 		if proc.Directory, _, err = l.get(sec, "directory", common); err != nil {
 			return nil, err
 		}
-		for _, ch := range []struct {
-			name string
-			cfg  *LogConfig
-		}{{"stdout", &proc.Stdout}, {"stderr", &proc.Stderr}} {
-			if err := l.logConfig(sec, ch.name, common, ch.cfg); err != nil {
-				return nil, err
-			}
+		if _, err := l.logConfig(sec, "stdout", common, &proc.Stdout); err != nil {
+			return nil, err
+		}
+		stderrKind, err := l.logConfig(sec, "stderr", common, &proc.Stderr)
+		if err != nil {
+			return nil, err
 		}
 		if proc.RedirectStderr {
-			if !proc.Stderr.Auto && proc.Stderr.File != "" {
+			if stderrKind == logfilePath {
 				l.warnings = append(l.warnings, fmt.Sprintf("For [%s], redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored", sec))
 			}
 			proc.Stderr.File, proc.Stderr.Auto = "", false
@@ -512,34 +511,34 @@ func (l *loader) byteSizeOpt(sec, key, def string, extra expansions, dst *int64)
 
 // logConfig reads one channel's *_logfile keys. The file name is expanded
 // twice, as in the reference.
-func (l *loader) logConfig(sec, ch string, common expansions, lc *LogConfig) error {
+func (l *loader) logConfig(sec, ch string, common expansions, lc *LogConfig) (logfileKind, error) {
 	key := ch + "_logfile"
 	kind := logfileAuto
 	if v, ok, err := l.get(sec, key, common); err != nil {
-		return err
+		return kind, err
 	} else if ok {
 		if v, err = expand(v, common, key); err != nil {
-			return err
+			return kind, err
 		}
 		var file string
 		if kind, file, err = l.r.paths.logfileName(v); err != nil {
-			return err
+			return kind, err
 		}
 		lc.File = file
 	}
 	lc.Auto = kind == logfileAuto
 	var err error
 	if lc.Backups, err = l.getInt(sec, ch+"_logfile_backups", 10, common); err != nil {
-		return err
+		return kind, err
 	}
 	if err := l.byteSizeOpt(sec, ch+"_logfile_maxbytes", "50MB", common, &lc.MaxBytes); err != nil {
-		return err
+		return kind, err
 	}
 	if v, ok, err := l.get(sec, ch+"_syslog", common); err != nil {
-		return err
+		return kind, err
 	} else if ok {
 		if lc.Syslog, err = ParseBool(v); err != nil {
-			return err
+			return kind, err
 		}
 	}
 	if kind == logfileSyslog {
@@ -549,5 +548,5 @@ func (l *loader) logConfig(sec, ch string, common expansions, lc *LogConfig) err
 	if lc.Auto && lc.MaxBytes == 0 {
 		l.warnings = append(l.warnings, fmt.Sprintf("For [%s], AUTO logging used for %s without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally", sec, key))
 	}
-	return nil
+	return kind, nil
 }

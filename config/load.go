@@ -91,6 +91,7 @@ type loader struct {
 	infos      []string
 	supervisor *Supervisord
 	users      userDB
+	userSet    bool // [supervisord] user given (even if empty)
 }
 
 // readMain reads the main file, reporting errors in the reference's words.
@@ -332,7 +333,7 @@ func (l *loader) supervisord() (*Supervisord, error) {
 		}
 	}
 	if err == nil {
-		v, _, err = l.get(sec, "user", here)
+		v, l.userSet, err = l.get(sec, "user", here)
 		s.User = v
 	}
 	v = str("umask", "022")
@@ -437,7 +438,7 @@ func (l *loader) realize(s *Supervisord, ov overrides) error {
 		case "strip_ansi":
 			s.StripANSI = v.(bool)
 		case "user":
-			s.User = v.(string)
+			s.User, l.userSet = v.(string), true
 		case "identifier":
 			s.Identifier = v.(string)
 		case "umask":
@@ -462,7 +463,7 @@ func (l *loader) realize(s *Supervisord, ov overrides) error {
 			s.LogLevel = v.(LogLevel)
 		}
 	}
-	if s.User != "" {
+	if l.userSet {
 		uid, err := l.users.nameToUID(s.User)
 		if err != nil {
 			return err
