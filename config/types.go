@@ -10,7 +10,7 @@
 //     refuses such a value instead (same error text wherever the reference
 //     errors too).
 //   - childlogdir is made absolute (the reference keeps it as written).
-//   - An empty *_logfile= is NONE here; the reference keeps ” as a path,
+//   - An empty *_logfile= is NONE here; the reference keeps the empty path,
 //     which also means no log file but compares unequal to NONE in Diff.
 //   - numprocs is bounded (65536); config files must be regular files of at
 //     most 16 MiB (the reference would read a device or FIFO forever).
