@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeBackend is an in-memory daemon: enough state for the dispatcher's
@@ -27,6 +28,8 @@ type fakeBackend struct {
 	// ctx error is then sent here.
 	blockStart  string
 	startCancel chan error
+	// startDelay makes every StartProcess take that long (or until ctx ends).
+	startDelay time.Duration
 }
 
 type fakeProc struct {
@@ -238,6 +241,13 @@ func (b *fakeBackend) StartProcess(ctx context.Context, name string, wait bool) 
 		<-ctx.Done()
 		b.startCancel <- ctx.Err()
 		return ctx.Err()
+	}
+	if b.startDelay > 0 {
+		select {
+		case <-time.After(b.startDelay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -196,9 +196,6 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if large {
 		<-h.rpcSlots
 	}
-	// The server's ReadTimeout bounded the body; a call that waits (start
-	// with wait) must not be cancelled by it, only by the client leaving.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	switch {
 	case readErr != nil: // the client sent less than it announced
 		httpError(w, http.StatusBadRequest)

@@ -635,3 +635,30 @@ func TestSlowSenderDoesNotStall(t *testing.T) {
 		}
 	}
 }
+
+// TestLongCallsOutliveReadTimeout: the server's ReadTimeout bounds how
+// long a client may take to send a request, not how long a waiting call
+// or a log stream may last.
+func TestLongCallsOutliveReadTimeout(t *testing.T) {
+	t.Parallel()
+	b := newFakeBackend(t)
+	b.startDelay = 600 * time.Millisecond
+	srv := httptest.NewUnstartedServer(NewHandler(b, HandlerOptions{}))
+	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := &rpcClient{t: t, url: srv.URL}
+	if v, err := c.call("supervisor.startProcess", "grp:a", true); err != nil || v != true {
+		t.Errorf("start with wait beyond ReadTimeout: %v, %v", v, err)
+	}
+	resp, err := http.Get(srv.URL + "/logtail/cat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	stream := &streamReader{t: t, r: resp.Body}
+	stream.expect("stdout of cat\n")
+	time.Sleep(500 * time.Millisecond) // past ReadTimeout, on purpose
+	appendFile(t, b.procs[0].info.StdoutLogfile, "later\n")
+	stream.expect("later\n")
+}

@@ -72,9 +72,6 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string,
 		hdr.Set("X-Accel-Buffering", "no")
 	}
 	rc := http.NewResponseController(w)
-	// A stream outlives the server's ReadTimeout; only the client leaving
-	// (or a stalled write) ends it.
-	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	if rc.Flush() != nil {
