@@ -309,7 +309,8 @@ func (w *Writer) reopenLocked() (report, err error) {
 }
 
 // Reopen closes and reopens the file by name, for SIGUSR2 after an external
-// logrotate moved it. A vanished directory is recreated.
+// logrotate moved it. A vanished directory is recreated (and reported to
+// OnError); a failure is returned, not reported, and later writes retry.
 func (w *Writer) Reopen() error {
 	w.mu.Lock()
 	var report, err error
@@ -320,8 +321,8 @@ func (w *Writer) Reopen() error {
 			w.f.Close()
 			w.f = nil
 		}
-		w.failing = false
-		report, err = w.reopenLocked()
+		report, err = w.openLocked(0)
+		w.failing = err != nil // returned to the caller: writes need not report it again
 	}
 	w.mu.Unlock()
 	w.notify(report)
@@ -329,7 +330,7 @@ func (w *Writer) Reopen() error {
 }
 
 // Clear removes the file and starts an empty one, as clearProcessLogs and
-// clearLog do; rotated backups are kept.
+// clearLog do; rotated backups are kept. Errors are returned as by Reopen.
 func (w *Writer) Clear() error {
 	w.mu.Lock()
 	var report, err error
@@ -344,12 +345,9 @@ func (w *Writer) Clear() error {
 		if rmErr := os.Remove(w.path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
 			err = fmt.Errorf("clear log %q: %w", w.path, rmErr)
 		}
-		w.failing = false
-		if r, openErr := w.reopenLocked(); openErr != nil {
-			err = errors.Join(err, openErr)
-		} else {
-			report = r
-		}
+		r, openErr := w.openLocked(0)
+		w.failing = openErr != nil // returned to the caller: writes need not report it again
+		report, err = r, errors.Join(err, openErr)
 	}
 	w.mu.Unlock()
 	w.notify(report)

@@ -640,3 +640,40 @@ func TestWriterRotationFailureKeepsBytes(t *testing.T) {
 		})
 	}
 }
+
+func TestWriterReopenFailureIsReturnedNotReported(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "logs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var rec errorRecorder
+	w := mustOpen(t, filepath.Join(dir, "x.log"), 0, 0, WithOnError(rec.record), WithClock(frozenClock))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil { // the directory cannot come back
+		t.Fatal(err)
+	}
+	for name, op := range map[string]func() error{"Reopen": w.Reopen, "Clear": w.Clear} {
+		if err := op(); err == nil {
+			t.Errorf("%s succeeded without a directory", name)
+		}
+	}
+	if _, err := w.Write([]byte("lost")); err == nil {
+		t.Error("Write succeeded without a directory")
+	}
+	if errs := rec.list(); len(errs) != 0 {
+		t.Errorf("reports = %v, want none: the callers got the errors", errs)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, w, "back")
+	if got := dirFiles(t, dir); got["x.log"] != "back" {
+		t.Errorf("files = %q", got)
+	}
+	if w.Dropped() != 4 {
+		t.Errorf("Dropped = %d, want 4", w.Dropped())
+	}
+}
