@@ -30,6 +30,8 @@ type fakeBackend struct {
 	startCancel chan error
 	// startDelay makes every StartProcess take that long (or until ctx ends).
 	startDelay time.Duration
+	// restartErr is what Restart returns (a plain error, not a Fault).
+	restartErr error
 }
 
 type fakeProc struct {
@@ -150,6 +152,9 @@ func (b *fakeBackend) Shutdown() error {
 	return nil
 }
 func (b *fakeBackend) Restart() error {
+	if b.restartErr != nil {
+		return b.restartErr
+	}
 	b.setState(0, "RESTARTING")
 	return nil
 }

@@ -662,3 +662,20 @@ func TestLongCallsOutliveReadTimeout(t *testing.T) {
 	appendFile(t, b.procs[0].info.StdoutLogfile, "later\n")
 	stream.expect("later\n")
 }
+
+// TestFailedFaults: errors that are not Faults, and unreadable logs,
+// become FAILED.
+func TestFailedFaults(t *testing.T) {
+	t.Parallel()
+	b := newFakeBackend(t)
+	b.restartErr = errors.New("engine stopped")
+	b.mainLog = t.TempDir() // a directory: exists, cannot be read
+	c := &rpcClient{t: t, url: newTestServer(t, b, HandlerOptions{}).URL}
+	_, err := c.call("supervisor.restart")
+	if f, ok := err.(*Fault); !ok || f.Code != FaultFailed || f.String != "FAILED: engine stopped" {
+		t.Errorf("restart: %v, want FAILED: engine stopped", err)
+	}
+	if _, err := c.call("supervisor.readLog", 0, 0); faultCode(err) != FaultFailed {
+		t.Errorf("readLog of a directory: %v, want FAILED", err)
+	}
+}
