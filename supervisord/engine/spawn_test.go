@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gosupervisor/config"
+)
+
+func TestResolveCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "tool")
+	plain := filepath.Join(dir, "plain")
+	for path, mode := range map[string]os.FileMode{exe: 0o755, plain: 0o644} {
+		if err := os.WriteFile(path, []byte("#!/bin/true\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := []struct {
+		name         string
+		argv         []string
+		progEnv      []config.EnvVar
+		wantPath     string
+		wantErr      string
+		wantNotFound bool
+	}{
+		{name: "absolute", argv: []string{exe, "-x"}, wantPath: exe},
+		{name: "looked up on the program's PATH", argv: []string{"tool"}, progEnv: []config.EnvVar{{Key: "PATH", Value: "/nonexistent:" + dir}}, wantPath: exe},
+		{name: "not on PATH", argv: []string{"tool"}, progEnv: []config.EnvVar{{Key: "PATH", Value: "/nonexistent"}},
+			wantErr: "can't find command 'tool'", wantNotFound: true},
+		{name: "missing file", argv: []string{dir + "/nope"}, wantErr: "can't find command '" + dir + "/nope'", wantNotFound: true},
+		{name: "directory", argv: []string{dir}, wantErr: "command at '" + dir + "' is a directory"},
+		{name: "not executable", argv: []string{plain}, wantErr: "command at '" + plain + "' is not executable"},
+		{name: "empty", argv: nil, wantErr: "command is empty"},
+	}
+	e := &Engine{}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pc := testProcConfig(func(c *config.Process) { c.Argv = tc.argv; c.Environment = tc.progEnv })
+			path, argv, err := e.resolveCommand(&config.Config{}, pc)
+			if tc.wantErr != "" {
+				ce, ok := err.(*commandError)
+				if !ok || ce.msg != tc.wantErr || ce.notFound != tc.wantNotFound {
+					t.Fatalf("err = %#v, want %q (notFound=%v)", err, tc.wantErr, tc.wantNotFound)
+				}
+				return
+			}
+			if err != nil || path != tc.wantPath || !slices.Equal(argv, tc.argv) {
+				t.Fatalf("= %q %q %v, want %q", path, argv, err, tc.wantPath)
+			}
+		})
+	}
+}
+
+func TestChildEnv(t *testing.T) {
+	t.Setenv("FROM_DAEMON", "daemon")
+	rows := []struct {
+		name      string
+		serverURL string
+		unix      []config.UnixHTTPServer
+		inet      []config.InetHTTPServer
+		supEnv    []config.EnvVar
+		progEnv   []config.EnvVar
+		want      map[string]string
+	}{
+		{name: "unix server first", serverURL: "AUTO",
+			unix: []config.UnixHTTPServer{{File: "/run/s.sock"}}, inet: []config.InetHTTPServer{{Host: "127.0.0.1", Port: 9001}},
+			want: map[string]string{"SUPERVISOR_SERVER_URL": "unix:///run/s.sock", "FROM_DAEMON": "daemon",
+				"SUPERVISOR_ENABLED": "1", "SUPERVISOR_PROCESS_NAME": "p", "SUPERVISOR_GROUP_NAME": "g"}},
+		{name: "inet with an empty host is localhost", serverURL: "auto", inet: []config.InetHTTPServer{{Port: 9001}},
+			want: map[string]string{"SUPERVISOR_SERVER_URL": "http://localhost:9001"}},
+		{name: "no server leaves it unset", serverURL: "AUTO", want: map[string]string{"SUPERVISOR_SERVER_URL": ""}},
+		{name: "explicit serverurl", serverURL: "http://h:1", unix: []config.UnixHTTPServer{{File: "/s"}},
+			want: map[string]string{"SUPERVISOR_SERVER_URL": "http://h:1"}},
+		{name: "program environment wins", serverURL: "AUTO",
+			supEnv:  []config.EnvVar{{Key: "A", Value: "sup"}, {Key: "B", Value: "sup"}, {Key: "FROM_DAEMON", Value: "sup"}},
+			progEnv: []config.EnvVar{{Key: "A", Value: "prog"}, {Key: "SUPERVISOR_GROUP_NAME", Value: "mine"}},
+			want:    map[string]string{"A": "prog", "B": "sup", "FROM_DAEMON": "sup", "SUPERVISOR_GROUP_NAME": "mine"}},
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &config.Config{UnixHTTPServers: tc.unix, InetHTTPServers: tc.inet, Supervisord: config.Supervisord{Environment: tc.supEnv}}
+			pc := testProcConfig(func(c *config.Process) { c.ServerURL = tc.serverURL; c.Environment = tc.progEnv })
+			p := &process{cfg: pc, group: &group{cfg: &config.Group{Name: "g"}, src: src}}
+			env := (&Engine{}).childEnv(p)
+			seen := map[string]int{}
+			for _, kv := range env {
+				k, _, _ := strings.Cut(kv, "=")
+				seen[k]++
+			}
+			for k, n := range seen {
+				if n > 1 {
+					t.Errorf("%s appears %d times", k, n)
+				}
+			}
+			for k, want := range tc.want {
+				if got := envValue(env, k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestPyRepr(t *testing.T) {
+	t.Parallel()
+	rows := map[string]string{
+		"plain":      "'plain'",
+		"it's":       `"it's"`,
+		`a'b"c`:      `'a\'b"c'`,
+		"tab\there":  `'tab\there'`,
+		`back\slash`: `'back\\slash'`,
+	}
+	for in, want := range rows {
+		if got := pyRepr(in); got != want {
+			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got, want := pyBytesRepr([]byte("a\xff\n'")), `b"a\xff\n'"`; got != want {
+		t.Errorf("pyBytesRepr = %s, want %s", got, want)
+	}
+}
