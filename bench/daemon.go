@@ -40,6 +40,12 @@ func StartDaemon(ctx context.Context, bin string, cfg DaemonConfig) (*Daemon, er
 		return nil, fmt.Errorf("daemon output: %w", err)
 	}
 	defer out.Close() // the child holds its own copy
+	if strings.Contains(bin, "/") && !filepath.IsAbs(bin) {
+		// exec would resolve it against cmd.Dir, the run's directory.
+		if bin, err = filepath.Abs(bin); err != nil {
+			return nil, fmt.Errorf("daemon path: %w", err)
+		}
+	}
 	cmd := exec.Command(bin, "-n", "-c", cfg.ConfPath())
 	cmd.Dir = cfg.Dir
 	cmd.Stdout, cmd.Stderr = out, out

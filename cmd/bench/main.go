@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -44,6 +46,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *quick {
 			*runs = 1
 		}
+	}
+	// Daemons run in their own directories: make relative paths absolute.
+	for _, bin := range []*string{ours, ref} {
+		*bin = resolveBinary(*bin)
 	}
 	helper, err := os.Executable()
 	if err != nil {
@@ -94,6 +100,22 @@ func writeJSON(rep *bench.Report, path string, stdout io.Writer) error {
 		return fmt.Errorf("json report %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// resolveBinary makes a path with a slash absolute and looks a bare name up
+// in PATH. What cannot be resolved is returned as given: its runs then
+// fail with the exec error in their rows.
+func resolveBinary(bin string) string {
+	if strings.Contains(bin, "/") {
+		if abs, err := filepath.Abs(bin); err == nil {
+			return abs
+		}
+		return bin
+	}
+	if p, err := exec.LookPath(bin); err == nil {
+		return p
+	}
+	return bin
 }
 
 // defaultLogDir is /dev/shm when it is there: a tmpfs, so log throughput

@@ -4,9 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
+
+func mustLookPath(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 func TestRunFlags(t *testing.T) {
 	tests := []struct {
@@ -33,6 +45,22 @@ func TestRunFlags(t *testing.T) {
 			}
 		})
 	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := []struct{ in, want string }{
+		{"bin/supervisord", filepath.Join(wd, "bin/supervisord")},
+		{"/usr/bin/supervisord", "/usr/bin/supervisord"},
+		{"sh", mustLookPath(t, "sh")},
+		{"no-such-binary-anywhere", "no-such-binary-anywhere"},
+	}
+	for _, r := range resolved {
+		if got := resolveBinary(r.in); got != r.want {
+			t.Errorf("resolveBinary(%q) = %q, want %q", r.in, got, r.want)
+		}
+	}
+
 	var stdout bytes.Buffer
 	if code := run(context.Background(), []string{"-only", "none", "-json", "-"}, &stdout, &bytes.Buffer{}); code != 0 {
 		t.Fatalf("exit %d", code)
