@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/logrot"
 	"gosupervisor/rpc"
 )
 
@@ -81,6 +82,7 @@ type Engine struct {
 	groups     map[string]*group
 	order      []*group // active groups by (priority, name)
 	byPID      map[int]*process
+	syslog     *logrot.Syslog // for *_syslog=true; connects on first use
 	waiters    []*waiter
 	stopping   bool
 	stopGroups []*group
@@ -111,6 +113,7 @@ func New(o Options) (*Engine, error) {
 		identifier: o.Config.Supervisord.Identifier,
 		groups:     map[string]*group{},
 		byPID:      map[int]*process{},
+		syslog:     logrot.NewSyslog(nil),
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -183,6 +186,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	e.finishWaiters()
 	e.stopAllIO()
 	e.closeGroups()
+	e.syslog.Close()
 	return e.exit, nil
 }
 

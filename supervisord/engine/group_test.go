@@ -2,15 +2,19 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/testenv"
+	"gosupervisor/logrot"
 	"gosupervisor/rpc"
 )
 
@@ -141,4 +145,30 @@ func TestRealDebugLevelCopiesOutputToMainLog(t *testing.T) {
 	}()
 	r := &realEngine{Engine: e, log: log}
 	waitLog(t, r, "DEBG 'chatty' stdout output:\nready\n")
+}
+
+func TestRealChildSyslog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, childProgram(t, dir, "loud", 1, []string{"env"}, func(c *config.Process) {
+		c.Stdout.Syslog = true
+	}))
+	var mu sync.Mutex
+	var lines []string
+	e := startRealWith(t, cfg, func(e *Engine) {
+		e.syslog = logrot.NewSyslog(func(line string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, line)
+			return nil
+		})
+	})
+	waitState(t, e, "loud", "RUNNING")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Contains(lines, "loud ready") || !slices.Contains(lines, "loud SUPERVISOR_PROCESS_NAME=loud") {
+			return fmt.Errorf("syslog lines %q", lines)
+		}
+		return nil
+	})
 }

@@ -186,19 +186,28 @@ func (e *Engine) stopAllIO() {
 }
 
 // outputFilter is nil (the zero-copy path) unless output must be changed
-// (strip_ansi) or copied to the main log (loglevel debug). Capture mode
+// (strip_ansi) or copied to syslog (*_syslog) or to the main log (loglevel
+// debug). Capture mode
 // and PROCESS_LOG events will hook in here: the filter sees every chunk.
 func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
 	strip := e.cfg.Supervisord.StripANSI
 	debug := e.log.Enabled(config.LevelDebug)
-	if !strip && !debug {
+	toSyslog := p.cfg.Stdout.Syslog
+	if channel == "stderr" {
+		toSyslog = p.cfg.Stderr.Syslog
+	}
+	if !strip && !debug && !toSyslog {
 		return nil
 	}
 	name := pyRepr(p.name())
-	log := e.log
+	prefix := p.name() + " "
+	log, sys := e.log, e.syslog
 	return func(chunk []byte) []byte {
 		if strip {
 			chunk = logrot.StripANSI(chunk)
+		}
+		if toSyslog && len(chunk) > 0 {
+			sys.SendLines(prefix, chunk)
 		}
 		if debug && len(chunk) > 0 {
 			text := string(chunk)

@@ -30,6 +30,12 @@ type realEngine struct {
 
 func startReal(t *testing.T, cfg *config.Config, mods ...func(*Options)) *realEngine {
 	t.Helper()
+	return startRealWith(t, cfg, nil, mods...)
+}
+
+// startRealWith lets the test adjust the engine between New and Run.
+func startRealWith(t *testing.T, cfg *config.Config, adjust func(*Engine), mods ...func(*Options)) *realEngine {
+	t.Helper()
 	log := &recLog{}
 	o := Options{Config: cfg, Log: log}
 	for _, m := range mods {
@@ -38,6 +44,9 @@ func startReal(t *testing.T, cfg *config.Config, mods ...func(*Options)) *realEn
 	e, err := New(o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if adjust != nil {
+		adjust(e)
 	}
 	r := &realEngine{Engine: e, log: log, exited: make(chan Exit, 1)}
 	go func() {
