@@ -12,10 +12,14 @@ import (
 // ";" and "#", delimiters "=" and ":", lower-cased option names, a
 // [DEFAULT] section whose keys every section inherits).
 //
-// gopkg.in/ini.v1 is not used: it cannot reproduce RawConfigParser's
-// comment-scanning order, its "[program:b" (no closing bracket) becoming an
-// option, empty lines kept inside continuation values, or its error texts,
-// all of which users of the reference can observe.
+// gopkg.in/ini.v1 is not used. With its closest LoadOptions
+// (InsensitiveKeys, SpaceBeforeInlineComment, AllowPythonMultilineValues,
+// KeyValueDelimiters "=:") it still differs where users can see it:
+// "k=a#b #c ;d" gives "a#b" (the reference: "a#b #c"), a blank line inside
+// an indented continuation is an error (the reference keeps it), a stray
+// "[program:b" line is an "unclosed section" error (the reference reads it
+// as the key "[program" = "b"), and its error texts are not the
+// reference's "Source contains parsing errors: ..." lines.
 type iniFile struct {
 	sections      map[string]*iniSection
 	order         []string // section names in first-seen order
