@@ -1,0 +1,131 @@
+package events
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// StateChange describes one process state transition for its
+// PROCESS_STATE_* payload. The values are taken when the transition
+// happens (the reference renders them eagerly), not when the event is
+// delivered.
+type StateChange struct {
+	Process, Group string
+	From           string // the state left, e.g. "STARTING"
+	To             Type   // a concrete PROCESS_STATE_* type
+	Tries          int    // backoff count (STARTING, BACKOFF)
+	PID            int    // RUNNING, STOPPING, STOPPED, EXITED
+	Expected       bool   // EXITED
+}
+
+// Payload renders the token line: processname, groupname, from_state,
+// then the extras the target state carries, with no trailing newline.
+func (s StateChange) Payload() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "processname:%s groupname:%s from_state:%s", s.Process, s.Group, s.From)
+	switch s.To {
+	case ProcessStateStarting, ProcessStateBackoff:
+		fmt.Fprintf(&b, " tries:%d", s.Tries)
+	case ProcessStateRunning, ProcessStateStopping, ProcessStateStopped:
+		fmt.Fprintf(&b, " pid:%d", s.PID)
+	case ProcessStateExited:
+		fmt.Fprintf(&b, " expected:%d pid:%d", boolInt(s.Expected), s.PID)
+	}
+	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// LogPayload is PROCESS_LOG_STDOUT/STDERR's payload: the token line
+// (with channel:, which the docs omit) and the raw chunk.
+func LogPayload(process, group string, pid int, channel string, data []byte) string {
+	return fmt.Sprintf("processname:%s groupname:%s pid:%d channel:%s\n%s", process, group, pid, channel, DecodeData(data))
+}
+
+// CommPayload is PROCESS_COMMUNICATION_STDOUT/STDERR's payload: the
+// token line (no channel:) and the captured bytes.
+func CommPayload(process, group string, pid int, data []byte) string {
+	return fmt.Sprintf("processname:%s groupname:%s pid:%d\n%s", process, group, pid, DecodeData(data))
+}
+
+// RemoteCommPayload is REMOTE_COMMUNICATION's payload.
+func RemoteCommPayload(typ, data string) string { return "type:" + typ + "\n" + data }
+
+// GroupPayload is PROCESS_GROUP_ADDED/REMOVED's payload, with the
+// trailing newline the reference sends.
+func GroupPayload(group string) string { return "groupname:" + group + "\n" }
+
+// TickPayload is TICK_*'s payload; when is the period boundary in epoch
+// seconds.
+func TickPayload(when int64) string { return "when:" + strconv.FormatInt(when, 10) }
+
+// Timeslice is the start of the period-second slice holding the epoch
+// second now (the reference's timeslice).
+func Timeslice(period, now int64) int64 { return now - now%period }
+
+// DecodeData is how the reference turns child output into payload text:
+// the bytes themselves when they are valid UTF-8, else "Undecodable: "
+// and their Python bytes repr.
+func DecodeData(data []byte) string {
+	if utf8.Valid(data) {
+		return string(data)
+	}
+	return "Undecodable: " + PyBytesRepr(data)
+}
+
+// PyBytesRepr renders b as Python's repr() of a bytes value, as the
+// reference's main-log lines show listener output.
+func PyBytesRepr(b []byte) string {
+	quote := byte('\'')
+	if strings.ContainsRune(string(b), '\'') && !strings.ContainsRune(string(b), '"') {
+		quote = '"'
+	}
+	var s strings.Builder
+	s.WriteString("b")
+	s.WriteByte(quote)
+	for _, c := range b {
+		switch {
+		case c == '\\' || c == quote:
+			s.WriteByte('\\')
+			s.WriteByte(c)
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\r':
+			s.WriteString(`\r`)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&s, `\x%02x`, c)
+		default:
+			s.WriteByte(c)
+		}
+	}
+	s.WriteByte(quote)
+	return s.String()
+}
+
+// Envelope is what a listener reads on stdin before each payload.
+type Envelope struct {
+	Server     string // the supervisord identifier
+	Serial     int64  // global serial
+	Pool       string
+	PoolSerial int64
+	Type       Type
+	Payload    string
+}
+
+// Bytes renders the header line and the payload. len: counts characters,
+// not bytes: the reference measures the payload as a Python str, and
+// childutils reads that many characters from a text stdin.
+func (e Envelope) Bytes() []byte {
+	header := fmt.Sprintf("ver:3.0 server:%s serial:%d pool:%s poolserial:%d eventname:%s len:%d\n",
+		e.Server, e.Serial, e.Pool, e.PoolSerial, e.Type, utf8.RuneCountInString(e.Payload))
+	return []byte(header + e.Payload)
+}
