@@ -58,6 +58,8 @@ var valueCases = []struct{ kind, input string }{
 	{"format", "%c"}, {"format", "%*d"}, {"format", "%.l"}, {"format", "%(here)hs"}, {"format", "%(a(b)c)s"},
 	{"format", "%(program_name)c"}, {"format", "%(process_num)-4d|"}, {"format", "%(process_num)04x"},
 	{"format", "%(ENV_X).1r"}, {"format", "ünïcode %(here)s"}, {"format", "%(numprocs)#g"},
+	{"searchpaths", "supervisord"}, {"searchpaths", "/usr/bin/supervisord"}, {"searchpaths", "bin/supervisord"},
+	{"searchpaths", "/supervisord"}, {"searchpaths", "./venv/bin/supervisord"}, {"searchpaths", "//x//bin//supervisord"},
 	{"signame", "15"}, {"signame", "6"}, {"signame", "17"}, {"signame", "29"}, {"signame", "33"}, {"signame", "64"},
 }
 
@@ -137,6 +139,8 @@ func ours(kind, input string) (any, error) {
 		return processOrGroupName(input)
 	case "format":
 		return expand(input, expansions{"here": "/h", "program_name": "prog", "process_num": 7, "numprocs": 12, "ENV_X": "x y"}, "sec.key")
+	case "searchpaths":
+		return SearchPaths(input), nil
 	case "signame":
 		n, _ := strconv.Atoi(input)
 		return SignalName(syscall.Signal(n)), nil

@@ -18,7 +18,17 @@ def kv(value):
     return sorted(datatypes.dict_of_key_value_pairs(value).items())
 
 
+def searchpaths(argv0):
+    saved = sys.argv[0]
+    sys.argv[0] = argv0
+    try:
+        return options.ServerOptions().searchpaths
+    finally:
+        sys.argv[0] = saved
+
+
 KINDS = {
+    "searchpaths": searchpaths,
     "bool": datatypes.boolean,
     "int": datatypes.integer,
     "bytes": datatypes.byte_size,
