@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,11 +50,7 @@ func (e *editor) ReadLine(prompt string) (string, error) {
 }
 
 func (e *editor) ReadPassword(prompt string) (string, error) {
-	line, err := e.read(prompt, false)
-	if err == nil {
-		io.WriteString(e.out, "\n")
-	}
-	return line, err
+	return e.read(prompt, false)
 }
 
 // lineState is the line being edited.
@@ -128,7 +126,8 @@ func (e *editor) read(prompt string, echo bool) (string, error) {
 		}
 		switch r {
 		case '\r', '\n':
-			io.WriteString(e.out, "\r\n")
+			// The terminal still maps \n to \r\n (OPOST is left on).
+			io.WriteString(e.out, "\n")
 			return string(s.buf), nil
 		case 3: // Ctrl-C
 			io.WriteString(e.out, "^C")
@@ -179,9 +178,18 @@ func (e *editor) read(prompt string, echo bool) (string, error) {
 		case 27:
 			e.escape(&s, recall, histIdx)
 		default:
-			if r >= 32 {
-				s.insert([]rune{r})
+			if r < 32 {
+				break
 			}
+			if s.pos == len(s.buf) {
+				// Typing at the end of the line needs no redraw.
+				s.insert([]rune{r})
+				if echo {
+					io.WriteString(e.out, string(r))
+				}
+				continue
+			}
+			s.insert([]rune{r})
 		}
 		redraw()
 	}
@@ -250,5 +258,28 @@ func (e *editor) completeWord(s *lineState, prompt string, tabs int) {
 		io.WriteString(e.out, "\a")
 		return
 	}
-	io.WriteString(e.out, "\r\n"+strings.ReplaceAll(columnize(matches, 79), "\n", "\r\n"))
+	io.WriteString(e.out, "\n"+listMatches(matches, 80))
+}
+
+// listMatches lays candidates out as readline lists them: sorted, down
+// the columns, each padded to the longest plus two.
+func listMatches(matches []string, screenWidth int) string {
+	sorted := append([]string(nil), matches...)
+	sort.Strings(sorted)
+	width := 0
+	for _, m := range sorted {
+		width = max(width, utf8.RuneCountInString(m)+2)
+	}
+	cols := max(1, screenWidth/width)
+	rows := (len(sorted) + cols - 1) / cols
+	var b strings.Builder
+	for row := 0; row < rows; row++ {
+		for col := 0; col < cols; col++ {
+			if i := row + rows*col; i < len(sorted) {
+				b.WriteString(ljust(sorted[i], width))
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -194,3 +194,28 @@ func TestShellOnTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestShellAsksCredentials: against a protected socket the shell asks
+// for a username and a password (not echoed), then runs the command again.
+func TestShellAsksCredentials(t *testing.T) {
+	for _, kind := range daemons {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			d := startDaemon(t, kind, []program{{"sleeper", "serve", "startsecs=0"}}, "user", "secret")
+			term := startTerminal(t, d.dir, "-c", d.conf)
+			term.expect("Server requires authentication\r\nUsername:")
+			term.send("user\r")
+			term.expect("user\r\nPassword:")
+			term.send("secret\r")
+			term.expect("\r\n\r\nsleeper                          RUNNING   pid ")
+			term.expect("supervisor> ")
+			if strings.Contains(term.out.String(), "secret") {
+				t.Errorf("the password was echoed: %q", term.out.String())
+			}
+			term.send("\x04")
+			if code := term.exitCode(); code != 0 {
+				t.Errorf("exit status %d, want 0", code)
+			}
+		})
+	}
+}
