@@ -38,6 +38,7 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte, opts ...Pum
 	for _, o := range opts {
 		o(&cfg)
 	}
+	pace := newPacer(cfg.coalesce)
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("pump: %w", err)
@@ -48,7 +49,7 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte, opts ...Pum
 	}
 	r := newChunkReader(src, rc, pool)
 	if w != nil && filter == nil {
-		eof, err := spliceLoop(r, w, cfg)
+		eof, err := spliceLoop(r, w, pace)
 		if eof || err != nil {
 			return err
 		}
@@ -69,7 +70,7 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte, opts ...Pum
 			_, _ = w.Write(chunk) // counted and reported by w
 		}
 		r.release()
-		cfg.pause(n)
+		pace.after(n)
 	}
 }
 
@@ -77,9 +78,12 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte, opts ...Pum
 // reading again (see WithCoalesce).
 const DefaultCoalesce = 5 * time.Millisecond
 
-// coalesceBelow is the read size under which Pump pauses: a stream this
-// thin cannot fill a pipe (64 KiB) during the pause.
+// coalesceBelow is the read size under which Pump pauses.
 const coalesceBelow = 16 << 10
+
+// fastStreamHold is how long Pump stops pausing once a pause has shown the
+// stream to be fast; then it probes again with one pause.
+const fastStreamHold = time.Second
 
 // PumpOption tunes a Pump.
 type PumpOption func(*pumpConfig)
@@ -92,19 +96,43 @@ type pumpConfig struct {
 // before reading again, so that a chatty child's lines are moved in
 // batches rather than one wake-up and one write per line: it divides the
 // daemon's CPU per line by the number of lines a pause gathers, and delays
-// output by at most d. A stream fast enough to fill the pipe is read
-// without pauses. 0 reads as soon as data arrives; use it for protocol
-// streams where latency matters (event listeners). Default
+// output by at most d. When the read after a pause brings 16 KiB or more,
+// the stream is fast and Pump reads without pausing for the next second,
+// so throughput is not capped. 0 reads as soon as data arrives; use it for
+// protocol streams where latency matters (event listeners). Default
 // DefaultCoalesce.
 func WithCoalesce(d time.Duration) PumpOption {
 	return func(c *pumpConfig) { c.coalesce = d }
 }
 
-// pause waits after a small read of n bytes.
-func (c pumpConfig) pause(n int) {
-	if c.coalesce > 0 && n < coalesceBelow {
-		time.Sleep(c.coalesce)
+// pacer decides, after each chunk, whether Pump pauses before the next.
+type pacer struct {
+	delay      time.Duration
+	now        func() time.Time
+	sleep      func(time.Duration)
+	afterPause bool      // the chunk being judged was read right after a pause
+	fastUntil  time.Time // no pauses before this instant
+}
+
+func newPacer(delay time.Duration) *pacer {
+	return &pacer{delay: delay, now: time.Now, sleep: time.Sleep}
+}
+
+// after is called with the size of each chunk read.
+func (p *pacer) after(n int) {
+	if p.delay <= 0 {
+		return
 	}
+	big := n >= coalesceBelow
+	if big && p.afterPause {
+		p.fastUntil = p.now().Add(fastStreamHold)
+	}
+	p.afterPause = false
+	if big || p.now().Before(p.fastUntil) {
+		return
+	}
+	p.sleep(p.delay)
+	p.afterPause = true
 }
 
 // chunkReader reads one chunk at a time from a pollable descriptor into a

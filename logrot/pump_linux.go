@@ -20,7 +20,7 @@ var errSpliceSlowPath = errors.New("splice: destination unavailable")
 // spliceLoop moves the pipe into w with splice(2) until EOF (eof=true), a
 // read error, or until splicing turns out unsupported (eof=false, nil):
 // then the caller continues with buffered copies from where it stopped.
-func spliceLoop(r *chunkReader, w *Writer, cfg pumpConfig) (eof bool, err error) {
+func spliceLoop(r *chunkReader, w *Writer, pace *pacer) (eof bool, err error) {
 	var n int
 	var serr error
 	splice := func(fd uintptr) bool {
@@ -35,7 +35,7 @@ func spliceLoop(r *chunkReader, w *Writer, cfg pumpConfig) (eof bool, err error)
 		case serr == nil && n == 0:
 			return true, nil
 		case serr == nil:
-			cfg.pause(n)
+			pace.after(n)
 		case serr == errSpliceUnsupported:
 			return false, nil
 		default:
@@ -46,7 +46,7 @@ func spliceLoop(r *chunkReader, w *Writer, cfg pumpConfig) (eof bool, err error)
 			n := len(chunk)
 			_, _ = w.Write(chunk) // counted and reported by w
 			r.release()
-			cfg.pause(n)
+			pace.after(n)
 		}
 	}
 }

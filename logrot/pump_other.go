@@ -3,6 +3,6 @@
 package logrot
 
 // spliceLoop is Linux-only; elsewhere Pump always copies through a buffer.
-func spliceLoop(*chunkReader, *Writer, pumpConfig) (eof bool, err error) {
+func spliceLoop(*chunkReader, *Writer, *pacer) (eof bool, err error) {
 	return false, nil
 }

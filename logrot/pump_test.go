@@ -410,3 +410,53 @@ func TestPumpToPipeDestination(t *testing.T) {
 		t.Fatal("destination pipe starved")
 	}
 }
+
+func TestPacer(t *testing.T) {
+	const small, big = 100, coalesceBelow
+	tests := []struct {
+		name   string
+		delay  time.Duration
+		chunks []int           // sizes read, in order
+		gaps   []time.Duration // clock advance before each chunk
+		want   string          // per chunk: p = paused after it, . = did not
+	}{
+		{"disabled", 0, []int{small, small}, nil, ".."},
+		{"chatty stream pauses after every small read", DefaultCoalesce, []int{small, small, small}, nil, "ppp"},
+		{"big reads never pause", DefaultCoalesce, []int{big, big}, nil, ".."},
+		{"a big read after a pause marks the stream fast", DefaultCoalesce,
+			[]int{small, big, small, small}, nil, "p..."},
+		{"fast mode ends after a second", DefaultCoalesce,
+			[]int{small, big, small, small},
+			[]time.Duration{0, 0, 500 * time.Millisecond, time.Second}, "p..p"},
+		{"a big read without a pause before it does not", DefaultCoalesce,
+			[]int{big, small}, nil, ".p"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{now: time.Unix(1000, 0)}
+			var paused bool
+			p := &pacer{delay: tt.delay, now: clock.Now, sleep: func(d time.Duration) {
+				if d != tt.delay {
+					t.Errorf("slept %v, want %v", d, tt.delay)
+				}
+				paused = true
+			}}
+			var got strings.Builder
+			for i, n := range tt.chunks {
+				if i < len(tt.gaps) {
+					clock.Advance(tt.gaps[i])
+				}
+				paused = false
+				p.after(n)
+				if paused {
+					got.WriteByte('p')
+				} else {
+					got.WriteByte('.')
+				}
+			}
+			if got.String() != tt.want {
+				t.Errorf("pauses %q, want %q", got.String(), tt.want)
+			}
+		})
+	}
+}
