@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"math"
 	"os/exec"
@@ -286,6 +287,23 @@ func wellFormed(body []byte) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+}
+
+// TestDecodeErrorsAreBounded: an error never quotes a huge request back.
+func TestDecodeErrorsAreBounded(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("x", 100000)
+	for _, body := range []string{
+		"<methodCall><methodName>m</methodName><params><param><value><int>" + huge + "</int></value></param></params></methodCall>",
+		"<methodCall><" + huge + "/></methodCall>",
+		"<methodCall><methodName>m</methodName><params><param><value><" + huge + ">1</" + huge + "></value></param></params></methodCall>",
+		`<?xml version="1.0" encoding="` + huge + `"?><methodCall/>`,
+	} {
+		_, _, err := DecodeRequest([]byte(body))
+		if err == nil || len(err.Error()) > 300 {
+			t.Errorf("error of %d bytes: %.100v", len(fmt.Sprint(err)), err)
 		}
 	}
 }

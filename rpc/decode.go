@@ -81,9 +81,9 @@ func (p *parser) expectEnd(name string) error {
 func describe(t token) string {
 	switch t.kind {
 	case tokStart:
-		return "<" + string(t.name) + ">"
+		return "<" + clip(string(t.name)) + ">"
 	case tokEnd:
-		return "</" + string(t.name) + ">"
+		return "</" + clip(string(t.name)) + ">"
 	case tokText:
 		return "text"
 	}
@@ -242,7 +242,7 @@ func (p *parser) typed(kind string, depth int) (any, error) {
 	case "int", "i4", "i8":
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("bad <%s> %q", kind, s)
+			return nil, fmt.Errorf("bad <%s> %q", kind, clip(s))
 		}
 		return int(n), nil
 	case "boolean":
@@ -252,17 +252,17 @@ func (p *parser) typed(kind string, depth int) (any, error) {
 		case "0", "false":
 			return false, nil
 		}
-		return nil, fmt.Errorf("bad <boolean> %q", s)
+		return nil, fmt.Errorf("bad <boolean> %q", clip(s))
 	case "double":
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil {
-			return nil, fmt.Errorf("bad <double> %q", s)
+			return nil, fmt.Errorf("bad <double> %q", clip(s))
 		}
 		return f, nil
 	case "dateTime.iso8601":
 		t, err := time.Parse("20060102T15:04:05", strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("bad <dateTime.iso8601> %q", s)
+			return nil, fmt.Errorf("bad <dateTime.iso8601> %q", clip(s))
 		}
 		return t, nil
 	case "base64":
@@ -278,7 +278,7 @@ func (p *parser) typed(kind string, depth int) (any, error) {
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("unknown value type <%s>", kind)
+	return nil, fmt.Errorf("unknown value type <%s>", clip(kind))
 }
 
 func (p *parser) array(depth int) (any, error) {
@@ -357,4 +357,14 @@ func (p *parser) member(m map[string]any, depth int) error {
 			return fmt.Errorf("unexpected %s in member", describe(t))
 		}
 	}
+}
+
+// clip shortens client-supplied text quoted in an error, so a fault or
+// a log line never carries a huge request back.
+func clip(s string) string {
+	const limit = 64
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + "…"
 }

@@ -112,7 +112,7 @@ func convertArg(kind argKind, v any) (any, error) {
 		case string:
 			n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("want an int, got %q", x)
+				return nil, fmt.Errorf("want an int, got %q", clip(x))
 			}
 			return n, nil
 		}

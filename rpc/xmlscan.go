@@ -237,7 +237,7 @@ func (s *scanner) procInst() error {
 	case "utf-8", "utf8", "us-ascii", "ascii":
 		return nil
 	}
-	return fmt.Errorf("unsupported encoding %q", rest[1:1+j])
+	return fmt.Errorf("unsupported encoding %q", clip(string(rest[1:1+j])))
 }
 
 // text scans character data up to the next '<'.
