@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"gosupervisor/internal/testenv"
@@ -232,6 +233,11 @@ func TestReferenceCorpus(t *testing.T) {
 	opts := Options{Env: env, Hostname: refHostname, Cwd: cwd}
 	for _, ref := range results {
 		t.Run(filepath.Base(ref.Path), func(t *testing.T) {
+			// The file name says what the reference does with it.
+			_, rejected := ref.Server["error"]
+			if name := filepath.Base(ref.Path); strings.HasPrefix(name, "bad_") != rejected {
+				t.Errorf("reference rejected=%v (%v), but the corpus name says otherwise", rejected, ref.Server["error"])
+			}
 			want := normalize(t, ref.Server)
 			var got any
 			if cfg, err := Load(ref.Path, opts); err != nil {
