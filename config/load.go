@@ -30,7 +30,6 @@ type Options struct {
 // resolved is Options with its defaults filled in.
 type resolved struct {
 	env      map[string]string
-	envOrder []string
 	hostname string
 	cwd      string
 	paths    paths
@@ -46,9 +45,6 @@ func (o Options) resolve() (resolved, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			continue
-		}
-		if _, seen := r.env[k]; !seen {
-			r.envOrder = append(r.envOrder, k)
 		}
 		r.env[k] = v
 	}
@@ -82,16 +78,15 @@ func (r resolved) environExpansions() expansions {
 // loader carries the state of one Load, mirroring the reference's
 // ServerOptions while it reads a file.
 type loader struct {
-	r          resolved
-	path       string // as given
-	here       string
-	ini        *iniFile
-	environ    expansions // ENV_ names; grows with [supervisord] environment
-	warnings   []string
-	infos      []string
-	supervisor *Supervisord
-	users      userDB
-	userSet    bool // [supervisord] user given (even if empty)
+	r        resolved
+	path     string // as given
+	here     string
+	ini      *iniFile
+	environ  expansions // ENV_ names; grows with [supervisord] environment
+	warnings []string
+	infos    []string
+	users    userDB
+	userSet  bool // [supervisord] user given (even if empty)
 }
 
 // readMain reads the main file, reporting errors in the reference's words.
@@ -374,7 +369,6 @@ func (l *loader) supervisord() (*Supervisord, error) {
 	for _, kv := range s.Environment {
 		l.environ["ENV_"+kv.Key] = kv.Value
 	}
-	l.supervisor = s
 	return s, nil
 }
 
