@@ -505,7 +505,7 @@ func (e *Engine) ProcessInfo(name string) (rpc.ProcessInfo, error) {
 
 // AllProcessInfo is a snapshot of every process, by group then name.
 func (e *Engine) AllProcessInfo() []rpc.ProcessInfo {
-	var out []rpc.ProcessInfo
+	out := []rpc.ProcessInfo{}
 	_ = e.call(func(time.Time) {
 		now := e.clock.Now()
 		for _, g := range e.order {
@@ -581,7 +581,7 @@ func formatUptime(secs int64) string {
 
 // AllConfigInfo describes every process of the config read last.
 func (e *Engine) AllConfigInfo() []rpc.ConfigInfo {
-	var out []rpc.ConfigInfo
+	out := []rpc.ConfigInfo{}
 	_ = e.call(func(time.Time) {
 		for _, gc := range e.cfg.Groups {
 			active := e.groups[gc.Name]
