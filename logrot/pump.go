@@ -76,7 +76,7 @@ func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte, opts ...Pum
 
 // DefaultCoalesce is how long Pump waits after a small read before
 // reading again (see WithCoalesce).
-const DefaultCoalesce = 5 * time.Millisecond
+const DefaultCoalesce = 10 * time.Millisecond
 
 // coalesceBelow is the read size under which Pump pauses.
 const coalesceBelow = 16 << 10
@@ -94,9 +94,9 @@ type pumpConfig struct {
 
 // WithCoalesce sets how long Pump waits after a read of less than 16 KiB
 // before reading again, so that a chatty child's lines are moved in
-// batches rather than one wake-up and one write per line: it divides the
-// daemon's CPU per line by the number of lines a pause gathers, and delays
-// output by at most d. When the read after a pause brings 16 KiB or more,
+// batches rather than one wake-up and one write per line, and delays
+// output by at most d. Pauses end on multiples of d so that pausing pumps
+// wake together. When the read after a pause brings 16 KiB or more,
 // the stream is fast and Pump reads without pausing for the next second,
 // so throughput is not capped. 0 reads as soon as data arrives; use it for
 // protocol streams where latency matters (event listeners). Default
@@ -128,10 +128,14 @@ func (p *pacer) after(n int) {
 		p.fastUntil = p.now().Add(fastStreamHold)
 	}
 	p.afterPause = false
-	if big || p.now().Before(p.fastUntil) {
+	now := p.now()
+	if big || now.Before(p.fastUntil) {
 		return
 	}
-	p.sleep(p.delay)
+	// Wake on a common delay boundary rather than delay after this read:
+	// pumps pausing together wake together, and the runtime serves them
+	// in one batch instead of idling between each.
+	p.sleep(p.delay - time.Duration(now.UnixNano()%int64(p.delay)))
 	p.afterPause = true
 }
 

@@ -431,6 +431,15 @@ func TestPacer(t *testing.T) {
 		{"a big read without a pause before it does not", DefaultCoalesce,
 			[]int{big, small}, nil, ".p"},
 	}
+	t.Run("pauses end on a multiple of the delay", func(t *testing.T) {
+		clock := &fakeClock{now: time.Unix(1000, int64(3*time.Millisecond))}
+		var slept time.Duration
+		p := &pacer{delay: 10 * time.Millisecond, now: clock.Now, sleep: func(d time.Duration) { slept = d }}
+		p.after(small)
+		if slept != 7*time.Millisecond {
+			t.Errorf("slept %v at 3 ms past a boundary, want 7ms", slept)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := &fakeClock{now: time.Unix(1000, 0)}
