@@ -21,7 +21,7 @@ func TestPyGlob(t *testing.T) {
 		{".*.conf", []string{".hidden.conf"}},
 		{"[!a]*.conf", []string{"]odd.conf", "b.conf", "x[1].conf"}},
 		{"[]]*", []string{"]odd.conf"}},
-		{"x[*", nil}, // unmatched "[" is literal
+		{"x[*", []string{"x[1].conf"}}, // an unmatched "[" is a literal
 		{"x[[]1].conf", []string{"x[1].conf"}},
 		{"*/c.conf", []string{"sub/c.conf"}},
 		{"sub/*", []string{"sub/c.conf"}},
