@@ -242,6 +242,13 @@ func TestStockSupervisorctl(t *testing.T) {
 		}
 	}
 
+	// The reference prints exactly this for a wrong password.
+	wantAuth := "Server requires authentication\nerror: <class 'xmlrpc.client.ProtocolError'>, " +
+		"<ProtocolError for 127.0.0.1/RPC2: 401 Unauthorized>: file: /usr/lib/python3/dist-packages/supervisor/xmlrpc.py line: 539\n"
+	if got, code := ctl("-p", "wrong", "status"); got != wantAuth || code != 1 {
+		t.Errorf("wrong password: exit %d %q", code, got)
+	}
+
 	// tail -f streams /logtail until killed.
 	cmd := exec.Command(testenv.PythonSupervisorctl, "-c", conf, "tail", "-f", "grp:b")
 	cmd.Dir = t.TempDir()
