@@ -106,6 +106,19 @@ var childModes = map[string]func(args []string) int{
 		ready()
 		return sleepForever()
 	},
+	// write N: write N bytes to stdout and to stderr, then exit 0.
+	"write": func(args []string) int {
+		n, _ := strconv.Atoi(args[0])
+		out := []byte(strings.Repeat("o", n))
+		errb := []byte(strings.Repeat("e", n))
+		if _, err := os.Stdout.Write(out); err != nil {
+			return 1
+		}
+		if _, err := os.Stderr.Write(errb); err != nil {
+			return 1
+		}
+		return 0
+	},
 	// fd0: say whether stdin is a socket.
 	"fd0": func([]string) int {
 		fi, err := os.Stdin.Stat()

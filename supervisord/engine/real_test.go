@@ -467,3 +467,60 @@ func TestRealFCGISocketIsStdin(t *testing.T) {
 	waitLog(t, e, "INFO Creating socket unix://"+sock)
 	waitLog(t, e, "INFO Closing socket unix://"+sock)
 }
+
+func TestRealOutputWrittenJustBeforeExitIsLogged(t *testing.T) {
+	dir := t.TempDir()
+	const n = 1 << 20 // far more than a pipe buffer holds
+	cfg := testConfig(t, childProgram(t, dir, "writer", 1, []string{"write", strconv.Itoa(n)}, func(c *config.Process) {
+		c.StartSecs = 0
+		c.Autorestart = config.AutorestartFalse
+	}))
+	e := startReal(t, cfg)
+	waitState(t, e, "writer", "EXITED")
+	for _, name := range []string{"writer.out", "writer.err"} {
+		testenv.Eventually(t, 10*time.Second, func() error {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil || fi.Size() != n {
+				return fmt.Errorf("%s: %v %v, want %d bytes", name, fi, err, n)
+			}
+			return nil
+		})
+	}
+}
+
+func TestRealPriorityOrderOfStartAndShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t,
+		childProgram(t, dir, "first", 1, []string{"sleep"}),
+		childProgram(t, dir, "second", 2, []string{"sleep"}),
+		childProgram(t, dir, "third", 3, []string{"sleep"}),
+	)
+	e := startReal(t, cfg)
+	for _, name := range []string{"first", "second", "third"} {
+		waitState(t, e, name, "RUNNING")
+	}
+	if err := e.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case x := <-e.exited:
+		e.exited <- x // for the cleanup
+	case <-time.After(20 * time.Second):
+		t.Fatal("no shutdown")
+	}
+	var spawned, stopped []string
+	for _, l := range e.log.snapshot() {
+		if m := regexp.MustCompile(`spawned: '(\w+)'`).FindStringSubmatch(l); m != nil {
+			spawned = append(spawned, m[1])
+		}
+		if m := regexp.MustCompile(`stopped: (\w+) `).FindStringSubmatch(l); m != nil {
+			stopped = append(stopped, m[1])
+		}
+	}
+	if want := []string{"first", "second", "third"}; !slices.Equal(spawned, want) {
+		t.Errorf("spawn order %v, want %v", spawned, want)
+	}
+	if want := []string{"third", "second", "first"}; !slices.Equal(stopped, want) {
+		t.Errorf("stop order %v, want %v", stopped, want)
+	}
+}
