@@ -123,13 +123,16 @@ func (p *pacer) after(n int) {
 	if p.delay <= 0 {
 		return
 	}
-	big := n >= coalesceBelow
-	if big && p.afterPause {
-		p.fastUntil = p.now().Add(fastStreamHold)
-	}
+	afterPause := p.afterPause
 	p.afterPause = false
+	if n >= coalesceBelow {
+		if afterPause { // a pause gathered this much: a fast stream
+			p.fastUntil = p.now().Add(fastStreamHold)
+		}
+		return
+	}
 	now := p.now()
-	if big || now.Before(p.fastUntil) {
+	if now.Before(p.fastUntil) {
 		return
 	}
 	// Wake on a common delay boundary rather than delay after this read:
