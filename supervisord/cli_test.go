@@ -88,6 +88,8 @@ func TestFlagErrorsMatchReference(t *testing.T) {
 	write("baduser.conf", base+"user=nosuchuser_e2\n")
 	write("procname.conf", base+"[program:x]\ncommand=/bin/true\nnumprocs=2\n")
 	write("badsignal.conf", base+"[program:x]\ncommand=/bin/true\nstopsignal=NOPE\n")
+	// Above fs.nr_open: even root cannot raise RLIMIT_NOFILE that far.
+	write("minfds.conf", base+"minfds=2000000\n")
 
 	cases := [][]string{
 		{"-x"},
@@ -125,6 +127,8 @@ func TestFlagErrorsMatchReference(t *testing.T) {
 		{"-c", "baduser.conf"},
 		{"-c", "procname.conf"},
 		{"-c", "badsignal.conf"},
+		{"-n", "-c", "minfds.conf"},
+		{"-c", "minfds.conf"}, // fails in the daemon half of our detach
 	}
 	// A few at a time: each Python start costs ~0.3 s of CPU.
 	slots := make(chan struct{}, 3)

@@ -85,12 +85,24 @@ func (s *side) writeConfig(t *testing.T, programs string) {
 	}
 }
 
-// start runs the daemon in the foreground and waits for its socket.
-func (s *side) start(t *testing.T) {
+// start runs the daemon in the foreground and waits for its socket. A
+// non-empty shell runs first in a /bin/sh that then execs the daemon.
+func (s *side) start(t *testing.T, shell string) {
 	t.Helper()
-	s.daemon = testenv.Start(t, s.dir, s.bin, "-n", "-c", s.conf)
+	if shell == "" {
+		s.daemon = testenv.Start(t, s.dir, s.bin, "-n", "-c", s.conf)
+	} else {
+		s.daemon = testenv.Start(t, s.dir, "/bin/sh", "-c", shell+` && exec "$0" "$@"`, s.bin, "-n", "-c", s.conf)
+	}
 	t.Cleanup(func() { killChildren(s) })
-	testenv.WaitUnixHTTP(t, s.sock, 15*time.Second)
+	testenv.Eventually(t, 15*time.Second, func() error {
+		select {
+		case <-s.daemon.Exited:
+			t.Fatalf("%s: daemon exited: %v\nstderr:\n%s", s.name, s.daemon.ExitErr, s.daemon.Stderr.String())
+		default:
+		}
+		return ok(s.sock)
+	})
 }
 
 // stop sends SIGTERM and waits for a clean exit with status 0.

@@ -29,6 +29,9 @@ type scenario struct {
 	ignore func(line string) bool
 	// check compares what the per-process comparison cannot (global order).
 	check func(t *testing.T, ours, ref []string)
+	// shell, when set, runs before the daemon is exec'd by /bin/sh
+	// (e.g. a ulimit).
+	shell string
 	// exits is set when drive makes the daemon exit by itself.
 	exits bool
 	// logs are extra files (relative to the side's directory) compared
@@ -295,6 +298,32 @@ startsecs=1
 		},
 	},
 	{
+		// minfds above the soft RLIMIT_NOFILE the daemon starts with (and
+		// below the hard one): raised at startup with an INFO line, and the
+		// children inherit the raised limit. (Go raises its own soft limit
+		// at startup and restores the original in children; we must still
+		// see the original.)
+		name:  "rlimit_nofile_raised",
+		shell: "ulimit -Sn 1000",
+		programs: `[supervisord]
+minfds=1500
+
+[program:alpha]
+command=/bin/sh -c 'ulimit -Sn > {{dir}}/nofile && exec {{helper}} run'
+environment={{env}}
+startsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			// The shell reports what it inherited (a Go child would show
+			// its own raised limit instead).
+			got, err := os.ReadFile(filepath.Join(s.dir, "nofile"))
+			if err != nil || strings.TrimSpace(string(got)) != "1500" {
+				t.Errorf("%s: child soft RLIMIT_NOFILE = %q, %v; want 1500", s.name, got, err)
+			}
+		},
+	},
+	{
 		// supervisor.restart over XML-RPC: answered, then the same cycle
 		// as SIGHUP.
 		name: "rpc_restart",
@@ -395,7 +424,7 @@ func TestCompareWithReference(t *testing.T) {
 					t.Run(s.name, func(t *testing.T) {
 						t.Parallel()
 						side := newSide(t, s.name, s.bin, sc.programs)
-						side.start(t)
+						side.start(t, sc.shell)
 						sc.drive(t, side)
 						var states []procInfo
 						if sc.exits {
@@ -488,7 +517,7 @@ startsecs=1
 		t.Run(sd.name, func(t *testing.T) {
 			t.Parallel()
 			s := newSide(t, sd.name, sd.bin, programs)
-			s.start(t)
+			s.start(t, "")
 			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
 			s.writeConfig(t, broken)
 			pid := s.daemon.Cmd.Process.Pid
