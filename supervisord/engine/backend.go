@@ -664,9 +664,11 @@ func (e *Engine) SendProcessStdin(name string, data []byte) error {
 	return err
 }
 
-// SendRemoteCommEvent emits REMOTE_COMMUNICATION. Event listeners are not
-// wired yet, so nobody receives it.
-func (e *Engine) SendRemoteCommEvent(typ, data string) error { return nil }
+// SendRemoteCommEvent emits REMOTE_COMMUNICATION to the pools that
+// subscribe to it.
+func (e *Engine) SendRemoteCommEvent(typ, data string) error {
+	return e.call(func(time.Time) { e.sendRemoteComm(typ, data) })
+}
 
 // LogFile is the current log file of a process channel, "" when none.
 func (e *Engine) LogFile(name, channel string) (string, error) {

@@ -17,6 +17,7 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/logrot"
 	"gosupervisor/rpc"
+	"gosupervisor/supervisord/events"
 )
 
 // Logger is the main log as the engine needs it. Logf must be safe for
@@ -42,6 +43,10 @@ type Options struct {
 	Reload func() (*config.Config, error)
 	Clock  Clock // nil = real time
 	OS     OS    // nil = the real spawner/reaper, created by Run
+	// EventSerial is the global event serial counter; nil = a new one.
+	// Pass the same counter to the Engine of each restart: the reference
+	// keeps counting across SIGHUP.
+	EventSerial *events.Serial
 }
 
 // Exit says why Run returned.
@@ -83,6 +88,7 @@ type Engine struct {
 	order      []*group // active groups by (priority, name)
 	byPID      map[int]*process
 	syslog     *logrot.Syslog // for *_syslog=true; connects on first use
+	ev         eventState     // listener pools, serials, pump messages (events.go)
 	waiters    []*waiter
 	stopping   bool
 	stopGroups []*group
@@ -119,6 +125,7 @@ func New(o Options) (*Engine, error) {
 		e.clock = realClock{}
 	}
 	e.mood.Store(int32(MoodRunning))
+	e.ev = newEventState(o.EventSerial)
 	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
 	if !o.Config.Supervisord.NoCleanup {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
@@ -134,11 +141,6 @@ func New(o Options) (*Engine, error) {
 
 // kill reaches the OS; Run sets e.os before anything can be signalled.
 func (e *Engine) kill(pid int, sig syscall.Signal) error { return e.os.Kill(pid, sig) }
-
-// stateChanged is called by the machine after every transition: the one
-// place where PROCESS_STATE_* events will be emitted once event listeners
-// exist. It does nothing yet.
-func (e *Engine) stateChanged(*process, ProcessState, time.Time) {}
 
 // Run is the engine loop. It starts the autostart programs in priority
 // order and runs until a shutdown or restart request has stopped every
@@ -160,6 +162,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	var timerC <-chan time.Time
 	stopTimer := func() bool { return false }
 	e.reap(e.clock.Now())
+	e.supervisorRunning(e.clock.Now())
 	for {
 		now := e.clock.Now()
 		e.step(now)
@@ -179,6 +182,8 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			e.reap(e.clock.Now())
 		case req := <-e.reqc:
 			req(e.clock.Now())
+		case <-e.ev.queue.wake:
+			e.handlePumpMessages()
 		case <-timerC:
 		}
 	}
@@ -204,6 +209,8 @@ func (e *Engine) step(now time.Time) {
 	if mood < MoodRunning {
 		e.shutdownStep(now)
 	}
+	e.tick(now)
+	e.dispatchEvents()
 	e.pollWaiters(now)
 }
 
@@ -256,6 +263,9 @@ func (e *Engine) nextDeadline() (time.Time, bool) {
 	if e.stopping && e.hasUnstopped() {
 		consider(e.lastReport.Add(3 * time.Second).Add(time.Nanosecond))
 	}
+	if t, ok := e.tickDeadline(); ok {
+		consider(t)
+	}
 	return at, found
 }
 
@@ -264,6 +274,9 @@ func (e *Engine) nextDeadline() (time.Time, bool) {
 func (e *Engine) shutdownStep(now time.Time) {
 	if !e.stopping {
 		e.stopping = true
+		e.supervisorStopping()
+		// Listeners stop last; let them have the news first.
+		e.dispatchEvents()
 		e.stopGroups = append([]*group(nil), e.order...)
 	}
 	for len(e.stopGroups) > 0 {

@@ -70,6 +70,7 @@ func (e *Engine) addGroup(gc *config.Group) error {
 		}
 		return strings.Compare(a.cfg.Name, b.cfg.Name)
 	})
+	e.groupAdded(g)
 	return nil
 }
 
@@ -77,6 +78,7 @@ func (e *Engine) addGroup(gc *config.Group) error {
 func (e *Engine) removeGroup(g *group) {
 	delete(e.groups, g.cfg.Name)
 	e.order = slices.DeleteFunc(e.order, func(x *group) bool { return x == g })
+	e.groupRemoved(g)
 	e.closeGroup(g)
 }
 

@@ -120,17 +120,20 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 }
 
 // startIO starts one pump per output pipe and the stdin writer.
-func (e *Engine) startIO(p *process, io *instanceIO) {
+func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 	for _, o := range io.outputs {
 		w := p.stdoutLog
 		if o.channel == "stderr" {
 			w = p.stderrLog
 		}
-		filter := e.outputFilter(p, o.channel)
+		filter, atEOF := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel))
 		e.pumps.Add(1)
 		go func() {
 			defer e.pumps.Done()
 			_ = logrot.Pump(o.r, w, filter)
+			if atEOF != nil {
+				atEOF()
+			}
 		}()
 	}
 	if io.stdin != nil {

@@ -207,7 +207,7 @@ func (e *Engine) spawn(p *process, now time.Time) (int, error) {
 		return 0, err
 	}
 	e.byPID[pid] = p
-	e.startIO(p, io)
+	e.startIO(p, io, pid)
 	return pid, nil
 }
 

@@ -39,6 +39,10 @@ type Piece struct {
 // token length and loses a short tail when the process exits, Capture
 // holds back only bytes that may start a token, and Flush releases them.
 type Capture struct {
+	// Strip, when set, transforms captured bytes before they are kept and
+	// reported (strip_ansi); ordinary output is left to the caller.
+	Strip func([]byte) []byte
+
 	maxBytes  int64
 	capturing bool
 	pending   []byte // a possible token prefix, not yet classified
@@ -97,6 +101,9 @@ func (c *Capture) piece(pieces []Piece, data []byte) []Piece {
 	data = bytes.Clone(data)
 	if !c.capturing {
 		return append(pieces, Piece{Kind: PieceOutput, Data: data})
+	}
+	if c.Strip != nil {
+		data = c.Strip(data)
 	}
 	// BoundIO.write: past maxbytes, drop as many leading bytes as are
 	// being written, then append.

@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"sync"
+	"time"
+
+	"gosupervisor/config"
+	"gosupervisor/supervisord/events"
+)
+
+// eventState is the engine's event machinery: the listener pools in
+// subscription order, the global serial, the tick slices and the queue
+// through which output pumps hand events and listener output to the loop.
+// Everything but the queue is owned by the loop goroutine.
+type eventState struct {
+	serial *events.Serial
+	pools  []*listenerPool
+	// ticks is the last time slice seen per TICK period (epoch seconds);
+	// nil until Run starts.
+	ticks map[int64]int64
+	queue pumpQueue
+}
+
+func newEventState(serial *events.Serial) eventState {
+	if serial == nil {
+		serial = &events.Serial{}
+	}
+	return eventState{serial: serial, queue: pumpQueue{wake: make(chan struct{}, 1)}}
+}
+
+// pumpMsgKind says what an output pump reports to the loop.
+type pumpMsgKind int
+
+const (
+	msgEvent          pumpMsgKind = iota + 1 // emit ev
+	msgListenerOutput                        // inst wrote data on stdout
+	msgListenerEOF                           // inst's stdout is closed or abandoned
+)
+
+type pumpMsg struct {
+	kind pumpMsgKind
+	ev   *events.Emitted
+	inst *listenerInstance
+	data []byte
+}
+
+// pumpQueue carries messages from output pumps to the loop. push never
+// blocks, so a pump never waits for the loop (nor the loop for a pump).
+type pumpQueue struct {
+	wake chan struct{}
+	mu   sync.Mutex
+	msgs []pumpMsg
+}
+
+func (q *pumpQueue) push(m pumpMsg) {
+	q.mu.Lock()
+	q.msgs = append(q.msgs, m)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *pumpQueue) take() []pumpMsg {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	msgs := q.msgs
+	q.msgs = nil
+	return msgs
+}
+
+// handlePumpMessages acts on everything the pumps queued, in order.
+func (e *Engine) handlePumpMessages() {
+	for _, m := range e.ev.queue.take() {
+		switch m.kind {
+		case msgEvent:
+			e.emit(m.ev)
+		case msgListenerOutput:
+			e.listenerOutput(m.inst, m.data)
+		case msgListenerEOF:
+			e.listenerClosed(m.inst)
+		}
+	}
+}
+
+// emit hands an event to every pool subscribed to its type, as the
+// reference's notify does: the first pool to accept it assigns its global
+// serial; a full buffer drops its oldest event.
+func (e *Engine) emit(ev *events.Emitted) {
+	for _, lp := range e.ev.pools {
+		if !lp.pool.Subscribes(ev.Type) {
+			continue
+		}
+		if dropped, ok := lp.pool.Accept(ev, e.ev.serial); ok {
+			e.log.Logf(config.LevelError, "pool %s event buffer overflowed, discarding event %d", lp.name(), dropped.Event.Serial())
+		}
+	}
+}
+
+// stateChanged is called by the machine after every transition: the one
+// place where PROCESS_STATE_* events are born. The payload's values are
+// taken now, as the reference renders them eagerly.
+func (e *Engine) stateChanged(p *process, from ProcessState, _ time.Time) {
+	if p.state == StateStarting {
+		e.listenerStarting(p)
+	}
+	typ, ok := events.ForProcessState(p.state.String())
+	if !ok {
+		return
+	}
+	sc := events.StateChange{
+		Process: p.name(), Group: p.group.cfg.Name, From: from.String(), To: typ,
+		Tries: p.backoff, PID: p.pid, Expected: p.expected(p.exitStatus),
+	}
+	e.emit(events.New(typ, sc.Payload()))
+}
+
+// groupAdded creates the listener pool of a new [eventlistener:x] group
+// (before the event, so a pool receives its own PROCESS_GROUP_ADDED) and
+// emits PROCESS_GROUP_ADDED.
+func (e *Engine) groupAdded(g *group) {
+	if g.cfg.Kind == config.KindEventListener {
+		e.ev.pools = append(e.ev.pools, e.newListenerPool(g))
+	}
+	e.emit(events.New(events.ProcessGroupAdded, events.GroupPayload(g.cfg.Name)))
+}
+
+// groupRemoved unsubscribes the group's pool (its buffered events are
+// dropped) and emits PROCESS_GROUP_REMOVED.
+func (e *Engine) groupRemoved(g *group) {
+	for i, lp := range e.ev.pools {
+		if lp.g == g {
+			e.ev.pools = append(e.ev.pools[:i:i], e.ev.pools[i+1:]...)
+			break
+		}
+	}
+	e.emit(events.New(events.ProcessGroupRemoved, events.GroupPayload(g.cfg.Name)))
+}
+
+// supervisorRunning is the start of the loop: SUPERVISOR_STATE_CHANGE_RUNNING
+// and the first tick slices (the first TICK comes at the next boundary).
+func (e *Engine) supervisorRunning(now time.Time) {
+	e.ev.ticks = map[int64]int64{}
+	for _, tt := range events.TickTypes {
+		e.ev.ticks[tt.Period] = events.Timeslice(tt.Period, now.Unix())
+	}
+	e.emit(events.New(events.SupervisorStateChangeRunning, ""))
+}
+
+// supervisorStopping is the first loop step of a shutdown or restart.
+func (e *Engine) supervisorStopping() {
+	e.emit(events.New(events.SupervisorStateChangeStopping, ""))
+}
+
+// tick emits TICK_n for every period whose slice changed since the last
+// step. Without subscribers nothing is accepted (no serial is used), and
+// tickDeadline arms no timer for it.
+func (e *Engine) tick(now time.Time) {
+	if e.ev.ticks == nil {
+		return
+	}
+	for _, tt := range events.TickTypes {
+		slice := events.Timeslice(tt.Period, now.Unix())
+		if slice != e.ev.ticks[tt.Period] {
+			e.ev.ticks[tt.Period] = slice
+			e.emit(events.New(tt.Type, events.TickPayload(slice)))
+		}
+	}
+}
+
+// tickDeadline is the next period boundary some pool subscribes to.
+func (e *Engine) tickDeadline() (time.Time, bool) {
+	var at time.Time
+	found := false
+	if e.ev.ticks == nil {
+		return at, false
+	}
+	for _, tt := range events.TickTypes {
+		if !e.subscribed(tt.Type) {
+			continue
+		}
+		t := time.Unix(e.ev.ticks[tt.Period]+tt.Period, 0)
+		if !found || t.Before(at) {
+			at, found = t, true
+		}
+	}
+	return at, found
+}
+
+func (e *Engine) subscribed(t events.Type) bool {
+	for _, lp := range e.ev.pools {
+		if lp.pool.Subscribes(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// sendRemoteComm emits REMOTE_COMMUNICATION (supervisor.sendRemoteCommEvent).
+func (e *Engine) sendRemoteComm(typ, data string) {
+	e.emit(events.New(events.RemoteCommunication, events.RemoteCommPayload(typ, data)))
+}
