@@ -227,10 +227,10 @@ func (e *Engine) many(ctx context.Context, groupName string, pred func(*process)
 				reply <- outcome{err: rpc.NewFault(rpc.FaultBadName, groupName)}
 				return
 			}
-			procs = g.procs
+			procs = g.byPriority()
 		} else {
 			for _, g := range e.order {
-				procs = append(procs, g.procs...)
+				procs = append(procs, g.byPriority()...)
 			}
 		}
 		results := []rpc.Result{}

@@ -311,8 +311,9 @@ func (e *Engine) shutdownStep(now time.Time) {
 // stopAllInGroup is the reference's group stop_all: descending priority,
 // BACKOFF gives up (FATAL) instead of stopping.
 func (e *Engine) stopAllInGroup(g *group, now time.Time) {
-	for i := len(g.procs) - 1; i >= 0; i-- {
-		p := g.procs[i]
+	procs := g.byPriority()
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
 		switch p.state {
 		case StateRunning, StateStarting:
 			e.mach.stopProcess(p, now)

@@ -458,3 +458,49 @@ func TestLoopStartWaitEndsAbnormallyOrOnCancel(t *testing.T) {
 		stop()
 	})
 }
+
+// In a [group:x] autostart follows programs= as written, while group and
+// "all" calls and the shutdown's stop_all order by priority.
+func TestLoopHeterogeneousGroupOrders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		x := testProgram(t, "x", 5, []string{"run"}).Processes[0]
+		y := testProgram(t, "y", 1, []string{"run"}).Processes[0]
+		z := testProgram(t, "z", 9, []string{"run"}).Processes[0]
+		for _, pc := range []*config.Process{x, y, z} {
+			pc.Group = "g"
+		}
+		g := &config.Group{Name: "g", Kind: config.KindGroup, Priority: 999, Processes: []*config.Process{x, y, z}}
+		e, fos, _, stop := runFake(t, testConfig(t, g))
+		if got, want := startNames(fos.startLog()), []string{"x", "y", "z"}; !slices.Equal(got, want) {
+			t.Fatalf("autostart order %v, want programs= order %v", got, want)
+		}
+		time.Sleep(2 * time.Second)
+		res, err := e.StopProcessGroup(context.Background(), "g", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range res {
+			names = append(names, r.Name)
+		}
+		if want := []string{"y", "x", "z"}; !slices.Equal(names, want) {
+			t.Fatalf("stopProcessGroup order %v, want by priority %v", names, want)
+		}
+		synctest.Wait()
+		if _, err := e.StartProcessGroup(context.Background(), "g", true); err != nil {
+			t.Fatal(err)
+		}
+		before := len(fos.killLog())
+		if x := stop(); x != ExitShutdown {
+			t.Fatalf("Run = %v", x)
+		}
+		var pids []int
+		for _, k := range fos.killLog()[before:] {
+			pids = append(pids, k.pid)
+		}
+		// Restarted as 1004 (y), 1005 (x), 1006 (z): stop_all goes z, x, y.
+		if want := []int{1006, 1005, 1004}; !slices.Equal(pids, want) {
+			t.Fatalf("shutdown signal order %v, want descending priority %v", pids, want)
+		}
+	})
+}

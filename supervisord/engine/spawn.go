@@ -35,6 +35,9 @@ func (c *childError) Error() string { return c.msg }
 // with a slash is used as is, otherwise it is looked up on PATH (the
 // program environment's PATH when it sets one).
 func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string, []string, error) {
+	if pc.ArgvErr != "" {
+		return "", nil, &commandError{msg: fmt.Sprintf("can't parse command %s: %s", pyRepr(pc.Command), pc.ArgvErr)}
+	}
 	argv := pc.Argv
 	if len(argv) == 0 {
 		return "", nil, &commandError{msg: "command is empty"}

@@ -27,6 +27,7 @@ func TestResolveCommand(t *testing.T) {
 		wantPath     string
 		wantErr      string
 		wantNotFound bool
+		argvErr      string
 	}{
 		{name: "absolute", argv: []string{exe, "-x"}, wantPath: exe},
 		{name: "looked up on the program's PATH", argv: []string{"tool"}, progEnv: []config.EnvVar{{Key: "PATH", Value: "/nonexistent:" + dir}}, wantPath: exe},
@@ -36,12 +37,15 @@ func TestResolveCommand(t *testing.T) {
 		{name: "directory", argv: []string{dir}, wantErr: "command at '" + dir + "' is a directory"},
 		{name: "not executable", argv: []string{plain}, wantErr: "command at '" + plain + "' is not executable"},
 		{name: "empty", argv: nil, wantErr: "command is empty"},
+		{name: "unparsable", argv: nil, argvErr: "No closing quotation", wantErr: "can't parse command 'cmd': No closing quotation"},
 	}
 	e := &Engine{}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			pc := testProcConfig(func(c *config.Process) { c.Argv = tc.argv; c.Environment = tc.progEnv })
+			pc := testProcConfig(func(c *config.Process) {
+				c.Argv, c.Environment, c.Command, c.ArgvErr = tc.argv, tc.progEnv, "cmd", tc.argvErr
+			})
 			path, argv, err := e.resolveCommand(&config.Config{}, pc)
 			if tc.wantErr != "" {
 				ce, ok := err.(*commandError)
