@@ -43,7 +43,7 @@ func (d *daemon) serve(cfg *config.Config) (int, error) {
 	for {
 		next, err := d.runOnce(cfg, first, signals)
 		if err != nil {
-			return 2, err
+			return 2, err // a usage error exits 2, any other 1 (see Main)
 		}
 		if next == nil {
 			return 0, nil
@@ -100,7 +100,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	exit, err := runEngine(eng, log, signals)
 	if err != nil {
 		mainLogger{log}.Logf(config.LevelCritical, "engine failed: %v", err)
-		return nil, nil
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if exit != engine.ExitRestart {
 		return nil, nil

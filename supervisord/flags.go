@@ -57,29 +57,31 @@ type flagSpec struct {
 // supervisordFlags lists every option of supervisord 4.2.5 in the
 // reference's declaration order (getopt's long-prefix matching and the
 // error texts depend on the set, not on the order).
-var supervisordFlags = []flagSpec{
-	{short: 'h', long: "help", action: actionHelp},
-	{short: '?', action: actionHelp},
-	{short: 'c', long: "configuration", hasArg: true, key: "-c"},
-	{short: 'v', long: "version", action: actionVersion},
-	{short: 'n', long: "nodaemon", key: "nodaemon"},
-	{short: 'u', long: "user", hasArg: true, key: "user"},
-	{short: 'm', long: "umask", hasArg: true, key: "umask", validate: checkOctal},
-	{short: 'd', long: "directory", hasArg: true, key: "directory", validate: checkExistingDirectory},
-	{short: 'l', long: "logfile", hasArg: true, key: "logfile", validate: checkExistingDirpath},
-	{short: 'y', long: "logfile_maxbytes", hasArg: true, key: "logfile_maxbytes", validate: checkByteSize},
-	{short: 'z', long: "logfile_backups", hasArg: true, key: "logfile_backups", validate: checkInt},
-	{short: 'e', long: "loglevel", hasArg: true, key: "loglevel", validate: checkLogLevel},
-	{short: 'j', long: "pidfile", hasArg: true, key: "pidfile", validate: checkExistingDirpath},
-	{short: 'i', long: "identifier", hasArg: true, key: "identifier"},
-	{short: 'q', long: "childlogdir", hasArg: true, key: "childlogdir", validate: checkExistingDirectory},
-	{short: 'a', long: "minfds", hasArg: true, key: "minfds", validate: checkInt},
-	{long: "minprocs", hasArg: true, key: "minprocs", validate: checkInt},
-	{short: 'k', long: "nocleanup", key: "nocleanup"},
-	{short: 't', long: "strip_ansi", key: "strip_ansi"},
-	// Accepted for compatibility; we have no profiler to run under.
-	{long: "profile_options", hasArg: true, key: "profile_options"},
-	{short: 's', long: "silent", key: "silent"},
+func supervisordFlags() []flagSpec {
+	return []flagSpec{
+		{short: 'h', long: "help", action: actionHelp},
+		{short: '?', action: actionHelp},
+		{short: 'c', long: "configuration", hasArg: true, key: "-c"},
+		{short: 'v', long: "version", action: actionVersion},
+		{short: 'n', long: "nodaemon", key: "nodaemon"},
+		{short: 'u', long: "user", hasArg: true, key: "user"},
+		{short: 'm', long: "umask", hasArg: true, key: "umask", validate: checkOctal},
+		{short: 'd', long: "directory", hasArg: true, key: "directory", validate: checkExistingDirectory},
+		{short: 'l', long: "logfile", hasArg: true, key: "logfile", validate: checkExistingDirpath},
+		{short: 'y', long: "logfile_maxbytes", hasArg: true, key: "logfile_maxbytes", validate: checkByteSize},
+		{short: 'z', long: "logfile_backups", hasArg: true, key: "logfile_backups", validate: checkInt},
+		{short: 'e', long: "loglevel", hasArg: true, key: "loglevel", validate: checkLogLevel},
+		{short: 'j', long: "pidfile", hasArg: true, key: "pidfile", validate: checkExistingDirpath},
+		{short: 'i', long: "identifier", hasArg: true, key: "identifier"},
+		{short: 'q', long: "childlogdir", hasArg: true, key: "childlogdir", validate: checkExistingDirectory},
+		{short: 'a', long: "minfds", hasArg: true, key: "minfds", validate: checkInt},
+		{long: "minprocs", hasArg: true, key: "minprocs", validate: checkInt},
+		{short: 'k', long: "nocleanup", key: "nocleanup"},
+		{short: 't', long: "strip_ansi", key: "strip_ansi"},
+		// Accepted for compatibility; we have no profiler to run under.
+		{long: "profile_options", hasArg: true, key: "profile_options"},
+		{short: 's', long: "silent", key: "silent"},
+	}
 }
 
 // parseArgs parses args (without argv[0]) as the reference's getopt-based
@@ -88,7 +90,7 @@ var supervisordFlags = []flagSpec{
 // positional argument is allowed.
 func parseArgs(args []string) (cliOptions, error) {
 	opts := cliOptions{overrides: map[string]string{}}
-	pairs, rest, err := getopt(args, supervisordFlags)
+	pairs, rest, err := getopt(args, supervisordFlags())
 	if err != nil {
 		return opts, err
 	}
@@ -263,15 +265,11 @@ func checkByteSize(v string) (string, error) {
 	return v, nil
 }
 
-// logLevelNames are the level names the reference accepts (case-insensitive).
-var logLevelNames = []string{"critical", "error", "warn", "info", "debug", "trace", "blather"}
-
+// checkLogLevel accepts the level names the reference accepts, in any case.
 func checkLogLevel(v string) (string, error) {
-	lower := strings.ToLower(v)
-	for _, name := range logLevelNames {
-		if lower == name {
-			return v, nil
-		}
+	switch strings.ToLower(v) {
+	case "critical", "error", "warn", "info", "debug", "trace", "blather":
+		return v, nil
 	}
 	return "", fmt.Errorf("bad logging level name %s", pyRepr(v))
 }

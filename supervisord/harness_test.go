@@ -124,15 +124,21 @@ func killChildren(s *side) {
 	}
 }
 
+// sleepMarker is the duration of the one non-helper child the scenarios
+// run (as another user, who cannot run this test binary), so that
+// cleanup can recognise it.
+const sleepMarker = "599.25"
+
 // killGroup kills the process group a child of ours leads, after checking
-// the pid still runs this test binary or a shell (pids are reused).
+// the pid still runs this test binary or our marked sleep (pids are
+// reused).
 func killGroup(pid int) error {
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
 		return err
 	}
 	helper, _ := os.Executable()
-	if !strings.Contains(string(cmdline), helper) {
+	if !strings.Contains(string(cmdline), helper) && !strings.Contains(string(cmdline), sleepMarker) {
 		return fmt.Errorf("pid %d no longer runs our helper", pid)
 	}
 	return syscall.Kill(-pid, syscall.SIGKILL)

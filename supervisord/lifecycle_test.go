@@ -29,6 +29,9 @@ type scenario struct {
 	ignore func(line string) bool
 	// check compares what the per-process comparison cannot (global order).
 	check func(t *testing.T, ours, ref []string)
+	// prepare, when set, runs after the side's config is written and
+	// before the daemon starts.
+	prepare func(t *testing.T, s *side)
 	// shell, when set, runs before the daemon is exec'd by /bin/sh
 	// (e.g. a ulimit).
 	shell string
@@ -92,10 +95,12 @@ startretries=2
 	},
 	{
 		// autorestart=unexpected with exitcodes=0,3: exit 4 is unexpected
-		// (restarted), then exit 3 is expected (stays EXITED).
+		// (restarted), then exit 3 is expected (stays EXITED). Each run
+		// lasts 2.5 s so that the reference's 1 s tick sees it RUNNING
+		// (and logs "success") before it exits.
 		name: "autorestart_unexpected_exitcodes",
 		programs: `[program:job]
-command={{helper}} exitseq {{dir}}/job.count 4,3 1300
+command={{helper}} exitseq {{dir}}/job.count 4,3 2500
 environment={{env}}
 startsecs=1
 autorestart=unexpected
@@ -324,6 +329,40 @@ startsecs=1
 		},
 	},
 	{
+		// user= as root: supervisord switches to that user before opening
+		// its logs and sockets (INFO "Set uid to user N succeeded"), and
+		// its children run as that user too.
+		name: "setuid_user",
+		prepare: func(t *testing.T, s *side) {
+			// The side's directory and its parent are the test's own.
+			for _, d := range []string{s.dir, filepath.Dir(s.dir)} {
+				if err := os.Chmod(d, 0o777); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		programs: `[supervisord]
+user=nobody
+
+[program:alpha]
+command=/bin/sh -c 'id -u > {{dir}}/child.uid && exec sleep 599.25'
+startsecs=1
+`,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.daemon.Cmd.Process.Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !regexp.MustCompile(`(?m)^Uid:\s+65534\s+65534\s+65534\s+65534$`).Match(status) {
+				t.Errorf("%s: daemon not running as nobody:\n%s", s.name, status)
+			}
+			if got, err := os.ReadFile(filepath.Join(s.dir, "child.uid")); err != nil || strings.TrimSpace(string(got)) != "65534" {
+				t.Errorf("%s: child uid = %q, %v", s.name, got, err)
+			}
+		},
+	},
+	{
 		// supervisor.restart over XML-RPC: answered, then the same cycle
 		// as SIGHUP.
 		name: "rpc_restart",
@@ -424,6 +463,9 @@ func TestCompareWithReference(t *testing.T) {
 					t.Run(s.name, func(t *testing.T) {
 						t.Parallel()
 						side := newSide(t, s.name, s.bin, sc.programs)
+						if sc.prepare != nil {
+							sc.prepare(t, side)
+						}
 						side.start(t, sc.shell)
 						sc.drive(t, side)
 						var states []procInfo
