@@ -1,0 +1,359 @@
+package events_test
+
+// Black-box tests: a superlance-style listener written with the Debian
+// package's supervisor.childutils (testdata/listener.py, run by
+// /usr/bin/python3) under our supervisord and under the Python reference,
+// on the same configuration.
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kolo/xmlrpc"
+
+	"gosupervisor/internal/testenv"
+)
+
+// record is one event as the listener wrote it down.
+type record struct {
+	Headers map[string]string `json:"headers"`
+	Payload string            `json:"payload"`
+	PID     int               `json:"pid"`
+}
+
+// daemon is one supervisord (ours or the reference) running a scenario.
+type daemon struct {
+	dir, sock string
+	d         *testenv.Daemon
+	pids      []int // children seen, killed by pid at cleanup
+}
+
+const confHeader = `[supervisord]
+logfile={dir}/main.log
+loglevel=debug
+pidfile={dir}/supervisord.pid
+childlogdir={dir}
+identifier=supervisor
+
+[unix_http_server]
+file={dir}/sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+`
+
+// startDaemon writes the config (placeholders {dir}, {listener}, {prog},
+// {python}) into a fresh directory and runs supervisord in the foreground.
+func startDaemon(t *testing.T, bin, body string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	listener, err := filepath.Abs("testdata/listener.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := filepath.Abs("testdata/prog.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.NewReplacer("{dir}", dir, "{listener}", listener, "{prog}", prog, "{python}", testenv.Python3).Replace(confHeader + body)
+	confPath := filepath.Join(dir, "supervisord.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dm := &daemon{dir: dir, sock: filepath.Join(dir, "sock")}
+	dm.d = testenv.Start(t, dir, bin, "-n", "-c", confPath)
+	t.Cleanup(func() { dm.stop(t) })
+	testenv.WaitUnixHTTP(t, dm.sock, 20*time.Second)
+	return dm
+}
+
+// stop shuts the daemon down with SIGTERM, then kills by pid any child it
+// left behind.
+func (dm *daemon) stop(t *testing.T) {
+	dm.notePIDs()
+	select {
+	case <-dm.d.Exited:
+	default:
+		dm.d.Stop(t, 30*time.Second)
+	}
+	for _, pid := range dm.pids {
+		if syscall.Kill(pid, 0) == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func (dm *daemon) notePIDs() {
+	var infos []struct {
+		PID int `xmlrpc:"pid"`
+	}
+	if dm.call("supervisor.getAllProcessInfo", nil, &infos) != nil {
+		return
+	}
+	for _, in := range infos {
+		if in.PID > 0 && !slices.Contains(dm.pids, in.PID) {
+			dm.pids = append(dm.pids, in.PID)
+		}
+	}
+}
+
+func (dm *daemon) call(method string, args, out any) error {
+	c, err := xmlrpc.NewClient("http://localhost/RPC2", testenv.UnixClient(dm.sock).Transport)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Call(method, args, out)
+}
+
+func (dm *daemon) mustCall(t *testing.T, method string, args any) {
+	t.Helper()
+	var out any
+	if err := dm.call(method, args, &out); err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	dm.notePIDs()
+}
+
+// events reads what the listener wrote to dir/name.
+func (dm *daemon) events(t *testing.T, name string) []record {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dm.dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []record
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s: bad line %q: %v", name, sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// waitEvents waits until the listener has written at least n events.
+func (dm *daemon) waitEvents(t *testing.T, name string, n int) []record {
+	t.Helper()
+	var recs []record
+	testenv.Eventually(t, 30*time.Second, func() error {
+		recs = dm.events(t, name)
+		if len(recs) < n {
+			return fmt.Errorf("%s: %d events, want %d: %s", name, len(recs), n, strings.Join(normalise(t, recs), " | "))
+		}
+		return nil
+	})
+	return recs
+}
+
+func (dm *daemon) mainLog(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dm.dir, "main.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var (
+	pidRE  = regexp.MustCompile(`pid:\d+`)
+	whenRE = regexp.MustCompile(`when:\d+`)
+)
+
+// normalise renders each record as one comparable line: every header but
+// len (checked here against the payload instead, as it counts pid digits),
+// and the payload with pids and times replaced.
+func normalise(t *testing.T, recs []record) []string {
+	t.Helper()
+	var out []string
+	for _, r := range recs {
+		h := r.Headers
+		if n, err := strconv.Atoi(h["len"]); err != nil || n != utf8.RuneCountInString(r.Payload) {
+			t.Errorf("len:%s for a payload of %d characters: %q", h["len"], utf8.RuneCountInString(r.Payload), r.Payload)
+		}
+		payload := whenRE.ReplaceAllString(pidRE.ReplaceAllString(r.Payload, "pid:N"), "when:T")
+		out = append(out, fmt.Sprintf("ver:%s server:%s serial:%s pool:%s poolserial:%s eventname:%s %q",
+			h["ver"], h["server"], h["serial"], h["pool"], h["poolserial"], h["eventname"], payload))
+	}
+	return out
+}
+
+// both runs scenario under our supervisord and the reference in parallel
+// and returns their results once both are done.
+func both[T any](t *testing.T, scenario func(t *testing.T, bin string) T) (ours, ref T) {
+	t.Helper()
+	testenv.RequireReference(t)
+	bin := filepath.Join(testenv.Binaries(t), "supervisord")
+	t.Run("run", func(t *testing.T) {
+		t.Run("ours", func(t *testing.T) {
+			t.Parallel()
+			ours = scenario(t, bin)
+		})
+		t.Run("reference", func(t *testing.T) {
+			t.Parallel()
+			ref = scenario(t, testenv.PythonSupervisord)
+		})
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	return ours, ref
+}
+
+func diffLines(t *testing.T, what string, ours, ref []string) {
+	t.Helper()
+	if slices.Equal(ours, ref) {
+		return
+	}
+	var b strings.Builder
+	for i := range max(len(ours), len(ref)) {
+		var o, r string
+		if i < len(ours) {
+			o = ours[i]
+		}
+		if i < len(ref) {
+			r = ref[i]
+		}
+		mark := "  "
+		if o != r {
+			mark = "!="
+		}
+		fmt.Fprintf(&b, "%s ours: %s\n   ref:  %s\n", mark, o, r)
+	}
+	t.Errorf("%s differ from the reference:\n%s", what, b.String())
+}
+
+const fullLifeConf = `[eventlistener:lis]
+command={python} {listener} {dir}/events.jsonl ok
+events=PROCESS_STATE,PROCESS_GROUP,SUPERVISOR_STATE_CHANGE,REMOTE_COMMUNICATION
+buffer_size=100
+
+[program:good]
+command={python} {prog} 100 0
+autostart=false
+startsecs=1
+
+[program:exiter]
+command={python} {prog} 2 0
+autostart=false
+autorestart=false
+startsecs=1
+
+[program:failer]
+command=/bin/sh -c "exit 1"
+autostart=false
+startsecs=3
+startretries=1
+`
+
+// wantFullLife is the stream a listener sees for a program's whole life
+// (normalised); the reference sends exactly this too.
+var wantFullLife = []string{
+	`ver:3.0 server:supervisor serial:0 pool:lis poolserial:0 eventname:PROCESS_GROUP_ADDED "groupname:lis\n"`,
+	`ver:3.0 server:supervisor serial:1 pool:lis poolserial:1 eventname:PROCESS_GROUP_ADDED "groupname:exiter\n"`,
+	`ver:3.0 server:supervisor serial:2 pool:lis poolserial:2 eventname:PROCESS_GROUP_ADDED "groupname:failer\n"`,
+	`ver:3.0 server:supervisor serial:3 pool:lis poolserial:3 eventname:PROCESS_GROUP_ADDED "groupname:good\n"`,
+	`ver:3.0 server:supervisor serial:4 pool:lis poolserial:4 eventname:SUPERVISOR_STATE_CHANGE_RUNNING ""`,
+	`ver:3.0 server:supervisor serial:5 pool:lis poolserial:5 eventname:PROCESS_STATE_STARTING "processname:lis groupname:lis from_state:STOPPED tries:0"`,
+	`ver:3.0 server:supervisor serial:6 pool:lis poolserial:6 eventname:PROCESS_STATE_RUNNING "processname:lis groupname:lis from_state:STARTING pid:N"`,
+	// start good, wait
+	`ver:3.0 server:supervisor serial:7 pool:lis poolserial:7 eventname:PROCESS_STATE_STARTING "processname:good groupname:good from_state:STOPPED tries:0"`,
+	`ver:3.0 server:supervisor serial:8 pool:lis poolserial:8 eventname:PROCESS_STATE_RUNNING "processname:good groupname:good from_state:STARTING pid:N"`,
+	// start exiter, wait; it exits with 0 after 2 s
+	`ver:3.0 server:supervisor serial:9 pool:lis poolserial:9 eventname:PROCESS_STATE_STARTING "processname:exiter groupname:exiter from_state:STOPPED tries:0"`,
+	`ver:3.0 server:supervisor serial:10 pool:lis poolserial:10 eventname:PROCESS_STATE_RUNNING "processname:exiter groupname:exiter from_state:STARTING pid:N"`,
+	`ver:3.0 server:supervisor serial:11 pool:lis poolserial:11 eventname:PROCESS_STATE_EXITED "processname:exiter groupname:exiter from_state:RUNNING expected:1 pid:N"`,
+	// start failer: exits at once with 1 (well within startsecs), startretries=1
+	`ver:3.0 server:supervisor serial:12 pool:lis poolserial:12 eventname:PROCESS_STATE_STARTING "processname:failer groupname:failer from_state:STOPPED tries:0"`,
+	`ver:3.0 server:supervisor serial:13 pool:lis poolserial:13 eventname:PROCESS_STATE_BACKOFF "processname:failer groupname:failer from_state:STARTING tries:1"`,
+	`ver:3.0 server:supervisor serial:14 pool:lis poolserial:14 eventname:PROCESS_STATE_STARTING "processname:failer groupname:failer from_state:BACKOFF tries:1"`,
+	`ver:3.0 server:supervisor serial:15 pool:lis poolserial:15 eventname:PROCESS_STATE_BACKOFF "processname:failer groupname:failer from_state:STARTING tries:2"`,
+	`ver:3.0 server:supervisor serial:16 pool:lis poolserial:16 eventname:PROCESS_STATE_FATAL "processname:failer groupname:failer from_state:BACKOFF"`,
+	// stop good
+	`ver:3.0 server:supervisor serial:17 pool:lis poolserial:17 eventname:PROCESS_STATE_STOPPING "processname:good groupname:good from_state:RUNNING pid:N"`,
+	`ver:3.0 server:supervisor serial:18 pool:lis poolserial:18 eventname:PROCESS_STATE_STOPPED "processname:good groupname:good from_state:STOPPING pid:N"`,
+	// sendRemoteCommEvent (len counts characters: é is one)
+	`ver:3.0 server:supervisor serial:19 pool:lis poolserial:19 eventname:REMOTE_COMMUNICATION "type:mytype\nhéllo data"`,
+	// removeProcessGroup exiter
+	`ver:3.0 server:supervisor serial:20 pool:lis poolserial:20 eventname:PROCESS_GROUP_REMOVED "groupname:exiter\n"`,
+}
+
+func TestListenerFullLifeMatchesReference(t *testing.T) {
+	t.Parallel()
+	scenario := func(t *testing.T, bin string) []string {
+		dm := startDaemon(t, bin, fullLifeConf)
+		dm.waitEvents(t, "events.jsonl", 7)
+		dm.mustCall(t, "supervisor.startProcess", []any{"good", true})
+		dm.waitEvents(t, "events.jsonl", 9)
+		dm.mustCall(t, "supervisor.startProcess", []any{"exiter", true})
+		dm.waitEvents(t, "events.jsonl", 12)
+		// SPAWN_ERROR is a fair answer too: both daemons reap right after
+		// the spawn, and a child that has already exited makes it one.
+		var started bool
+		if err := dm.call("supervisor.startProcess", []any{"failer", false}, &started); err != nil && !strings.Contains(err.Error(), "SPAWN_ERROR") {
+			t.Fatalf("startProcess failer: %v", err)
+		}
+		dm.waitEvents(t, "events.jsonl", 17)
+		dm.mustCall(t, "supervisor.stopProcess", []any{"good", true})
+		dm.waitEvents(t, "events.jsonl", 19)
+		dm.mustCall(t, "supervisor.sendRemoteCommEvent", []any{"mytype", "héllo data"})
+		dm.waitEvents(t, "events.jsonl", 20)
+		dm.mustCall(t, "supervisor.removeProcessGroup", []any{"exiter"})
+		recs := dm.waitEvents(t, "events.jsonl", 21)
+		return normalise(t, recs)
+	}
+	ours, ref := both(t, scenario)
+	diffLines(t, "our events vs the expected ones", ours, wantFullLife)
+	diffLines(t, "event streams", ours, ref)
+}
+
+func TestTick5MatchesReference(t *testing.T) {
+	t.Parallel()
+	const conf = `[eventlistener:ticker]
+command={python} {listener} {dir}/ticks.jsonl ok
+events=TICK_5
+startsecs=0
+`
+	scenario := func(t *testing.T, bin string) []string {
+		dm := startDaemon(t, bin, conf)
+		recs := dm.waitEvents(t, "ticks.jsonl", 2)[:2]
+		var whens []int64
+		for _, r := range recs {
+			w, err := strconv.ParseInt(strings.TrimPrefix(r.Payload, "when:"), 10, 64)
+			if err != nil || w%5 != 0 {
+				t.Errorf("TICK_5 payload %q: want when:<multiple of 5>", r.Payload)
+			}
+			whens = append(whens, w)
+		}
+		if len(whens) == 2 && whens[1]-whens[0] != 5 {
+			t.Errorf("consecutive ticks at %v, want 5 s apart", whens)
+		}
+		return normalise(t, recs)
+	}
+	ours, ref := both(t, scenario)
+	want := []string{
+		`ver:3.0 server:supervisor serial:0 pool:ticker poolserial:0 eventname:TICK_5 "when:T"`,
+		`ver:3.0 server:supervisor serial:1 pool:ticker poolserial:1 eventname:TICK_5 "when:T"`,
+	}
+	diffLines(t, "our ticks vs the expected ones", ours, want)
+	diffLines(t, "ticks", ours, ref)
+}

@@ -1,0 +1,35 @@
+"""A superlance-style event listener for tests, written with the Debian
+package's supervisor.childutils. Usage: listener.py OUT MODE
+
+Every event received is appended to OUT as one JSON line. MODE:
+  ok         answer OK to every event
+  failfirst  answer FAIL to the first event, OK afterwards
+  exitfirst  the first instance (no OUT.died marker yet) exits without
+             answering its first event; later instances answer OK
+  stuck      never answer the first event
+"""
+import json
+import os
+import sys
+import time
+
+from supervisor import childutils
+
+out, mode = sys.argv[1], sys.argv[2]
+marker = out + ".died"
+count = 0
+while True:
+    headers, payload = childutils.listener.wait(sys.stdin, sys.stdout)
+    count += 1
+    with open(out, "a") as f:
+        f.write(json.dumps({"headers": headers, "payload": payload, "pid": os.getpid()}) + "\n")
+    if mode == "failfirst" and count == 1:
+        childutils.listener.fail(sys.stdout)
+    elif mode == "exitfirst" and count == 1 and not os.path.exists(marker):
+        open(marker, "w").close()
+        sys.exit(3)
+    elif mode == "stuck":
+        while True:
+            time.sleep(3600)
+    else:
+        childutils.listener.ok(sys.stdout)
