@@ -230,6 +230,7 @@ func (e *Engine) reap(now time.Time) {
 		delete(e.byPID, pid)
 		e.mach.finish(p, ws, now)
 		e.releaseIO(p, now)
+		e.releaseSocket(p.group)
 	}
 }
 

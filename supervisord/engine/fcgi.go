@@ -65,3 +65,35 @@ func openFCGISocket(s *config.FCGISocket) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), s.URL), nil
 }
+
+// isFCGI reports whether the group's children get its socket as stdin.
+func (g *group) isFCGI() bool { return g.cfg.Kind == config.KindFCGI && g.cfg.Socket != nil }
+
+// acquireSocket opens the group's socket unless a child already holds it:
+// like the reference, the socket exists only while some child runs.
+func (e *Engine) acquireSocket(g *group) (*os.File, error) {
+	if g.socket == nil {
+		e.log.Logf(config.LevelInfo, "Creating socket %s", g.cfg.Socket.URL)
+		f, err := openFCGISocket(g.cfg.Socket)
+		if err != nil {
+			return nil, err
+		}
+		g.socket = f
+	}
+	return g.socket, nil
+}
+
+// releaseSocket closes the group's socket once none of its children runs.
+func (e *Engine) releaseSocket(g *group) {
+	if g.socket == nil {
+		return
+	}
+	for _, p := range g.procs {
+		if p.pid != 0 {
+			return
+		}
+	}
+	e.log.Logf(config.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
+	g.socket.Close()
+	g.socket = nil
+}

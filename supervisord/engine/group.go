@@ -54,13 +54,13 @@ func (e *Engine) addGroup(gc *config.Group) error {
 		}
 		g.procs = append(g.procs, p)
 	}
-	if gc.Kind == config.KindFCGI && gc.Socket != nil {
-		e.log.Logf(config.LevelInfo, "Creating socket %s", gc.Socket.URL)
-		f, err := openFCGISocket(gc.Socket)
-		if err != nil {
+	if g.isFCGI() {
+		// Created and closed once as a check, as the reference does; the
+		// first spawn creates it for good.
+		if _, err := e.acquireSocket(g); err != nil {
 			return fmt.Errorf("Could not create FastCGI socket %s: %w", gc.Socket.URL, err)
 		}
-		g.socket = f
+		e.releaseSocket(g)
 	}
 	e.groups[gc.Name] = g
 	e.order = append(e.order, g)

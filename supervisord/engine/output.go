@@ -87,8 +87,12 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 		return nil, nil, fmt.Errorf("unknown error making dispatchers for %s: %s", pyRepr(p.name()), errnoName(err))
 	}
 	files := make([]*os.File, 3)
-	if p.group.socket != nil {
-		files[0] = p.group.socket
+	if p.group.isFCGI() {
+		sock, err := e.acquireSocket(p.group)
+		if err != nil {
+			return fail(err)
+		}
+		files[0] = sock
 	} else {
 		r, w, err := os.Pipe()
 		if err != nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -458,14 +459,33 @@ func TestRealFCGISocketIsStdin(t *testing.T) {
 	if err := e.SendProcessStdin("fcgi", []byte("x")); !isFault(err, rpc.FaultNoFile) {
 		t.Errorf("stdin of an fcgi child: %v", err)
 	}
+	if c, err := net.Dial("unix", sock); err != nil {
+		t.Errorf("dial while a child runs: %v", err)
+	} else {
+		c.Close()
+	}
 	if _, err := e.StopProcessGroup(context.Background(), "fcgi", true); err != nil {
 		t.Fatal(err)
+	}
+	// Closed with its last child, as the reference does.
+	if c, err := net.Dial("unix", sock); err == nil {
+		c.Close()
+		t.Errorf("socket still accepts with no child running")
 	}
 	if err := e.RemoveProcessGroup("fcgi"); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, e, "INFO Creating socket unix://"+sock)
-	waitLog(t, e, "INFO Closing socket unix://"+sock)
+	var socketLines []string
+	for _, l := range e.log.snapshot() {
+		if strings.Contains(l, "socket unix://") {
+			socketLines = append(socketLines, l)
+		}
+	}
+	want := []string{"INFO Creating socket unix://" + sock, "INFO Closing socket unix://" + sock,
+		"INFO Creating socket unix://" + sock, "INFO Closing socket unix://" + sock}
+	if !slices.Equal(socketLines, want) {
+		t.Errorf("socket log lines:\n%s\nwant:\n%s", strings.Join(socketLines, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func TestRealOutputWrittenJustBeforeExitIsLogged(t *testing.T) {

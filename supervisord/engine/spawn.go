@@ -205,6 +205,7 @@ func (e *Engine) spawn(p *process, now time.Time) (int, error) {
 	}
 	if err != nil {
 		io.closeAll()
+		e.releaseSocket(p.group)
 		err = e.startError(p, argv, err)
 		e.childFailed(p, err)
 		return 0, err
