@@ -588,3 +588,72 @@ startsecs=1
 		})
 	}
 }
+
+// TestStdoutCopyAndSilent: in the foreground the main log is copied to
+// stdout line for line, unless -s/--silent (silent=true); the reference
+// is checked the same way.
+func TestStdoutCopyAndSilent(t *testing.T) {
+	testenv.RequireReference(t)
+	t.Parallel()
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	const programs = `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`
+	for _, bin := range []struct{ name, path string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
+		for _, silent := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/silent=%v", bin.name, silent), func(t *testing.T) {
+				t.Parallel()
+				s := newSide(t, bin.name, bin.path, programs)
+				args := []string{"-n", "-c", s.conf}
+				if silent {
+					args = append(args, "--silent")
+				}
+				s.daemon = testenv.Start(t, s.dir, s.bin, args...)
+				t.Cleanup(func() { killChildren(s) })
+				testenv.WaitUnixHTTP(t, s.sock, 15*time.Second)
+				s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+				s.stop(t)
+				logFile, err := os.ReadFile(s.log)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := string(logFile)
+				if silent {
+					want = ""
+				}
+				if got := s.daemon.Stdout.String(); got != want {
+					t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestUnknownRPCInterface: the reference refuses to start when an
+// [rpcinterface:x] factory cannot be imported; we cannot load Python
+// plugins, so we warn and serve the stock interface.
+func TestUnknownRPCInterface(t *testing.T) {
+	testenv.RequireReference(t)
+	t.Parallel()
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	const custom = "[rpcinterface:custom]\nsupervisor.rpcinterface_factory = mypkg.rpc:make_custom\n"
+
+	ref := newSide(t, "ref", testenv.PythonSupervisord, custom)
+	got := runCLI(t, ref.dir, ref.bin, "-n", "-c", ref.conf)
+	if want := "Error: mypkg.rpc:make_custom cannot be resolved within [rpcinterface:custom]\n"; got.code != 2 || !strings.HasPrefix(got.stderr, want) {
+		t.Errorf("reference: %+v, want exit 2 and %q", got, want)
+	}
+
+	s := newSide(t, "ours", ours, custom)
+	s.start(t, "")
+	s.waitLog(t, 10*time.Second, "WARN RPC interface 'custom' (factory mypkg.rpc:make_custom) is not supported and was not loaded", 1)
+	var state struct {
+		Name string `xmlrpc:"statename"`
+	}
+	if err := s.call(t, "supervisor.getState", nil, &state); err != nil || state.Name != "RUNNING" {
+		t.Errorf("getState = %+v, %v", state, err)
+	}
+	s.stop(t)
+}
