@@ -357,3 +357,162 @@ startsecs=0
 	diffLines(t, "our ticks vs the expected ones", ours, want)
 	diffLines(t, "ticks", ours, ref)
 }
+
+// The pools' priorities differ on purpose. Expected difference: the
+// reference re-buffers a rejected event in every pool that has a process
+// of the rejecting process's priority (Subprocess.__eq__ compares
+// priorities), so with equal priorities (the default -1) a FAIL in one
+// pool is redelivered in all of them, even to pools that never subscribed
+// to the event. We re-buffer it only in the rejecting listener's pool.
+const protocolConf = `[eventlistener:stuck]
+command={python} {listener} {dir}/stuck.jsonl stuck
+events=REMOTE_COMMUNICATION
+buffer_size=2
+startsecs=0
+priority=1
+
+[eventlistener:failing]
+command={python} {listener} {dir}/failing.jsonl failfirst
+events=REMOTE_COMMUNICATION
+startsecs=0
+priority=2
+
+[eventlistener:dying]
+command={python} {listener} {dir}/dying.jsonl exitfirst
+events=REMOTE_COMMUNICATION
+startsecs=0
+autorestart=true
+priority=3
+`
+
+// A listener that answers FAIL gets the same event again; one that dies
+// mid-event gets it again once restarted; one that never answers fills
+// its pool's buffer, which then drops its oldest event, and nothing else
+// waits for it.
+func TestListenerFailuresMatchReference(t *testing.T) {
+	t.Parallel()
+	type outcome struct {
+		stuck, failing, dying []string
+		dyingPIDs             []int
+	}
+	scenario := func(t *testing.T, bin string) outcome {
+		dm := startDaemon(t, bin, protocolConf)
+		send := func(data string) {
+			dm.mustCall(t, "supervisor.sendRemoteCommEvent", []any{"t", data})
+		}
+		send("zero")
+		dm.waitEvents(t, "stuck.jsonl", 1)
+		dm.waitEvents(t, "failing.jsonl", 2)
+		dm.waitEvents(t, "dying.jsonl", 2)
+		send("one")
+		send("two")
+		send("three")
+		var o outcome
+		o.failing = normalise(t, dm.waitEvents(t, "failing.jsonl", 5))
+		dying := dm.waitEvents(t, "dying.jsonl", 5)
+		o.dying = normalise(t, dying)
+		for _, r := range dying {
+			o.dyingPIDs = append(o.dyingPIDs, r.PID)
+		}
+		testenv.Eventually(t, 20*time.Second, func() error {
+			log := dm.mainLog(t)
+			for _, line := range []string{
+				"ERRO pool stuck event buffer overflowed, discarding event 1\n",
+				"WARN failing: event was rejected\n",
+			} {
+				if !strings.Contains(log, line) {
+					return fmt.Errorf("main log lacks %q", line)
+				}
+			}
+			return nil
+		})
+		o.stuck = normalise(t, dm.events(t, "stuck.jsonl"))
+		return o
+	}
+	ours, ref := both(t, scenario)
+	ev := func(pool string, serial, poolSerial int, data string) string {
+		return fmt.Sprintf("ver:3.0 server:supervisor serial:%d pool:%s poolserial:%d eventname:REMOTE_COMMUNICATION %q", serial, pool, poolSerial, "type:t\n"+data)
+	}
+	wantStuck := []string{ev("stuck", 0, 0, "zero")}
+	wantFailing := []string{ev("failing", 0, 0, "zero"), ev("failing", 0, 0, "zero"), ev("failing", 1, 1, "one"), ev("failing", 2, 2, "two"), ev("failing", 3, 3, "three")}
+	wantDying := []string{ev("dying", 0, 0, "zero"), ev("dying", 0, 0, "zero"), ev("dying", 1, 1, "one"), ev("dying", 2, 2, "two"), ev("dying", 3, 3, "three")}
+	for _, c := range []struct {
+		what       string
+		ours, want []string
+		ref        []string
+	}{
+		{"stuck listener", ours.stuck, wantStuck, ref.stuck},
+		{"failing listener", ours.failing, wantFailing, ref.failing},
+		{"dying listener", ours.dying, wantDying, ref.dying},
+	} {
+		diffLines(t, c.what+": our events vs the expected ones", c.ours, c.want)
+		diffLines(t, c.what+": events", c.ours, c.ref)
+	}
+	if p := ours.dyingPIDs; p[0] == p[1] || p[1] != p[2] {
+		t.Errorf("dying listener pids %v: want the redelivery to a new instance", p)
+	}
+}
+
+const captureConf = `[eventlistener:lis]
+command={python} {listener} {dir}/events.jsonl ok
+events=PROCESS_COMMUNICATION,PROCESS_LOG_STDOUT
+startsecs=0
+
+[program:cap]
+command={python} {prog} 100 0 "before<!--XSUPERVISOR:BEGIN-->inside<!--XSUPERVISOR:END-->after\n"
+stdout_capture_maxbytes=1KB
+stdout_events_enabled=true
+stdout_logfile={dir}/cap.log
+startsecs=0
+`
+
+// Capture mode: text between the tokens becomes a PROCESS_COMMUNICATION
+// event and stays out of the log file; PROCESS_LOG events carry every
+// piece, including the captured one.
+func TestCaptureModeMatchesReference(t *testing.T) {
+	t.Parallel()
+	type outcome struct {
+		events []string
+		log    string
+	}
+	scenario := func(t *testing.T, bin string) outcome {
+		dm := startDaemon(t, bin, captureConf)
+		want := 3
+		if bin != testenv.PythonSupervisord {
+			want = 4
+		}
+		var o outcome
+		o.events = normalise(t, dm.waitEvents(t, "events.jsonl", want))
+		testenv.Eventually(t, 10*time.Second, func() error {
+			b, err := os.ReadFile(filepath.Join(dm.dir, "cap.log"))
+			o.log = string(b)
+			if err != nil || !strings.HasPrefix(o.log, "before") {
+				return fmt.Errorf("cap.log = %q, %v", o.log, err)
+			}
+			if bin != testenv.PythonSupervisord && o.log != "beforeafter\n" {
+				return fmt.Errorf("cap.log = %q, want %q", o.log, "beforeafter\n")
+			}
+			return nil
+		})
+		return o
+	}
+	ours, ref := both(t, scenario)
+	ev := func(serial int, name, payload string) string {
+		return fmt.Sprintf("ver:3.0 server:supervisor serial:%d pool:lis poolserial:%d eventname:%s %q", serial, serial, name, payload)
+	}
+	want := []string{
+		ev(0, "PROCESS_LOG_STDOUT", "processname:cap groupname:cap pid:N channel:stdout\nbefore"),
+		ev(1, "PROCESS_LOG_STDOUT", "processname:cap groupname:cap pid:N channel:stdout\ninside"),
+		ev(2, "PROCESS_COMMUNICATION_STDOUT", "processname:cap groupname:cap pid:N\ninside"),
+		ev(3, "PROCESS_LOG_STDOUT", "processname:cap groupname:cap pid:N channel:stdout\nafter\n"),
+	}
+	diffLines(t, "our events vs the expected ones", ours.events, want)
+	// Expected difference: the reference holds output back until it is
+	// longer than a token, so the short "after\n" never reaches its log or
+	// its listeners while the process runs (and is lost when it exits);
+	// we hold back only bytes that may start a token.
+	diffLines(t, "events", ours.events[:3], ref.events)
+	if ref.log != "before" {
+		t.Errorf("reference cap.log = %q; the expected difference above assumes %q", ref.log, "before")
+	}
+}
