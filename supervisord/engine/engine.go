@@ -179,6 +179,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			ctxDone = nil
 			e.setMood(MoodShutdown)
 		case <-e.os.ChildExited():
+			e.log.Logf(config.LevelDebug, "received SIGCHLD indicating a child quit")
 			e.reap(e.clock.Now())
 		case req := <-e.reqc:
 			req(e.clock.Now())
