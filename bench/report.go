@@ -27,6 +27,21 @@ const (
 	Equal
 )
 
+// String names the kind in JSON reports.
+func (k TargetKind) String() string {
+	switch k {
+	case RatioAtMost:
+		return "ratio_at_most"
+	case AtMost:
+		return "at_most"
+	case AtLeast:
+		return "at_least"
+	case Equal:
+		return "equal"
+	}
+	return ""
+}
+
 // Target is the goal for one figure.
 type Target struct {
 	Kind  TargetKind
@@ -122,7 +137,10 @@ type Row struct {
 	Ref    Series   `json:"ref"`
 	Ratio  *float64 `json:"ratio,omitempty"`
 	Target string   `json:"target,omitempty"`
-	Met    *bool    `json:"met,omitempty"`
+	// TargetKind and TargetValue are Target for machines.
+	TargetKind  string   `json:"target_kind,omitempty"`
+	TargetValue *float64 `json:"target_value,omitempty"`
+	Met         *bool    `json:"met,omitempty"`
 }
 
 // ScenarioResult is one scenario's rows and the errors of failed runs.
@@ -151,7 +169,11 @@ func Summarize(sc *Scenario, samples map[string][]Sample, errs map[string][]stri
 		res.Errors = errs
 	}
 	for _, f := range sc.Figures {
-		row := Row{Key: f.Key, Label: f.Label, Unit: f.Unit, Target: f.Target.String()}
+		row := Row{Key: f.Key, Label: f.Label, Unit: f.Unit, Target: f.Target.String(), TargetKind: f.Target.Kind.String()}
+		if f.Target.Kind != NoTarget {
+			v := f.Target.Value
+			row.TargetValue = &v
+		}
 		row.Ours = newSeries(collect(samples[Ours], f.Key))
 		row.Ref = newSeries(collect(samples[Ref], f.Key))
 		if r := ratio(row.Ours.median(), row.Ref.median()); !math.IsNaN(r) {

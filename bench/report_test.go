@@ -130,6 +130,12 @@ func TestWriteJSON(t *testing.T) {
 	if back.Runs != 3 || row.Key != "rss" || *row.Ours.Median != 13 || *row.Met != false || row.Target != "≤ 0.4×" {
 		t.Errorf("round trip lost data: %+v", row)
 	}
+	if row.TargetKind != "ratio_at_most" || row.TargetValue == nil || *row.TargetValue != 0.4 {
+		t.Errorf("target for machines: %q %v", row.TargetKind, row.TargetValue)
+	}
+	if hwm := back.Scenarios[0].Rows[1]; hwm.TargetKind != "" || hwm.TargetValue != nil || hwm.Met != nil {
+		t.Errorf("figure without target has one in JSON: %+v", hwm)
+	}
 	if !strings.Contains(buf.String(), `"samples": [`) {
 		t.Errorf("samples missing:\n%s", buf.String())
 	}
