@@ -143,3 +143,61 @@ startsecs=1
 	f.logLines = slices.DeleteFunc(s.logLines(t, "supervisord.log"), func(l string) bool { return timingLine(l, "") })
 	return f
 }
+
+// TestDaemonizedReloadWithRelativeConfig: started as `supervisord -c
+// supervisord.conf` with directory= set, the daemon chdirs away; the
+// reference then fails to re-read its relative config on SIGHUP and exits
+// (Supervisor issue #602). Ours re-reads the file it was started with.
+func TestDaemonizedReloadWithRelativeConfig(t *testing.T) {
+	testenv.RequireReference(t)
+	t.Parallel()
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	for _, sd := range []struct{ name, bin string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
+		t.Run(sd.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSide(t, sd.name, sd.bin, "[supervisord]\ndirectory=/\n")
+			if got := runCLI(t, s.dir, s.bin, "-c", "supervisord.conf"); got.code != 0 {
+				t.Fatalf("launch: %+v", got)
+			}
+			pidfile := filepath.Join(s.dir, "supervisord.pid")
+			var pid int
+			testenv.Eventually(t, 10*time.Second, func() error {
+				b, err := os.ReadFile(pidfile)
+				if err != nil {
+					return err
+				}
+				pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+				return err
+			})
+			t.Cleanup(func() {
+				if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmdline), "supervisord") {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			testenv.WaitUnixHTTP(t, s.sock, 10*time.Second)
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			if sd.name == "ref" {
+				testenv.Eventually(t, 20*time.Second, func() error {
+					if alive(pid) {
+						return fmt.Errorf("reference %d still running after SIGHUP", pid)
+					}
+					return nil
+				})
+				return
+			}
+			s.waitLog(t, 15*time.Second, "supervisord started with pid", 2)
+			testenv.WaitUnixHTTP(t, s.sock, 10*time.Second)
+			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, 20*time.Second, func() error {
+				if alive(pid) {
+					return fmt.Errorf("daemon %d still running after SIGTERM", pid)
+				}
+				return nil
+			})
+		})
+	}
+}
