@@ -76,7 +76,8 @@ func (e *Env) helperCommand(mode string, args ...any) (string, error) {
 	if e.Helper == "" {
 		return "", fmt.Errorf("no helper executable configured")
 	}
-	s := fmt.Sprintf("%s %s %s", e.Helper, HelperArg, mode)
+	// The arguments may carry %(process_num)s expansions; the path may not.
+	s := fmt.Sprintf("%s %s %s", escapePercent(e.Helper), HelperArg, mode)
 	for _, a := range args {
 		s += fmt.Sprint(" ", a)
 	}
