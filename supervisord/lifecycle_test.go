@@ -407,6 +407,32 @@ startsecs=1
 		},
 	},
 	{
+		// The stock supervisorctl's reload and shutdown end to end.
+		name: "stock_supervisorctl_reload_shutdown",
+		programs: `[program:alpha]
+command={{helper}} run
+environment={{env}}
+startsecs=1
+`,
+		exits: true,
+		drive: func(t *testing.T, s *side) {
+			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			ctl := func(args ...string) {
+				t.Helper()
+				got := runCLI(t, s.dir, testenv.PythonSupervisorctl, append([]string{"-c", s.conf}, args...)...)
+				want := map[string]string{"reload": "Restarted supervisord\n", "shutdown": "Shut down\n"}[args[0]]
+				if got.code != 0 || got.stdout != want || got.stderr != "" {
+					t.Errorf("%s: supervisorctl %s: %+v, want %q", s.name, args[0], got, want)
+				}
+			}
+			ctl("reload")
+			s.waitLog(t, 15*time.Second, "supervisord started with pid", 2)
+			s.waitStates(t, 15*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			ctl("shutdown")
+			s.waitExit(t, 20*time.Second)
+		},
+	},
+	{
 		// SIGUSR2 after the main log was moved away (logrotate's way):
 		// the request is logged in the old file, later lines go to a new
 		// file; the children keep running.
