@@ -31,6 +31,7 @@ type record struct {
 	Headers map[string]string `json:"headers"`
 	Payload string            `json:"payload"`
 	PID     int               `json:"pid"`
+	RPC     string            `json:"rpc"` // mode rpc: the listener's own state
 }
 
 // daemon is one supervisord (ours or the reference) running a scenario.
@@ -326,10 +327,11 @@ func TestListenerFullLifeMatchesReference(t *testing.T) {
 	diffLines(t, "event streams", ours, ref)
 }
 
+// TICK_5 events, to a listener that calls back over XML-RPC for each.
 func TestTick5MatchesReference(t *testing.T) {
 	t.Parallel()
 	const conf = `[eventlistener:ticker]
-command={python} {listener} {dir}/ticks.jsonl ok
+command={python} {listener} {dir}/ticks.jsonl rpc
 events=TICK_5
 startsecs=0
 `
@@ -343,6 +345,10 @@ startsecs=0
 				t.Errorf("TICK_5 payload %q: want when:<multiple of 5>", r.Payload)
 			}
 			whens = append(whens, w)
+			// A listener may call back over XML-RPC while it is BUSY.
+			if r.RPC != "RUNNING" {
+				t.Errorf("the listener saw itself %q over XML-RPC, want RUNNING", r.RPC)
+			}
 		}
 		if len(whens) == 2 && whens[1]-whens[0] != 5 {
 			t.Errorf("consecutive ticks at %v, want 5 s apart", whens)

@@ -7,6 +7,9 @@ Every event received is appended to OUT as one JSON line. MODE:
   exitfirst  the first instance (no OUT.died marker yet) exits without
              answering its first event; later instances answer OK
   stuck      never answer the first event
+  rpc        like ok, but first ask supervisord (through childutils and
+             SUPERVISOR_SERVER_URL, while BUSY) for this process's state,
+             written down as "rpc"
 """
 import json
 import os
@@ -21,8 +24,12 @@ count = 0
 while True:
     headers, payload = childutils.listener.wait(sys.stdin, sys.stdout)
     count += 1
+    rec = {"headers": headers, "payload": payload, "pid": os.getpid()}
+    if mode == "rpc":
+        rpc = childutils.getRPCInterface(os.environ)
+        rec["rpc"] = rpc.supervisor.getProcessInfo(os.environ["SUPERVISOR_PROCESS_NAME"])["statename"]
     with open(out, "a") as f:
-        f.write(json.dumps({"headers": headers, "payload": payload, "pid": os.getpid()}) + "\n")
+        f.write(json.dumps(rec) + "\n")
     if mode == "failfirst" and count == 1:
         childutils.listener.fail(sys.stdout)
     elif mode == "exitfirst" and count == 1 and not os.path.exists(marker):
