@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -34,15 +35,17 @@ func TestMain(m *testing.M) {
 
 // runHelper is a supervised child. Modes:
 //
-//	serve  print "hello" on stdout and "err" on stderr, then echo each
-//	       stdin line as "got: <line>" until stdin closes
-//	exit0  exit 0 at once
+//	serve  ignore SIGHUP/SIGUSR1/SIGUSR2, print "hello" on stdout and
+//	       "err" on stderr, then echo each stdin line as "got: <line>"
+//	brief  exit 0 after a second (long enough to be "started")
 //	exit1  exit 1 at once
 func runHelper(mode string) int {
 	// Die with the daemon, whatever way it ends.
 	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
 	switch mode {
 	case "serve":
+		// Survive the signals the tests send, so that they cause no restart.
+		signal.Ignore(syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 		fmt.Println("hello")
 		fmt.Fprintln(os.Stderr, "err")
 		sc := bufio.NewScanner(os.Stdin)
@@ -50,7 +53,8 @@ func runHelper(mode string) int {
 			fmt.Println("got: " + sc.Text())
 		}
 		select {}
-	case "exit0":
+	case "brief":
+		time.Sleep(time.Second)
 		return 0
 	case "exit1":
 		return 1
@@ -100,7 +104,7 @@ var standardPrograms = []program{
 	{"manual", "serve", "autostart=false\nstartsecs=0"},
 	{"failer", "exit1", "startretries=0"},
 	{"manual2", "serve", "autostart=false\nstartsecs=0"},
-	{"quick", "exit0", "autostart=false\nstartsecs=0\nautorestart=false"},
+	{"quick", "brief", "autostart=false\nstartsecs=0\nautorestart=false"},
 	{"multi", "serve", "numprocs=2\nprocess_name=%(program_name)s_%(process_num)02d\nstartsecs=0"},
 }
 
@@ -152,7 +156,7 @@ func startDaemon(t *testing.T, kind daemonKind, progs []program, user, password 
 	conf := writeConfig(t, dir, progs, extra)
 	d := &daemon{dir: dir, conf: conf, sock: filepath.Join(dir, "sock"), user: user, password: password, transient: map[string]bool{}}
 	for _, p := range progs {
-		if strings.HasPrefix(p.mode, "exit") {
+		if p.mode == "exit1" || p.mode == "brief" {
 			d.transient[p.name] = true
 		}
 	}
