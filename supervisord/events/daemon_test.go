@@ -400,6 +400,7 @@ func TestListenerFailuresMatchReference(t *testing.T) {
 	type outcome struct {
 		stuck, failing, dying []string
 		dyingPIDs             []int
+		logs                  map[string][]string // pool -> its protocol lines in the main log
 	}
 	scenario := func(t *testing.T, bin string) outcome {
 		dm := startDaemon(t, bin, protocolConf)
@@ -433,6 +434,7 @@ func TestListenerFailuresMatchReference(t *testing.T) {
 			return nil
 		})
 		o.stuck = normalise(t, dm.events(t, "stuck.jsonl"))
+		o.logs = protocolLines(dm.mainLog(t), "stuck", "failing", "dying")
 		return o
 	}
 	ours, ref := both(t, scenario)
@@ -453,6 +455,12 @@ func TestListenerFailuresMatchReference(t *testing.T) {
 	} {
 		diffLines(t, c.what+": our events vs the expected ones", c.ours, c.want)
 		diffLines(t, c.what+": events", c.ours, c.ref)
+	}
+	for _, pool := range []string{"stuck", "failing", "dying"} {
+		if len(ours.logs[pool]) < 2 {
+			t.Errorf("%s: main log protocol lines %q, want at least two", pool, ours.logs[pool])
+		}
+		diffLines(t, pool+": main log protocol lines", ours.logs[pool], ref.logs[pool])
 	}
 	if p := ours.dyingPIDs; p[0] == p[1] || p[1] != p[2] {
 		t.Errorf("dying listener pids %v: want the redelivery to a new instance", p)
@@ -521,4 +529,24 @@ func TestCaptureModeMatchesReference(t *testing.T) {
 	if ref.log != "before" {
 		t.Errorf("reference cap.log = %q; the expected difference above assumes %q", ref.log, "before")
 	}
+}
+
+// protocolLines picks, per listener, the main-log lines about its
+// protocol state, without their time stamps: "NAME: ..." state changes and
+// results, and the pool's rebuffering and overflow lines.
+func protocolLines(log string, names ...string) map[string][]string {
+	out := map[string][]string{}
+	for _, line := range strings.Split(log, "\n") {
+		fields := strings.SplitN(line, " ", 4) // date time LEVEL message
+		if len(fields) < 4 {
+			continue
+		}
+		msg := fields[2] + " " + fields[3]
+		for _, name := range names {
+			if strings.HasPrefix(fields[3], name+": ") || strings.Contains(fields[3], "for pool "+name+" ") || strings.HasPrefix(fields[3], "pool "+name+" ") {
+				out[name] = append(out[name], msg)
+			}
+		}
+	}
+	return out
 }
