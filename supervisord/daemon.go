@@ -81,11 +81,11 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 		Reload:  d.load,
 	})
 	if err != nil {
-		return nil, &usageError{msg: err.Error()}
+		return nil, d.startupFailed(first, log, &usageError{msg: err.Error()})
 	}
 	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr)
 	if err != nil {
-		return nil, err
+		return nil, d.startupFailed(first, log, err)
 	}
 	defer servers.close()
 
@@ -113,6 +113,15 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 		return cfg, nil
 	}
 	return next, nil
+}
+
+// startupFailed returns err, first logging it when it ends a restart: the
+// terminal is long gone then (the reference loses the message).
+func (d *daemon) startupFailed(first bool, log *logrot.MainLog, err error) error {
+	if !first {
+		mainLogger{log}.Logf(config.LevelCritical, "could not restart: %v", err)
+	}
+	return err
 }
 
 // runEngine runs eng until it returns, turning OS signals into engine

@@ -2,6 +2,7 @@ package supervisord_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -682,4 +683,41 @@ func TestUnknownRPCInterface(t *testing.T) {
 		t.Errorf("getState = %+v, %v", state, err)
 	}
 	s.stop(t)
+}
+
+// TestRestartOntoTakenPort: a restart whose new config names a port
+// something else holds ends both daemons with status 2; ours also says
+// why in the main log (the reference's message goes to a terminal that
+// may be long gone).
+func TestRestartOntoTakenPort(t *testing.T) {
+	testenv.RequireReference(t)
+	t.Parallel()
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	for _, sd := range []struct{ name, bin string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
+		t.Run(sd.name, func(t *testing.T) {
+			t.Parallel()
+			taken, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer taken.Close()
+			s := newSide(t, sd.name, sd.bin, "")
+			s.start(t, "")
+			s.writeConfig(t, "[inet_http_server]\nport="+taken.Addr().String()+"\n")
+			if err := syscall.Kill(s.daemon.Cmd.Process.Pid, syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-s.daemon.Exited:
+			case <-time.After(20 * time.Second):
+				t.Fatal("daemon still running")
+			}
+			if code := s.daemon.Cmd.ProcessState.ExitCode(); code != 2 {
+				t.Errorf("exit status %d, want 2", code)
+			}
+			if sd.name == "ours" {
+				s.waitLog(t, time.Second, "CRIT could not restart: Another program is already listening on a port", 1)
+			}
+		})
+	}
 }
