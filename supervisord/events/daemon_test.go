@@ -431,6 +431,13 @@ func TestListenerFailuresMatchReference(t *testing.T) {
 					return fmt.Errorf("main log lacks %q", line)
 				}
 			}
+			// Both are READY again after their last event (first READY,
+			// READY after the refusal or restart, four results).
+			for _, name := range []string{"failing", "dying"} {
+				if n := strings.Count(log, " "+name+": ACKNOWLEDGED -> READY\n"); n != 6 {
+					return fmt.Errorf("%s went READY %d times, want 6", name, n)
+				}
+			}
 			return nil
 		})
 		o.stuck = normalise(t, dm.events(t, "stuck.jsonl"))
