@@ -20,7 +20,9 @@ import (
 
 func newTestServer(t *testing.T, b Backend, opts HandlerOptions) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(NewHandler(b, opts))
+	srv := httptest.NewUnstartedServer(NewHandler(b, opts))
+	srv.Config.ConnContext = ConnContext
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -677,5 +679,37 @@ func TestFailedFaults(t *testing.T) {
 	}
 	if _, err := c.call("supervisor.readLog", 0, 0); faultCode(err) != FaultFailed {
 		t.Errorf("readLog of a directory: %v, want FAILED", err)
+	}
+}
+
+// TestLogtailEndsWhenClientHangsUp: supervisorctl's request carries a
+// stray CRLF after the headers; the stream must still end when the
+// client goes away, however quiet the log.
+func TestLogtailEndsWhenClientHangsUp(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, newFakeBackend(t), HandlerOptions{MaxLogTails: 1})
+	// Each stream can start only once the previous one's handler has
+	// returned and freed the only slot.
+	for range 3 {
+		testenv.Eventually(t, 10*time.Second, func() error {
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			io.WriteString(conn, "GET /logtail/cat HTTP/1.1\r\nHost: x\r\n\r\n")
+			status := make([]byte, len("HTTP/1.1 200"))
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadFull(conn, status); err != nil {
+				return err
+			}
+			if string(status) != "HTTP/1.1 200" {
+				return errors.New(string(status))
+			}
+			// The stray CRLF arrives once the stream runs, as it does
+			// from supervisorctl.
+			_, err = io.WriteString(conn, "\r\n")
+			return err
+		})
 	}
 }

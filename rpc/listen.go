@@ -168,6 +168,7 @@ func NewServer(ctx context.Context, h http.Handler) *http.Server {
 		IdleTimeout:       5 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       ConnContext,
 	}
 }
 

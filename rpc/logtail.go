@@ -1,7 +1,9 @@
 package rpc
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -77,8 +79,50 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string,
 	if rc.Flush() != nil {
 		return
 	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	if conn, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		stop := watchHangup(conn, cancel)
+		defer stop()
+	}
 	dw := &deadlineWriter{w: w, rc: rc, timeout: h.opts.WriteTimeout}
-	_ = logrot.Follow(r.Context(), path, dw, func() { _ = rc.Flush() })
+	_ = logrot.Follow(ctx, path, dw, func() { _ = rc.Flush() })
+}
+
+// connKey carries a request's connection in its context; see ConnContext.
+type connKey struct{}
+
+// ConnContext is for http.Server.ConnContext (NewServer sets it): it lets
+// log streams notice a client that hangs up while the log is quiet.
+// net/http alone may not: supervisorctl sends two bytes after its
+// request, the server's watch for end-of-input stops at the first, and a
+// stream with nothing to write would then live on after its client.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// watchHangup reads the connection of an endless response until the
+// client hangs up, then calls cancel. Nothing the client sends can
+// matter any more: the response never ends, so no later request on this
+// connection will be served. stop ends the watch and closes the
+// connection, which the stream's end has made useless.
+func watchHangup(conn net.Conn, cancel context.CancelFunc) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var buf [512]byte
+		for {
+			if _, err := conn.Read(buf[:]); err != nil {
+				cancel()
+				return
+			}
+		}
+	}()
+	return func() {
+		_ = conn.SetReadDeadline(time.Now())
+		<-done
+		_ = conn.Close()
+	}
 }
 
 // deadlineWriter gives every write to a client its own deadline.
