@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,7 +31,26 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(runHelper(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		code = checkGoroutines()
+	}
+	os.Exit(code)
+}
+
+// checkGoroutines fails the run when goroutines outlive the tests (the
+// client's readers, streams and signal relays must all end).
+func checkGoroutines() int {
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > 2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
+			return 1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return 0
 }
 
 // runHelper is a supervised child. Modes:
@@ -38,6 +58,7 @@ func TestMain(m *testing.M) {
 //	serve  ignore SIGHUP/SIGUSR1/SIGUSR2, print "hello" on stdout and
 //	       "err" on stderr, then echo each stdin line as "got: <line>"
 //	brief  exit 0 after a second (long enough to be "started")
+//	chatter  print "line 00000", "line 00001", ... every 5 ms
 //	exit1  exit 1 at once
 func runHelper(mode string) int {
 	// Die with the daemon, whatever way it ends.
@@ -53,6 +74,11 @@ func runHelper(mode string) int {
 			fmt.Println("got: " + sc.Text())
 		}
 		select {}
+	case "chatter":
+		for i := 0; ; i++ {
+			fmt.Printf("line %05d\n", i)
+			time.Sleep(5 * time.Millisecond)
+		}
 	case "brief":
 		time.Sleep(time.Second)
 		return 0

@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -143,6 +145,45 @@ func TestGoldenFg(t *testing.T) {
 			})
 			if strings.Join(want, "\n") != strings.Join(got, "\n") {
 				t.Errorf("fg lines differ:\nreference %q\nours      %q", want, got)
+			}
+		})
+	}
+}
+
+// TestTailFollowAcrossRotation: tail -f keeps following a log that
+// rotates many times while it is being read.
+func TestTailFollowAcrossRotation(t *testing.T) {
+	for _, kind := range daemons {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			d := startDaemon(t, kind, []program{{"chatter", "chatter",
+				"startsecs=0\nstdout_logfile=%(here)s/chatter.log\nstdout_logfile_maxbytes=1KB\nstdout_logfile_backups=1"}}, "", "")
+			var out syncBuffer
+			ctrlC := make(fakeInterrupt)
+			done := runOursAsync(d.dir, strings.NewReader(""), &out, ctrlC, "-c", d.conf, "tail", "-f", "chatter")
+			first := regexp.MustCompile(`line (\d{5})`)
+			var start int
+			testenv.Eventually(t, 15*time.Second, func() error {
+				m := first.FindStringSubmatch(out.String())
+				if m == nil {
+					return fmt.Errorf("no line yet in %q", out.String())
+				}
+				start, _ = strconv.Atoi(m[1])
+				return nil
+			})
+			// 1 KB holds about 90 lines: 400 more lines mean several rotations.
+			waitFor(t, &out, fmt.Sprintf("line %05d\n", start+400))
+			close(ctrlC)
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Errorf("exit status %d, want 0", code)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("tail -f did not end after Ctrl-C")
+			}
+			if _, err := os.Stat(d.dir + "/chatter.log.1"); err != nil {
+				t.Errorf("the log never rotated: %v", err)
 			}
 		})
 	}
