@@ -47,6 +47,7 @@ loglevel=debug
 pidfile={dir}/supervisord.pid
 childlogdir={dir}
 identifier=supervisor
+strip_ansi=true
 
 [unix_http_server]
 file={dir}/sock
@@ -557,3 +558,46 @@ func protocolLines(log string, names ...string) map[string][]string {
 	}
 	return out
 }
+
+const processLogConf = `[eventlistener:lis]
+command={python} {listener} {dir}/events.jsonl ok
+events=PROCESS_LOG,PROCESS_COMMUNICATION
+startsecs=0
+
+[program:p]
+command=/bin/sh -c 'printf "\033[31mred\033[0m err\n" >&2; printf "<!--XSUPERVISOR:BEGIN-->\033[1mbold\033[0m<!--XSUPERVISOR:END-->" >&2; printf "\377bin\n"; exec {python} {prog} 100 0'
+stdout_events_enabled=true
+stderr_events_enabled=true
+stderr_capture_maxbytes=100
+startsecs=0
+`
+
+// PROCESS_LOG_STDOUT/STDERR with strip_ansi and undecodable output, and
+// capture mode on stderr. How stdout and stderr interleave is a matter of
+// timing, so the events are compared without their serials, sorted.
+func TestProcessLogEventsMatchReference(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, bin string) []string {
+		dm := startDaemon(t, bin, processLogConf)
+		var out []string
+		for _, line := range normalise(t, dm.waitEvents(t, "events.jsonl", 4)) {
+			out = append(out, serialRE.ReplaceAllString(line, "serial:S"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	ours, ref := both(t, run)
+	ev := func(name, payload string) string {
+		return fmt.Sprintf("ver:3.0 server:supervisor serial:S pool:lis poolserial:S eventname:%s %q", name, payload)
+	}
+	want := []string{
+		ev("PROCESS_COMMUNICATION_STDERR", "processname:p groupname:p pid:N\nbold"),
+		ev("PROCESS_LOG_STDERR", "processname:p groupname:p pid:N channel:stderr\nbold"),
+		ev("PROCESS_LOG_STDERR", "processname:p groupname:p pid:N channel:stderr\nred err\n"),
+		ev("PROCESS_LOG_STDOUT", "processname:p groupname:p pid:N channel:stdout\nUndecodable: b'\\xffbin\\n'"),
+	}
+	diffLines(t, "our events vs the expected ones", ours, want)
+	diffLines(t, "events", ours, ref)
+}
+
+var serialRE = regexp.MustCompile(`serial:\d+`)
