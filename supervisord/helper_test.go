@@ -1,6 +1,7 @@
 package supervisord_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -73,6 +74,14 @@ func TestMain(m *testing.M) {
 			os.Exit(99)
 		}
 		os.Exit(h(os.Args[2:]))
+	}
+	// The black-box tests mostly wait on daemons and their 1 s ticks, so
+	// run more of them at once than GOMAXPROCS unless -parallel was given.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "6")
 	}
 	os.Exit(m.Run())
 }
