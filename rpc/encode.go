@@ -21,16 +21,6 @@ type Member struct {
 	Value any
 }
 
-// Get returns the value of the first member called name.
-func (s Struct) Get(name string) (any, bool) {
-	for _, m := range s {
-		if m.Name == name {
-			return m.Value, true
-		}
-	}
-	return nil, false
-}
-
 const (
 	xmlDecl        = "<?xml version='1.0'?>\n"
 	responseHead   = xmlDecl + "<methodResponse>\n<params>\n<param>\n"
