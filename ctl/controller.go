@@ -232,10 +232,11 @@ func pyException(err error) string {
 		connectLn = "557"
 	)
 	var (
-		f  *Fault
-		pe *ProtocolError
-		up errUnknownProtocol
-		en syscall.Errno
+		f   *Fault
+		pe  *ProtocolError
+		up  errUnknownProtocol
+		en  syscall.Errno
+		dns *net.DNSError
 	)
 	switch {
 	case errors.As(err, &f):
@@ -244,6 +245,12 @@ func pyException(err error) string {
 		return fmt.Sprintf("error: <class 'xmlrpc.client.ProtocolError'>, %s: file: %s line: 539", pe.Error(), xmlrpcPy)
 	case errors.As(err, &up):
 		return fmt.Sprintf("error: <class 'ValueError'>, %s: file: %s line: 505", up.Error(), xmlrpcPy)
+	case errors.As(err, &dns):
+		// getaddrinfo's EAI_NONAME and EAI_AGAIN, as Python words them.
+		if dns.IsNotFound {
+			return fmt.Sprintf("error: <class 'socket.gaierror'>, [Errno -2] Name or service not known: file: %s line: 962", socketPy)
+		}
+		return fmt.Sprintf("error: <class 'socket.gaierror'>, [Errno -3] Temporary failure in name resolution: file: %s line: 962", socketPy)
 	case errors.As(err, &en):
 		file, line := xmlrpcPy, connectLn
 		if isTCPError(err) {

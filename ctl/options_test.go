@@ -1,9 +1,11 @@
 package ctl
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"syscall"
 	"testing"
 )
 
@@ -171,4 +173,25 @@ func withSpace(names []string) []string {
 		out[i] = n + " "
 	}
 	return out
+}
+
+func TestPyException(t *testing.T) {
+	unixErr := &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.ENOENT)}
+	tcpErr := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&Fault{Code: 6, String: "SHUTDOWN_STATE"}, "error: <class 'xmlrpc.client.Fault'>, <Fault 6: 'SHUTDOWN_STATE'>: file: /usr/lib/python3.11/xmlrpc/client.py line: 668"},
+		{&ProtocolError{Status: 401, Reason: "Unauthorized"}, "error: <class 'xmlrpc.client.ProtocolError'>, <ProtocolError for 127.0.0.1/RPC2: 401 Unauthorized>: file: /usr/lib/python3/dist-packages/supervisor/xmlrpc.py line: 539"},
+		{unixErr, "error: <class 'FileNotFoundError'>, [Errno 2] No such file or directory: file: /usr/lib/python3/dist-packages/supervisor/xmlrpc.py line: 557"},
+		{tcpErr, "error: <class 'ConnectionRefusedError'>, [Errno 111] Connection refused: file: /usr/lib/python3.11/socket.py line: 836"},
+		{&net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, "error: <class 'socket.gaierror'>, [Errno -2] Name or service not known: file: /usr/lib/python3.11/socket.py line: 962"},
+		{errUnknownProtocol{"https://x"}, "error: <class 'ValueError'>, Unknown protocol for serverurl https://x: file: /usr/lib/python3/dist-packages/supervisor/xmlrpc.py line: 505"},
+	}
+	for _, tc := range tests {
+		if got := pyException(tc.err); got != tc.want {
+			t.Errorf("pyException(%v)\n got %s\nwant %s", tc.err, got, tc.want)
+		}
+	}
 }
