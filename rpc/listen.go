@@ -165,10 +165,13 @@ func NewServer(ctx context.Context, h http.Handler) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ConnContext:       ConnContext,
+		// The reference drops idle connections after 30 minutes; clients
+		// that keep one proxy (event listeners) do not reconnect on
+		// their own, so we wait as long.
+		IdleTimeout:    30 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		BaseContext:    func(net.Listener) context.Context { return ctx },
+		ConnContext:    ConnContext,
 	}
 }
 
