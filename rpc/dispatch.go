@@ -221,11 +221,15 @@ func (d *dispatcher) signalProcess(_ context.Context, a args) (any, error) {
 
 // multicall runs the calls one after the other (a waiting call finishes
 // before the next starts). Results are bare values; faults are inline
-// {faultCode, faultString} structs.
+// {faultCode, faultString} structs. Once the client has gone, the calls
+// not yet started are dropped: nobody would see their results.
 func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 	calls := a.list(0)
 	out := make([]any, 0, len(calls))
 	for _, c := range calls {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		out = append(out, d.oneOfMany(ctx, c))
 	}
 	return out, nil

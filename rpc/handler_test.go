@@ -352,6 +352,41 @@ func TestWaitHonoursClientContext(t *testing.T) {
 	<-done
 }
 
+// TestMulticallStopsWhenClientLeaves: calls after the one the client
+// abandoned are not run.
+func TestMulticallStopsWhenClientLeaves(t *testing.T) {
+	t.Parallel()
+	b := newFakeBackend(t)
+	b.blockStart = "grp:a"
+	srv := newTestServer(t, b, HandlerOptions{})
+	ctx, cancel := context.WithCancel(t.Context())
+	body := encodeCall(t, "system.multicall", []any{
+		map[string]any{"methodName": "supervisor.startProcess", "params": []any{"grp:a", true}},
+		map[string]any{"methodName": "supervisor.sendRemoteCommEvent", "params": []any{"after", "leaving"}},
+	})
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/RPC2", strings.NewReader(string(body)))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.AfterFunc(50*time.Millisecond, cancel)
+	select {
+	case <-b.startCancel:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting call was not abandoned")
+	}
+	<-done
+	srv.Close() // waits for the handler to finish
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.events) != 0 {
+		t.Errorf("a call after the abandoned one ran: events %v", b.events)
+	}
+}
+
 func TestHTTPErrors(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t, newFakeBackend(t), HandlerOptions{MaxBodyBytes: 1000})
