@@ -28,7 +28,7 @@ bench: deps build
 	$(GO) run ./cmd/bench
 
 soak: deps build
-	$(GO) test -count=1 -timeout 20m -run TestSoak ./soak/ -args -soak.duration=10m
+	$(GO) test -v -count=1 -timeout 20m -run TestSoak ./soak/ -args -soak.duration=10m
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

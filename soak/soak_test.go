@@ -74,6 +74,7 @@ func (b bounds) exceeded(warm, end figures) []string {
 
 // soak is one run: the daemon, its clients and what has been counted.
 type soak struct {
+	daemon *testenv.Daemon
 	pid    int
 	files  Files
 	layout Layout
@@ -128,7 +129,7 @@ func TestSoak(t *testing.T) {
 	load.RPC = NewRPCClient(files.Socket, time.Minute, 16)
 	load.Tail = testenv.UnixClient(files.Socket)
 	load.Tail.Timeout = 0 // streams end by their context
-	s := &soak{pid: d.Cmd.Process.Pid, files: files, layout: load.Layout, rpc: load.RPC,
+	s := &soak{daemon: d, pid: d.Cmd.Process.Pid, files: files, layout: load.Layout, rpc: load.RPC,
 		pprof: NewPprofClient(pprofAddr), load: load}
 
 	started := time.Now()
@@ -162,7 +163,7 @@ func TestSoak(t *testing.T) {
 	for _, o := range over {
 		t.Errorf("not back after the soak: %s", o)
 	}
-	s.shutdown(t, d)
+	s.shutdown(t)
 }
 
 // logMarkers are the main-log lines counted per phase.
@@ -177,11 +178,23 @@ func (s *soak) phase(t *testing.T, name string, dur time.Duration) (figures, fig
 	before := s.logCounts(t)
 	errsBefore := s.load.Errors.Count()
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	go func() { // a daemon that dies ends the phase at once
+		select {
+		case <-s.daemon.Exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	samplerDone := make(chan figures)
 	go func() { samplerDone <- s.sampleWhile(ctx) }()
 	s.load.Run(ctx)
 	cancel()
 	peak := <-samplerDone
+	select {
+	case <-s.daemon.Exited:
+		t.Fatalf("%s: the daemon exited under load (%v); stderr: %s", name, s.daemon.ExitErr, s.daemon.Stderr.String())
+	default:
+	}
 	if s.load.Variant() != VariantA {
 		if err := s.load.Switch(VariantA); err != nil {
 			t.Errorf("%s: back to variant A: %v", name, err)
@@ -478,8 +491,9 @@ func (s *soak) waitNoZombies(t *testing.T) {
 
 // shutdown stops the daemon with SIGTERM and checks that it exits 0 and
 // takes every process it started (and their children) with it.
-func (s *soak) shutdown(t *testing.T, d *testenv.Daemon) {
+func (s *soak) shutdown(t *testing.T) {
 	t.Helper()
+	d := s.daemon
 	procs, err := AllProcs()
 	if err != nil {
 		t.Fatal(err)
