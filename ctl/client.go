@@ -110,12 +110,12 @@ func (c *rpcClient) close() {
 // call invokes method with args and decodes the answer into result (a
 // pointer, or nil to discard it). Errors are *Fault, *ProtocolError or
 // transport errors (wrapping syscall errnos).
-func (c *rpcClient) call(method string, result any, args ...any) error {
+func (c *rpcClient) call(ctx context.Context, method string, result any, args ...any) error {
 	body, err := xmlrpc.EncodeMethodCall(method, args...)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", method, err)
 	}
-	req, err := http.NewRequest(http.MethodPost, c.endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("request %s: %w", method, err)
 	}

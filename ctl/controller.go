@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ const (
 	exitInsufficientPriv = 4
 	exitNotInstalled     = 5
 	exitNotRunning       = 7
+	exitInterrupted      = 130 // a shell's status for death by SIGINT
 
 	// LSB status-action statuses.
 	statusNotRunning = 3
@@ -91,10 +93,15 @@ type controller struct {
 	out    io.Writer
 	errOut io.Writer
 	input  lineInput
-	// notifyInterrupt reports Ctrl-C (SIGINT) until its stop func runs;
-	// streams and plain input watch it.
+	// notifyInterrupt reports Ctrl-C (SIGINT) until its stop func runs.
 	notifyInterrupt func() (<-chan struct{}, func())
 	exitStatus      int
+
+	// While a command runs, cmdCtx is cancelled and interrupts closed by
+	// Ctrl-C; interrupted records that a command was cut short that way.
+	cmdCtx      context.Context
+	interrupts  <-chan struct{}
+	interrupted bool
 
 	client       *rpcClient
 	clientKey    [3]string
@@ -132,7 +139,11 @@ func (c *controller) call(method string, result any, args ...any) error {
 	if !strings.Contains(method, ".") {
 		method = "supervisor." + method
 	}
-	return cl.call(method, result, args...)
+	ctx := c.cmdCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return cl.call(ctx, method, result, args...)
 }
 
 // close releases the connection.
@@ -180,7 +191,10 @@ func (c *controller) onecmd(line string) bool {
 		c.exitStatus = exitGeneric
 		return false
 	}
-	err := spec.run(c, arg)
+	err := c.runInterruptible(spec, arg)
+	if c.interrupted {
+		return true
+	}
 	var pe *ProtocolError
 	if errors.As(err, &pe) && pe.Status == 401 {
 		c.output("Server requires authentication")
@@ -193,17 +207,43 @@ func (c *controller) onecmd(line string) bool {
 		c.exitStatus = exitGeneric
 		// The reference runs the command once more here and reports the
 		// second failure as an exception; keep its output.
-		err = spec.run(c, arg)
+		err = c.runInterruptible(spec, arg)
+		if c.interrupted {
+			return true
+		}
 	}
 	if err != nil {
-		if errors.Is(err, errInterrupted) {
-			return false
-		}
 		c.output(pyException(err))
 		c.exitStatus = exitGeneric
 		return false
 	}
 	return spec.quits
+}
+
+// runInterruptible runs one command with Ctrl-C armed: it cancels the
+// command's calls, and unless the command handled it (tail -f, fg), the
+// command counts as interrupted, like Python's KeyboardInterrupt.
+func (c *controller) runInterruptible(spec command, arg string) error {
+	interrupts, stop := c.notifyInterrupt()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-interrupts:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	c.cmdCtx, c.interrupts = ctx, interrupts
+	defer func() {
+		stop()
+		cancel()
+		c.cmdCtx, c.interrupts = nil, nil
+	}()
+	err := spec.run(c, arg)
+	if errors.Is(err, errInterrupted) || (err != nil && ctx.Err() != nil) {
+		c.interrupted = true
+	}
+	return err
 }
 
 // askCredentials prompts for a username and password after a 401.

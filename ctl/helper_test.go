@@ -3,6 +3,7 @@ package ctl
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -204,7 +205,7 @@ func (d *daemon) waitSettled(t *testing.T) {
 	defer cl.close()
 	testenv.Eventually(t, 15*time.Second, func() error {
 		var infos []processInfo
-		if err := cl.call("supervisor.getAllProcessInfo", &infos); err != nil {
+		if err := cl.call(context.Background(), "supervisor.getAllProcessInfo", &infos); err != nil {
 			return err
 		}
 		for _, info := range infos {

@@ -64,6 +64,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 	defer c.close()
 	if len(opts.args) > 0 {
 		c.onecmd(strings.Join(opts.args, " "))
+		if c.interrupted {
+			// Python ends on an uncaught KeyboardInterrupt by SIGINT.
+			return exitInterrupted
+		}
 		return c.exitStatus
 	}
 	c.shell(in)

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -128,6 +129,7 @@ func TestShellOnTerminal(t *testing.T) {
 			d := startDaemon(t, kind, []program{
 				{"sleeper", "serve", "startsecs=0"},
 				{"multi", "serve", "numprocs=2\nprocess_name=%(program_name)s_%(process_num)02d\nstartsecs=0"},
+				{"slow", "serve", "autostart=false\nstartsecs=60"},
 			}, "", "")
 			hist := filepath.Join(d.dir, "history")
 			conf, err := os.ReadFile(d.conf)
@@ -151,7 +153,7 @@ func TestShellOnTerminal(t *testing.T) {
 			term.expect("start")
 			term.expect("status")
 			term.expect("stop")
-			term.send("\x15status sl\t")
+			term.send("\x15status sle\t")
 			term.expect("status sleeper ")
 			term.send("\r")
 			term.expect("sleeper                          RUNNING")
@@ -190,6 +192,35 @@ func TestShellOnTerminal(t *testing.T) {
 			term.send("\x04")
 			if code := term.exitCode(); code != 0 {
 				t.Errorf("exit status %d after Ctrl-D, want 0", code)
+			}
+
+			// Ctrl-C during a command that waits (a start with startsecs=60)
+			// ends the shell at once, with exit status 0 and the history saved.
+			term = startTerminal(t, d.dir, "-c", d.conf)
+			term.expect("test> ")
+			term.send("start slow\r")
+			cl, err := newRPCClient("unix://"+d.sock, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.close()
+			testenv.Eventually(t, 15*time.Second, func() error {
+				var info processInfo
+				if err := cl.call(context.Background(), "supervisor.getProcessInfo", &info, "slow"); err != nil {
+					return err
+				}
+				if info.StateName != "STARTING" {
+					return fmt.Errorf("slow is %s", info.StateName)
+				}
+				return nil
+			})
+			term.send("\x03")
+			term.expect("^C\r\n")
+			if code := term.exitCode(); code != 0 {
+				t.Errorf("exit status %d after Ctrl-C, want 0", code)
+			}
+			if data, err := os.ReadFile(hist); err != nil || !strings.HasSuffix(string(data), "status sleeper \nstart slow\n") {
+				t.Errorf("history after Ctrl-C = %q, %v", data, err)
 			}
 		})
 	}

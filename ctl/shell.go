@@ -42,11 +42,10 @@ func (c *controller) shell(in shellInput) {
 		defer in.SaveHistory(c.opts.historyFile)
 	}
 	in.SetCompleter(c.complete)
-	if c.onecmd("status") {
-		return
-	}
-	for {
-		line, err := in.ReadLine(c.opts.prompt + "> ")
+	line := "status"
+	for !c.onecmd(line) {
+		var err error
+		line, err = in.ReadLine(c.opts.prompt + "> ")
 		if errors.Is(err, errInterrupted) {
 			c.output("")
 			return
@@ -54,9 +53,9 @@ func (c *controller) shell(in shellInput) {
 		if err != nil {
 			line = "EOF"
 		}
-		if c.onecmd(line) {
-			return
-		}
+	}
+	if c.interrupted {
+		c.output("")
 	}
 }
 

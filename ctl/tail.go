@@ -158,8 +158,6 @@ func (c *controller) doMaintail(arg string) error {
 // Ctrl-C (then it prints an empty line, as the reference does).
 func (c *controller) tailFollow(path string) error {
 	c.output("==> Press Ctrl-C to exit <==")
-	interrupts, stop := c.notifyInterrupt()
-	defer stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})
@@ -174,7 +172,7 @@ func (c *controller) tailFollow(path string) error {
 	case <-done:
 		wg.Wait()
 		return nil
-	case <-interrupts:
+	case <-c.interrupts:
 		cancel()
 		wg.Wait()
 		c.output("")
