@@ -265,7 +265,7 @@ func (e *Engine) nextDeadline() (time.Time, bool) {
 	if e.stopping && e.hasUnstopped() {
 		consider(e.lastReport.Add(3 * time.Second).Add(time.Nanosecond))
 	}
-	if t, ok := e.tickDeadline(); ok {
+	if t, ok := e.eventsDeadline(); ok {
 		consider(t)
 	}
 	return at, found
@@ -283,6 +283,9 @@ func (e *Engine) shutdownStep(now time.Time) {
 	}
 	for len(e.stopGroups) > 0 {
 		g := e.stopGroups[len(e.stopGroups)-1]
+		if e.holdListeners(g, now) {
+			break
+		}
 		e.stopAllInGroup(g, now)
 		if len(g.unstopped()) > 0 {
 			break

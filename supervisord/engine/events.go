@@ -19,7 +19,15 @@ type eventState struct {
 	// nil until Run starts.
 	ticks map[int64]int64
 	queue pumpQueue
+	// hold is the listener pool whose stop a shutdown delays until
+	// holdUntil (see holdListeners).
+	hold      *group
+	holdUntil time.Time
 }
+
+// listenerStopGrace is how long a shutdown lets a listener pool answer
+// the events still going to it before stopping it.
+const listenerStopGrace = time.Second
 
 func newEventState(serial *events.Serial) eventState {
 	if serial == nil {
@@ -167,6 +175,16 @@ func (e *Engine) tick(now time.Time) {
 			e.emit(events.New(tt.Type, events.TickPayload(slice)))
 		}
 	}
+}
+
+// eventsDeadline is the next period boundary some pool subscribes to, or
+// the end of a shutdown's hold on a listener pool if that comes first.
+func (e *Engine) eventsDeadline() (time.Time, bool) {
+	at, found := e.tickDeadline()
+	if e.ev.hold != nil && (!found || e.ev.holdUntil.Before(at)) {
+		at, found = e.ev.holdUntil, true
+	}
+	return at, found
 }
 
 // tickDeadline is the next period boundary some pool subscribes to.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"time"
 	"unicode/utf8"
 
 	"gosupervisor/config"
@@ -57,12 +58,7 @@ func (e *Engine) poolOf(p *process) *listenerPool {
 	if p.group.cfg.Kind != config.KindEventListener {
 		return nil
 	}
-	for _, lp := range e.ev.pools {
-		if lp.g == p.group {
-			return lp
-		}
-	}
-	return nil
+	return e.poolOfGroup(p.group)
 }
 
 // listenerStarting gives a listener process that is being spawned a new
@@ -266,4 +262,47 @@ func (e *Engine) listenerFilter(inst *listenerInstance) (func([]byte) []byte, fu
 		return chunk
 	}
 	return filter, func() { q.push(pumpMsg{kind: msgListenerEOF, inst: inst}) }
+}
+
+// holdListeners reports whether a shutdown should wait before stopping g:
+// a listener pool gets up to listenerStopGrace to answer its event in
+// flight and take what is buffered for it (SUPERVISOR_STATE_CHANGE_STOPPING
+// and the other programs' stops among them). The reference does not wait,
+// but its slower loop usually lets a listener answer
+// SUPERVISOR_STATE_CHANGE_STOPPING; without a hold ours would kill it first.
+func (e *Engine) holdListeners(g *group, now time.Time) bool {
+	lp := e.poolOfGroup(g)
+	if lp == nil {
+		return false
+	}
+	if e.ev.hold != g {
+		e.ev.hold, e.ev.holdUntil = g, now.Add(listenerStopGrace)
+	}
+	if !now.Before(e.ev.holdUntil) {
+		e.ev.hold = nil
+		return false
+	}
+	for p, inst := range lp.current {
+		if p.state != StateRunning || inst.closed {
+			continue
+		}
+		// ACKNOWLEDGED: it has answered (or just started) and READY is
+		// about to follow.
+		st := inst.proto.State()
+		waiting := lp.pool.Len() > 0 && (st == events.ListenerReady || st == events.ListenerAcknowledged)
+		if inst.busy || waiting {
+			return true
+		}
+	}
+	e.ev.hold = nil
+	return false
+}
+
+func (e *Engine) poolOfGroup(g *group) *listenerPool {
+	for _, lp := range e.ev.pools {
+		if lp.g == g {
+			return lp
+		}
+	}
+	return nil
 }

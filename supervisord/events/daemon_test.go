@@ -239,7 +239,7 @@ func diffLines(t *testing.T, what string, ours, ref []string) {
 		if o != r {
 			mark = "!="
 		}
-		fmt.Fprintf(&b, "%s ours: %s\n   ref:  %s\n", mark, o, r)
+		fmt.Fprintf(&b, "%s ours: %s\n   want: %s\n", mark, o, r)
 	}
 	t.Errorf("%s differ from the reference:\n%s", what, b.String())
 }
@@ -601,3 +601,36 @@ func TestProcessLogEventsMatchReference(t *testing.T) {
 }
 
 var serialRE = regexp.MustCompile(`serial:\d+`)
+
+// At shutdown a listener pool is stopped last, once it has answered what
+// was sent to it (for at most a second): it learns of the shutdown and of
+// the other programs' stops. The reference does not wait: its listener
+// usually answers SUPERVISOR_STATE_CHANGE_STOPPING in time but is stopped
+// before the stops of the other programs reach it.
+func TestShutdownNewsReachListeners(t *testing.T) {
+	t.Parallel()
+	const conf = `[eventlistener:lis]
+command={python} {listener} {dir}/events.jsonl ok
+events=PROCESS_STATE,SUPERVISOR_STATE_CHANGE
+startsecs=0
+
+[program:good]
+command={python} {prog} 100 0
+startsecs=0
+`
+	dm := startDaemon(t, filepath.Join(testenv.Binaries(t), "supervisord"), conf)
+	// RUNNING, lis and good STARTING and RUNNING.
+	dm.waitEvents(t, "events.jsonl", 5)
+	dm.notePIDs()
+	dm.d.Stop(t, 30*time.Second)
+	got := normalise(t, dm.events(t, "events.jsonl"))
+	want := []string{
+		`ver:3.0 server:supervisor serial:5 pool:lis poolserial:5 eventname:SUPERVISOR_STATE_CHANGE_STOPPING ""`,
+		`ver:3.0 server:supervisor serial:6 pool:lis poolserial:6 eventname:PROCESS_STATE_STOPPING "processname:good groupname:good from_state:RUNNING pid:N"`,
+		`ver:3.0 server:supervisor serial:7 pool:lis poolserial:7 eventname:PROCESS_STATE_STOPPED "processname:good groupname:good from_state:STOPPING pid:N"`,
+	}
+	if len(got) < 5 {
+		t.Fatalf("events: %q", got)
+	}
+	diffLines(t, "events at shutdown", got[5:], want)
+}
