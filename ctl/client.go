@@ -21,6 +21,7 @@ type Fault struct {
 	String string
 }
 
+// Error renders the fault as Python's repr of xmlrpc.client.Fault.
 func (f *Fault) Error() string { return fmt.Sprintf("<Fault %d: %s>", f.Code, pyRepr(f.String)) }
 
 // ProtocolError is a non-200 HTTP answer to an XML-RPC call.
@@ -29,6 +30,7 @@ type ProtocolError struct {
 	Reason string
 }
 
+// Error renders the error as Python's repr of xmlrpc.client.ProtocolError.
 func (e *ProtocolError) Error() string {
 	return fmt.Sprintf("<ProtocolError for 127.0.0.1/RPC2: %d %s>", e.Status, e.Reason)
 }

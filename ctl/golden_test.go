@@ -52,7 +52,10 @@ func runGolden(t *testing.T, d *daemon, cases []goldenCase) {
 // interactive session fed through a pipe (one Python start-up instead of
 // one per command); exitCodeCases run one-shot to compare exit statuses.
 var sessionCommands = []string{
-	"help", "help status", "help tail", "help maintail", "help foo", "help help", "help EOF",
+	"help", "help add", "help avail", "help clear", "help exit", "help fg", "help maintail", "help open",
+	"help pid", "help quit", "help reload", "help remove", "help reread", "help restart", "help shutdown",
+	"help signal", "help start", "help status", "help stop", "help tail", "help update", "help version",
+	"help foo", "help help", "help EOF", "help  status ", "help status x", "maintail", "maintail -200",
 	"?", "?restart", "foo bar", "STATUS", "!ls", "status,x", "",
 	"version", "version x", "avail", "avail x", "reread", "reread x",
 	"pid", "pid all", "pid manual", "pid sleeper nosuch manual", "pid nosuch:*",
