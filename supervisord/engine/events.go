@@ -27,7 +27,7 @@ type eventState struct {
 
 // listenerStopGrace is how long a shutdown lets a listener pool answer
 // the events still going to it before stopping it.
-const listenerStopGrace = time.Second
+const listenerStopGrace = 2 * time.Second
 
 func newEventState(serial *events.Serial) eventState {
 	if serial == nil {

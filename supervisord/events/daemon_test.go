@@ -603,7 +603,7 @@ func TestProcessLogEventsMatchReference(t *testing.T) {
 var serialRE = regexp.MustCompile(`serial:\d+`)
 
 // At shutdown a listener pool is stopped last, once it has answered what
-// was sent to it (for at most a second): it learns of the shutdown and of
+// was sent to it (for at most two seconds): it learns of the shutdown and of
 // the other programs' stops. The reference does not wait: its listener
 // usually answers SUPERVISOR_STATE_CHANGE_STOPPING in time but is stopped
 // before the stops of the other programs reach it.
