@@ -129,8 +129,7 @@ func (e *editor) read(prompt string, echo bool) (string, error) {
 			// The terminal still maps \n to \r\n (OPOST is left on).
 			io.WriteString(e.out, "\n")
 			return string(s.buf), nil
-		case 3: // Ctrl-C
-			io.WriteString(e.out, "^C")
+		case 3: // Ctrl-C: the caller prints the newline, as readline shows no ^C
 			return "", errInterrupted
 		case 4: // Ctrl-D: end of input on an empty line
 			if len(s.buf) == 0 {
