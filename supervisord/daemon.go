@@ -12,6 +12,7 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
+	"gosupervisor/supervisord/events"
 )
 
 // daemon is one supervisord process: the state that survives restarts.
@@ -27,6 +28,9 @@ type daemon struct {
 	parent *parentLink
 	// detached is true in the daemon half of a detach.
 	detached bool
+	// eventSerial outlives each engine: the reference keeps counting
+	// event serials across a restart.
+	eventSerial events.Serial
 }
 
 // serve runs the engine on cfg until a shutdown, starting a new engine
@@ -79,6 +83,8 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 		Log:     mainLogger{log},
 		MainLog: log,
 		Reload:  d.load,
+
+		EventSerial: &d.eventSerial,
 	})
 	if err != nil {
 		return nil, d.startupFailed(first, log, &usageError{msg: err.Error()})
