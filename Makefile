@@ -4,7 +4,7 @@ BIN     := bin
 PKGS    := ./...
 DEMO    := testdata/demo/supervisord.conf
 
-.PHONY: all build run test test-short deps bench soak lint fuzz clean
+.PHONY: all build run test deps bench soak lint fuzz clean
 
 all: build
 
@@ -25,7 +25,7 @@ test: deps
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
 
 bench: deps build
-	$(GO) run ./cmd/bench
+	$(GO) run ./cmd/bench $(BENCHFLAGS)
 
 soak: deps build
 	$(GO) test -v -count=1 -timeout 20m -run TestSoak ./soak/ -args -soak.duration=10m
