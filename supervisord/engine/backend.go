@@ -409,10 +409,12 @@ func (e *Engine) ClearMainLog() error {
 	if e.MainLogPath() == "" {
 		return rpc.NewFault(rpc.FaultNoFile, "")
 	}
+	// The reference logs this line just before it reopens, so the line
+	// goes to the file being removed and the new log starts empty.
+	e.log.Logf(config.LevelInfo, "reopening log file")
 	if err := e.opts.MainLog.Clear(); err != nil {
 		return rpc.NewFault(rpc.FaultFailed, "")
 	}
-	e.log.Logf(config.LevelInfo, "reopening log file")
 	return nil
 }
 
