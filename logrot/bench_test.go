@@ -1,7 +1,6 @@
 package logrot
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -17,7 +16,7 @@ func benchPump(b *testing.B, size int, filter func([]byte) []byte) {
 		b.Fatal(err)
 	}
 	defer w.Close()
-	r, pw, err := os.Pipe()
+	r, pw, err := Pipe()
 	if err != nil {
 		b.Fatal(err)
 	}

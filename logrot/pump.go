@@ -1,10 +1,7 @@
 package logrot
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,28 +23,24 @@ import (
 // WithOnError) and the pipe keeps being drained, so the child never blocks
 // on a full pipe because its log is broken.
 //
-// Pump blocks its goroutine, parked on the runtime netpoller (src must come
-// from os.Pipe or be otherwise non-blocking to be pollable; Fd is never
-// called). It returns nil at EOF. To abandon a pipe a grandchild still
-// holds open, close src (Pump then returns an error matching os.ErrClosed)
-// or set a read deadline on it (os.ErrDeadlineExceeded once the deadline
-// has passed; whatever is still in the pipe then stays unread).
-func Pump(src *os.File, w *Writer, filter func(chunk []byte) []byte, opts ...PumpOption) error {
+// Pump blocks its goroutine, parked on the runtime netpoller while the
+// pipe is empty. It returns nil at EOF. To abandon a pipe a grandchild
+// still holds open, close src (Pump then returns an error matching
+// os.ErrClosed) or set a read deadline on it (os.ErrDeadlineExceeded once
+// the deadline has passed; whatever is still in the pipe then stays
+// unread).
+func Pump(src *Source, w *Writer, filter func(chunk []byte) []byte, opts ...PumpOption) error {
 	defer src.Close()
 	cfg := pumpConfig{coalesce: DefaultCoalesce}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	pace := newPacer(cfg.coalesce)
-	rc, err := src.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("pump: %w", err)
-	}
+	pace := newPacer(cfg.coalesce, src)
 	pool := &chunkPool{}
 	if w != nil {
 		pool = &w.chunks
 	}
-	r := newChunkReader(src, rc, pool)
+	r := newChunkReader(src, pool)
 	if w != nil && filter == nil {
 		eof, err := spliceLoop(r, w, pace)
 		if eof || err != nil {
@@ -81,6 +74,12 @@ const DefaultCoalesce = 10 * time.Millisecond
 // coalesceBelow is the read size under which Pump pauses.
 const coalesceBelow = 16 << 10
 
+// steadyFactor lengthens the pause of a steady stream: one whose data
+// kept coming during the whole previous pause, so that the pipe was not
+// found empty since. Its lines wait at most steadyFactor × the coalescing
+// delay (40 ms by default), in return for that many times fewer wake-ups.
+const steadyFactor = 4
+
 // fastStreamHold is how long Pump stops pausing once a pause has shown the
 // stream to be fast; then it probes again with one pause.
 const fastStreamHold = time.Second
@@ -95,12 +94,13 @@ type pumpConfig struct {
 // WithCoalesce sets how long Pump waits after a read of less than 16 KiB
 // before reading again, so that a chatty child's lines are moved in
 // batches rather than one wake-up and one write per line, and delays
-// output by at most d. Pauses end on multiples of d so that pausing pumps
-// wake together. When the read after a pause brings 16 KiB or more,
-// the stream is fast and Pump reads without pausing for the next second,
-// so throughput is not capped. 0 reads as soon as data arrives; use it for
-// protocol streams where latency matters (event listeners). Default
-// DefaultCoalesce.
+// output by at most d; for a steady stream, where data was there again
+// right after the pause, by at most 4×d. Pauses end on multiples of the
+// pause so that pausing pumps wake together. When the read after a pause
+// brings 16 KiB or more, the stream is fast and Pump reads without pausing
+// for the next second, so throughput is not capped. 0 reads as soon as
+// data arrives; use it for protocol streams where latency matters (event
+// listeners). Default DefaultCoalesce.
 func WithCoalesce(d time.Duration) PumpOption {
 	return func(c *pumpConfig) { c.coalesce = d }
 }
@@ -110,12 +110,16 @@ type pacer struct {
 	delay      time.Duration
 	now        func() time.Time
 	sleep      func(time.Duration)
-	afterPause bool      // the chunk being judged was read right after a pause
-	fastUntil  time.Time // no pauses before this instant
+	ranDry     func() bool // the pipe was found empty since the last pause
+	afterPause bool        // a pause came before the chunk being judged
+	fastUntil  time.Time   // no pauses before this instant
 }
 
-func newPacer(delay time.Duration) *pacer {
-	return &pacer{delay: delay, now: time.Now, sleep: time.Sleep}
+func newPacer(delay time.Duration, src *Source) *pacer {
+	return &pacer{delay: delay, now: time.Now, ranDry: src.registered, sleep: func(d time.Duration) {
+		src.rest() // the child's writes during the pause must wake nobody
+		time.Sleep(d)
+	}}
 }
 
 // after is called with the size of each chunk read.
@@ -123,10 +127,12 @@ func (p *pacer) after(n int) {
 	if p.delay <= 0 {
 		return
 	}
-	afterPause := p.afterPause
+	// The chunk gathered in the pipe during the pause just taken, rather
+	// than arriving after the pipe had run dry.
+	gathered := p.afterPause && !p.ranDry()
 	p.afterPause = false
 	if n >= coalesceBelow {
-		if afterPause { // a pause gathered this much: a fast stream
+		if gathered { // a pause gathered this much: a fast stream
 			p.fastUntil = p.now().Add(fastStreamHold)
 		}
 		return
@@ -135,19 +141,22 @@ func (p *pacer) after(n int) {
 	if now.Before(p.fastUntil) {
 		return
 	}
-	// Wake on a common delay boundary rather than delay after this read:
+	pause := p.delay
+	if gathered {
+		pause *= steadyFactor
+	}
+	// Wake on a common boundary rather than a pause after this read:
 	// pumps pausing together wake together, and the runtime serves them
 	// in one batch instead of idling between each.
-	p.sleep(p.delay - time.Duration(now.UnixNano()%int64(p.delay)))
+	p.sleep(pause - time.Duration(now.UnixNano()%int64(pause)))
 	p.afterPause = true
 }
 
-// chunkReader reads one chunk at a time from a pollable descriptor into a
-// pooled buffer. Its read callback is built once so that reading allocates
+// chunkReader reads one chunk at a time from a Source into a pooled
+// buffer. Its read callback is built once so that reading allocates
 // nothing per chunk.
 type chunkReader struct {
-	src    *os.File
-	rc     syscall.RawConn
+	src    *Source
 	pool   *chunkPool
 	buf    *[]byte
 	n      int
@@ -155,14 +164,14 @@ type chunkReader struct {
 	readFn func(fd uintptr) bool
 }
 
-func newChunkReader(src *os.File, rc syscall.RawConn, pool *chunkPool) *chunkReader {
-	r := &chunkReader{src: src, rc: rc, pool: pool}
+func newChunkReader(src *Source, pool *chunkPool) *chunkReader {
+	r := &chunkReader{src: src, pool: pool}
 	r.readFn = r.read
 	return r
 }
 
-// read is the RawConn callback: it borrows a buffer only when data (or EOF)
-// is there, and gives it back when the pipe is empty.
+// read is the Source.do callback: it borrows a buffer only when data (or
+// EOF) is there, and gives it back when the pipe is empty.
 func (r *chunkReader) read(fd uintptr) bool {
 	r.buf = r.pool.get()
 	for {
@@ -182,9 +191,9 @@ func (r *chunkReader) read(fd uintptr) bool {
 // next returns the next chunk, nil at EOF, or an error. The chunk stays
 // valid until release.
 func (r *chunkReader) next() ([]byte, error) {
-	if err := r.rc.Read(r.readFn); err != nil {
+	if err := r.src.do(r.readFn); err != nil {
 		r.release()
-		return nil, pumpError(r.src, err)
+		return nil, fmt.Errorf("pump: %w", err)
 	}
 	if r.err != nil {
 		r.release()
@@ -202,16 +211,4 @@ func (r *chunkReader) release() {
 		r.pool.put(r.buf)
 		r.buf = nil
 	}
-}
-
-// pumpError wraps a RawConn error so that errors.Is(err, os.ErrClosed)
-// holds when the owner closed the pipe under us: RawConn reports that
-// with the poller's own error, which os.File's methods translate.
-func pumpError(src *os.File, err error) error {
-	if !errors.Is(err, os.ErrClosed) {
-		if _, statErr := src.Stat(); errors.Is(statErr, os.ErrClosed) {
-			return fmt.Errorf("pump: %w (%v)", os.ErrClosed, err)
-		}
-	}
-	return fmt.Errorf("pump: %w", err)
 }

@@ -2,6 +2,7 @@ package logrot
 
 import (
 	"errors"
+	"fmt"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,8 +29,8 @@ func spliceLoop(r *chunkReader, w *Writer, pace *pacer) (eof bool, err error) {
 		return serr != unix.EAGAIN
 	}
 	for {
-		if err := r.rc.Read(splice); err != nil {
-			return true, pumpError(r.src, err)
+		if err := r.src.do(splice); err != nil {
+			return true, fmt.Errorf("pump: %w", err)
 		}
 		switch {
 		case serr == nil && n == 0:

@@ -17,7 +17,7 @@ import (
 // channel with Pump's result.
 func startPump(t *testing.T, w *Writer, filter func([]byte) []byte, opts ...PumpOption) (*os.File, <-chan error) {
 	t.Helper()
-	r, pw, err := os.Pipe()
+	r, pw, err := Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,18 +247,18 @@ func TestPumpAbandoned(t *testing.T) {
 	tests := []struct {
 		name    string
 		filter  func([]byte) []byte
-		abandon func(r *os.File)
+		abandon func(r *Source)
 		wantErr error
 	}{
-		{"close, splice", nil, func(r *os.File) { r.Close() }, os.ErrClosed},
-		{"close, filter", StripANSI, func(r *os.File) { r.Close() }, os.ErrClosed},
-		{"deadline, splice", nil, func(r *os.File) { r.SetReadDeadline(time.Now()) }, os.ErrDeadlineExceeded},
-		{"deadline, filter", StripANSI, func(r *os.File) { r.SetReadDeadline(time.Now()) }, os.ErrDeadlineExceeded},
+		{"close, splice", nil, func(r *Source) { r.Close() }, os.ErrClosed},
+		{"close, filter", StripANSI, func(r *Source) { r.Close() }, os.ErrClosed},
+		{"deadline, splice", nil, func(r *Source) { r.SetReadDeadline(time.Now()) }, os.ErrDeadlineExceeded},
+		{"deadline, filter", StripANSI, func(r *Source) { r.SetReadDeadline(time.Now()) }, os.ErrDeadlineExceeded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, pw, err := os.Pipe()
+			r, pw, err := Pipe()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,26 +280,6 @@ func TestPumpAbandoned(t *testing.T) {
 				t.Fatal("Pump kept running after its pipe was abandoned")
 			}
 		})
-	}
-}
-
-func TestPumpFromRegularFileFallsBackToCopy(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	stream := testStream(9, 300_000)
-	if err := os.WriteFile(src, stream, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := mustOpen(t, filepath.Join(dir, "x.log"), 0, 0)
-	if err := Pump(f, w, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(w.Path()); !bytes.Equal(got, stream) {
-		t.Errorf("copied %d bytes, want %d", len(got), len(stream))
 	}
 }
 
@@ -413,55 +393,73 @@ func TestPumpToPipeDestination(t *testing.T) {
 
 func TestPacer(t *testing.T) {
 	const small, big = 100, coalesceBelow
-	tests := []struct {
-		name   string
-		delay  time.Duration
-		chunks []int           // sizes read, in order
-		gaps   []time.Duration // clock advance before each chunk
-		want   string          // per chunk: p = paused after it, . = did not
-	}{
-		{"disabled", 0, []int{small, small}, nil, ".."},
-		{"chatty stream pauses after every small read", DefaultCoalesce, []int{small, small, small}, nil, "ppp"},
-		{"big reads never pause", DefaultCoalesce, []int{big, big}, nil, ".."},
-		{"a big read after a pause marks the stream fast", DefaultCoalesce,
-			[]int{small, big, small, small}, nil, "p..."},
-		{"fast mode ends after a second", DefaultCoalesce,
-			[]int{small, big, small, small},
-			[]time.Duration{0, 0, 500 * time.Millisecond, time.Second}, "p..p"},
-		{"a big read without a pause before it does not", DefaultCoalesce,
-			[]int{big, small}, nil, ".p"},
+	type read struct {
+		n   int
+		dry bool          // the pipe ran dry (Pump waited) since the last pause
+		gap time.Duration // clock advance before the read
 	}
-	t.Run("pauses end on a multiple of the delay", func(t *testing.T) {
-		clock := &fakeClock{now: time.Unix(1000, int64(3*time.Millisecond))}
-		var slept time.Duration
-		p := &pacer{delay: 10 * time.Millisecond, now: clock.Now, sleep: func(d time.Duration) { slept = d }}
-		p.after(small)
-		if slept != 7*time.Millisecond {
-			t.Errorf("slept %v at 3 ms past a boundary, want 7ms", slept)
+	steady := func(n int) read { return read{n: n} }
+	dry := func(n int) read { return read{n: n, dry: true} }
+	tests := []struct {
+		name  string
+		delay time.Duration
+		reads []read
+		want  string // per read: . = no pause after it, p = a pause of delay, P = of steadyFactor×delay
+	}{
+		{"disabled", 0, []read{dry(small), steady(small)}, ".."},
+		{"a stream that runs dry pauses delay after every small read", DefaultCoalesce,
+			[]read{dry(small), dry(small), dry(small)}, "ppp"},
+		{"a steady stream pauses longer", DefaultCoalesce,
+			[]read{dry(small), steady(small), steady(small), dry(small)}, "pPPp"},
+		{"steady only after a pause", DefaultCoalesce, []read{steady(small)}, "p"},
+		{"big reads never pause", DefaultCoalesce, []read{dry(big), dry(big)}, ".."},
+		{"a big read gathered by a pause marks the stream fast", DefaultCoalesce,
+			[]read{dry(small), steady(big), steady(small), dry(small)}, "p..."},
+		{"a big read after the pipe ran dry does not", DefaultCoalesce,
+			[]read{dry(small), dry(big), dry(small)}, "p.p"},
+		{"fast mode ends after a second", DefaultCoalesce,
+			[]read{dry(small), steady(big), {n: small, gap: 500 * time.Millisecond}, {n: small, gap: time.Second}}, "p..p"},
+		{"a big read without a pause before it does not", DefaultCoalesce,
+			[]read{steady(big), steady(small)}, ".p"},
+	}
+	t.Run("pauses end on a multiple of the pause", func(t *testing.T) {
+		for _, tc := range []struct {
+			ranDry bool
+			want   time.Duration
+		}{{true, 7 * time.Millisecond}, {false, 37 * time.Millisecond}} {
+			clock := &fakeClock{now: time.Unix(1000, int64(3*time.Millisecond))}
+			var slept time.Duration
+			p := &pacer{delay: 10 * time.Millisecond, now: clock.Now, afterPause: true,
+				ranDry: func() bool { return tc.ranDry }, sleep: func(d time.Duration) { slept = d }}
+			p.after(small)
+			if slept != tc.want {
+				t.Errorf("ran dry %v: slept %v at 3 ms past a boundary, want %v", tc.ranDry, slept, tc.want)
+			}
 		}
 	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := &fakeClock{now: time.Unix(1000, 0)}
-			var paused bool
-			p := &pacer{delay: tt.delay, now: clock.Now, sleep: func(d time.Duration) {
-				if d != tt.delay {
-					t.Errorf("slept %v, want %v", d, tt.delay)
-				}
-				paused = true
-			}}
+			var mark byte
+			var ranDry bool
+			p := &pacer{delay: tt.delay, now: clock.Now, ranDry: func() bool { return ranDry },
+				sleep: func(d time.Duration) {
+					switch d {
+					case tt.delay:
+						mark = 'p'
+					case steadyFactor * tt.delay:
+						mark = 'P'
+					default:
+						t.Errorf("slept %v, want %v or %v", d, tt.delay, steadyFactor*tt.delay)
+					}
+				}}
 			var got strings.Builder
-			for i, n := range tt.chunks {
-				if i < len(tt.gaps) {
-					clock.Advance(tt.gaps[i])
-				}
-				paused = false
-				p.after(n)
-				if paused {
-					got.WriteByte('p')
-				} else {
-					got.WriteByte('.')
-				}
+			for _, r := range tt.reads {
+				clock.Advance(r.gap)
+				ranDry = r.dry
+				mark = '.'
+				p.after(r.n)
+				got.WriteByte(mark)
 			}
 			if got.String() != tt.want {
 				t.Errorf("pauses %q, want %q", got.String(), tt.want)

@@ -28,7 +28,7 @@ type instanceIO struct {
 
 type outputPipe struct {
 	channel string
-	r       *os.File
+	r       *logrot.Source
 }
 
 // abandon stops reading: pumps drain what is buffered until the deadline.
@@ -57,11 +57,17 @@ func (e *Engine) openLogs(p *process) {
 		if path == "" || *w != nil {
 			return
 		}
-		lw, err := logrot.Open(path, lc.MaxBytes, lc.Backups, logrot.WithOnError(func(err error) {
+		opts := []logrot.Option{logrot.WithOnError(func(err error) {
 			if !errors.Is(err, os.ErrClosed) { // a late chunk after the group went away
 				e.log.Logf(config.LevelError, "%s log error: %v", p.name(), err)
 			}
-		}))
+		})}
+		if lc.Auto {
+			// Created 0600 with the group; rotation must not recreate
+			// it with the umask's wider mode.
+			opts = append(opts, logrot.WithPerm(0o600))
+		}
+		lw, err := logrot.Open(path, lc.MaxBytes, lc.Backups, opts...)
 		if err != nil {
 			e.log.Logf(config.LevelError, "could not open log for %s: %v", p.name(), err)
 			return
@@ -80,6 +86,9 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 	fail := func(err error) (*instanceIO, []*os.File, error) {
 		for _, f := range append(parentEnds, childEnds...) {
 			f.Close()
+		}
+		for _, o := range io.outputs {
+			o.r.Close()
 		}
 		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 			return nil, nil, fmt.Errorf("too many open files to spawn %s", pyRepr(p.name()))
@@ -102,21 +111,24 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 		files[0] = r
 		io.stdin = &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	}
-	r, w, err := os.Pipe()
+	// Output pipes are logrot Sources: they stay out of the runtime
+	// poller while their pump pauses, so a chatty child costs no wake-up
+	// per line.
+	r, w, err := logrot.Pipe()
 	if err != nil {
 		return fail(err)
 	}
-	parentEnds, childEnds = append(parentEnds, r), append(childEnds, w)
+	childEnds = append(childEnds, w)
 	files[1] = w
 	io.outputs = append(io.outputs, outputPipe{"stdout", r})
 	if p.cfg.RedirectStderr {
 		files[2] = w
 	} else {
-		r, w, err := os.Pipe()
+		r, w, err := logrot.Pipe()
 		if err != nil {
 			return fail(err)
 		}
-		parentEnds, childEnds = append(parentEnds, r), append(childEnds, w)
+		childEnds = append(childEnds, w)
 		files[2] = w
 		io.outputs = append(io.outputs, outputPipe{"stderr", r})
 	}
@@ -131,10 +143,11 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 			w = p.stderrLog
 		}
 		filter, atEOF := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel))
+		coalesce := e.outputCoalesce(p, o.channel)
 		e.pumps.Add(1)
 		go func() {
 			defer e.pumps.Done()
-			_ = logrot.Pump(o.r, w, filter)
+			_ = logrot.Pump(o.r, w, filter, logrot.WithCoalesce(coalesce))
 			if atEOF != nil {
 				atEOF()
 			}
@@ -148,6 +161,23 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 		}()
 	}
 	p.io = io
+}
+
+// outputCoalesce is how long a channel's pump lets output gather before
+// moving it (logrot.WithCoalesce). The streams the engine parses are read
+// as soon as data arrives: an event listener's stdout carries its
+// protocol, a capture-mode channel its PROCESS_COMMUNICATION tokens.
+// Other output only goes to logs and is moved in batches.
+func (e *Engine) outputCoalesce(p *process, channel string) time.Duration {
+	lc := p.cfg.Stdout
+	if channel == "stderr" {
+		lc = p.cfg.Stderr
+	}
+	listenerProtocol := channel == "stdout" && e.poolOf(p) != nil
+	if listenerProtocol || lc.CaptureMaxBytes > 0 {
+		return 0
+	}
+	return logrot.DefaultCoalesce
 }
 
 // releaseIO lets go of an exited instance's pipes: stdin closes now,
