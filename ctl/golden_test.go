@@ -129,7 +129,17 @@ func TestGolden(t *testing.T) {
 				compareOutcomes(t, want, got)
 			})
 			runGolden(t, d, exitCodeCases)
-			runGolden(t, d, stateCases)
+		})
+	}
+}
+
+// TestGoldenState runs the cases that change the daemon, on a daemon of
+// their own so that they run beside TestGolden.
+func TestGoldenState(t *testing.T) {
+	for _, kind := range daemons {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			runGolden(t, startDaemon(t, kind, standardPrograms, "", ""), stateCases)
 		})
 	}
 }
