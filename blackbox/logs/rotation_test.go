@@ -242,4 +242,3 @@ func commonSuffixLen(a, b []byte) int {
 	}
 	return n
 }
-
