@@ -132,6 +132,8 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 			buf = appendInt(buf, int64(e))
 		}
 		buf = append(buf, "</data></array></value>\n"...)
+	case valueAppender:
+		buf = x.appendXMLValue(buf)
 	default:
 		return nil, fmt.Errorf("xml-rpc: cannot marshal %T", v)
 	}

@@ -215,18 +215,13 @@ func newRegistry(d *dispatcher) *registry {
 			if err != nil {
 				return nil, err
 			}
-			return processInfoStruct(&info), nil
+			return (*processInfoValue)(&info), nil
 		}})
 	r.add(&method{name: sv("getAllProcessInfo"), guarded: true,
 		help: "Describe every process, sorted by group name and then process name.\n" +
 			"@return array result  one process info struct per process",
 		call: func(context.Context, args) (any, error) {
-			infos := b.AllProcessInfo()
-			out := make([]any, len(infos))
-			for i := range infos {
-				out[i] = processInfoStruct(&infos[i])
-			}
-			return out, nil
+			return processInfoList(b.AllProcessInfo()), nil
 		}})
 
 	readHelp := func(channel string) string {
@@ -399,25 +394,6 @@ func results(rs []Result, err error) (any, error) {
 // capInt32 clamps a timestamp to XML-RPC's 32-bit int, as the reference does.
 func capInt32(n int64) int64 {
 	return min(max(n, -1<<31), 1<<31-1)
-}
-
-func processInfoStruct(p *ProcessInfo) Struct {
-	return Struct{
-		{"name", p.Name},
-		{"group", p.Group},
-		{"start", capInt32(p.Start)},
-		{"stop", capInt32(p.Stop)},
-		{"now", capInt32(p.Now)},
-		{"state", p.State},
-		{"statename", p.StateName},
-		{"spawnerr", p.SpawnErr},
-		{"exitstatus", p.ExitStatus},
-		{"logfile", p.Logfile},
-		{"stdout_logfile", p.StdoutLogfile},
-		{"stderr_logfile", p.StderrLogfile},
-		{"pid", p.PID},
-		{"description", p.Description},
-	}
 }
 
 // uidValue sends a numeric uid as an int and anything else ("none") as

@@ -31,6 +31,9 @@ type waiter struct {
 }
 
 func (e *Engine) pollWaiters(now time.Time) {
+	if len(e.waiters) > 0 {
+		e.publish() // a waiter answered must find its outcome published
+	}
 	kept := e.waiters[:0]
 	for _, w := range e.waiters {
 		if w.ctx.Err() != nil || w.poll(now) {
@@ -485,43 +488,40 @@ func (e *Engine) RemoveProcessGroup(name string) error {
 
 // GroupExists reports whether an active group of that name exists.
 func (e *Engine) GroupExists(group string) bool {
-	var ok bool
-	_ = e.call(func(time.Time) { ok = e.groups[group] != nil })
-	return ok
+	s, err := e.snapshot()
+	return err == nil && s.groups[group]
 }
 
-// ProcessInfo is a snapshot of one process.
+// ProcessInfo is a snapshot of one process ("name" or "group:name"),
+// read from the last published snapshot without waking the loop.
 func (e *Engine) ProcessInfo(name string) (rpc.ProcessInfo, error) {
-	var info rpc.ProcessInfo
-	var err error
-	if cerr := e.call(func(time.Time) {
-		var p *process
-		if p, err = e.lookup(name); err == nil {
-			info = processInfo(p, e.clock.Now())
-		}
-	}); cerr != nil {
-		return info, cerr
+	s, err := e.snapshot()
+	if err != nil {
+		return rpc.ProcessInfo{}, err
 	}
-	return info, err
+	gname, pname, ok := strings.Cut(name, ":")
+	if !ok {
+		pname = gname
+	}
+	i, ok := s.index[gname][pname]
+	if !ok {
+		return rpc.ProcessInfo{}, rpc.NewFault(rpc.FaultBadName, name)
+	}
+	return withNow(s.infos[i], e.clock.Now().Unix()), nil
 }
 
-// AllProcessInfo is a snapshot of every process, by group then name.
+// AllProcessInfo is a snapshot of every process, by group then name,
+// read like ProcessInfo.
 func (e *Engine) AllProcessInfo() []rpc.ProcessInfo {
-	out := []rpc.ProcessInfo{}
-	_ = e.call(func(time.Time) {
-		now := e.clock.Now()
-		for _, g := range e.order {
-			for _, p := range g.procs {
-				out = append(out, processInfo(p, now))
-			}
-		}
-	})
-	slices.SortStableFunc(out, func(a, b rpc.ProcessInfo) int {
-		if c := strings.Compare(a.Group, b.Group); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	s, err := e.snapshot()
+	if err != nil {
+		return []rpc.ProcessInfo{}
+	}
+	now := e.clock.Now().Unix()
+	out := make([]rpc.ProcessInfo, len(s.infos))
+	for i, info := range s.infos {
+		out[i] = withNow(info, now)
+	}
 	return out
 }
 

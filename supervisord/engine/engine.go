@@ -96,6 +96,7 @@ type Engine struct {
 	draining   []drainingIO
 	exit       Exit
 	finished   bool
+	pub        publisher // snapshots for read-only calls (snapshot.go)
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
@@ -136,6 +137,7 @@ func New(o Options) (*Engine, error) {
 			return nil, err
 		}
 	}
+	e.publish()
 	return e, nil
 }
 
@@ -174,6 +176,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		if at, ok := e.nextDeadline(); ok {
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(now), 0))
 		}
+		e.publish()
 		select {
 		case <-ctxDone:
 			ctxDone = nil
@@ -353,7 +356,7 @@ func (e *Engine) setMood(m Mood) {
 func (e *Engine) call(fn func(now time.Time)) error {
 	finished := make(chan struct{})
 	select {
-	case e.reqc <- func(now time.Time) { fn(now); close(finished) }:
+	case e.reqc <- func(now time.Time) { fn(now); e.publish(); close(finished) }:
 	case <-e.done:
 		return errStopped
 	}

@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"gosupervisor/config"
+	"gosupervisor/rpc"
+)
+
+// loopInfos reads every process on the loop goroutine, sorted as
+// AllProcessInfo sorts: what a snapshot must show.
+func loopInfos(t *testing.T, e *Engine) []rpc.ProcessInfo {
+	t.Helper()
+	var out []rpc.ProcessInfo
+	if err := e.call(func(now time.Time) {
+		for _, g := range e.order {
+			for _, p := range g.procs {
+				out = append(out, processInfo(p, now))
+			}
+		}
+	}); err != nil {
+		t.Fatalf("loop read: %v", err)
+	}
+	slices.SortStableFunc(out, func(a, b rpc.ProcessInfo) int {
+		if a.Group != b.Group {
+			if a.Group < b.Group {
+				return -1
+			}
+			return 1
+		}
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// TestSnapshotShowsEveryOutcomeAtOnce checks that a read right after any
+// call returns (no synctest.Wait, no sleep) shows what the loop holds:
+// snapshots are published before a request is answered.
+func TestSnapshotShowsEveryOutcomeAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		manual := func(c *config.Process) { c.Autostart = false }
+		cfg := testConfig(t,
+			testProgram(t, "b", 1, []string{"run"}),
+			testProgram(t, "a", 2, []string{"ignore-term"}, manual, func(c *config.Process) { c.StartSecs = 2 }),
+			testProgram(t, "c", 3, []string{"exit", "3", "0.1"}, manual, func(c *config.Process) { c.StartRetries = 0 }),
+		)
+		e, fos, _, stop := runFake(t, cfg)
+		ctx := context.Background()
+		steps := []struct {
+			name      string
+			do        func() error
+			wantState map[string]string
+		}{
+			{"autostart", func() error { return nil }, map[string]string{"a": "STOPPED", "b": "STARTING", "c": "STOPPED"}},
+			{"start and wait", func() error { return e.StartProcess(ctx, "a", true) }, map[string]string{"a": "RUNNING", "b": "RUNNING"}},
+			{"start without wait", func() error { return e.StartProcess(ctx, "c", false) }, map[string]string{"c": "STARTING"}},
+			{"exit seen by the loop", func() error { time.Sleep(200 * time.Millisecond); synctest.Wait(); return nil }, map[string]string{"c": "FATAL"}},
+			{"stop without wait", func() error { return e.StopProcess(ctx, "a", false) }, map[string]string{"a": "STOPPING"}},
+			{"kill ends it", func() error { fos.exit(fos.startLog()[1].pid, 15); synctest.Wait(); return nil }, map[string]string{"a": "STOPPED"}},
+			{"remove group", func() error { return e.RemoveProcessGroup("a") }, nil},
+		}
+		for _, s := range steps {
+			if err := s.do(); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			got, want := e.AllProcessInfo(), loopInfos(t, e)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: AllProcessInfo\n got %+v\nwant %+v", s.name, got, want)
+			}
+			for _, info := range want {
+				one, err := e.ProcessInfo(info.Group + ":" + info.Name)
+				if err != nil || one != info {
+					t.Errorf("%s: ProcessInfo(%s) = %+v, %v; want %+v", s.name, info.Name, one, err, info)
+				}
+				if w, ok := s.wantState[info.Name]; ok && info.StateName != w {
+					t.Errorf("%s: %s is %s, want %s", s.name, info.Name, info.StateName, w)
+				}
+			}
+		}
+		if e.GroupExists("a") || !e.GroupExists("b") {
+			t.Errorf("GroupExists(a, b) = %v, %v; want false, true", e.GroupExists("a"), e.GroupExists("b"))
+		}
+		for _, name := range []string{"a", "b:a", "b:", "b:*", "nosuch"} {
+			if _, err := e.ProcessInfo(name); !isFault(err, rpc.FaultBadName) {
+				t.Errorf("ProcessInfo(%q) = %v, want BAD_NAME", name, err)
+			}
+		}
+		stop()
+		if _, err := e.ProcessInfo("b"); !isFault(err, rpc.FaultShutdownState) {
+			t.Errorf("ProcessInfo after Run = %v, want SHUTDOWN_STATE", err)
+		}
+		if got := e.AllProcessInfo(); len(got) != 0 || got == nil {
+			t.Errorf("AllProcessInfo after Run = %#v, want empty", got)
+		}
+	})
+}
+
+// TestSnapshotPublishedBeforeReplies plays the loop itself, so nothing
+// publishes behind its back: the reply of a request, and that of a
+// waiter, must each come after their outcome is published.
+func TestSnapshotPublishedBeforeReplies(t *testing.T) {
+	cfg := testConfig(t, testProgram(t, "a", 1, []string{"run"}, func(c *config.Process) { c.Autostart = false }))
+	fos := newFakeOS()
+	e, err := New(Options{Config: cfg, Log: &recLog{}, OS: fos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.closeGroups()
+	e.os = fos // what Run would do
+	ctx := context.Background()
+	now := time.Now()
+	serve := func(op func() error) error { // runs one request as the loop would, minus its step
+		errc := make(chan error, 1)
+		go func() { errc <- op() }()
+		(<-e.reqc)(now)
+		return <-errc
+	}
+	state := func() string {
+		info, err := e.ProcessInfo("a")
+		if err != nil {
+			t.Fatalf("ProcessInfo: %v", err)
+		}
+		return info.StateName
+	}
+	if got := state(); got != "STOPPED" {
+		t.Fatalf("after New: %s, want STOPPED", got)
+	}
+	if err := serve(func() error { return e.StartProcess(ctx, "a", false) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != "STARTING" {
+		t.Fatalf("after start: %s, want STARTING", got)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- e.StopProcess(ctx, "a", true) }()
+	(<-e.reqc)(now) // signals it and registers the waiter
+	if got := state(); got != "STOPPING" {
+		t.Fatalf("after stop: %s, want STOPPING", got)
+	}
+	fos.exit(fos.startLog()[0].pid, 15)
+	e.reap(now)
+	e.pollWaiters(now)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != "STOPPED" {
+		t.Fatalf("after the stop was answered: %s, want STOPPED", got)
+	}
+}
