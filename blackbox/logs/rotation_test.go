@@ -65,7 +65,7 @@ func TestRotationMatchesReference(t *testing.T) {
 				s := newSide(t, impl, "loglevel=info", programs.String())
 				s.start(t)
 				for _, c := range rotationCases {
-					s.waitStreamLogged(t, c.name)
+					s.waitStreamLogged(t, c.name, "logs", c.name+".")
 				}
 				for _, c := range rotationCases {
 					for _, ch := range []struct {
@@ -115,8 +115,9 @@ func pipeCapacity(t *testing.T) int {
 
 // waitStreamLogged waits until program name has written its whole stream
 // (its done file exists) and the daemon has read everything out of its
-// pipes, then until its log files stop changing.
-func (s *side) waitStreamLogged(t *testing.T, name string) {
+// pipes, then until its log files (those in dir whose names start with
+// prefix) stop changing.
+func (s *side) waitStreamLogged(t *testing.T, name, dir, prefix string) {
 	t.Helper()
 	var info procInfo
 	if err := s.call("supervisor.getProcessInfo", name, &info); err != nil {
@@ -136,7 +137,7 @@ func (s *side) waitStreamLogged(t *testing.T, name string) {
 	})
 	var last string
 	testenv.Eventually(t, 10*time.Second, func() error {
-		snap := s.logSnapshot(t, name)
+		snap := s.logSnapshot(t, dir, prefix)
 		if snap != last {
 			last = snap
 			return fmt.Errorf("%s: %s logs still changing", s.impl.name, name)
@@ -165,13 +166,14 @@ func pipeUnread(pid, fd int) (int, error) {
 	return n, ioErr
 }
 
-// logSnapshot is the names and sizes of a program's log files.
-func (s *side) logSnapshot(t *testing.T, name string) string {
+// logSnapshot is the names and sizes of the files in dir whose names
+// start with prefix.
+func (s *side) logSnapshot(t *testing.T, dir, prefix string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, n := range dirNames(t, s.path("logs")) {
-		if strings.HasPrefix(n, name+".") {
-			st, err := os.Stat(s.path("logs", n))
+	for _, n := range dirNames(t, s.path(dir)) {
+		if strings.HasPrefix(n, prefix) {
+			st, err := os.Stat(s.path(dir, n))
 			if err != nil {
 				return err.Error()
 			}
