@@ -181,6 +181,7 @@ func (s *side) checkAutoRun(t *testing.T, phase string) []string {
 		s.waitStreamLogged(t, name, "childlogs", name+"-")
 	}
 	l := s.listChildLogs(t)
+	want := wantAutoContents()
 	for name := range l.random {
 		st, err := os.Stat(s.path("childlogs", name))
 		if err != nil {
@@ -188,6 +189,14 @@ func (s *side) checkAutoRun(t *testing.T, phase string) []string {
 		}
 		if st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: AUTO log %s has mode %v, want 0600", s.impl.name, name, st.Mode())
+		}
+		b, err := os.ReadFile(s.path("childlogs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _, _ := strings.Cut(name, "---")
+		if !bytes.Equal(b, want[key]) {
+			t.Errorf("%s: AUTO log %s holds %q, want %q", s.impl.name, name, b, want[key])
 		}
 	}
 	report := []string{"== " + phase}
@@ -238,5 +247,3 @@ func wantAutoContents() map[string][]byte {
 		"redir-stdout": redir, "none-stderr": Stream(1013, 5),
 	}
 }
-
-var _ = bytes.Equal

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"gosupervisor/config"
@@ -177,7 +178,9 @@ func cleanAutoLogs(log Logger, dir, identifier string) {
 			continue
 		}
 		path := filepath.Join(dir, ent.Name())
-		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		// unlink, not os.Remove: a directory that happens to match is
+		// left alone (and warned about), as the reference's os.remove does.
+		if err := syscall.Unlink(path); err != nil && !os.IsNotExist(err) {
 			log.Logf(config.LevelWarn, "Failed to clean up %s", pyRepr(path))
 		}
 	}
