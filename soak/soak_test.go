@@ -148,15 +148,13 @@ func TestSoak(t *testing.T) {
 		end = s.sample(t)
 		over = b.exceeded(warm, end)
 	}
-	t.Logf("%-16s %12s %12s %12s %12s %12s", "figure", "after warm-up", "end", "peak warm-up", "peak main", "bound")
-	row := func(name string, w, e, pw, pm, bound int64) {
-		t.Logf("%-16s %12d %12d %12d %12d %12s", name, w, e, pw, pm, fmt.Sprintf("+%d", bound))
-	}
-	row("fds", int64(warm.FDs), int64(end.FDs), int64(warmPeak.FDs), int64(peak.FDs), int64(b.fds))
-	row("threads", int64(warm.Threads), int64(end.Threads), int64(warmPeak.Threads), int64(peak.Threads), int64(b.threads))
-	row("rss KiB", warm.RSSKiB, end.RSSKiB, warmPeak.RSSKiB, peak.RSSKiB, b.rssKiB)
-	row("goroutines", int64(warm.Goroutines), int64(end.Goroutines), int64(warmPeak.Goroutines), int64(peak.Goroutines), int64(b.goroutines))
-	row("heap inuse KiB", int64(warm.HeapInuse/1024), int64(end.HeapInuse/1024), -1, -1, int64(b.heapBytes/1024))
+	row := func(cells ...any) { t.Logf("%-16v %14v %10v %14v %12v %10v", cells...) }
+	row("figure", "after warm-up", "end", "peak warm-up", "peak main", "bound")
+	row("fds", warm.FDs, end.FDs, warmPeak.FDs, peak.FDs, fmt.Sprintf("+%d", b.fds))
+	row("threads", warm.Threads, end.Threads, warmPeak.Threads, peak.Threads, fmt.Sprintf("+%d", b.threads))
+	row("rss KiB", warm.RSSKiB, end.RSSKiB, warmPeak.RSSKiB, peak.RSSKiB, fmt.Sprintf("+%d", b.rssKiB))
+	row("goroutines", warm.Goroutines, end.Goroutines, warmPeak.Goroutines, peak.Goroutines, fmt.Sprintf("+%d", b.goroutines))
+	row("heap inuse KiB", warm.HeapInuse/1024, end.HeapInuse/1024, "-", "-", fmt.Sprintf("+%d", b.heapBytes/1024))
 	t.Logf("main log, warm-up: %s", warmLog)
 	t.Logf("main log, main:    %s", endLog)
 	t.Logf("churn, whole run: %s", load.Churn)
@@ -167,7 +165,9 @@ func TestSoak(t *testing.T) {
 }
 
 // logMarkers are the main-log lines counted per phase.
-var logMarkers = []string{"spawned: '", "success: ", "exited: ", "gave up: ", "stopped: "}
+func logMarkers() []string {
+	return []string{"spawned: '", "success: ", "exited: ", "gave up: ", "stopped: "}
+}
 
 // phase runs the load for dur, then quiesces the daemon (late crashers
 // stopped, early crashers FATAL, everything else RUNNING, include file
@@ -217,7 +217,7 @@ func (s *soak) phase(t *testing.T, name string, dur time.Duration) (figures, fig
 	t.Logf("%s: quiesced and sampled in %v", name, time.Since(quiesce).Round(10*time.Millisecond))
 	after := s.logCounts(t)
 	var counts []string
-	for _, m := range logMarkers {
+	for _, m := range logMarkers() {
 		counts = append(counts, fmt.Sprintf("%q %d", strings.TrimSpace(m), after[m]-before[m]))
 	}
 	t.Logf("%s: %s; churn so far: %s", name, strings.Join(counts, ", "), s.load.Churn)
@@ -230,7 +230,7 @@ func (s *soak) logCounts(t *testing.T) map[string]int {
 	if err != nil {
 		t.Fatalf("main log: %v", err)
 	}
-	return CountLines(string(data), logMarkers...)
+	return CountLines(string(data), logMarkers()...)
 }
 
 // sample reads the daemon's figures now.
