@@ -37,8 +37,9 @@ func TestMain(m *testing.M) {
 //	ticker MS SIZE FILE every MS milliseconds write "tick N" padded to SIZE
 //	                    bytes to stdout and "etick N" to stderr, and write
 //	                    N to FILE (the count shows the child is not blocked)
-//	script              write scriptRecords to stdout and stderr with pauses,
-//	                    so each lands in a read chunk of its own, then idle
+//	script DONE         write scriptRecords to stdout and stderr with pauses,
+//	                    so each lands in a read chunk of its own, create the
+//	                    file DONE, then idle
 func runHelper(mode string, args []string) int {
 	// Die with the daemon, whatever way it ends.
 	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
@@ -82,6 +83,9 @@ func runHelper(mode string, args []string) int {
 			time.Sleep(150 * time.Millisecond)
 			_, _ = os.Stderr.WriteString("E:" + r)
 			time.Sleep(150 * time.Millisecond)
+		}
+		if err := os.WriteFile(args[0], nil, 0o644); err != nil {
+			return 3
 		}
 		idle()
 	}
