@@ -25,6 +25,7 @@ const (
 	AtMost
 	AtLeast
 	Equal
+	RatioAtLeast
 )
 
 // String names the kind in JSON reports.
@@ -32,6 +33,8 @@ func (k TargetKind) String() string {
 	switch k {
 	case RatioAtMost:
 		return "ratio_at_most"
+	case RatioAtLeast:
+		return "ratio_at_least"
 	case AtMost:
 		return "at_most"
 	case AtLeast:
@@ -54,6 +57,8 @@ func (t Target) String() string {
 	switch t.Kind {
 	case RatioAtMost:
 		return "≤ " + v + "×"
+	case RatioAtLeast:
+		return "≥ " + v + "×"
 	case AtMost:
 		return "≤ " + v
 	case AtLeast:
@@ -71,10 +76,13 @@ func (t Target) Met(ours, ref float64) (met, ok bool) {
 		return false, false
 	}
 	switch t.Kind {
-	case RatioAtMost:
+	case RatioAtMost, RatioAtLeast:
 		r := ratio(ours, ref)
 		if math.IsNaN(r) {
 			return false, false
+		}
+		if t.Kind == RatioAtLeast {
+			return r >= t.Value, true
 		}
 		return r <= t.Value, true
 	case AtMost:
