@@ -553,7 +553,13 @@ func processInfo(p *process, now time.Time) rpc.ProcessInfo {
 func describe(info rpc.ProcessInfo) string {
 	switch ProcessState(info.State) {
 	case StateRunning:
-		return fmt.Sprintf("pid %d, uptime %s", info.PID, formatUptime(max(info.Now-info.Start, 0)))
+		// Built by appending: this runs for every RUNNING process on each
+		// getProcessInfo and getAllProcessInfo.
+		b := make([]byte, 0, 48)
+		b = append(b, "pid "...)
+		b = strconv.AppendInt(b, int64(info.PID), 10)
+		b = append(b, ", uptime "...)
+		return string(appendUptime(b, max(info.Now-info.Start, 0)))
 	case StateFatal, StateBackoff:
 		if info.SpawnErr != "" {
 			return info.SpawnErr
@@ -568,17 +574,21 @@ func describe(info rpc.ProcessInfo) string {
 	return ""
 }
 
-// formatUptime renders seconds as Python's timedelta: "1 day, 2:03:04".
-func formatUptime(secs int64) string {
+// appendUptime renders seconds as Python's timedelta: "1 day, 2:03:04".
+func appendUptime(b []byte, secs int64) []byte {
 	days, rest := secs/86400, secs%86400
-	hms := fmt.Sprintf("%d:%02d:%02d", rest/3600, rest%3600/60, rest%60)
-	switch days {
-	case 0:
-		return hms
-	case 1:
-		return "1 day, " + hms
+	switch {
+	case days == 1:
+		b = append(b, "1 day, "...)
+	case days > 1:
+		b = strconv.AppendInt(b, days, 10)
+		b = append(b, " days, "...)
 	}
-	return fmt.Sprintf("%d days, %s", days, hms)
+	b = strconv.AppendInt(b, rest/3600, 10)
+	for _, n := range []int64{rest % 3600 / 60, rest % 60} {
+		b = append(b, ':', byte('0'+n/10), byte('0'+n%10))
+	}
+	return b
 }
 
 // AllConfigInfo describes every process of the config read last.
