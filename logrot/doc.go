@@ -17,5 +17,8 @@
 // Pump moves bytes with splice(2) when nothing needs to see them, borrows a
 // read buffer only while data is there, allocates nothing per chunk, and
 // by default pauses briefly after small reads so a chatty child's lines
-// are moved in batches (WithCoalesce).
+// are moved in batches (WithCoalesce). Its pipe, a [Source] made by [Pipe],
+// is out of the runtime poller during those pauses, so a child's writes
+// wake nobody until the pause ends, and a fast stream's pipe grows to
+// 1 MiB. The package is Linux-only (splice, F_SETPIPE_SZ).
 package logrot

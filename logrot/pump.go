@@ -17,8 +17,10 @@ import (
 // copy whatever it keeps. w may be nil (stdout_logfile=NONE): the pipe is
 // still drained, and filter still sees every chunk.
 //
-// Rotation is checked after every chunk, as the reference does after every
-// read, so a rotated file ends at most ChunkSize bytes past maxbytes. Write
+// Rotation is checked after every chunk or splice, as the reference does
+// after every read; a splice moves up to 1 MiB but never so much that the
+// file would end more than ChunkSize bytes past maxbytes, the bound the
+// reference's 128 KiB reads give. Write
 // failures never stop the pump: w counts and reports them (Dropped,
 // WithOnError) and the pipe keeps being drained, so the child never blocks
 // on a full pipe because its log is broken.
@@ -63,6 +65,7 @@ func Pump(src *Source, w *Writer, filter func(chunk []byte) []byte, opts ...Pump
 			_, _ = w.Write(chunk) // counted and reported by w
 		}
 		r.release()
+		src.moved(n)
 		pace.after(n)
 	}
 }

@@ -36,6 +36,7 @@ func spliceLoop(r *chunkReader, w *Writer, pace *pacer) (eof bool, err error) {
 		case serr == nil && n == 0:
 			return true, nil
 		case serr == nil:
+			r.src.moved(n)
 			pace.after(n)
 		case serr == errSpliceUnsupported:
 			return false, nil
@@ -47,13 +48,29 @@ func spliceLoop(r *chunkReader, w *Writer, pace *pacer) (eof bool, err error) {
 			n := len(chunk)
 			_, _ = w.Write(chunk) // counted and reported by w
 			r.release()
+			r.src.moved(n)
 			pace.after(n)
 		}
 	}
 }
 
-// spliceFrom splices at most one chunk from the pipe srcFD to the end of
-// the file, then rotates as Write does. It returns EAGAIN when the pipe is
+// spliceMax is the most one splice moves when the file is far from
+// maxbytes: with a grown pipe (Source.grow) a fast stream then costs a
+// syscall and a wake-up per MiB rather than per 64 KiB.
+const spliceMax = 1 << 20
+
+// spliceSize is how much to splice at file position end: as much as
+// keeps the file within ChunkSize past maxBytes, as the reference's
+// 128 KiB reads do, between ChunkSize and spliceMax.
+func spliceSize(end, maxBytes int64) int {
+	if maxBytes <= 0 {
+		return spliceMax
+	}
+	return int(min(max(maxBytes+ChunkSize-end, ChunkSize), spliceMax))
+}
+
+// spliceFrom splices up to spliceSize bytes from the pipe srcFD to the end
+// of the file, then rotates as Write does. It returns EAGAIN when the pipe is
 // empty, (0, nil) at EOF, errSpliceUnsupported or errSpliceSlowPath.
 func (w *Writer) spliceFrom(srcFD int) (int, error) {
 	w.mu.Lock()
@@ -76,8 +93,9 @@ func (w *Writer) spliceFrom(srcFD int) (int, error) {
 		return 0, errSpliceSlowPath
 	}
 	var n int64
+	size := spliceSize(end, w.maxBytes)
 	for {
-		n, err = unix.Splice(srcFD, nil, w.fd, nil, ChunkSize, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		n, err = unix.Splice(srcFD, nil, w.fd, nil, size, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 		if err != unix.EINTR {
 			break
 		}

@@ -31,7 +31,14 @@ type Source struct {
 	// Pump rests (or the Source closes). Pump waits through waiterRC.
 	waiter   *os.File
 	waiterRC syscall.RawConn
+	grown    bool // grow was tried
 }
+
+// Pipe capacities: Linux's default, and what a fast stream gets.
+const (
+	defaultPipeSize = 64 << 10
+	grownPipeSize   = 1 << 20
+)
 
 // Pipe makes a pipe for a child's output: the Source for the parent, and
 // the write end, in blocking mode, to hand to the child. Both are
@@ -126,6 +133,25 @@ func (s *Source) rest() {
 	s.mu.Lock()
 	s.unregisterLocked()
 	s.mu.Unlock()
+}
+
+// moved tells the Source that one read moved n bytes. A read that took
+// a whole default-size pipe means the child outruns its Pump: the pipe is
+// grown once, so that a fast stream wakes its Pump and blocks its child
+// far less often, and one splice moves up to spliceMax. Only such streams
+// are grown because the kernel charges a pipe's capacity, used or not, to
+// the user's pipe-user-pages quota. Failure (over pipe-max-size or the
+// quota) leaves the pipe as it was.
+func (s *Source) moved(n int) {
+	if n < defaultPipeSize || s.grown {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd >= 0 {
+		s.grown = true
+		_, _ = unix.FcntlInt(uintptr(s.fd), unix.F_SETPIPE_SZ, grownPipeSize)
+	}
 }
 
 // registered tells whether the pipe is registered with the poller: it was

@@ -197,3 +197,97 @@ func TestPumpRestsUnregistered(t *testing.T) {
 	pw.Close()
 	waitPump(t, done)
 }
+
+func pipeCapacity(t *testing.T, f *os.File) int {
+	t.Helper()
+	n, err := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSourceGrowsOnlyForAFullRead: a read that takes a whole default
+// pipe grows it; a trickle keeps the default (a pipe's capacity is
+// charged to the user whether used or not).
+func TestSourceGrowsOnlyForAFullRead(t *testing.T) {
+	tests := []struct {
+		reads []int
+		want  int
+	}{
+		{[]int{100, 5000, defaultPipeSize - 1}, defaultPipeSize},
+		{[]int{100, defaultPipeSize}, grownPipeSize},
+		{[]int{ChunkSize}, grownPipeSize},
+	}
+	for _, tt := range tests {
+		src, w, err := Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pipeCapacity(t, w); got != defaultPipeSize {
+			t.Fatalf("new pipe holds %d bytes, want the default %d", got, defaultPipeSize)
+		}
+		for _, n := range tt.reads {
+			src.moved(n)
+		}
+		if got := pipeCapacity(t, w); got != tt.want {
+			t.Errorf("after reads of %v the pipe holds %d bytes, want %d", tt.reads, got, tt.want)
+		}
+		src.Close()
+		w.Close()
+	}
+}
+
+// TestPumpGrowsAFullPipe: Pump tells its Source what each read moved,
+// on the splice path and the filter path.
+func TestPumpGrowsAFullPipe(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		filter func([]byte) []byte
+	}{{"splice", nil}, {"filter", func(b []byte) []byte { return b }}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src, pw, err := Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pw.Close()
+			// Filled before Pump starts: its first read takes a whole pipe.
+			if _, err := pw.Write(testStream(5, defaultPipeSize)); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "x.log")
+			w := mustOpen(t, path, 0, 0)
+			done := make(chan error, 1)
+			go func() { done <- Pump(src, w, tt.filter) }()
+			waitFor(t, func() bool { st, err := os.Stat(path); return err == nil && st.Size() == defaultPipeSize })
+			if got := pipeCapacity(t, pw); got != grownPipeSize {
+				t.Errorf("pipe holds %d bytes after a full read, want %d", got, grownPipeSize)
+			}
+			pw.Close()
+			waitPump(t, done)
+		})
+	}
+}
+
+func TestSpliceSize(t *testing.T) {
+	const maxBytes = 10 << 20
+	tests := []struct {
+		end, maxBytes int64
+		want          int
+	}{
+		{0, 0, spliceMax},        // never rotates
+		{1 << 30, 0, spliceMax},  //
+		{0, maxBytes, spliceMax}, // far from maxbytes
+		{maxBytes - spliceMax, maxBytes, spliceMax},
+		{maxBytes - 1000, maxBytes, ChunkSize + 1000}, // ends at most a chunk past
+		{maxBytes, maxBytes, ChunkSize},               // at least a chunk
+		{maxBytes + 5, maxBytes, ChunkSize},
+		{0, 1000, ChunkSize + 1000},
+	}
+	for _, tt := range tests {
+		if got := spliceSize(tt.end, tt.maxBytes); got != tt.want {
+			t.Errorf("spliceSize(%d, %d) = %d, want %d", tt.end, tt.maxBytes, got, tt.want)
+		}
+	}
+}
