@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -98,6 +99,10 @@ type MainLogOptions struct {
 // Now gives it, milliseconds truncated) going to a rotating file, syslog
 // and/or a stdout copy. It is safe for concurrent use.
 type MainLog struct {
+	// mu makes stamping and writing one step, so records land in the
+	// order of their stamps when several goroutines log at once (the
+	// reference, single-threaded, never writes them out of order).
+	mu     sync.Mutex
 	opts   MainLogOptions
 	file   *Writer
 	logger *logrus.Logger // formats and serializes writes to the sinks
@@ -156,6 +161,8 @@ func (l *MainLog) Logf(level Level, format string, args ...any) {
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	now := l.opts.Now()
 	if l.syslog != nil {
 		l.sendSyslog(now, level, msg)

@@ -243,3 +243,47 @@ func TestMainLogCountsDroppedAndReportsOnce(t *testing.T) {
 		t.Errorf("%d reports, want 1", n)
 	}
 }
+
+// Records logged at once from many goroutines land in the order of their
+// stamps, as in the single-threaded reference.
+func TestMainLogConcurrentRecordsInStampOrder(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "main.log")
+	var mu sync.Mutex
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.Local)
+	tick := func() time.Time { // every call a millisecond later
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Millisecond)
+		return clock
+	}
+	l, err := NewMainLog(MainLogOptions{Path: path, Level: LevelInfo, Now: tick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				l.Logf(LevelInfo, "goroutine %d record %d", g, i)
+			}
+		})
+	}
+	wg.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 8*300 {
+		t.Fatalf("%d lines, want %d", len(lines), 8*300)
+	}
+	for i := 1; i < len(lines); i++ {
+		if lines[i][:23] <= lines[i-1][:23] {
+			t.Fatalf("line %d %q is not stamped after line %d %q", i, lines[i], i-1, lines[i-1])
+		}
+	}
+}
