@@ -1,0 +1,190 @@
+package logs
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gosupervisor/internal/testenv"
+)
+
+// mainLogMaxBytes is small so a debug-level daemon copying a ticker's
+// output rotates its main log every second or so.
+const mainLogMaxBytes = 2048
+
+// TestMainLogMatchesReference rotates the main log (logfile_maxbytes,
+// logfile_backups=2) under both daemons, checks the record format of every
+// file, and reads the log back with readLog and with the stock and our
+// supervisorctl maintail.
+func TestMainLogMatchesReference(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	results := map[string][]string{}
+	t.Run("group", func(t *testing.T) {
+		for _, impl := range both {
+			t.Run(impl.name, func(t *testing.T) {
+				t.Parallel()
+				began := time.Now()
+				s := newSide(t, impl, fmt.Sprintf("loglevel=debug\nlogfile_maxbytes=%d\nlogfile_backups=2", mainLogMaxBytes),
+					tickerProgram(20, 30, "stdout_logfile=NONE\nstderr_logfile=NONE"))
+				s.start(t)
+				testenv.Eventually(t, 30*time.Second, func() error {
+					s.checkAlive(t)
+					if _, err := os.Stat(s.path("main.log.2")); err != nil {
+						return fmt.Errorf("%s: main log not rotated twice yet: %w", impl.name, err)
+					}
+					return nil
+				})
+				s.waitTicks(t, s.tickCount(t)+50) // one more rotation at least
+				var stopped bool
+				if err := s.call("supervisor.stopProcess", "tick", &stopped); err != nil {
+					t.Fatal(err)
+				}
+				s.waitQuiet(t, "main.log")
+				names := s.checkMainLogFiles(t, began)
+				s.checkMainLogReadBack(t)
+				mu.Lock()
+				results[impl.name] = names
+				mu.Unlock()
+			})
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	if !slices.Equal(results["ours"], results["ref"]) {
+		t.Errorf("main log files differ: ours %q, ref %q", results["ours"], results["ref"])
+	}
+}
+
+// checkMainLogFiles checks main.log.2, main.log.1 and main.log: exactly
+// those exist; rotated files reached maxbytes and went past it by one
+// record at most; each holds whole records in the reference's format,
+// stamped with the local time of this test, in order across the files.
+// It returns the names.
+func (s *side) checkMainLogFiles(t *testing.T, began time.Time) []string {
+	t.Helper()
+	var names []string
+	for _, n := range dirNames(t, s.dir) {
+		if strings.HasPrefix(n, "main.log") {
+			names = append(names, n)
+		}
+	}
+	if want := []string{"main.log", "main.log.1", "main.log.2"}; !slices.Equal(names, want) {
+		t.Errorf("%s: main log files %q, want %q", s.impl.name, names, want)
+		return names
+	}
+	var last time.Time
+	for _, n := range []string{"main.log.2", "main.log.1", "main.log"} {
+		b, err := os.ReadFile(s.path(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lead, records := parseMainLog(string(b))
+		if lead != "" {
+			t.Errorf("%s: %s starts inside a record: %q", s.impl.name, n, lead)
+		}
+		if len(records) == 0 && n != "main.log" { // a rotation at the last record leaves it empty
+			t.Errorf("%s: %s holds no record: %q", s.impl.name, n, b)
+			continue
+		}
+		if n != "main.log" {
+			lastRecord := records[len(records)-1]
+			lastLen := len(lastRecord.Stamp) + len(lastRecord.Level) + len(lastRecord.Msg) + 3
+			if len(b) < mainLogMaxBytes || len(b)-lastLen >= mainLogMaxBytes {
+				t.Errorf("%s: rotated %s holds %d bytes, its last record %d: not rotated at the record that reached %d",
+					s.impl.name, n, len(b), lastLen, mainLogMaxBytes)
+			}
+		}
+		for _, r := range records {
+			stamp, err := time.ParseInLocation("2006-01-02 15:04:05,000", r.Stamp, time.Local)
+			if err != nil {
+				t.Errorf("%s: %s: bad stamp %q: %v", s.impl.name, n, r.Stamp, err)
+				continue
+			}
+			if stamp.Before(began.Add(-time.Second)) || stamp.After(time.Now().Add(time.Second)) {
+				t.Errorf("%s: %s: stamp %s is not the local time of this test (began %s)", s.impl.name, n, r.Stamp, began.Format(time.DateTime))
+			}
+			if stamp.Before(last) {
+				t.Errorf("%s: %s: stamp %s comes after %s", s.impl.name, n, r.Stamp, last.Format("15:04:05.000"))
+			}
+			last = stamp
+		}
+	}
+	return names
+}
+
+// checkMainLogReadBack compares the main log file with readLog slices and
+// with what both supervisorctls print for maintail.
+func (s *side) checkMainLogReadBack(t *testing.T) {
+	t.Helper()
+	file, err := os.ReadFile(s.path("main.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := func(n int) string { return string(file[max(len(file)-n, 0):]) }
+	slice := func(from, to int) string { return string(file[min(from, len(file)):min(to, len(file))]) }
+	for _, c := range []struct {
+		offset, length int
+		want           string
+	}{
+		{0, 0, string(file)},
+		{-100, 0, tail(100)},
+		{10, 50, slice(10, 60)},
+		{max(len(file)-5, 0), 0, tail(5)},
+	} {
+		var got string
+		if err := s.call("supervisor.readLog", []any{c.offset, c.length}, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s: readLog(%d, %d) = %q, want %q", s.impl.name, c.offset, c.length, got, c.want)
+		}
+	}
+	ctls := []string{testenv.PythonSupervisorctl, filepath.Join(testenv.Binaries(t), "supervisorctl")}
+	for _, ctl := range ctls {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"maintail"}, tail(1600) + "\n"},
+			{[]string{"maintail", "-300"}, tail(300) + "\n"},
+		} {
+			cmd := exec.Command(ctl, append([]string{"-c", s.conf}, c.args...)...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Errorf("%s: %s %q: %v\n%s", s.impl.name, ctl, c.args, err, out)
+				continue
+			}
+			if string(out) != c.want {
+				t.Errorf("%s: %s %q printed %q, want %q", s.impl.name, ctl, c.args, out, c.want)
+			}
+		}
+	}
+}
+
+// waitQuiet waits until the file has not changed size for 300 ms: output
+// the child wrote just before it stopped may still be arriving.
+func (s *side) waitQuiet(t *testing.T, name string) {
+	t.Helper()
+	size, since := int64(-1), time.Now()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		st, err := os.Stat(s.path(name))
+		if err != nil {
+			return err
+		}
+		if st.Size() != size {
+			size, since = st.Size(), time.Now()
+		}
+		if quiet := time.Since(since); quiet < 300*time.Millisecond {
+			return fmt.Errorf("%s: %s changed %v ago", s.impl.name, name, quiet)
+		}
+		return nil
+	})
+}
