@@ -16,19 +16,23 @@ import (
 
 // Churn counts the work a Load has done.
 type Churn struct {
-	RPCCalls    atomic.Int64 // XML-RPC calls answered (faults included)
-	RPCFaults   atomic.Int64 // faults the situation allowed (see Load)
-	Mutations   atomic.Int64 // start/stop/restart operations
-	Revives     atomic.Int64 // starts of FATAL early crashers
-	TailStreams atomic.Int64 // /logtail and /mainlogtail streams opened and closed
-	TailBytes   atomic.Int64 // bytes read from them
-	Reloads     atomic.Int64 // reloadConfig + update cycles
+	RPCCalls  atomic.Int64 // XML-RPC calls answered (faults included)
+	RPCFaults atomic.Int64 // faults the situation allowed (see Load)
+	// RotationGaps are NO_FILE answers to reads of a log caught while
+	// it rotates (the base file is renamed before its successor exists);
+	// the reference, single-threaded, never answers so.
+	RotationGaps atomic.Int64
+	Mutations    atomic.Int64 // start/stop/restart operations
+	Revives      atomic.Int64 // starts of FATAL early crashers
+	TailStreams  atomic.Int64 // /logtail and /mainlogtail streams opened and closed
+	TailBytes    atomic.Int64 // bytes read from them
+	Reloads      atomic.Int64 // reloadConfig + update cycles
 }
 
 // String is the one-line summary the test logs.
 func (c *Churn) String() string {
-	return fmt.Sprintf("rpc calls %d (allowed faults %d), start/stop/restart %d, revives %d, tail streams %d (%d KiB), reload cycles %d",
-		c.RPCCalls.Load(), c.RPCFaults.Load(), c.Mutations.Load(), c.Revives.Load(),
+	return fmt.Sprintf("rpc calls %d (allowed faults %d, NO_FILE in rotation %d), start/stop/restart %d, revives %d, tail streams %d (%d KiB), reload cycles %d",
+		c.RPCCalls.Load(), c.RPCFaults.Load(), c.RotationGaps.Load(), c.Mutations.Load(), c.Revives.Load(),
 		c.TailStreams.Load(), c.TailBytes.Load()/1024, c.Reloads.Load())
 }
 
@@ -171,6 +175,10 @@ func (l *Load) stableNames() []string {
 // reader calls read-only methods on random stable programs.
 func (l *Load) reader(ctx context.Context, r *rand.Rand) {
 	names := l.stableNames()
+	rotating := map[string]bool{}
+	for _, n := range l.Layout.OfKind(Chatty) {
+		rotating[n] = true
+	}
 	total := len(names)
 	for _, g := range l.Layout.Flip[VariantA] {
 		total += g.NumProcs
@@ -213,6 +221,10 @@ func (l *Load) reader(ctx context.Context, r *rand.Rand) {
 			if err = l.call("supervisor.getState", &st); err == nil && st.Name != "RUNNING" {
 				err = fmt.Errorf("getState: %s", st.Name)
 			}
+		}
+		if FaultCode(err) == FaultNoFile && rotating[name] {
+			l.Churn.RotationGaps.Add(1)
+			err = nil
 		}
 		if err != nil {
 			l.Errors.Add(fmt.Errorf("reader: %w", err))

@@ -26,6 +26,7 @@ const (
 
 // Supervisor's fault codes the test expects in some situations.
 const (
+	FaultNoFile         = 20
 	FaultSpawnError     = 50
 	FaultAlreadyStarted = 60
 	FaultNotRunning     = 70
