@@ -177,9 +177,7 @@ func runAutoScenario(t *testing.T, impl implementation, nocleanup bool) []string
 // normalised listing, contents and cleanup warnings for the comparison.
 func (s *side) checkAutoRun(t *testing.T, phase string) []string {
 	t.Helper()
-	for _, name := range []string{"auto", "redir", "none"} {
-		s.waitStreamLogged(t, name, "childlogs", name+"-")
-	}
+	s.waitStreamsLogged(t, "childlogs", "auto", "redir", "none")
 	l := s.listChildLogs(t)
 	want := wantAutoContents()
 	for name := range l.random {

@@ -37,9 +37,9 @@ func TestMain(m *testing.M) {
 //	ticker MS SIZE FILE every MS milliseconds write "tick N" padded to SIZE
 //	                    bytes to stdout and "etick N" to stderr, and write
 //	                    N to FILE (the count shows the child is not blocked)
-//	script DONE         write scriptRecords to stdout and stderr with pauses,
-//	                    so each lands in a read chunk of its own, create the
-//	                    file DONE, then idle
+//	script DONE         write scriptRecords to stdout and stderr, each once
+//	                    the previous one was read, so each lands in a read
+//	                    chunk of its own, create the file DONE, then idle
 func runHelper(mode string, args []string) int {
 	// Die with the daemon, whatever way it ends.
 	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
@@ -79,10 +79,8 @@ func runHelper(mode string, args []string) int {
 		}
 	case "script":
 		for _, r := range scriptRecords {
-			_, _ = os.Stdout.WriteString(r)
-			time.Sleep(150 * time.Millisecond)
-			_, _ = os.Stderr.WriteString("E:" + r)
-			time.Sleep(150 * time.Millisecond)
+			writeConsumed(os.Stdout, r)
+			writeConsumed(os.Stderr, "E:"+r)
 		}
 		if err := os.WriteFile(args[0], nil, 0o644); err != nil {
 			return 3
@@ -91,6 +89,20 @@ func runHelper(mode string, args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 	return 2
+}
+
+// writeConsumed writes s to f, then waits until the daemon has read it
+// all out of the pipe, so the next write makes a read chunk of its own
+// however loaded the machine is.
+func writeConsumed(f *os.File, s string) {
+	_, _ = f.WriteString(s)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if n, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ); err != nil || n == 0 {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // scriptRecords are written one read chunk each by the script helper:

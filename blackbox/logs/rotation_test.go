@@ -64,9 +64,11 @@ func TestRotationMatchesReference(t *testing.T) {
 				t.Parallel()
 				s := newSide(t, impl, "loglevel=info", programs.String())
 				s.start(t)
+				var names []string
 				for _, c := range rotationCases {
-					s.waitStreamLogged(t, c.name, "logs", c.name+".")
+					names = append(names, c.name)
 				}
+				s.waitStreamsLogged(t, "logs", names...)
 				for _, c := range rotationCases {
 					for _, ch := range []struct {
 						ext  string
@@ -113,34 +115,37 @@ func pipeCapacity(t *testing.T) int {
 	return n
 }
 
-// waitStreamLogged waits until program name has written its whole stream
-// (its done file exists) and the daemon has read everything out of its
-// pipes, then until its log files (those in dir whose names start with
-// prefix) stop changing.
-func (s *side) waitStreamLogged(t *testing.T, name, dir, prefix string) {
+// waitStreamsLogged waits until each named program has written its whole
+// stream (its done file exists) and the daemon has read everything out of
+// its pipes, then until the files in dir and the main log have not
+// changed for a while: the daemon may still hold the last chunk it read.
+func (s *side) waitStreamsLogged(t *testing.T, dir string, names ...string) {
 	t.Helper()
-	var info procInfo
-	if err := s.call("supervisor.getProcessInfo", name, &info); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 30*time.Second, func() error {
-		s.checkAlive(t)
-		if _, err := os.Stat(s.path("done-" + name)); err != nil {
-			return fmt.Errorf("%s: %s still writing: %w", s.impl.name, name, err)
+	for _, name := range names {
+		var info procInfo
+		if err := s.call("supervisor.getProcessInfo", name, &info); err != nil {
+			t.Fatal(err)
 		}
-		for fd := 1; fd <= 2; fd++ {
-			if n, err := pipeUnread(info.PID, fd); err != nil || n > 0 {
-				return fmt.Errorf("%s: %s fd %d: %d bytes unread (%v)", s.impl.name, name, fd, n, err)
+		testenv.Eventually(t, 30*time.Second, func() error {
+			s.checkAlive(t)
+			if _, err := os.Stat(s.path("done-" + name)); err != nil {
+				return fmt.Errorf("%s: %s still writing: %w", s.impl.name, name, err)
 			}
-		}
-		return nil
-	})
-	var last string
+			for fd := 1; fd <= 2; fd++ {
+				if n, err := pipeUnread(info.PID, fd); err != nil || n > 0 {
+					return fmt.Errorf("%s: %s fd %d: %d bytes unread (%v)", s.impl.name, name, fd, n, err)
+				}
+			}
+			return nil
+		})
+	}
+	last, since := "", time.Now()
 	testenv.Eventually(t, 10*time.Second, func() error {
-		snap := s.logSnapshot(t, dir, prefix)
-		if snap != last {
-			last = snap
-			return fmt.Errorf("%s: %s logs still changing", s.impl.name, name)
+		if snap := s.logSnapshot(t, dir); snap != last {
+			last, since = snap, time.Now()
+		}
+		if quiet := time.Since(since); quiet < 500*time.Millisecond {
+			return fmt.Errorf("%s: logs changed %v ago", s.impl.name, quiet)
 		}
 		return nil
 	})
@@ -166,19 +171,20 @@ func pipeUnread(pid, fd int) (int, error) {
 	return n, ioErr
 }
 
-// logSnapshot is the names and sizes of the files in dir whose names
-// start with prefix.
-func (s *side) logSnapshot(t *testing.T, dir, prefix string) string {
+// logSnapshot is the names and sizes of the files in dir, and the size
+// of the main log.
+func (s *side) logSnapshot(t *testing.T, dir string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, n := range dirNames(t, s.path(dir)) {
-		if strings.HasPrefix(n, prefix) {
-			st, err := os.Stat(s.path(dir, n))
-			if err != nil {
-				return err.Error()
-			}
-			fmt.Fprintf(&b, "%s=%d ", n, st.Size())
+		st, err := os.Stat(s.path(dir, n))
+		if err != nil {
+			return err.Error()
 		}
+		fmt.Fprintf(&b, "%s=%d ", n, st.Size())
+	}
+	if st, err := os.Stat(s.path("main.log")); err == nil {
+		fmt.Fprintf(&b, "main.log=%d", st.Size())
 	}
 	return b.String()
 }
