@@ -98,11 +98,10 @@ type daemonKind struct {
 }
 
 // daemons lists the supervisord implementations every test here runs
-// against. Adding {"gosupervisor", ourSupervisord} runs the whole set
-// against ./cmd/supervisord as well (all passed with -race at d2a54ca; it is
-// left out to keep this package's test time down).
+// against: the golden set must hold against the reference and against ours.
 var daemons = []daemonKind{
 	{"python", func(t *testing.T) string { testenv.RequireReference(t); return testenv.PythonSupervisord }},
+	{"gosupervisor", ourSupervisord},
 }
 
 // ourSupervisord is our daemon built from ./cmd/supervisord.
