@@ -33,6 +33,7 @@ var rotationCases = []rotationCase{
 	{"r32k_b0", 32 << 10, 0, 4},
 	{"r32k_b1", 32 << 10, 1, 5},
 	{"r32k_b3", 32 << 10, 3, 6},
+	{"r0_b3", 0, 3, 7}, // maxbytes=0 never rotates
 }
 
 // streamRecords makes each stream about 450 KB: long enough for every
@@ -69,6 +70,9 @@ func TestRotationMatchesReference(t *testing.T) {
 					names = append(names, c.name)
 				}
 				s.waitStreamsLogged(t, "logs", names...)
+				if errs := s.errorRecords(t); len(errs) > 0 {
+					t.Errorf("%s: errors in the main log: %q", impl.name, errs)
+				}
 				for _, c := range rotationCases {
 					for _, ch := range []struct {
 						ext  string
@@ -197,7 +201,7 @@ func checkRotatedLog(t *testing.T, s *side, c rotationCase, ext string, stream [
 	t.Helper()
 	base := c.name + "." + ext
 	var want []string
-	for i := c.backups; i >= 1; i-- {
+	for i := c.backups; i >= 1 && c.maxBytes > 0; i-- {
 		want = append(want, base+"."+strconv.Itoa(i))
 	}
 	want = append(want, base)
@@ -218,7 +222,11 @@ func checkRotatedLog(t *testing.T, s *side, c rotationCase, ext string, stream [
 			t.Fatal(err)
 		}
 		size := len(b)
-		if n == base {
+		if c.maxBytes == 0 {
+			if !bytes.Equal(b, stream) {
+				t.Errorf("%s: %s (never rotated) holds %d bytes, not the %d of the stream", s.impl.name, n, size, len(stream))
+			}
+		} else if n == base {
 			if size >= c.maxBytes {
 				t.Errorf("%s: %s holds %d bytes, not rotated at maxbytes %d", s.impl.name, n, size, c.maxBytes)
 			}
