@@ -19,56 +19,81 @@ import (
 const mainLogMaxBytes = 2048
 
 // TestMainLogMatchesReference rotates the main log (logfile_maxbytes,
-// logfile_backups=2) under both daemons, checks the record format of every
-// file, and reads the log back with readLog and with the stock and our
-// supervisorctl maintail.
+// logfile_backups 2 and 0) under both daemons, checks the record format of
+// every file, and reads the log back with readLog and with the stock and
+// our supervisorctl maintail.
 func TestMainLogMatchesReference(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	results := map[string][]string{}
-	t.Run("group", func(t *testing.T) {
-		for _, impl := range both {
-			t.Run(impl.name, func(t *testing.T) {
-				t.Parallel()
-				began := time.Now()
-				s := newSide(t, impl, fmt.Sprintf("loglevel=debug\nlogfile_maxbytes=%d\nlogfile_backups=2", mainLogMaxBytes),
-					tickerProgram(20, 30, "stdout_logfile=NONE\nstderr_logfile=NONE"))
-				s.start(t)
-				testenv.Eventually(t, 30*time.Second, func() error {
-					s.checkAlive(t)
-					if _, err := os.Stat(s.path("main.log.2")); err != nil {
-						return fmt.Errorf("%s: main log not rotated twice yet: %w", impl.name, err)
-					}
-					return nil
-				})
-				s.waitTicks(t, s.tickCount(t)+50) // one more rotation at least
-				var stopped bool
-				if err := s.call("supervisor.stopProcess", "tick", &stopped); err != nil {
-					t.Fatal(err)
+	for _, backups := range []int{2, 0} {
+		t.Run(fmt.Sprintf("backups=%d", backups), func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			results := map[string][]string{}
+			t.Run("group", func(t *testing.T) {
+				for _, impl := range both {
+					t.Run(impl.name, func(t *testing.T) {
+						t.Parallel()
+						names := runMainLogScenario(t, impl, backups)
+						mu.Lock()
+						results[impl.name] = names
+						mu.Unlock()
+					})
 				}
-				s.waitQuiet(t, "main.log")
-				names := s.checkMainLogFiles(t, began)
-				s.checkMainLogReadBack(t)
-				mu.Lock()
-				results[impl.name] = names
-				mu.Unlock()
 			})
-		}
-	})
-	if t.Failed() {
-		return
-	}
-	if !slices.Equal(results["ours"], results["ref"]) {
-		t.Errorf("main log files differ: ours %q, ref %q", results["ours"], results["ref"])
+			if t.Failed() {
+				return
+			}
+			if !slices.Equal(results["ours"], results["ref"]) {
+				t.Errorf("main log files differ: ours %q, ref %q", results["ours"], results["ref"])
+			}
+		})
 	}
 }
 
-// checkMainLogFiles checks main.log.2, main.log.1 and main.log: exactly
+// runMainLogScenario runs a debug-level daemon copying a ticker's output
+// into its main log until the log has rotated a few times, stops the
+// ticker, checks the files and reads them back. It returns the names of
+// the main log files.
+func runMainLogScenario(t *testing.T, impl implementation, backups int) []string {
+	t.Helper()
+	began := time.Now()
+	s := newSide(t, impl, fmt.Sprintf("loglevel=debug\nlogfile_maxbytes=%d\nlogfile_backups=%d", mainLogMaxBytes, backups),
+		tickerProgram(20, 30, "stdout_logfile=NONE\nstderr_logfile=NONE"))
+	s.start(t)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		s.checkAlive(t)
+		if backups > 0 {
+			if _, err := os.Stat(s.path(fmt.Sprintf("main.log.%d", backups))); err != nil {
+				return fmt.Errorf("%s: main log not rotated %d times yet: %w", impl.name, backups, err)
+			}
+			return nil
+		}
+		b, err := os.ReadFile(s.path("main.log"))
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), "supervisord started with pid") {
+			return fmt.Errorf("%s: main log not truncated yet", impl.name)
+		}
+		return nil
+	})
+	s.waitTicks(t, s.tickCount(t)+50) // one more rotation at least
+	var stopped bool
+	if err := s.call("supervisor.stopProcess", "tick", &stopped); err != nil {
+		t.Fatal(err)
+	}
+	s.waitQuiet(t, "main.log")
+	names := s.checkMainLogFiles(t, began, backups)
+	s.checkMainLogReadBack(t)
+	return names
+}
+
+// checkMainLogFiles checks main.log.N … main.log.1 and main.log: exactly
 // those exist; rotated files reached maxbytes and went past it by one
-// record at most; each holds whole records in the reference's format,
-// stamped with the local time of this test, in order across the files.
-// It returns the names.
-func (s *side) checkMainLogFiles(t *testing.T, began time.Time) []string {
+// record at most, the current one is below it; each holds whole records
+// in the reference's format, stamped with the local time of this test, in
+// order across the files. It returns the names.
+func (s *side) checkMainLogFiles(t *testing.T, began time.Time, backups int) []string {
 	t.Helper()
 	var names []string
 	for _, n := range dirNames(t, s.dir) {
@@ -76,12 +101,17 @@ func (s *side) checkMainLogFiles(t *testing.T, began time.Time) []string {
 			names = append(names, n)
 		}
 	}
-	if want := []string{"main.log", "main.log.1", "main.log.2"}; !slices.Equal(names, want) {
+	var want []string
+	for i := backups; i >= 1; i-- {
+		want = append(want, fmt.Sprintf("main.log.%d", i))
+	}
+	want = append(want, "main.log")
+	if !slices.Equal(names, sortedCopy(want)) {
 		t.Errorf("%s: main log files %q, want %q", s.impl.name, names, want)
 		return names
 	}
 	var last time.Time
-	for _, n := range []string{"main.log.2", "main.log.1", "main.log"} {
+	for _, n := range want {
 		b, err := os.ReadFile(s.path(n))
 		if err != nil {
 			t.Fatal(err)
@@ -90,11 +120,14 @@ func (s *side) checkMainLogFiles(t *testing.T, began time.Time) []string {
 		if lead != "" {
 			t.Errorf("%s: %s starts inside a record: %q", s.impl.name, n, lead)
 		}
-		if len(records) == 0 && n != "main.log" { // a rotation at the last record leaves it empty
+		if n == "main.log" {
+			if len(b) >= mainLogMaxBytes {
+				t.Errorf("%s: main.log holds %d bytes, not rotated at %d", s.impl.name, len(b), mainLogMaxBytes)
+			}
+		} else if len(records) == 0 {
 			t.Errorf("%s: %s holds no record: %q", s.impl.name, n, b)
 			continue
-		}
-		if n != "main.log" {
+		} else {
 			lastRecord := records[len(records)-1]
 			lastLen := len(lastRecord.Stamp) + len(lastRecord.Level) + len(lastRecord.Msg) + 3
 			if len(b) < mainLogMaxBytes || len(b)-lastLen >= mainLogMaxBytes {

@@ -81,6 +81,7 @@ func TestRotationMatchesReference(t *testing.T) {
 						checkRotatedLog(t, s, c, ch.ext, Stream(ch.seed, streamRecords), pipeCap)
 					}
 				}
+				s.checkClearKeepsBackups(t, "r4k_b3")
 				modes := map[string]fs.FileMode{}
 				for _, name := range dirNames(t, s.path("logs")) {
 					st, err := os.Stat(s.path("logs", name))
@@ -100,6 +101,40 @@ func TestRotationMatchesReference(t *testing.T) {
 	}
 	if fmt.Sprint(files["ours"]) != fmt.Sprint(files["ref"]) {
 		t.Errorf("log files differ:\nours: %v\nref:  %v", files["ours"], files["ref"])
+	}
+}
+
+// checkClearKeepsBackups clears a program's logs (clearProcessLogs): the
+// current files start empty, the rotated ones are untouched.
+func (s *side) checkClearKeepsBackups(t *testing.T, name string) {
+	t.Helper()
+	before := map[string][]byte{}
+	for _, n := range dirNames(t, s.path("logs")) {
+		if strings.HasPrefix(n, name+".") {
+			b, err := os.ReadFile(s.path("logs", n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[n] = b
+		}
+	}
+	var ok bool
+	if err := s.call("supervisor.clearProcessLogs", name, &ok); err != nil || !ok {
+		t.Fatalf("clearProcessLogs(%s) = %v, %v", name, ok, err)
+	}
+	for n, old := range before {
+		b, err := os.ReadFile(s.path("logs", n))
+		if err != nil {
+			t.Errorf("%s: %s after clear: %v", s.impl.name, n, err)
+			continue
+		}
+		current := n == name+".out" || n == name+".err"
+		if current && len(b) != 0 {
+			t.Errorf("%s: %s holds %d bytes after clear, want 0", s.impl.name, n, len(b))
+		}
+		if !current && !bytes.Equal(b, old) {
+			t.Errorf("%s: backup %s changed by clear", s.impl.name, n)
+		}
 	}
 }
 
