@@ -86,11 +86,16 @@ func (pub *publisher) relayout(order []*group) {
 }
 
 // build makes a new snapshot; prev, when given, has the same layout and
-// lends its index.
+// lends its index and its unchanged entries (a start of 500 programs
+// publishes many times, each time for a few of them).
 func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
 	s := &infoSnapshot{infos: make([]rpc.ProcessInfo, len(pub.procs))}
 	for i, p := range pub.procs {
-		s.infos[i] = processInfo(p, time.Time{})
+		if prev != nil && prev.matches(i, p) {
+			s.infos[i] = prev.infos[i]
+		} else {
+			s.infos[i] = processInfo(p, time.Time{})
+		}
 	}
 	if prev != nil {
 		s.index, s.groups = prev.index, prev.groups

@@ -125,12 +125,13 @@ func TestSnapshotPublishedBeforeReplies(t *testing.T) {
 		(<-e.reqc)(now)
 		return <-errc
 	}
-	state := func() string {
-		info, err := e.ProcessInfo("a")
-		if err != nil {
-			t.Fatalf("ProcessInfo: %v", err)
+	state := func() string { // the published snapshot, read as ProcessInfo reads it once Run serves
+		s := e.pub.cur.Load()
+		i, ok := s.index["a"]["a"]
+		if !ok {
+			t.Fatal("a is not in the snapshot")
 		}
-		return info.StateName
+		return s.infos[i].StateName
 	}
 	if got := state(); got != "STOPPED" {
 		t.Fatalf("after New: %s, want STOPPED", got)
