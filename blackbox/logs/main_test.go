@@ -126,13 +126,16 @@ func writeConsumed(f *os.File, s string) {
 }
 
 // scriptRecords are written one read chunk each by the script helper:
-// ANSI colour sequences, invalid UTF-8, quotes, a record without newline.
+// ANSI colour sequences (one split across two records), invalid UTF-8,
+// quotes, a record without newline.
 var scriptRecords = []string{
 	"\x1b[31mred\x1b[0m plain\n",
 	"\x1b[1;32mbold green\x1b[0m and \x1b[2Kcleared\n",
 	"bytes \xff\xfe not utf-8\n",
 	"it's \"quoted\"\ttab\n",
 	"no newline",
+	"split \x1b[3", // a sequence cut in two by the reads
+	"1mred\x1b[0m tail\n",
 	"\x1b[0;33mlast\x1b[0m\n",
 }
 
