@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,6 +159,21 @@ func TestLogFaultsOurs(t *testing.T) {
 		if b, err := os.ReadFile(s.path("logs", "sub", "tick.err")); err != nil || !strings.Contains(string(b), "etick") {
 			t.Errorf("stderr log not recreated with later output: %q, %v", b, err)
 		}
+	})
+	// The reference dies of a FileNotFoundError traceback here.
+	t.Run("directory removed then SIGUSR2", func(t *testing.T) {
+		t.Parallel()
+		s, pid := startTicker(t, tickerProgram(20, 40, "stdout_logfile={{here}}/logs/sub/tick.out\nstderr_logfile=NONE"),
+			func(s *side) { mustMkdir(t, s.path("logs", "sub")) }, "logs/sub/tick.out")
+		removedAt := s.tickCount(t)
+		if err := os.RemoveAll(s.path("logs", "sub")); err != nil {
+			t.Fatal(err)
+		}
+		s.signal(t, syscall.SIGUSR2)
+		s.waitLogged(t, s.path("logs", "sub", "tick.out"), removedAt)
+		s.waitTicks(t, s.tickCount(t)+20)
+		s.checkStillRunning(t, pid)
+		s.checkErrors(t, s.path("logs", "sub"))
 	})
 	t.Run("file replaced by a directory", func(t *testing.T) {
 		t.Parallel()
