@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -243,5 +244,45 @@ func wantAutoContents() map[string][]byte {
 	return map[string][]byte{
 		"auto-stdout": Stream(11, 5), "auto-stderr": Stream(1011, 5),
 		"redir-stdout": redir, "none-stderr": Stream(1013, 5),
+	}
+}
+
+// TestAutoLogRotationKeepsMode rotates an AUTO log: every file, the
+// rotated ones and the fresh current one, stays 0600. (The reference
+// reopens the current file with the umask's mode, 0644 here, after its
+// first rotation: child output becomes world-readable.)
+func TestAutoLogRotationKeepsMode(t *testing.T) {
+	t.Parallel()
+	s := newSide(t, ours, "loglevel=info",
+		tickerProgram(10, 200, "stdout_logfile_maxbytes=1KB\nstdout_logfile_backups=2\nstderr_logfile=NONE"))
+	s.start(t)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		s.checkAlive(t)
+		for _, name := range dirNames(t, s.path("childlogs")) {
+			if strings.HasSuffix(name, ".log.2") {
+				return nil
+			}
+		}
+		return fmt.Errorf("AUTO log not rotated twice yet")
+	})
+	var stopped bool // so that no rotation runs while the files are listed
+	if err := s.call("supervisor.stopProcess", "tick", &stopped); err != nil {
+		t.Fatal(err)
+	}
+	s.waitStreamsLogged(t, "childlogs") // the last output is written
+	var names []string
+	for _, name := range dirNames(t, s.path("childlogs")) {
+		st, err := os.Stat(s.path("childlogs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", name, st.Mode())
+		}
+		names = append(names, regexp.MustCompile(`[a-z0-9_]{8}\.log`).ReplaceAllString(name, "XXXXXXXX.log"))
+	}
+	want := []string{"tick-stdout---logstest-XXXXXXXX.log", "tick-stdout---logstest-XXXXXXXX.log.1", "tick-stdout---logstest-XXXXXXXX.log.2"}
+	if !slices.Equal(names, want) {
+		t.Errorf("AUTO logs %q, want %q", names, want)
 	}
 }
