@@ -84,7 +84,10 @@ const coalesceBelow = 16 << 10
 const steadyFactor = 4
 
 // fastStreamHold is how long Pump stops pausing once a pause has shown the
-// stream to be fast; then it probes again with one pause.
+// stream to be fast (the pause let the pipe fill halfway: the child came
+// close to blocking on it); then it probes again with one pause. A mere
+// burst, such as a child catching up after the machine was busy, must not
+// count: in fast mode a chatty stream costs a wake-up per write.
 const fastStreamHold = time.Second
 
 // PumpOption tunes a Pump.
@@ -100,8 +103,8 @@ type pumpConfig struct {
 // output by at most d; for a steady stream, where data was there again
 // right after the pause, by at most 4×d. Pauses end on multiples of the
 // pause so that pausing pumps wake together. When the read after a pause
-// brings 16 KiB or more, the stream is fast and Pump reads without pausing
-// for the next second, so throughput is not capped. 0 reads as soon as
+// brings half a pipe or more, the stream is fast and Pump reads without
+// pausing for the next second, so throughput is not capped. 0 reads as soon as
 // data arrives; use it for protocol streams where latency matters (event
 // listeners). Default DefaultCoalesce.
 func WithCoalesce(d time.Duration) PumpOption {
@@ -114,12 +117,13 @@ type pacer struct {
 	now        func() time.Time
 	sleep      func(time.Duration)
 	ranDry     func() bool // the pipe was found empty since the last pause
+	capacity   func() int  // how much the pipe holds
 	afterPause bool        // a pause came before the chunk being judged
 	fastUntil  time.Time   // no pauses before this instant
 }
 
 func newPacer(delay time.Duration, src *Source) *pacer {
-	return &pacer{delay: delay, now: time.Now, ranDry: src.registered, sleep: func(d time.Duration) {
+	return &pacer{delay: delay, now: time.Now, ranDry: src.registered, capacity: src.size, sleep: func(d time.Duration) {
 		src.rest() // the child's writes during the pause must wake nobody
 		time.Sleep(d)
 	}}
@@ -134,10 +138,10 @@ func (p *pacer) after(n int) {
 	// than arriving after the pipe had run dry.
 	gathered := p.afterPause && !p.ranDry()
 	p.afterPause = false
-	if n >= coalesceBelow {
-		if gathered { // a pause gathered this much: a fast stream
-			p.fastUntil = p.now().Add(fastStreamHold)
-		}
+	if gathered && n >= p.capacity()/2 {
+		p.fastUntil = p.now().Add(fastStreamHold)
+	}
+	if n >= coalesceBelow { // more may be waiting: read on
 		return
 	}
 	now := p.now()

@@ -392,7 +392,8 @@ func TestPumpToPipeDestination(t *testing.T) {
 }
 
 func TestPacer(t *testing.T) {
-	const small, big = 100, coalesceBelow
+	const capacity = defaultPipeSize
+	const small, big, half = 100, coalesceBelow, capacity / 2
 	type read struct {
 		n   int
 		dry bool          // the pipe ran dry (Pump waited) since the last pause
@@ -413,14 +414,16 @@ func TestPacer(t *testing.T) {
 			[]read{dry(small), steady(small), steady(small), dry(small)}, "pPPp"},
 		{"steady only after a pause", DefaultCoalesce, []read{steady(small)}, "p"},
 		{"big reads never pause", DefaultCoalesce, []read{dry(big), dry(big)}, ".."},
-		{"a big read gathered by a pause marks the stream fast", DefaultCoalesce,
-			[]read{dry(small), steady(big), steady(small), dry(small)}, "p..."},
-		{"a big read after the pipe ran dry does not", DefaultCoalesce,
-			[]read{dry(small), dry(big), dry(small)}, "p.p"},
+		{"half a pipe gathered by a pause marks the stream fast", DefaultCoalesce,
+			[]read{dry(small), steady(half), steady(small), dry(small)}, "p..."},
+		{"a smaller burst gathered by a pause does not", DefaultCoalesce,
+			[]read{dry(small), steady(big), dry(small)}, "p.p"},
+		{"half a pipe after the pipe ran dry does not", DefaultCoalesce,
+			[]read{dry(small), dry(half), dry(small)}, "p.p"},
 		{"fast mode ends after a second", DefaultCoalesce,
-			[]read{dry(small), steady(big), {n: small, gap: 500 * time.Millisecond}, {n: small, gap: time.Second}}, "p..p"},
-		{"a big read without a pause before it does not", DefaultCoalesce,
-			[]read{steady(big), steady(small)}, ".p"},
+			[]read{dry(small), steady(half), {n: small, gap: 500 * time.Millisecond}, {n: small, gap: time.Second}}, "p..p"},
+		{"half a pipe without a pause before it does not", DefaultCoalesce,
+			[]read{steady(half), steady(small)}, ".p"},
 	}
 	t.Run("pauses end on a multiple of the pause", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -430,7 +433,9 @@ func TestPacer(t *testing.T) {
 			clock := &fakeClock{now: time.Unix(1000, int64(3*time.Millisecond))}
 			var slept time.Duration
 			p := &pacer{delay: 10 * time.Millisecond, now: clock.Now, afterPause: true,
-				ranDry: func() bool { return tc.ranDry }, sleep: func(d time.Duration) { slept = d }}
+				ranDry:   func() bool { return tc.ranDry },
+				capacity: func() int { return capacity },
+				sleep:    func(d time.Duration) { slept = d }}
 			p.after(small)
 			if slept != tc.want {
 				t.Errorf("ran dry %v: slept %v at 3 ms past a boundary, want %v", tc.ranDry, slept, tc.want)
@@ -443,6 +448,7 @@ func TestPacer(t *testing.T) {
 			var mark byte
 			var ranDry bool
 			p := &pacer{delay: tt.delay, now: clock.Now, ranDry: func() bool { return ranDry },
+				capacity: func() int { return capacity },
 				sleep: func(d time.Duration) {
 					switch d {
 					case tt.delay:

@@ -31,7 +31,10 @@ type Source struct {
 	// Pump rests (or the Source closes). Pump waits through waiterRC.
 	waiter   *os.File
 	waiterRC syscall.RawConn
-	grown    bool // grow was tried
+	// capacity is what the pipe holds; grown tells that growing it was
+	// tried. Both belong to the Pump's goroutine.
+	capacity int
+	grown    bool
 }
 
 // Pipe capacities: Linux's default, and what a fast stream gets.
@@ -56,7 +59,13 @@ func Pipe() (*Source, *os.File, error) {
 		unix.Close(fds[1])
 		return nil, nil, fmt.Errorf("pipe: %w", err)
 	}
-	return &Source{fd: fds[0]}, os.NewFile(uintptr(fds[1]), "|1"), nil
+	// Usually defaultPipeSize, less once the user is over the
+	// pipe-user-pages-soft quota.
+	capacity, err := unix.FcntlInt(uintptr(fds[0]), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		capacity = defaultPipeSize
+	}
+	return &Source{fd: fds[0], capacity: capacity}, os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 
 // SetReadDeadline makes Pump give up with os.ErrDeadlineExceeded once t
@@ -136,23 +145,28 @@ func (s *Source) rest() {
 }
 
 // moved tells the Source that one read moved n bytes. A read that took
-// a whole default-size pipe means the child outruns its Pump: the pipe is
+// a whole pipe means the child outruns its Pump: the pipe is
 // grown once, so that a fast stream wakes its Pump and blocks its child
 // far less often, and one splice moves up to spliceMax. Only such streams
 // are grown because the kernel charges a pipe's capacity, used or not, to
 // the user's pipe-user-pages quota. Failure (over pipe-max-size or the
 // quota) leaves the pipe as it was.
 func (s *Source) moved(n int) {
-	if n < defaultPipeSize || s.grown {
+	if n < s.capacity || s.grown {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fd >= 0 {
 		s.grown = true
-		_, _ = unix.FcntlInt(uintptr(s.fd), unix.F_SETPIPE_SZ, grownPipeSize)
+		if c, err := unix.FcntlInt(uintptr(s.fd), unix.F_SETPIPE_SZ, grownPipeSize); err == nil {
+			s.capacity = c
+		}
 	}
 }
+
+// size is how many bytes the pipe holds.
+func (s *Source) size() int { return s.capacity }
 
 // registered tells whether the pipe is registered with the poller: it was
 // found empty since the last rest.

@@ -230,8 +230,8 @@ func TestSourceGrowsOnlyForAFullRead(t *testing.T) {
 		for _, n := range tt.reads {
 			src.moved(n)
 		}
-		if got := pipeCapacity(t, w); got != tt.want {
-			t.Errorf("after reads of %v the pipe holds %d bytes, want %d", tt.reads, got, tt.want)
+		if got := pipeCapacity(t, w); got != tt.want || src.size() != tt.want {
+			t.Errorf("after reads of %v the pipe holds %d bytes (Source says %d), want %d", tt.reads, got, src.size(), tt.want)
 		}
 		src.Close()
 		w.Close()
