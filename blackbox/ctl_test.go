@@ -1,8 +1,9 @@
 package blackbox
 
 import (
+	"bufio"
 	"bytes"
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,10 +55,10 @@ type ctlStep struct {
 	// sortLines marks output whose line order is timing on both daemons
 	// (results in completion order): lines are compared sorted.
 	sortLines bool
-	// lastLineOnly compares only the first and the last output lines:
-	// what precedes them is the tail of the main log, whose interleaving
-	// is timing.
-	firstAndLastLine bool
+	// lastLines > 0 compares only that many last output lines, and the
+	// first line of a -f command (its banner): the lines before are the
+	// main log's, whose interleaving of processes is timing.
+	lastLines int
 }
 
 // followSpec drives a command that streams until Ctrl-C.
@@ -98,27 +99,37 @@ var ctlSteps = []ctlStep{
 	{args: "tail nosuch"}, {args: "tail manual"}, {args: "tail cat foo"},
 	{args: "tail -f cat", follow: &followSpec{until: "hello\n"}},
 	{args: "tail -f cat stderr", follow: &followSpec{until: "err\n"}},
-	{args: "maintail -30"}, {args: "maintail"},
+	{args: "maintail -30"}, {args: "maintail", lastLines: 2},
 	{args: "clear cat"}, {args: "tail cat"}, {args: "clear nosuch"}, {args: "clear all", sortLines: true},
 	{args: "fg cat", follow: &followSpec{until: "<==\r\n", input: "ping\r", until2: "got: ping\r\n", tty: true, killAfter: "Exiting foreground"}},
 	{args: "fg manual", follow: &followSpec{tty: true}},
 	{args: "fg nosuch", follow: &followSpec{tty: true}},
 	{args: "stop cat"},
-	{args: "maintail -f", follow: &followSpec{until: "stopped: cat"}, firstAndLastLine: true},
+	{args: "maintail -f", follow: &followSpec{until: "stopped: cat"}, lastLines: 1},
 	{args: "start cat"},
 	{args: "reread"},
 	{args: "reread", before: writeNewConfig}, {args: "avail"},
-	{args: "update", sortLines: true}, {args: "status"}, {args: "update"},
+	{args: "update"}, {args: "status"}, {args: "update"},
 	{args: "add nosuch"}, {args: "add newprog"}, {args: "remove nosuch"}, {args: "remove newprog"},
 	{args: "stop newprog"}, {args: "remove newprog"}, {args: "add newprog"}, {args: "update newprog nosuch"},
 	{args: "reload"}, {args: "status"},
+	// TCP with the {SHA} password, and credentials given on the command line.
+	{args: "-s http://127.0.0.1:{{port}} -u {{user}} -p " + inetPassword + " status cat"},
+	{args: "-s http://127.0.0.1:{{port}} -u {{user}} -p wrong status"},
+	{args: "-s http://127.0.0.1:{{port}} -u {{user}} -p wrong avail"},
+	{args: "-s http://127.0.0.1:{{port}} status"},
+	{args: "-u {{user}} -p wrong status"},
+	{args: "-u {{user}} -p wrong tail -f cat", follow: &followSpec{}},
+	{args: "-s http://127.0.0.1:{{port}} -u {{user}} -p " + inetPassword + " tail -f cat stderr", follow: &followSpec{until: "err\n"}},
+	{args: "-s http://127.0.0.1:{{port}} -u {{user}} -p " + inetPassword + " maintail -1"},
 	{args: "shutdown"}, {args: "status"}, {args: "shutdown"},
 }
 
 // outcome is what one supervisorctl run printed and returned.
 type outcome struct {
-	Stdout, Stderr string
-	Code           int
+	Stdout string `json:"stdout"`
+	Stderr string `json:"stderr"`
+	Code   int    `json:"code"`
 }
 
 // rpcClient is an XML-RPC client over the side's unix socket with the
@@ -178,20 +189,64 @@ func (s *side) settle(t *testing.T) {
 	})
 }
 
-// ctl runs the stock supervisorctl for one step.
-func (s *side) ctl(t *testing.T, st ctlStep) outcome {
+// ctlRunner is one Python interpreter running the stock supervisorctl's
+// main once per request (testdata/ctlrunner.py).
+type ctlRunner struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+func startCtlRunner(t *testing.T, dir string) *ctlRunner {
 	t.Helper()
-	args := append([]string{"-c", s.conf}, strings.Fields(st.args)...)
+	cmd := exec.Command(testenv.Python3, filepath.Join(testenv.RepoRoot(), "blackbox", "testdata", "ctlrunner.py"))
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return &ctlRunner{cmd: cmd, in: in, out: bufio.NewReader(out)}
+}
+
+// run runs supervisorctl with args and returns what it printed.
+func (r *ctlRunner) run(t *testing.T, args []string) outcome {
+	t.Helper()
+	req, _ := json.Marshal(args)
+	if _, err := r.in.Write(append(req, '\n')); err != nil {
+		t.Fatalf("ctl runner: %v", err)
+	}
+	line, err := r.out.ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("ctl runner: %v", err)
+	}
+	var o outcome
+	if err := json.Unmarshal(line, &o); err != nil {
+		t.Fatalf("ctl runner: %v: %s", err, line)
+	}
+	return o
+}
+
+// ctl runs the stock supervisorctl for one step.
+func (s *side) ctl(t *testing.T, r *ctlRunner, st ctlStep) outcome {
+	t.Helper()
+	args := append([]string{"-c", s.conf}, strings.Fields(s.expand(st.args))...)
 	if st.follow != nil {
 		return s.follow(t, args, st.follow)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.PythonSupervisorctl, args...)
-	cmd.Dir = s.dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	return outcome{stdout.String(), stderr.String(), exitCode(t, cmd.Run())}
+	return r.run(t, args)
 }
 
 func exitCode(t *testing.T, err error) int {
@@ -254,6 +309,7 @@ func (s *side) follow(t *testing.T, args []string, f *followSpec) outcome {
 		if tty != nil {
 			_, _ = io.WriteString(tty, "\x03")
 		} else {
+			waitBlockedInSelect(t, cmd.Process.Pid)
 			_ = cmd.Process.Signal(syscall.SIGINT)
 		}
 		if f.killAfter != "" {
@@ -278,6 +334,26 @@ func (s *side) follow(t *testing.T, args []string, f *followSpec) outcome {
 	}
 	<-copied
 	return outcome{Stdout: out.String(), Code: exitCode(t, err)}
+}
+
+// waitBlockedInSelect waits until the stock client waits for data in
+// select(2). A Ctrl-C that lands while its asyncore loop handles a read
+// is reported as "Cannot connect, error: <class 'KeyboardInterrupt'>"
+// instead of ending quietly: client timing, whatever the daemon.
+func waitBlockedInSelect(t *testing.T, pid int) {
+	t.Helper()
+	testenv.Eventually(t, 15*time.Second, func() error {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+		if err != nil {
+			return err
+		}
+		// x86_64 select, poll, pselect6; arm64 pselect6, ppoll.
+		switch nr, _, _ := strings.Cut(string(b), " "); nr {
+		case "23", "7", "270", "72", "73":
+			return nil
+		}
+		return fmt.Errorf("supervisorctl pid %d is in syscall %q, not waiting in select", pid, b)
+	})
 }
 
 // syncBuffer collects output written from several goroutines.
@@ -326,8 +402,13 @@ func compareRule(st ctlStep, text string) string {
 	switch {
 	case st.sortLines:
 		slices.Sort(lines)
-	case st.firstAndLastLine && len(lines) > 2:
-		lines = []string{lines[0], "...", lines[len(lines)-1]}
+	case st.lastLines > 0 && len(lines) > st.lastLines:
+		last := lines[len(lines)-st.lastLines:]
+		if st.follow != nil {
+			lines = append([]string{lines[0], "..."}, last...)
+		} else {
+			lines = append([]string{"..."}, last...)
+		}
 	}
 	return strings.Join(lines, "\n")
 }
@@ -336,13 +417,14 @@ func compareRule(st ctlStep, text string) string {
 func runCtlSteps(t *testing.T, impl implementation) []outcome {
 	s := newSide(t, impl, ctlPrograms)
 	s.start(t)
+	runner := startCtlRunner(t, s.dir)
 	var out []outcome
 	for _, st := range ctlSteps {
 		s.settle(t)
 		if st.before != nil {
 			st.before(t, s)
 		}
-		o := s.ctl(t, st)
+		o := s.ctl(t, runner, st)
 		o.Stdout = compareRule(st, normalizeOutput(s, o.Stdout))
 		o.Stderr = compareRule(st, normalizeOutput(s, o.Stderr))
 		out = append(out, o)

@@ -75,6 +75,7 @@ type Engine struct {
 	reqc    chan func(now time.Time)
 	done    chan struct{}
 	ran     atomic.Bool
+	stepped chan struct{} // closed once Run has published its first step
 	mood    atomic.Int32
 	pumps   sync.WaitGroup
 	stdinWG sync.WaitGroup
@@ -116,6 +117,7 @@ func New(o Options) (*Engine, error) {
 		pid:        os.Getpid(),
 		reqc:       make(chan func(time.Time)),
 		done:       make(chan struct{}),
+		stepped:    make(chan struct{}),
 		cfg:        o.Config,
 		identifier: o.Config.Supervisord.Identifier,
 		groups:     map[string]*group{},
@@ -165,6 +167,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	stopTimer := func() bool { return false }
 	e.reap(e.clock.Now())
 	e.supervisorRunning(e.clock.Now())
+	stepped := false
 	for {
 		now := e.clock.Now()
 		e.step(now)
@@ -177,6 +180,10 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(now), 0))
 		}
 		e.publish()
+		if !stepped {
+			stepped = true
+			close(e.stepped)
+		}
 		select {
 		case <-ctxDone:
 			ctxDone = nil

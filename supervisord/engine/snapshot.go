@@ -130,8 +130,13 @@ func unixOrZero(t time.Time) int64 {
 }
 
 // snapshot is the last published view, or SHUTDOWN_STATE once Run has
-// returned (as a request to the loop would answer).
+// returned (as a request to the loop would answer). Before the loop's
+// first step it waits for that step, as a request to the loop would.
 func (e *Engine) snapshot() (*infoSnapshot, error) {
+	select {
+	case <-e.stepped:
+	case <-e.done:
+	}
 	select {
 	case <-e.done:
 		return nil, errStopped
