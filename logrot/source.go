@@ -35,6 +35,7 @@ type Source struct {
 	// tried. Both belong to the Pump's goroutine.
 	capacity int
 	grown    bool
+	dupFD    func(fd int) (int, error) // nil: fcntl(F_DUPFD_CLOEXEC); tests fail it
 }
 
 // Pipe capacities: Linux's default, and what a fast stream gets.
@@ -109,32 +110,42 @@ func (s *Source) Close() error {
 // syscall.RawConn callback so that it is passed as is, without a closure
 // per call.
 func (s *Source) do(op func(fd uintptr) bool) error {
-	s.mu.Lock()
-	if err := s.usableLocked(); err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	if s.waiter == nil {
-		// Resting, or busy: the pipe is not registered, so try it
-		// directly and register only if it is empty.
-		if op(uintptr(s.fd)) {
-			s.mu.Unlock()
-			return nil
-		}
-		if err := s.registerLocked(); err != nil {
+	for {
+		s.mu.Lock()
+		if err := s.usableLocked(); err != nil {
 			s.mu.Unlock()
 			return err
 		}
+		if s.waiter == nil {
+			// Resting, or busy: the pipe is not registered, so try it
+			// directly and register only if it is empty.
+			if op(uintptr(s.fd)) {
+				s.mu.Unlock()
+				return nil
+			}
+			if err := s.registerLocked(); err != nil {
+				s.mu.Unlock()
+				// Out of descriptors (or poller entries): poll the pipe
+				// until registering works again rather than give up the
+				// child's output.
+				time.Sleep(registerRetry)
+				continue
+			}
+		}
+		rc := s.waiterRC
+		s.mu.Unlock()
+		// Outside the lock so that Close and SetReadDeadline reach the
+		// wait. Close closes the waiter, which waits for this read to
+		// return.
+		if err := rc.Read(op); err != nil {
+			return s.waitError(err)
+		}
+		return nil
 	}
-	rc := s.waiterRC
-	s.mu.Unlock()
-	// Outside the lock so that Close and SetReadDeadline reach the wait.
-	// Close closes the waiter, which waits for this read to return.
-	if err := rc.Read(op); err != nil {
-		return s.waitError(err)
-	}
-	return nil
 }
+
+// registerRetry is how often do polls a pipe it could not register.
+const registerRetry = 50 * time.Millisecond
 
 // rest drops the poller registration before Pump pauses, so that the
 // child's writes during the pause wake nobody.
@@ -190,13 +201,15 @@ func (s *Source) usableLocked() error {
 // runtime poller: os.NewFile of a non-blocking descriptor is pollable.
 // Closing the duplicate later unregisters it and leaves fd open.
 func (s *Source) registerLocked() error {
-	dup, err := unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 0)
+	dup, err := s.dup()
 	if err != nil {
 		return fmt.Errorf("pipe: wait: %w", err)
 	}
 	f := os.NewFile(uintptr(dup), "|0")
 	rc, err := f.SyscallConn()
-	if err == nil && !s.deadline.IsZero() {
+	if err == nil {
+		// Fails with os.ErrNoDeadline when os.NewFile could not
+		// register the descriptor with the poller.
 		err = f.SetReadDeadline(s.deadline)
 	}
 	if err != nil {
@@ -205,6 +218,13 @@ func (s *Source) registerLocked() error {
 	}
 	s.waiter, s.waiterRC = f, rc
 	return nil
+}
+
+func (s *Source) dup() (int, error) {
+	if s.dupFD != nil {
+		return s.dupFD(s.fd)
+	}
+	return unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 func (s *Source) unregisterLocked() {

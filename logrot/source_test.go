@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,5 +290,73 @@ func TestSpliceSize(t *testing.T) {
 		if got := spliceSize(tt.end, tt.maxBytes); got != tt.want {
 			t.Errorf("spliceSize(%d, %d) = %d, want %d", tt.end, tt.maxBytes, got, tt.want)
 		}
+	}
+}
+
+// TestSourcePollsWhenItCannotRegister: out of descriptors for the
+// registered duplicate, do polls the pipe instead of failing, which would
+// end the Pump and break the child's output.
+func TestSourcePollsWhenItCannotRegister(t *testing.T) {
+	tests := []struct {
+		name     string
+		failures int // dup fails this many times, then works
+		close    bool
+	}{
+		{"dup always fails", 1 << 30, false},
+		{"dup fails twice", 2, false},
+		{"closed while polling", 1 << 30, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src, w, err := Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			defer src.Close()
+			var mu sync.Mutex
+			calls := 0
+			src.dupFD = func(fd int) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls <= tt.failures {
+					return -1, unix.EMFILE
+				}
+				return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+			}
+			dupCalls := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+			var got []byte
+			buf := make([]byte, 64)
+			done := make(chan error, 1)
+			go func() {
+				done <- src.do(func(fd uintptr) bool {
+					n, err := unix.Read(int(fd), buf)
+					if err == unix.EAGAIN {
+						return false
+					}
+					got = append(got, buf[:max(n, 0)]...)
+					return true
+				})
+			}()
+			waitFor(t, func() bool { return dupCalls() >= 3 || src.registered() })
+			if tt.close {
+				src.Close()
+			} else if _, err := w.Write([]byte("data")); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				switch {
+				case tt.close && !errors.Is(err, os.ErrClosed):
+					t.Errorf("do = %v, want os.ErrClosed", err)
+				case !tt.close && (err != nil || string(got) != "data"):
+					t.Errorf("do = %v, read %q; want the data", err, got)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("do never returned")
+			}
+		})
 	}
 }
