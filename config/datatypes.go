@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -44,7 +45,7 @@ func pyInt(s string, base int) (int64, error) {
 }
 
 func invalidLiteral(s string, base int) error {
-	return fmt.Errorf("invalid literal for int() with base %d: %s", base, pyRepr(s))
+	return fmt.Errorf("invalid literal for int() with base %d: %s", base, pyrepr.Str(s))
 }
 
 // parseInteger is Supervisor's integer().
@@ -77,7 +78,7 @@ func ParseBool(s string) (bool, error) {
 	case contains(falsy, l):
 		return false, nil
 	}
-	return false, fmt.Errorf("not a valid boolean value: %s", pyRepr(s))
+	return false, fmt.Errorf("not a valid boolean value: %s", pyrepr.Str(s))
 }
 
 // ParseByteSize is Supervisor's byte_size(): an integer with an optional
@@ -126,7 +127,7 @@ func ParseLogLevel(s string) (LogLevel, error) {
 	case "blather":
 		return LevelBlather, nil
 	}
-	return 0, fmt.Errorf("bad logging level name %s", pyRepr(s))
+	return 0, fmt.Errorf("bad logging level name %s", pyrepr.Str(s))
 }
 
 // ParseExitCodes is Supervisor's list_of_exitcodes(): comma-separated
@@ -139,7 +140,7 @@ func ParseExitCodes(s string) ([]int, error) {
 	for _, part := range strings.Split(s, ",") {
 		n, err := pyInt(part, 10)
 		if err != nil || n < 0 || n > 255 {
-			return nil, fmt.Errorf("not a valid list of exit codes: %s", pyRepr(s))
+			return nil, fmt.Errorf("not a valid list of exit codes: %s", pyrepr.Str(s))
 		}
 		out = append(out, int(n))
 	}
@@ -157,7 +158,7 @@ func ParseAutorestart(s string) (Autorestart, error) {
 	case l == "unexpected":
 		return AutorestartUnexpected, nil
 	}
-	return 0, fmt.Errorf("invalid 'autorestart' value %s", pyRepr(l))
+	return 0, fmt.Errorf("invalid 'autorestart' value %s", pyrepr.Str(l))
 }
 
 // listOfStrings is Supervisor's list_of_strings().
@@ -178,7 +179,7 @@ func processOrGroupName(name string) (string, error) {
 	s := pyStrip(name)
 	for _, c := range []string{" ", ":", "/"} {
 		if strings.Contains(s, c) {
-			return "", fmt.Errorf("Invalid name: %s because of character: %s", pyRepr(name), pyRepr(c))
+			return "", fmt.Errorf("Invalid name: %s because of character: %s", pyrepr.Str(name), pyrepr.Str(c))
 		}
 	}
 	return s, nil
@@ -192,7 +193,7 @@ func InetAddress(s string) (string, int, error) {
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
 		host, s = strings.ToLower(s[:i]), s[i+1:]
 		if s == "" {
-			return "", 0, fmt.Errorf("no port number specified in %s", pyRepr(s))
+			return "", 0, fmt.Errorf("no port number specified in %s", pyrepr.Str(s))
 		}
 		n, err := pyInt(s, 10)
 		if err != nil {
@@ -208,7 +209,7 @@ func InetAddress(s string) (string, int, error) {
 			err = portRange(n)
 		}
 		if err != nil {
-			return "", 0, fmt.Errorf("not a valid port number: %s ", pyRepr(s))
+			return "", 0, fmt.Errorf("not a valid port number: %s ", pyrepr.Str(s))
 		}
 		port = n
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"os"
 	"regexp"
 	"sort"
@@ -193,7 +194,7 @@ var tcpSocketRE = regexp.MustCompile(`^tcp://([^\s:]+):(\d+)$`)
 // pyTupleError renders str(ValueError(fmt, arg)): the reference passes
 // printf-style arguments to ValueError, which shows them as a tuple.
 func pyTupleError(format, arg string) string {
-	return fmt.Sprintf("(%s, %s)", pyRepr(format), pyRepr(arg))
+	return fmt.Sprintf("(%s, %s)", pyrepr.Str(format), pyrepr.Str(arg))
 }
 
 func (l *loader) fcgiGroup(sec string, here expansions) (*Group, error) {
@@ -301,7 +302,7 @@ func (l *loader) processesFromSection(sec, group string) ([]*Process, error) {
 		if !ok {
 			file = l.path
 		}
-		return nil, fmt.Errorf("%v in section %s (file: %s)", err, pyRepr(sec), pyRepr(file))
+		return nil, fmt.Errorf("%v in section %s (file: %s)", err, pyrepr.Str(sec), pyrepr.Str(file))
 	}
 	return procs, nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -109,7 +110,7 @@ type parsingError struct {
 
 func (e *parsingError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Source contains parsing errors: %s", pyRepr(e.source))
+	fmt.Fprintf(&b, "Source contains parsing errors: %s", pyrepr.Str(e.source))
 	for _, l := range e.lines {
 		b.WriteString(l)
 	}
@@ -174,7 +175,7 @@ func (f *iniFile) read(data []byte, source string) error {
 		if perr == nil {
 			perr = &parsingError{source: source}
 		}
-		perr.lines = append(perr.lines, fmt.Sprintf("\n\t[line %2d]: %s", lineno, pyRepr(line)))
+		perr.lines = append(perr.lines, fmt.Sprintf("\n\t[line %2d]: %s", lineno, pyrepr.Str(line)))
 	}
 	appendValue := func(s *iniSection, key, v string) {
 		multi[s][key] = append(multi[s][key], v)
@@ -222,7 +223,7 @@ func (f *iniFile) read(data []byte, source string) error {
 			continue
 		}
 		if cur == nil {
-			return fmt.Errorf("File contains no section headers.\nfile: %s, line: %d\n%s", pyRepr(source), lineno, pyRepr(line))
+			return fmt.Errorf("File contains no section headers.\nfile: %s, line: %d\n%s", pyrepr.Str(source), lineno, pyrepr.Str(line))
 		}
 		name, val, ok := splitOption(value)
 		if !ok {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"io"
 	"os"
 	"path/filepath"
@@ -411,7 +412,7 @@ func parseOverrides(r resolved, raw map[string]string) (overrides, error) {
 			return nil, fmt.Errorf("option --%s not recognized", k)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("invalid value for --%s %s: %v", k, pyRepr(v), err)
+			return nil, fmt.Errorf("invalid value for --%s %s: %v", k, pyrepr.Str(v), err)
 		}
 		out[k] = val
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"math"
 	"sort"
 	"strconv"
@@ -46,15 +47,15 @@ func expand(s string, exp expansions, name string) (string, error) {
 		}
 		sort.Strings(names)
 		return "", fmt.Errorf("Format string %s for %s contains names (%s) which cannot be expanded. Available names: %s",
-			pyRepr(s), pyRepr(name), pyRepr(string(ke)), strings.Join(names, ", "))
+			pyrepr.Str(s), pyrepr.Str(name), pyrepr.Str(string(ke)), strings.Join(names, ", "))
 	}
-	return "", fmt.Errorf("Format string %s for %s is badly formatted: %v", pyRepr(s), pyRepr(name), err)
+	return "", fmt.Errorf("Format string %s for %s is badly formatted: %v", pyrepr.Str(s), pyrepr.Str(name), err)
 }
 
 // missingKeyError is Python's KeyError from a %(name) lookup.
 type missingKeyError string
 
-func (e missingKeyError) Error() string { return pyRepr(string(e)) }
+func (e missingKeyError) Error() string { return pyrepr.Str(string(e)) }
 
 // pyFormat implements Python's printf-style formatting with a mapping
 // argument. A %s/%r/%a without a %(key) would print the whole mapping in
@@ -164,7 +165,7 @@ func pyFormat(s string, exp expansions) (string, error) {
 			v = wholeMapping{}
 		}
 		if !strings.ContainsRune("sradiuoxXeEfFgGc", r) {
-			return "", fmt.Errorf("unsupported format character %s (0x%x) at index %d", pyRepr(string(r)), r, convIndex)
+			return "", fmt.Errorf("unsupported format character %s (0x%x) at index %d", pyrepr.Str(string(r)), r, convIndex)
 		}
 		conversions++
 		if _, whole := v.(wholeMapping); whole && strings.ContainsRune("sra", r) {
@@ -239,7 +240,7 @@ func formatOne(conv rune, spec fmtSpec, v any) (string, error) {
 		case string:
 			text = x
 			if conv != 's' {
-				text = pyRepr(x)
+				text = pyrepr.Str(x)
 			}
 		}
 		if spec.prec >= 0 && utf8.RuneCountInString(text) > spec.prec {
@@ -342,47 +343,7 @@ func formatOne(conv rune, spec fmtSpec, v any) (string, error) {
 			return "", fmt.Errorf("%%c requires int or char")
 		}
 	}
-	return "", fmt.Errorf("unsupported format character %s", pyRepr(string(conv)))
-}
-
-// pyRepr renders a string as Python's repr() does.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && !strconv.IsPrint(r):
-			switch {
-			case r <= 0xff:
-				fmt.Fprintf(&b, `\x%02x`, r)
-			case r <= 0xffff:
-				fmt.Fprintf(&b, `\u%04x`, r)
-			default:
-				fmt.Fprintf(&b, `\U%08x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
+	return "", fmt.Errorf("unsupported format character %s", pyrepr.Str(string(conv)))
 }
 
 // alternateG is Python's "%#.<prec>g": like %g but keeping trailing zeros

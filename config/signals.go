@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"strings"
 	"syscall"
 )
@@ -54,12 +55,12 @@ func ParseSignal(s string) (syscall.Signal, error) {
 		}
 		sig, ok := signalNames[name]
 		if !ok {
-			return 0, fmt.Errorf("value %s is not a valid signal name", pyRepr(s))
+			return 0, fmt.Errorf("value %s is not a valid signal name", pyrepr.Str(s))
 		}
 		n = int64(sig)
 	}
 	if !validSignalNumber(n) {
-		return 0, fmt.Errorf("value %s is not a valid signal number", pyRepr(s))
+		return 0, fmt.Errorf("value %s is not a valid signal number", pyrepr.Str(s))
 	}
 	return syscall.Signal(n), nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +23,7 @@ type Fault struct {
 }
 
 // Error renders the fault as Python's repr of xmlrpc.client.Fault.
-func (f *Fault) Error() string { return fmt.Sprintf("<Fault %d: %s>", f.Code, pyRepr(f.String)) }
+func (f *Fault) Error() string { return fmt.Sprintf("<Fault %d: %s>", f.Code, pyrepr.Str(f.String)) }
 
 // ProtocolError is a non-200 HTTP answer to an XML-RPC call.
 type ProtocolError struct {

@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -173,11 +174,11 @@ func parseOptions(argv []string, cwd string, getenv func(string) (string, bool),
 			return o, nil
 		case "serverurl":
 			if !isURL(p.value) {
-				return o, usageError{fmt.Sprintf("invalid value for %s %s: value %s is not a URL", p.flag, pyRepr(p.value), pyRepr(p.value))}
+				return o, usageError{fmt.Sprintf("invalid value for %s %s: value %s is not a URL", p.flag, pyrepr.Str(p.value), pyrepr.Str(p.value))}
 			}
 		}
 		if seen[p.name] {
-			return o, usageError{fmt.Sprintf("conflicting command line option %s", pyRepr(p.flag))}
+			return o, usageError{fmt.Sprintf("conflicting command line option %s", pyrepr.Str(p.flag))}
 		}
 		seen[p.name] = true
 		switch p.name {

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"gosupervisor/internal/pyrepr"
 	"net"
 	"os"
 	"path/filepath"
@@ -96,8 +97,8 @@ func TestPyHelpers(t *testing.T) {
 		"foo": "'foo'", "it's": `"it's"`, `a'b"c`: `'a\'b"c'`, "x\ny\t": `'x\ny\t'`, "\x01": `'\x01'`,
 	}
 	for in, want := range reprs {
-		if got := pyRepr(in); got != want {
-			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want)
+		if got := pyrepr.Str(in); got != want {
+			t.Errorf("pyrepr.Str(%q) = %s, want %s", in, got, want)
 		}
 	}
 	ints := []struct {

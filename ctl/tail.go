@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"io"
 	"strconv"
 	"strings"
@@ -49,7 +50,7 @@ func (c *controller) doTail(arg string) error {
 	case len(args) > 1:
 		name, channel = args[0], strings.ToLower(args[len(args)-1])
 		if channel != "stderr" && channel != "stdout" {
-			c.output("Error: bad channel " + pyRepr(channel))
+			c.output("Error: bad channel " + pyrepr.Str(channel))
 			c.exitStatus = exitGeneric
 			return nil
 		}

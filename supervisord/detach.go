@@ -2,6 +2,7 @@ package supervisord
 
 import (
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"io"
 	"os"
 	"strconv"
@@ -108,9 +109,9 @@ func (d *daemon) finishDetach(cfg *config.Config, log mainLogger) {
 	log.Logf(config.LevelInfo, "daemonizing the supervisord process")
 	if dir := cfg.Supervisord.Directory; dir != "" {
 		if err := os.Chdir(dir); err != nil {
-			log.Logf(config.LevelCritical, "can't chdir into %s: %s", pyRepr(dir), pyOSError(err, dir))
+			log.Logf(config.LevelCritical, "can't chdir into %s: %s", pyrepr.Str(dir), pyOSError(err, dir))
 		} else {
-			log.Logf(config.LevelInfo, "set current directory: %s", pyRepr(dir))
+			log.Logf(config.LevelInfo, "set current directory: %s", pyrepr.Str(dir))
 		}
 	}
 	if null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {
@@ -138,5 +139,5 @@ func pyOSError(err error, path string) string {
 	if msg != "" {
 		msg = strings.ToUpper(msg[:1]) + msg[1:]
 	}
-	return fmt.Sprintf("[Errno %d] %s: %s", int(errno), msg, pyRepr(path))
+	return fmt.Sprintf("[Errno %d] %s: %s", int(errno), msg, pyrepr.Str(path))
 }

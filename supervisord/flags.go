@@ -2,11 +2,11 @@ package supervisord
 
 import (
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Version is the Supervisor version we are a drop-in replacement for; -v
@@ -95,7 +95,7 @@ func parseArgs(args []string) (cliOptions, error) {
 		return opts, err
 	}
 	if len(rest) > 0 {
-		return opts, usagef("positional arguments are not supported: %s", pyReprList(rest))
+		return opts, usagef("positional arguments are not supported: %s", pyrepr.List(rest))
 	}
 	seen := map[string]bool{}
 	for _, p := range pairs {
@@ -110,12 +110,12 @@ func parseArgs(args []string) (cliOptions, error) {
 		if p.spec.validate != nil {
 			v, err := p.spec.validate(value)
 			if err != nil {
-				return opts, usagef("invalid value for %s %s: %v", p.name, pyRepr(value), err)
+				return opts, usagef("invalid value for %s %s: %v", p.name, pyrepr.Str(value), err)
 			}
 			value = v
 		}
 		if seen[p.spec.key] {
-			return opts, usagef("conflicting command line option %s", pyRepr(p.name))
+			return opts, usagef("conflicting command line option %s", pyrepr.Str(p.name))
 		}
 		seen[p.spec.key] = true
 		switch p.spec.key {
@@ -243,7 +243,7 @@ func checkOctal(v string) (string, error) {
 // checkInt accepts what Python's int(v) accepts.
 func checkInt(v string) (string, error) {
 	if _, ok := pyParseInt(v, 10); !ok {
-		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyRepr(v))
+		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyrepr.Str(v))
 	}
 	return v, nil
 }
@@ -260,7 +260,7 @@ func checkByteSize(v string) (string, error) {
 		}
 	}
 	if _, ok := pyParseInt(num, 10); !ok {
-		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyRepr(num))
+		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyrepr.Str(num))
 	}
 	return v, nil
 }
@@ -271,7 +271,7 @@ func checkLogLevel(v string) (string, error) {
 	case "critical", "error", "warn", "info", "debug", "trace", "blather":
 		return v, nil
 	}
-	return "", fmt.Errorf("bad logging level name %s", pyRepr(v))
+	return "", fmt.Errorf("bad logging level name %s", pyrepr.Str(v))
 }
 
 func checkExistingDirectory(v string) (string, error) {
@@ -328,52 +328,6 @@ func pyParseInt(s string, base int) (int64, bool) {
 		n = -n
 	}
 	return n, true
-}
-
-// pyRepr formats s as Python's repr() of a str, which the reference's
-// messages embed.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			// Python decodes argv with surrogateescape.
-			fmt.Fprintf(&b, `\udc%02x`, s[i])
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteByte(quote)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
-// pyReprList formats a list of strings as Python's repr() of a list.
-func pyReprList(items []string) string {
-	quoted := make([]string, len(items))
-	for i, s := range items {
-		quoted[i] = pyRepr(s)
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 // helpText is printed for -h; %s is the program name as invoked.

@@ -2,6 +2,7 @@ package supervisord
 
 import (
 	"errors"
+	"gosupervisor/internal/pyrepr"
 	"maps"
 	"os"
 	"path/filepath"
@@ -91,11 +92,11 @@ func TestPyRepr(t *testing.T) {
 		{"\xff", `'\udcff'`},
 	}
 	for _, tt := range tests {
-		if got := pyRepr(tt.in); got != tt.want {
-			t.Errorf("pyRepr(%q) = %s, want %s", tt.in, got, tt.want)
+		if got := pyrepr.Str(tt.in); got != tt.want {
+			t.Errorf("pyrepr.Str(%q) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
-	if got := pyReprList([]string{"a", "b'"}); got != `['a', "b'"]` {
+	if got := pyrepr.List([]string{"a", "b'"}); got != `['a', "b'"]` {
 		t.Errorf("pyReprList = %s", got)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"gosupervisor/internal/pyrepr"
 	"time"
 	"unicode/utf8"
 
@@ -129,7 +130,7 @@ func (e *Engine) listenerOutput(inst *listenerInstance, data []byte) {
 		case events.StepBadResult:
 			line := string(st.Body)
 			if !utf8.Valid(st.Body) {
-				line = "Undecodable: " + events.PyBytesRepr(st.Body)
+				line = "Undecodable: " + pyrepr.Bytes(st.Body)
 			}
 			e.log.Logf(config.LevelWarn, "%s: bad result line: '%s'", name, line)
 		case events.StepRequeue:
@@ -253,7 +254,7 @@ func (e *Engine) listenerFilter(inst *listenerInstance) (func([]byte) []byte, fu
 	log, repr := e.log, pyRepr(inst.p.name())
 	filter := func(chunk []byte) []byte {
 		if debug {
-			log.Logf(config.LevelDebug, "%s stdout output:\n%s", repr, events.PyBytesRepr(chunk))
+			log.Logf(config.LevelDebug, "%s stdout output:\n%s", repr, pyrepr.Bytes(chunk))
 		}
 		q.push(pumpMsg{kind: msgListenerOutput, inst: inst, data: bytes.Clone(chunk)})
 		if strip {

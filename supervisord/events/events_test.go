@@ -135,24 +135,6 @@ func TestPayloads(t *testing.T) {
 	}
 }
 
-func TestPyBytesRepr(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string
-	}{
-		{"READY\n", `b'READY\n'`},
-		{"it's", `b"it's"`},
-		{`'"`, `b'\'"'`},
-		{"\x00\t\r\x7f\xff\\", `b'\x00\t\r\x7f\xff\\'`},
-		{"", `b''`},
-	}
-	for _, tt := range tests {
-		if got := PyBytesRepr([]byte(tt.in)); got != tt.want {
-			t.Errorf("PyBytesRepr(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestTimeslice(t *testing.T) {
 	tests := []struct{ period, now, want int64 }{
 		{5, 1796014812, 1796014810},

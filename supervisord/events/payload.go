@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -77,38 +78,7 @@ func DecodeData(data []byte) string {
 	if utf8.Valid(data) {
 		return string(data)
 	}
-	return "Undecodable: " + PyBytesRepr(data)
-}
-
-// PyBytesRepr renders b as Python's repr() of a bytes value, as the
-// reference's main-log lines show listener output.
-func PyBytesRepr(b []byte) string {
-	quote := byte('\'')
-	if strings.ContainsRune(string(b), '\'') && !strings.ContainsRune(string(b), '"') {
-		quote = '"'
-	}
-	var s strings.Builder
-	s.WriteString("b")
-	s.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == '\\' || c == quote:
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c == '\r':
-			s.WriteString(`\r`)
-		case c == '\t':
-			s.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&s, `\x%02x`, c)
-		default:
-			s.WriteByte(c)
-		}
-	}
-	s.WriteByte(quote)
-	return s.String()
+	return "Undecodable: " + pyrepr.Bytes(data)
 }
 
 // Envelope is what a listener reads on stdin before each payload.
