@@ -177,7 +177,10 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		stopTimer()
 		timerC, stopTimer = nil, func() bool { return false }
 		if at, ok := e.nextDeadline(); ok {
-			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(now), 0))
+			// Measured from when the step ended, not began: spawning 500
+			// programs takes a second, and the timer would fire that late
+			// unless some request happened to wake the loop first.
+			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(e.clock.Now()), 0))
 		}
 		e.publish()
 		if !stepped {

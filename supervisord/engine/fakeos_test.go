@@ -24,6 +24,9 @@ type fakeOS struct {
 	exits   []fakeExit
 	kids    map[int]*fakeChild
 	notify  chan struct{}
+	// spawnDelay is how long each Start takes, as a real fork and exec
+	// do; set it before Run.
+	spawnDelay time.Duration
 }
 
 type fakeStart struct {
@@ -58,6 +61,7 @@ func envValue(env []string, key string) string {
 }
 
 func (f *fakeOS) Start(spec *SpawnSpec) (int, error) {
+	time.Sleep(f.spawnDelay) // not under mu: others must not block on it
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextPID++

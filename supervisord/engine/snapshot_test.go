@@ -158,3 +158,38 @@ func TestSnapshotPublishedBeforeReplies(t *testing.T) {
 		t.Fatalf("after the stop was answered: %s, want STOPPED", got)
 	}
 }
+
+// TestLoopTimerCountsFromTheStepsEnd: with reads served from snapshots no
+// request wakes the loop during a start, so its timer alone must bring
+// the RUNNING transitions on time even when spawning took a while.
+func TestLoopTimerCountsFromTheStepsEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var groups []*config.Group
+		for _, name := range []string{"a", "b", "c", "d", "e"} {
+			groups = append(groups, testProgram(t, name, 1, []string{"run"}, func(c *config.Process) { c.StartSecs = 1 }))
+		}
+		fos := newFakeOS()
+		fos.spawnDelay = 100 * time.Millisecond // the start step takes 0.5 s
+		e, err := New(Options{Config: testConfig(t, groups...), Log: &recLog{}, OS: fos})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			if _, err := e.Run(context.Background()); err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}()
+		time.Sleep(time.Second + 10*time.Millisecond) // startsecs after the step began
+		synctest.Wait()
+		for _, info := range e.AllProcessInfo() {
+			if info.StateName != "RUNNING" {
+				t.Errorf("%s is %s %v after the start, want RUNNING", info.Name, info.StateName, time.Since(start))
+			}
+		}
+		_ = e.Shutdown()
+		<-exited
+	})
+}
