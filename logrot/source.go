@@ -21,21 +21,25 @@ import (
 // makes, read or not: fifty children writing a line a millisecond made
 // 34,000 wake-ups a second, most of the daemon's CPU, for 5,000 splices.
 //
+// The registration holds no extra descriptor: while registered, the read
+// end belongs to an *os.File (waiter); resting moves it to a duplicate and
+// closes that file, which is what unregisters it.
+//
 // Close and SetReadDeadline may be called from any goroutine.
 type Source struct {
 	mu       sync.Mutex
-	fd       int // -1 once closed
+	fd       int // the read end; -1 once closed
 	deadline time.Time
-	// waiter is a duplicate of fd registered with the runtime poller,
-	// present from the first read that found the pipe empty until the
-	// Pump rests (or the Source closes). Pump waits through waiterRC.
+	// waiter owns fd while it is registered with the runtime poller: from
+	// the first read that found the pipe empty until the Pump rests (or
+	// the Source closes). Pump waits through waiterRC.
 	waiter   *os.File
 	waiterRC syscall.RawConn
 	// capacity is what the pipe holds; grown tells that growing it was
 	// tried. Both belong to the Pump's goroutine.
 	capacity int
 	grown    bool
-	dupFD    func(fd int) (int, error) // nil: fcntl(F_DUPFD_CLOEXEC); tests fail it
+	dupFD    func(fd int) (int, error) // nil: fcntl(F_DUPFD_CLOEXEC); tests make it fail
 }
 
 // Pipe capacities: Linux's default, and what a fast stream gets.
@@ -95,8 +99,14 @@ func (s *Source) Close() error {
 	if s.fd < 0 {
 		return nil
 	}
-	s.unregisterLocked()
-	err := unix.Close(s.fd)
+	var err error
+	if s.waiter != nil {
+		// Waits for a Pump's wait on it to return.
+		err = s.waiter.Close()
+		s.waiter, s.waiterRC = nil, nil
+	} else {
+		err = unix.Close(s.fd)
+	}
 	s.fd = -1
 	if err != nil {
 		return fmt.Errorf("pipe: close: %w", err)
@@ -110,42 +120,32 @@ func (s *Source) Close() error {
 // syscall.RawConn callback so that it is passed as is, without a closure
 // per call.
 func (s *Source) do(op func(fd uintptr) bool) error {
-	for {
-		s.mu.Lock()
-		if err := s.usableLocked(); err != nil {
+	s.mu.Lock()
+	if err := s.usableLocked(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if s.waiter == nil {
+		// Resting, or busy: the pipe is not registered, so try it
+		// directly and register only if it is empty.
+		if op(uintptr(s.fd)) {
+			s.mu.Unlock()
+			return nil
+		}
+		if err := s.registerLocked(); err != nil {
 			s.mu.Unlock()
 			return err
 		}
-		if s.waiter == nil {
-			// Resting, or busy: the pipe is not registered, so try it
-			// directly and register only if it is empty.
-			if op(uintptr(s.fd)) {
-				s.mu.Unlock()
-				return nil
-			}
-			if err := s.registerLocked(); err != nil {
-				s.mu.Unlock()
-				// Out of descriptors (or poller entries): poll the pipe
-				// until registering works again rather than give up the
-				// child's output.
-				time.Sleep(registerRetry)
-				continue
-			}
-		}
-		rc := s.waiterRC
-		s.mu.Unlock()
-		// Outside the lock so that Close and SetReadDeadline reach the
-		// wait. Close closes the waiter, which waits for this read to
-		// return.
-		if err := rc.Read(op); err != nil {
-			return s.waitError(err)
-		}
-		return nil
 	}
+	rc := s.waiterRC
+	s.mu.Unlock()
+	// Outside the lock so that Close and SetReadDeadline reach the wait.
+	// Close closes the waiter, which waits for this read to return.
+	if err := rc.Read(op); err != nil {
+		return s.waitError(err)
+	}
+	return nil
 }
-
-// registerRetry is how often do polls a pipe it could not register.
-const registerRetry = 50 * time.Millisecond
 
 // rest drops the poller registration before Pump pauses, so that the
 // child's writes during the pause wake nobody.
@@ -197,27 +197,39 @@ func (s *Source) usableLocked() error {
 	return nil
 }
 
-// registerLocked registers a duplicate of the descriptor with the
-// runtime poller: os.NewFile of a non-blocking descriptor is pollable.
-// Closing the duplicate later unregisters it and leaves fd open.
+// registerLocked hands the descriptor to an *os.File, which registers it
+// with the runtime poller (os.NewFile polls a non-blocking descriptor).
 func (s *Source) registerLocked() error {
-	dup, err := s.dup()
-	if err != nil {
-		return fmt.Errorf("pipe: wait: %w", err)
-	}
-	f := os.NewFile(uintptr(dup), "|0")
+	f := os.NewFile(uintptr(s.fd), "|0")
 	rc, err := f.SyscallConn()
 	if err == nil {
-		// Fails with os.ErrNoDeadline when os.NewFile could not
-		// register the descriptor with the poller.
+		// os.ErrNoDeadline: the poller refused the descriptor (out of
+		// memory or of epoll watches).
 		err = f.SetReadDeadline(s.deadline)
 	}
+	s.waiter, s.waiterRC = f, rc
 	if err != nil {
-		f.Close()
+		s.unregisterLocked()
 		return fmt.Errorf("pipe: wait: %w", err)
 	}
-	s.waiter, s.waiterRC = f, rc
 	return nil
+}
+
+// unregisterLocked takes the descriptor back from the waiter: a duplicate
+// replaces it and closing the waiter unregisters it. Without a descriptor
+// to spare (EMFILE) the pipe stays registered, which only costs wake-ups.
+func (s *Source) unregisterLocked() bool {
+	if s.waiter == nil {
+		return true
+	}
+	fd, err := s.dup()
+	if err != nil {
+		return false
+	}
+	s.waiter.Close()
+	s.waiter, s.waiterRC = nil, nil
+	s.fd = fd
+	return true
 }
 
 func (s *Source) dup() (int, error) {
@@ -225,13 +237,6 @@ func (s *Source) dup() (int, error) {
 		return s.dupFD(s.fd)
 	}
 	return unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 0)
-}
-
-func (s *Source) unregisterLocked() {
-	if s.waiter != nil {
-		s.waiter.Close()
-		s.waiter, s.waiterRC = nil, nil
-	}
 }
 
 // waitError words an error of the wait: the poller reports a Close under

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,8 +64,8 @@ func TestPipeEnds(t *testing.T) {
 }
 
 // TestSourceRegistersOnlyToWait checks the point of Source: the pipe is
-// in the runtime poller (a duplicate descriptor) only from the read that
-// found it empty until Pump rests.
+// in the runtime poller only from the read that found it empty until Pump
+// rests, and never holds a second descriptor on the pipe.
 func TestSourceRegistersOnlyToWait(t *testing.T) {
 	src, w, err := Pipe()
 	if err != nil {
@@ -96,8 +95,8 @@ func TestSourceRegistersOnlyToWait(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- src.do(read) }()
 	waitFor(t, src.registered)
-	if n := pipeFDs(t, w); n != 3 {
-		t.Errorf("%d descriptors on the pipe while waiting, want 3 (read end, its registered duplicate, write end)", n)
+	if n := pipeFDs(t, w); n != 2 {
+		t.Errorf("%d descriptors on the pipe while waiting, want 2 (read end, write end)", n)
 	}
 	if _, err := w.Write([]byte("later")); err != nil {
 		t.Fatal(err)
@@ -107,7 +106,14 @@ func TestSourceRegistersOnlyToWait(t *testing.T) {
 	}
 	src.rest()
 	if src.registered() || pipeFDs(t, w) != 2 {
-		t.Errorf("registered=%v with %d descriptors on the pipe after rest; want the duplicate gone", src.registered(), pipeFDs(t, w))
+		t.Errorf("registered=%v with %d descriptors on the pipe after rest; want not registered, 2", src.registered(), pipeFDs(t, w))
+	}
+	if _, err := w.Write([]byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	if err := src.do(read); err != nil || string(got) != "again" || src.registered() {
+		t.Fatalf("do = %v, read %q, registered=%v; want the data read directly after rest", err, got, src.registered())
 	}
 	if err := src.Close(); err != nil {
 		t.Fatal(err)
@@ -193,7 +199,7 @@ func TestPumpRestsUnregistered(t *testing.T) {
 	waitFor(t, func() bool { b, _ := os.ReadFile(path); return string(b) == "line\n" })
 	waitFor(t, func() bool { return !src.registered() })
 	if n := pipeFDs(t, pw); n != 2 {
-		t.Errorf("%d descriptors on the pipe while pausing, want 2 (no registered duplicate)", n)
+		t.Errorf("%d descriptors on the pipe while pausing, want 2", n)
 	}
 	pw.Close()
 	waitPump(t, done)
@@ -293,70 +299,54 @@ func TestSpliceSize(t *testing.T) {
 	}
 }
 
-// TestSourcePollsWhenItCannotRegister: out of descriptors for the
-// registered duplicate, do polls the pipe instead of failing, which would
-// end the Pump and break the child's output.
-func TestSourcePollsWhenItCannotRegister(t *testing.T) {
-	tests := []struct {
-		name     string
-		failures int // dup fails this many times, then works
-		close    bool
-	}{
-		{"dup always fails", 1 << 30, false},
-		{"dup fails twice", 2, false},
-		{"closed while polling", 1 << 30, true},
+// TestSourceRestWithoutASpareDescriptor: resting needs a duplicate
+// descriptor; without one (EMFILE) the pipe stays registered and keeps
+// working, and rests once descriptors are available again.
+func TestSourceRestWithoutASpareDescriptor(t *testing.T) {
+	src, w, err := Pipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			src, w, err := Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			defer src.Close()
-			var mu sync.Mutex
-			calls := 0
-			src.dupFD = func(fd int) (int, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				calls++
-				if calls <= tt.failures {
-					return -1, unix.EMFILE
-				}
-				return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-			}
-			dupCalls := func() int { mu.Lock(); defer mu.Unlock(); return calls }
-			var got []byte
-			buf := make([]byte, 64)
-			done := make(chan error, 1)
-			go func() {
-				done <- src.do(func(fd uintptr) bool {
-					n, err := unix.Read(int(fd), buf)
-					if err == unix.EAGAIN {
-						return false
-					}
-					got = append(got, buf[:max(n, 0)]...)
-					return true
-				})
-			}()
-			waitFor(t, func() bool { return dupCalls() >= 3 || src.registered() })
-			if tt.close {
-				src.Close()
-			} else if _, err := w.Write([]byte("data")); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err := <-done:
-				switch {
-				case tt.close && !errors.Is(err, os.ErrClosed):
-					t.Errorf("do = %v, want os.ErrClosed", err)
-				case !tt.close && (err != nil || string(got) != "data"):
-					t.Errorf("do = %v, read %q; want the data", err, got)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("do never returned")
-			}
-		})
+	defer w.Close()
+	defer src.Close()
+	dupFails := true
+	src.dupFD = func(fd int) (int, error) {
+		if dupFails {
+			return -1, unix.EMFILE
+		}
+		return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	}
+	var got []byte
+	buf := make([]byte, 64)
+	read := func(fd uintptr) bool {
+		n, err := unix.Read(int(fd), buf)
+		if err == unix.EAGAIN {
+			return false
+		}
+		got = append(got, buf[:max(n, 0)]...)
+		return true
+	}
+	for i, word := range []string{"one", "two"} {
+		done := make(chan error, 1)
+		go func() { done <- src.do(read) }()
+		waitFor(t, src.registered)
+		if _, err := w.Write([]byte(word)); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("read %d: do = %v", i, err)
+		}
+		src.rest()
+		if !src.registered() {
+			t.Fatalf("read %d: rest without a spare descriptor dropped the registration", i)
+		}
+	}
+	if string(got) != "onetwo" {
+		t.Errorf("read %q, want %q", got, "onetwo")
+	}
+	dupFails = false
+	src.rest()
+	if src.registered() || pipeFDs(t, w) != 2 {
+		t.Errorf("registered=%v with %d descriptors on the pipe after rest; want not registered, 2", src.registered(), pipeFDs(t, w))
 	}
 }
