@@ -218,18 +218,17 @@ func (s *Source) registerLocked() error {
 // unregisterLocked takes the descriptor back from the waiter: a duplicate
 // replaces it and closing the waiter unregisters it. Without a descriptor
 // to spare (EMFILE) the pipe stays registered, which only costs wake-ups.
-func (s *Source) unregisterLocked() bool {
+func (s *Source) unregisterLocked() {
 	if s.waiter == nil {
-		return true
+		return
 	}
 	fd, err := s.dup()
 	if err != nil {
-		return false
+		return
 	}
 	s.waiter.Close()
 	s.waiter, s.waiterRC = nil, nil
 	s.fd = fd
-	return true
 }
 
 func (s *Source) dup() (int, error) {
