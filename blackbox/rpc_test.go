@@ -203,10 +203,53 @@ func TestXMLRPCTranscript(t *testing.T) {
 				return
 			}
 			compareTranscripts(t, results[0], results[1])
-			if len(results[0]) < 200 {
-				t.Errorf("transcript has only %d steps", len(results[0]))
-			}
+			checkCoverage(t, results[0])
 		})
+	}
+}
+
+// reachableFaults are the fault codes of checklist §3.2 a client can
+// provoke; the transcript must meet each of them.
+var reachableFaults = []int{1, 2, 3, 4, 6, 10, 11, 20, 21, 30, 40, 50, 60, 70, 90, 91, 92}
+
+// checkCoverage fails unless the reference's transcript called all 41
+// methods it lists and met every reachable fault, so that equal
+// transcripts mean something.
+func checkCoverage(t *testing.T, ref []entry) {
+	t.Helper()
+	seen := map[int]bool{}
+	for _, e := range ref {
+		var f struct {
+			Fault int `json:"fault"`
+		}
+		if json.Unmarshal(e.result, &f) == nil && f.Fault != 0 {
+			seen[f.Fault] = true
+		}
+		// multicall answers faults inline.
+		var inline []struct {
+			Code int `json:"faultCode"`
+		}
+		if json.Unmarshal(e.result, &inline) == nil {
+			for _, f := range inline {
+				seen[f.Code] = seen[f.Code] || f.Code != 0
+			}
+		}
+		switch e.label {
+		case "listMethods":
+			var names []string
+			if err := json.Unmarshal(e.result, &names); err != nil || len(names) != 41 {
+				t.Errorf("listMethods: %d names (%v), want 41", len(names), err)
+			}
+		case "methods never called":
+			if string(e.result) != "[]" {
+				t.Errorf("methods never called: %s", e.result)
+			}
+		}
+	}
+	for _, code := range reachableFaults {
+		if !seen[code] {
+			t.Errorf("no step met fault %d", code)
+		}
 	}
 }
 
