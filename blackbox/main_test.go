@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +28,26 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(runHelper(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		code = checkGoroutines()
+	}
+	os.Exit(code)
+}
+
+// checkGoroutines fails the run when goroutines outlive the tests (output
+// copiers, exit waiters and HTTP connections must all end).
+func checkGoroutines() int {
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > 2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
+			return 1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return 0
 }
 
 // runHelper is a supervised child. Modes:
