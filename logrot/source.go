@@ -15,7 +15,8 @@ import (
 // and drained by Pump.
 //
 // Unlike an *os.File from os.Pipe, a Source is registered with the Go
-// runtime's poller (epoll) only while its Pump waits for data, not while
+// runtime's poller (epoll) only until it first has data and then while its
+// Pump waits for more, not while
 // the Pump pauses to let a chatty child's lines gather (WithCoalesce). A
 // pipe registered with the runtime wakes it on every write the child
 // makes, read or not: fifty children writing a line a millisecond made
@@ -70,7 +71,12 @@ func Pipe() (*Source, *os.File, error) {
 	if err != nil {
 		capacity = defaultPipeSize
 	}
-	return &Source{fd: fds[0], capacity: capacity}, os.NewFile(uintptr(fds[1]), "|1"), nil
+	src := &Source{fd: fds[0], capacity: capacity}
+	// Registered from the start, on the caller's goroutine: a Pump on a
+	// child that never writes then parks at once, on a smaller stack than
+	// registering from inside the Pump takes (1000 quiet pipes: 2-3 MiB).
+	_ = src.registerLocked() // on failure do registers again
+	return src, os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 
 // SetReadDeadline makes Pump give up with os.ErrDeadlineExceeded once t
@@ -118,33 +124,43 @@ func (s *Source) Close() error {
 // returns false when it met EAGAIN): at once if data is there, else when
 // the runtime poller says the pipe is readable. op has the shape of a
 // syscall.RawConn callback so that it is passed as is, without a closure
-// per call.
+// per call. do keeps a small frame and the locked part in try: the wait
+// path's depth decides whether a parked Pump fits the runtime's initial
+// 2 KiB stack or doubles it to 4 KiB (2 MiB more for a thousand quiet
+// pipes; a larger frame here did that).
 func (s *Source) do(op func(fd uintptr) bool) error {
-	s.mu.Lock()
-	if err := s.usableLocked(); err != nil {
-		s.mu.Unlock()
+	rc, err := s.try(op)
+	if rc == nil {
 		return err
 	}
-	if s.waiter == nil {
-		// Resting, or busy: the pipe is not registered, so try it
-		// directly and register only if it is empty.
-		if op(uintptr(s.fd)) {
-			s.mu.Unlock()
-			return nil
-		}
-		if err := s.registerLocked(); err != nil {
-			s.mu.Unlock()
-			return err
-		}
-	}
-	rc := s.waiterRC
-	s.mu.Unlock()
 	// Outside the lock so that Close and SetReadDeadline reach the wait.
 	// Close closes the waiter, which waits for this read to return.
 	if err := rc.Read(op); err != nil {
 		return s.waitError(err)
 	}
 	return nil
+}
+
+// try calls op at once if the pipe is not registered, and returns the
+// RawConn to wait on when op could not be done, registering the pipe if
+// needed.
+func (s *Source) try(op func(fd uintptr) bool) (syscall.RawConn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usableLocked(); err != nil {
+		return nil, err
+	}
+	if s.waiter == nil {
+		// Resting, or busy: the pipe is not registered, so try it
+		// directly and register only if it is empty.
+		if op(uintptr(s.fd)) {
+			return nil, nil
+		}
+		if err := s.registerLocked(); err != nil {
+			return nil, err
+		}
+	}
+	return s.waiterRC, nil
 }
 
 // rest drops the poller registration before Pump pauses, so that the

@@ -82,14 +82,19 @@ func TestSourceRegistersOnlyToWait(t *testing.T) {
 		got = append(got, buf[:max(n, 0)]...)
 		return true
 	}
+	// Registered from the start: a Pump on a quiet child parks at once.
+	if !src.registered() || pipeFDs(t, w) != 2 {
+		t.Fatalf("new Source: registered=%v with %d descriptors on the pipe; want registered, 2", src.registered(), pipeFDs(t, w))
+	}
 	if _, err := w.Write([]byte("ready")); err != nil {
 		t.Fatal(err)
 	}
 	if err := src.do(read); err != nil || string(got) != "ready" {
 		t.Fatalf("do = %v, read %q; want the data at once", err, got)
 	}
+	src.rest()
 	if src.registered() || pipeFDs(t, w) != 2 {
-		t.Fatalf("registered=%v with %d descriptors on the pipe after reading data that was there; want neither", src.registered(), pipeFDs(t, w))
+		t.Fatalf("registered=%v with %d descriptors on the pipe after rest; want not registered, 2", src.registered(), pipeFDs(t, w))
 	}
 	got = nil
 	done := make(chan error, 1)
@@ -150,6 +155,7 @@ func TestSourceAbandon(t *testing.T) {
 			defer src.Close()
 			defer w.Close()
 			op := never
+			src.rest() // so that do registers it: waitFor(src.registered) then means do is waiting
 			if !tt.waiting {
 				// Data is there, but an abandoned Source must not read it.
 				if _, err := w.Write([]byte("x")); err != nil {

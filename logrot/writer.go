@@ -182,6 +182,14 @@ func (w *Writer) checkRemovedLocked() (report, err error) {
 		return nil, nil
 	}
 	w.checked = now
+	return w.recreateIfRemovedLocked()
+}
+
+// recreateIfRemovedLocked is the once-a-second part of
+// checkRemovedLocked, apart so that its stat buffer is not on the stack
+// of every write and splice (a Pump's stack depth decides whether it fits
+// in 2 KiB). Caller holds mu and w.f is open.
+func (w *Writer) recreateIfRemovedLocked() (report, err error) {
 	var st unix.Stat_t
 	if unix.Fstat(w.fd, &st) != nil || st.Nlink > 0 {
 		return nil, nil
