@@ -253,12 +253,12 @@ func TestMachineTransitions(t *testing.T) {
 			spawns := 0
 			m := &machine{
 				log: log,
-				spawn: func(p *process, _ time.Time) (int, error) {
+				spawn: func(p *process, now time.Time) (int, time.Time, error) {
 					spawns++
 					if !tc.spawnOK {
-						return 0, errors.New("can't find command '/nope'")
+						return 0, now, errors.New("can't find command '/nope'")
 					}
-					return 100, nil
+					return 100, now, nil
 				},
 				kill: func(pid int, sig syscall.Signal) error {
 					kills = append(kills, sent{pid, sig})
@@ -297,7 +297,7 @@ func TestMachineTransitions(t *testing.T) {
 
 func TestBackoffDelaysGrowByOneSecond(t *testing.T) {
 	t.Parallel()
-	m := &machine{log: &recLog{}, spawn: func(*process, time.Time) (int, error) { return 0, errors.New("boom") },
+	m := &machine{log: &recLog{}, spawn: func(_ *process, now time.Time) (int, time.Time, error) { return 0, now, errors.New("boom") },
 		kill: func(int, syscall.Signal) error { return nil }}
 	p := &process{cfg: testProcConfig()}
 	now := sec(0)

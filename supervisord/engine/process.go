@@ -60,9 +60,9 @@ func (p *process) startsecsDeadline() time.Time {
 // injected functions, so tests drive it with literal times and fakes.
 type machine struct {
 	log Logger
-	// spawn starts the current config of p and returns its pid; the error
-	// text becomes spawnerr.
-	spawn func(p *process, now time.Time) (int, error)
+	// spawn starts the current config of p and returns its pid and when
+	// the child started; the error text becomes spawnerr.
+	spawn func(p *process, now time.Time) (int, time.Time, error)
 	kill  func(pid int, sig syscall.Signal) error
 	// changed is called after every state change: the one place where
 	// PROCESS_STATE events will be born.
@@ -112,13 +112,16 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 	p.started = now
 	p.serial++
 	m.changeState(p, StateStarting, now)
-	pid, err := m.spawn(p, now)
+	pid, at, err := m.spawn(p, now)
 	if err != nil {
 		p.spawnErr = err.Error()
 		m.logf(config.LevelInfo, "spawnerr: %s", p.spawnErr)
 		m.changeState(p, StateBackoff, now)
 		return
 	}
+	// One step may spawn hundreds of children over a second or more:
+	// startsecs counts from this child's own start, not the step's.
+	p.started = at
 	p.pid = pid
 	m.logf(config.LevelInfo, "spawned: %s with pid %d", pyRepr(p.name()), pid)
 }

@@ -161,11 +161,14 @@ func TestSnapshotPublishedBeforeReplies(t *testing.T) {
 
 // TestLoopTimerCountsFromTheStepsEnd: with reads served from snapshots no
 // request wakes the loop during a start, so its timer alone must bring
-// the RUNNING transitions on time even when spawning took a while.
+// the RUNNING transitions on time even when spawning took a while. Each
+// child's startsecs counts from its own spawn, not from the step's start
+// (the fifth child here starts 0.5 s into the step).
 func TestLoopTimerCountsFromTheStepsEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		names := []string{"a", "b", "c", "d", "e"}
 		var groups []*config.Group
-		for _, name := range []string{"a", "b", "c", "d", "e"} {
+		for _, name := range names {
 			groups = append(groups, testProgram(t, name, 1, []string{"run"}, func(c *config.Process) { c.StartSecs = 1 }))
 		}
 		fos := newFakeOS()
@@ -182,11 +185,19 @@ func TestLoopTimerCountsFromTheStepsEnd(t *testing.T) {
 				t.Errorf("Run: %v", err)
 			}
 		}()
-		time.Sleep(time.Second + 10*time.Millisecond) // startsecs after the step began
-		synctest.Wait()
-		for _, info := range e.AllProcessInfo() {
-			if info.StateName != "RUNNING" {
-				t.Errorf("%s is %s %v after the start, want RUNNING", info.Name, info.StateName, time.Since(start))
+		// Child i (0-based) started at (i+1)*100ms and is RUNNING only once
+		// it has been up for more than startsecs.
+		for i, name := range names {
+			time.Sleep(start.Add(time.Duration(i+1)*100*time.Millisecond + time.Second + 50*time.Millisecond).Sub(time.Now()))
+			synctest.Wait()
+			for j, info := range e.AllProcessInfo() {
+				want := "STARTING"
+				if j <= i {
+					want = "RUNNING"
+				}
+				if info.StateName != want {
+					t.Errorf("after %s reached startsecs: %s is %s at %v, want %s", name, info.Name, info.StateName, time.Since(start), want)
+				}
 			}
 		}
 		_ = e.Shutdown()

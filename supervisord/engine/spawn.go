@@ -175,10 +175,10 @@ func credential(pc *config.Process) (*syscall.Credential, error) {
 }
 
 // spawn starts p's current config; it is the machine's spawn function.
-func (e *Engine) spawn(p *process, now time.Time) (int, error) {
+func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 	path, argv, err := e.resolveCommand(p.group.src, p.cfg)
 	if err != nil {
-		return 0, err
+		return 0, now, err
 	}
 	e.openLogs(p)
 	cred, err := credential(p.cfg)
@@ -187,11 +187,11 @@ func (e *Engine) spawn(p *process, now time.Time) (int, error) {
 	}
 	if err != nil {
 		e.childFailed(p, err)
-		return 0, err
+		return 0, now, err
 	}
 	io, childFiles, err := e.makePipes(p)
 	if err != nil {
-		return 0, err
+		return 0, now, err
 	}
 	spec := &SpawnSpec{
 		Path: path, Argv: argv, Env: e.childEnv(p), Dir: p.cfg.Directory,
@@ -208,11 +208,11 @@ func (e *Engine) spawn(p *process, now time.Time) (int, error) {
 		e.releaseSocket(p.group)
 		err = e.startError(p, argv, err)
 		e.childFailed(p, err)
-		return 0, err
+		return 0, now, err
 	}
 	e.byPID[pid] = p
 	e.startIO(p, io, pid)
-	return pid, nil
+	return pid, e.clock.Now(), nil
 }
 
 func checkDir(dir string) error {
