@@ -216,6 +216,9 @@ func (s *scanner) procInst() error {
 		return s.errorf("unterminated processing instruction")
 	}
 	body := s.src[s.pos+2 : s.pos+2+end]
+	if !validTarget(body) {
+		return s.errorf("processing instruction without a valid target")
+	}
 	s.pos += 2 + end + 2
 	if !bytes.HasPrefix(body, []byte("xml")) || (len(body) > 3 && !isSpace(body[3])) {
 		return nil
@@ -238,6 +241,19 @@ func (s *scanner) procInst() error {
 		return nil
 	}
 	return fmt.Errorf("unsupported encoding %q", clip(string(rest[1:1+j])))
+}
+
+// validTarget reports whether a processing instruction's body starts with
+// a name (its target) ended by white space or the end of the body.
+func validTarget(body []byte) bool {
+	if len(body) == 0 || !isNameStart(body[0]) {
+		return false
+	}
+	i := 1
+	for i < len(body) && isNameByte(body[i]) {
+		i++
+	}
+	return (i == len(body) || isSpace(body[i])) && utf8.Valid(body[:i])
 }
 
 // text scans character data up to the next '<'.
