@@ -239,6 +239,7 @@ func (w *Writer) rotateLocked() error {
 	w.f = nil
 	var errs []error
 	flag := os.O_TRUNC
+	opened := false
 	if w.backups > 0 {
 		for i := w.backups - 1; i >= 1; i-- {
 			src := w.backupName(i)
@@ -251,14 +252,23 @@ func (w *Writer) rotateLocked() error {
 		// is retried after the next write.
 		if err := errors.Join(errs...); err != nil {
 			flag = 0
+		} else if f := w.swapBaseLocked(); f != nil {
+			// The base name already holds the new, empty file.
+			if opened = w.adopt(f) == nil; !opened {
+				f.Close()
+				flag = 0
+			}
 		} else if err := renameTolerant(w.path, w.backupName(1)); err != nil {
 			errs = append(errs, err)
 			flag = 0
 		}
 	}
-	report, err := w.openLocked(flag)
-	if err != nil {
-		return w.fail(err)
+	var report error
+	if !opened {
+		var err error
+		if report, err = w.openLocked(flag); err != nil {
+			return w.fail(err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		if w.rotateFailing {
@@ -272,6 +282,37 @@ func (w *Writer) rotateLocked() error {
 }
 
 func (w *Writer) backupName(i int) string { return w.path + "." + strconv.Itoa(i) }
+
+// swapBaseLocked gives the current file its .1 name by a hard link and
+// puts a new empty file at the base name by an atomic rename, so that the
+// base name never goes missing: a reader between the reference's rename
+// and reopen would get NO_FILE. It returns the new file, or nil, having
+// changed nothing the fallback rename cannot redo, when the filesystem
+// will not do it. Caller holds mu and has shifted the older backups.
+func (w *Writer) swapBaseLocked() *os.File {
+	tmp := w.path + ".rotating"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, w.perm)
+	if err != nil {
+		return nil
+	}
+	one := w.backupName(1)
+	if err := os.Remove(one); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return w.dropTemp(f, tmp)
+	}
+	if err := os.Link(w.path, one); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return w.dropTemp(f, tmp)
+	}
+	if err := os.Rename(tmp, w.path); err != nil {
+		return w.dropTemp(f, tmp)
+	}
+	return f
+}
+
+func (w *Writer) dropTemp(f *os.File, tmp string) *os.File {
+	f.Close()
+	os.Remove(tmp)
+	return nil
+}
 
 // renameTolerant renames, ignoring a missing source (a cleanup script may
 // have removed the active log), like the reference's removeAndRename.

@@ -677,3 +677,47 @@ func TestWriterReopenFailureIsReturnedNotReported(t *testing.T) {
 		t.Errorf("Dropped = %d, want 4", w.Dropped())
 	}
 }
+
+// TestRotationNeverHidesTheBase: a reader (readProcessStdoutLog, /logtail)
+// must always find the base file, even in the middle of a rotation.
+func TestRotationNeverHidesTheBase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	w, err := Open(path, 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	done := make(chan struct{})
+	missing := make(chan error, 1)
+	go func() {
+		defer close(missing)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := os.Stat(path); err != nil {
+				missing <- err
+				return
+			}
+		}
+	}()
+	for i := range 2000 {
+		if _, err := fmt.Fprintf(w, "record %06d\n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if err := <-missing; err != nil {
+		t.Fatalf("base file missing during rotation: %v", err)
+	}
+	for _, name := range []string{path, path + ".1", path + ".2", path + ".3"} {
+		if _, err := os.Stat(name); err != nil {
+			t.Errorf("after rotations: %v", err)
+		}
+	}
+	if _, err := os.Stat(path + ".rotating"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("temporary file left behind: %v", err)
+	}
+}
