@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/rand"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -181,7 +182,7 @@ func cleanAutoLogs(log Logger, dir, identifier string) {
 		// unlink, not os.Remove: a directory that happens to match is
 		// left alone (and warned about), as the reference's os.remove does.
 		if err := syscall.Unlink(path); err != nil && !os.IsNotExist(err) {
-			log.Logf(config.LevelWarn, "Failed to clean up %s", pyRepr(path))
+			log.Logf(config.LevelWarn, "Failed to clean up %s", pyrepr.Str(path))
 		}
 	}
 }

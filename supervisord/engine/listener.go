@@ -211,7 +211,7 @@ func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, b
 		capture.Strip = logrot.StripANSI
 	}
 	debug := e.log.Enabled(config.LevelDebug)
-	log, repr := e.log, pyRepr(name)
+	log, repr := e.log, pyrepr.Str(name)
 	filter := func(chunk []byte) []byte {
 		var out []byte
 		for _, pc := range capture.Feed(chunk) {
@@ -251,7 +251,7 @@ func (e *Engine) listenerFilter(inst *listenerInstance) (func([]byte) []byte, fu
 	q := &e.ev.queue
 	strip := e.cfg.Supervisord.StripANSI
 	debug := e.log.Enabled(config.LevelDebug)
-	log, repr := e.log, pyRepr(inst.p.name())
+	log, repr := e.log, pyrepr.Str(inst.p.name())
 	filter := func(chunk []byte) []byte {
 		if debug {
 			log.Logf(config.LevelDebug, "%s stdout output:\n%s", repr, pyrepr.Bytes(chunk))

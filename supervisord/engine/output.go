@@ -3,9 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -91,9 +91,9 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 			o.r.Close()
 		}
 		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-			return nil, nil, fmt.Errorf("too many open files to spawn %s", pyRepr(p.name()))
+			return nil, nil, fmt.Errorf("too many open files to spawn %s", pyrepr.Str(p.name()))
 		}
-		return nil, nil, fmt.Errorf("unknown error making dispatchers for %s: %s", pyRepr(p.name()), errnoName(err))
+		return nil, nil, fmt.Errorf("unknown error making dispatchers for %s: %s", pyrepr.Str(p.name()), errnoName(err))
 	}
 	files := make([]*os.File, 3)
 	if p.group.isFCGI() {
@@ -236,7 +236,7 @@ func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
 	if !strip && !debug && !toSyslog {
 		return nil
 	}
-	name := pyRepr(p.name())
+	name := pyrepr.Str(p.name())
 	prefix := p.name() + " "
 	log, sys := e.log, e.syslog
 	return func(chunk []byte) []byte {
@@ -249,41 +249,12 @@ func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
 		if debug && len(chunk) > 0 {
 			text := string(chunk)
 			if !utf8.Valid(chunk) {
-				text = "Undecodable: " + pyBytesRepr(chunk)
+				text = "Undecodable: " + pyrepr.Bytes(chunk)
 			}
 			log.Logf(config.LevelDebug, "%s %s output:\n%s", name, channel, text)
 		}
 		return chunk
 	}
-}
-
-// pyBytesRepr renders b as Python's repr() of bytes.
-func pyBytesRepr(b []byte) string {
-	quote := byte('\'')
-	if strings.ContainsRune(string(b), '\'') && !strings.ContainsRune(string(b), '"') {
-		quote = '"'
-	}
-	var s strings.Builder
-	s.WriteString("b" + string(quote))
-	for _, c := range b {
-		switch {
-		case c == '\\' || c == quote:
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c == '\r':
-			s.WriteString(`\r`)
-		case c == '\t':
-			s.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&s, `\x%02x`, c)
-		default:
-			s.WriteByte(c)
-		}
-	}
-	s.WriteByte(quote)
-	return s.String()
 }
 
 // stdinWriter feeds a child's stdin from its own goroutine, so a child

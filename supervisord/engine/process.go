@@ -3,8 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -99,7 +99,7 @@ func (m *machine) changeState(p *process, to ProcessState, now time.Time) bool {
 // spawn fails.
 func (m *machine) spawnProcess(p *process, now time.Time) {
 	if p.pid != 0 {
-		m.logf(config.LevelWarn, "process %s already running", pyRepr(p.name()))
+		m.logf(config.LevelWarn, "process %s already running", pyrepr.Str(p.name()))
 		return
 	}
 	if !moveAllowed(p.state, StateStarting) {
@@ -123,7 +123,7 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 	// startsecs counts from this child's own start, not the step's.
 	p.started = at
 	p.pid = pid
-	m.logf(config.LevelInfo, "spawned: %s with pid %d", pyRepr(p.name()), pid)
+	m.logf(config.LevelInfo, "spawned: %s with pid %d", pyrepr.Str(p.name()), pid)
 }
 
 // transition applies the time- and mood-driven rules, as the reference's
@@ -166,7 +166,7 @@ func (m *machine) transition(p *process, now time.Time, mood Mood) {
 		}
 	case StateStopping:
 		if !now.Before(p.delay) {
-			m.logf(config.LevelWarn, "killing %s (%d) with SIGKILL", pyRepr(p.name()), p.pid)
+			m.logf(config.LevelWarn, "killing %s (%d) with SIGKILL", pyrepr.Str(p.name()), p.pid)
 			m.killProcess(p, syscall.SIGKILL, now)
 		}
 	}
@@ -342,35 +342,4 @@ func decodeWaitStatus(ws syscall.WaitStatus) (int, string) {
 		return -1, msg
 	}
 	return -1, fmt.Sprintf("unknown termination cause 0x%04x", int(ws))
-}
-
-// pyRepr quotes s as Python's repr() of a str does, for log lines the
-// reference formats with %r.
-func pyRepr(s string) string {
-	quote := "'"
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		quote = `"`
-	}
-	var b strings.Builder
-	b.WriteString(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case string(r) == quote:
-			b.WriteString(`\` + quote)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteString(quote)
-	return b.String()
 }

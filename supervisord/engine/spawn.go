@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"gosupervisor/internal/pyrepr"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -36,7 +37,7 @@ func (c *childError) Error() string { return c.msg }
 // program environment's PATH when it sets one).
 func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string, []string, error) {
 	if pc.ArgvErr != "" {
-		return "", nil, &commandError{msg: fmt.Sprintf("can't parse command %s: %s", pyRepr(pc.Command), pc.ArgvErr)}
+		return "", nil, &commandError{msg: fmt.Sprintf("can't parse command %s: %s", pyrepr.Str(pc.Command), pc.ArgvErr)}
 	}
 	argv := pc.Argv
 	if len(argv) == 0 {
@@ -58,13 +59,13 @@ func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string,
 	}
 	switch {
 	case st == nil:
-		return "", nil, &commandError{notFound: true, msg: fmt.Sprintf("can't find command %s", pyRepr(filename))}
+		return "", nil, &commandError{notFound: true, msg: fmt.Sprintf("can't find command %s", pyrepr.Str(filename))}
 	case st.IsDir():
-		return "", nil, &commandError{msg: fmt.Sprintf("command at %s is a directory", pyRepr(filename))}
+		return "", nil, &commandError{msg: fmt.Sprintf("command at %s is a directory", pyrepr.Str(filename))}
 	case st.Mode().Perm()&0o111 == 0:
-		return "", nil, &commandError{msg: fmt.Sprintf("command at %s is not executable", pyRepr(filename))}
+		return "", nil, &commandError{msg: fmt.Sprintf("command at %s is not executable", pyrepr.Str(filename))}
 	case unix.Access(filename, unix.X_OK) != nil:
-		return "", nil, &commandError{msg: fmt.Sprintf("no permission to run command %s", pyRepr(filename))}
+		return "", nil, &commandError{msg: fmt.Sprintf("no permission to run command %s", pyrepr.Str(filename))}
 	}
 	return filename, argv, nil
 }
@@ -230,7 +231,7 @@ func checkDir(dir string) error {
 func (e *Engine) startError(p *process, argv []string, err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) && errno == syscall.EAGAIN {
-		return fmt.Errorf("Too many processes in process table to spawn %s", pyRepr(p.name()))
+		return fmt.Errorf("Too many processes in process table to spawn %s", pyrepr.Str(p.name()))
 	}
 	return &childError{msg: fmt.Sprintf("couldn't exec %s: %s", argv[0], errnoName(err))}
 }

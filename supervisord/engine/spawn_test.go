@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"gosupervisor/internal/pyrepr"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,11 +122,11 @@ func TestPyRepr(t *testing.T) {
 		`back\slash`: `'back\\slash'`,
 	}
 	for in, want := range rows {
-		if got := pyRepr(in); got != want {
-			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want)
+		if got := pyrepr.Str(in); got != want {
+			t.Errorf("pyrepr.Str(%q) = %s, want %s", in, got, want)
 		}
 	}
-	if got, want := pyBytesRepr([]byte("a\xff\n'")), `b"a\xff\n'"`; got != want {
+	if got, want := pyrepr.Bytes([]byte("a\xff\n'")), `b"a\xff\n'"`; got != want {
 		t.Errorf("pyBytesRepr = %s, want %s", got, want)
 	}
 }
