@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,24 +29,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		code = checkGoroutines()
+		code = testenv.CheckGoroutines(2)
 	}
 	os.Exit(code)
-}
-
-// checkGoroutines fails the run when goroutines outlive the tests (output
-// copiers, exit waiters and HTTP connections must all end).
-func checkGoroutines() int {
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > 2 {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
-			return 1
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return 0
 }
 
 // runHelper is a supervised child. Modes:

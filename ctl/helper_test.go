@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,24 +33,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		code = checkGoroutines()
+		code = testenv.CheckGoroutines(2)
 	}
 	os.Exit(code)
-}
-
-// checkGoroutines fails the run when goroutines outlive the tests (the
-// client's readers, streams and signal relays must all end).
-func checkGoroutines() int {
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > 2 {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
-			return 1
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return 0
 }
 
 // runHelper is a supervised child. Modes:

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,24 +28,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		code = checkGoroutines()
+		code = testenv.CheckGoroutines(1)
 	}
 	os.Exit(code)
-}
-
-// checkGoroutines fails the run when goroutines outlive the tests: every
-// daemon's wait and every RPC connection must have ended.
-func checkGoroutines() int {
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > 1 {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
-			return 1
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return 0
 }
 
 // runHelper is a supervised child. Modes (arguments after the binary):

@@ -184,3 +184,24 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// CheckGoroutines is for TestMain after m.Run: it waits up to 10 s for the
+// goroutine count to fall to allowed (main, plus os/signal's watcher where
+// the package uses signals) and returns 1, after printing every stack,
+// when it does not. A goroutine that outlives the tests is a leaked pump,
+// stream, waiter or connection.
+func CheckGoroutines(allowed int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= allowed {
+			return 0
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			fmt.Fprintf(os.Stderr, "%d goroutines leaked (%d allowed):\n%s\n", n, allowed, buf[:runtime.Stack(buf, true)])
+			return 1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -3,9 +3,9 @@ package engine
 import (
 	"bufio"
 	"fmt"
+	"gosupervisor/internal/testenv"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,28 +23,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		code = checkGoroutines()
+		code = testenv.CheckGoroutines(2)
 	}
 	os.Exit(code)
-}
-
-// checkGoroutines fails the run when goroutines outlive the tests: every
-// engine must have stopped its pumps, stdin writers and signal forwarder.
-// Allowed: main and os/signal's watcher.
-func checkGoroutines() int {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= 2 {
-			return 0
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "%d goroutines leaked:\n%s\n", n, buf[:runtime.Stack(buf, true)])
-			return 1
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // childModes are what a real child can do; each prints "ready" once set up.
