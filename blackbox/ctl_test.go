@@ -99,7 +99,7 @@ var ctlSteps = []ctlStep{
 	{args: "tail nosuch"}, {args: "tail manual"}, {args: "tail cat foo"},
 	{args: "tail -f cat", follow: &followSpec{until: "hello\n"}},
 	{args: "tail -f cat stderr", follow: &followSpec{until: "err\n"}},
-	{args: "maintail -30"}, {args: "maintail", lastLines: 2},
+	{args: "maintail -30"}, {args: "maintail", lastLines: 1},
 	{args: "clear cat"}, {args: "tail cat"}, {args: "clear nosuch"}, {args: "clear all", sortLines: true},
 	{args: "fg cat", follow: &followSpec{until: "<==\r\n", input: "ping\r", until2: "got: ping\r\n", tty: true, killAfter: "Exiting foreground"}},
 	{args: "fg manual", follow: &followSpec{tty: true}},
