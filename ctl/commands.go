@@ -28,18 +28,18 @@ func asFault(err error) (*Fault, bool) {
 }
 
 func (c *controller) help(name string) {
-	fmt.Fprint(c.out, helpTexts[name])
+	fmt.Fprint(c.out, helpTopics[name].render())
 }
 
 func (c *controller) doHelp(arg string) error {
 	switch {
 	case arg == "help":
-		fmt.Fprint(c.out, helpHelp)
+		fmt.Fprint(c.out, helpOnHelp.render())
 	case arg == "":
 		fmt.Fprint(c.out, topicList(listedCommands()))
 	default:
-		if text, ok := helpTexts[arg]; ok {
-			fmt.Fprint(c.out, text)
+		if t, ok := helpTopics[arg]; ok {
+			fmt.Fprint(c.out, t.render())
 		} else {
 			c.output("*** No help on " + arg)
 		}

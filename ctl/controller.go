@@ -41,7 +41,7 @@ type command struct {
 	quits bool
 }
 
-// commands is the action table; help texts live in helpTexts.
+// commands is the action table; help texts live in helpTopics.
 var commands = map[string]command{
 	"add":      {run: (*controller).doAdd},
 	"avail":    {run: (*controller).doAvail},
@@ -70,8 +70,8 @@ var commands = map[string]command{
 
 // listedCommands are the actions "help" lists (those with a help text).
 func listedCommands() []string {
-	names := make([]string, 0, len(helpTexts))
-	for name := range helpTexts {
+	names := make([]string, 0, len(helpTopics))
+	for name := range helpTopics {
 		names = append(names, name)
 	}
 	sort.Strings(names)

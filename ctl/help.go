@@ -4,71 +4,207 @@ import (
 	"strings"
 )
 
-// helpTexts are the per-command help outputs of the reference, keyed by
-// command name (each already ends with its newline).
-var helpTexts = map[string]string{
-	"add":   "add <name> [...]\tActivates any updates in config for process/group\n",
-	"avail": "avail\t\t\tDisplay all configured processes\n",
-	"clear": "clear <name>\t\tClear a process' log files.\n" +
-		"clear <name> <name>\tClear multiple process' log files\n" +
-		"clear all\t\tClear all process' log files\n",
-	"exit": "exit\tExit the supervisor shell.\n",
-	"fg": "fg <process>\tConnect to a process in foreground mode\n" +
-		"\t\tCtrl-C to exit\n",
-	"maintail": "maintail -f \tContinuous tail of supervisor main log file (Ctrl-C to exit)\n" +
-		"maintail -100\tlast 100 *bytes* of supervisord main log file\n" +
-		"maintail\tlast 1600 *bytes* of supervisor main log file\n\n",
-	"open": "open <url>\tConnect to a remote supervisord process.\n" +
-		"\t\t(for UNIX domain socket, use unix:///socket/path)\n",
-	"pid": "pid\t\t\tGet the PID of supervisord.\n" +
-		"pid <name>\t\tGet the PID of a single child process by name.\n" +
-		"pid all\t\t\tGet the PID of every child process, one per line.\n",
-	"quit":   "quit\tExit the supervisor shell.\n",
-	"reload": "reload \t\tRestart the remote supervisord.\n",
-	"remove": "remove <name> [...]\tRemoves process/group from active config\n",
-	"reread": "reread \t\t\tReload the daemon's configuration files without add/remove\n",
-	"restart": "restart <name>\t\tRestart a process\n" +
-		"restart <gname>:*\tRestart all processes in a group\n" +
-		"restart <name> <name>\tRestart multiple processes or groups\n" +
-		"restart all\t\tRestart all processes\n" +
-		"Note: restart does not reread config files. For that, see reread and update.\n",
-	"shutdown": "shutdown \tShut the remote supervisord down.\n",
-	"signal": "signal <signal name> <name>\t\tSignal a process\n" +
-		"signal <signal name> <gname>:*\t\tSignal all processes in a group\n" +
-		"signal <signal name> <name> <name>\tSignal multiple processes or groups\n" +
-		"signal <signal name> all\t\tSignal all processes\n",
-	"start": "start <name>\t\tStart a process\n" +
-		"start <gname>:*\t\tStart all processes in a group\n" +
-		"start <name> <name>\tStart multiple processes or groups\n" +
-		"start all\t\tStart all processes\n",
-	"status": "status <name>\t\tGet status for a single process\n" +
-		"status <gname>:*\tGet status for all processes in a group\n" +
-		"status <name> <name>\tGet status for multiple named processes\n" +
-		"status\t\t\tGet all process status info\n",
-	"stop": "stop <name>\t\tStop a process\n" +
-		"stop <gname>:*\t\tStop all processes in a group\n" +
-		"stop <name> <name>\tStop multiple processes or groups\n" +
-		"stop all\t\tStop all processes\n",
-	"tail": "tail [-f] <name> [stdout|stderr] (default stdout)\n" +
-		"Ex:\n" +
-		"tail -f <name>\t\tContinuous tail of named process stdout\n" +
-		"\t\t\tCtrl-C to exit.\n" +
-		"tail -100 <name>\tlast 100 *bytes* of process stdout\n" +
-		"tail <name> stderr\tlast 1600 *bytes* of process stderr\n",
-	"update": "update\t\t\tReload config and add/remove as necessary, and will restart affected programs\n" +
-		"update all\t\tReload config and add/remove as necessary, and will restart affected programs\n" +
-		"update <gname> [...]\tUpdate specific groups\n",
-	"version": "version\t\t\tShow the version of the remote supervisord process\n",
+// usage is one line of a command's help: what to type and what it does.
+// The syntax strings are the reference's (users and scripts know commands
+// by them); the explanations are written for this project.
+type usage struct {
+	syntax string
+	what   string
 }
 
-const helpHelp = "help\t\tPrint a list of available actions\n" +
-	"help <action>\tPrint help for <action>\n"
+// topic is the help of one command: its forms, then optional remarks.
+type topic struct {
+	usages  []usage
+	remarks []string
+}
+
+// helpTopics holds the help of every listed command, keyed by its name.
+// Each form of a command is its own usage row, so that the syntax lines
+// can be checked against the reference's one by one.
+var helpTopics = map[string]topic{
+	"add": {usages: []usage{
+		{"add <name> [...]", "Activate the named groups from the configuration the daemon read last (at start-up or by reread); their autostart programs start."},
+	}},
+	"avail": {usages: []usage{
+		{"avail", "List every configured process: in use or only available, autostarted or manual, and its group and process priorities."},
+	}},
+	"clear": {usages: []usage{
+		{"clear <name>", "Empty the stdout and stderr logs of one process."},
+		{"clear <name> <name>", "Empty the logs of each process named."},
+		{"clear all", "Empty the logs of every process."},
+	}},
+	"exit": {usages: []usage{
+		{"exit", "Leave the interactive shell."},
+	}},
+	"fg": {usages: []usage{
+		{"fg <process>", "Attach to a running process: its output appears as it is written and each line typed goes to its stdin. Ctrl-C detaches and leaves the process running."},
+	}},
+	"maintail": {usages: []usage{
+		{"maintail -f", "Follow supervisord's own log as it grows, until Ctrl-C."},
+		{"maintail -100", "Print the last 100 bytes of supervisord's own log (any count works)."},
+		{"maintail", "Print the last 1600 bytes of supervisord's own log."},
+	}},
+	"open": {usages: []usage{
+		{"open <url>", "Talk to another supervisord from now on: http://host:port for a TCP server, unix:///path/to/socket for a socket file."},
+	}},
+	"pid": {usages: []usage{
+		{"pid", "Print the process id of supervisord itself."},
+		{"pid <name>", "Print the process id of one process (0 while it is not running)."},
+		{"pid all", "Print the process id of every process, one per line."},
+	}},
+	"quit": {usages: []usage{
+		{"quit", "Leave the interactive shell."},
+	}},
+	"reload": {usages: []usage{
+		{"reload", "Make supervisord restart in place: every process stops, the configuration is read again and the autostart programs start anew."},
+	}},
+	"remove": {usages: []usage{
+		{"remove <name> [...]", "Deactivate the named groups; their processes must be stopped first. The configuration files are not touched."},
+	}},
+	"reread": {usages: []usage{
+		{"reread", "Read the configuration files again and report which groups are new (available), changed or gone (disappeared). Nothing is started or stopped: update or add/remove apply the changes."},
+	}},
+	"restart": {
+		usages: []usage{
+			{"restart <name>", "Stop one process, then start it."},
+			{"restart <gname>:*", "Stop every process of a group, then start them."},
+			{"restart <name> <name>", "Stop and start each process or group named."},
+			{"restart all", "Stop every process, then start them all."},
+		},
+		remarks: []string{"The processes come back with the settings the daemon already holds; to apply edits to the configuration files, use update."},
+	},
+	"shutdown": {usages: []usage{
+		{"shutdown", "Stop every process and then supervisord itself."},
+	}},
+	"signal": {usages: []usage{
+		{"signal <signal name> <name>", "Send a signal (a name such as HUP or USR1, or its number) to one process."},
+		{"signal <signal name> <gname>:*", "Send it to every running process of a group."},
+		{"signal <signal name> <name> <name>", "Send it to each process or group named."},
+		{"signal <signal name> all", "Send it to every running process."},
+	}},
+	"start": {usages: []usage{
+		{"start <name>", "Start one process."},
+		{"start <gname>:*", "Start every process of a group."},
+		{"start <name> <name>", "Start each process or group named."},
+		{"start all", "Start every process that is not running, in priority order."},
+	}},
+	"status": {
+		usages: []usage{
+			{"status <name>", "Show the state of one process."},
+			{"status <gname>:*", "Show the state of every process of a group."},
+			{"status <name> <name>", "Show the state of each process named."},
+			{"status", "Show the state of every process."},
+		},
+		remarks: []string{"Exit status: 3 if a process shown is STOPPED, EXITED, FATAL or UNKNOWN; otherwise 4 if a name matched nothing or supervisord did not answer; else 0."},
+	},
+	"stop": {usages: []usage{
+		{"stop <name>", "Stop one process."},
+		{"stop <gname>:*", "Stop every process of a group."},
+		{"stop <name> <name>", "Stop each process or group named."},
+		{"stop all", "Stop every running process, in reverse priority order."},
+	}},
+	"tail": {usages: []usage{
+		{"tail [-f] <name> [stdout|stderr] (default stdout)", "Print the end of a process's log."},
+		{"tail -f <name>", "Follow the stdout log as it grows, until Ctrl-C."},
+		{"tail -100 <name>", "Print the last 100 bytes of the stdout log (any count works)."},
+		{"tail <name> stderr", "Print the last 1600 bytes of the stderr log."},
+	}},
+	"update": {usages: []usage{
+		{"update", "Read the configuration files again and apply them: add new groups, remove vanished ones, and stop and re-add the groups whose settings changed."},
+		{"update all", "The same as update."},
+		{"update <gname> [...]", "Apply the changes of the named groups only."},
+	}},
+	"version": {usages: []usage{
+		{"version", "Print the Supervisor version supervisord reports."},
+	}},
+}
+
+// helpOnHelp is the help of "help" itself (not listed as a topic, like
+// the reference's).
+var helpOnHelp = topic{usages: []usage{
+	{"help", "List the commands."},
+	{"help <action>", "Explain one command."},
+}}
+
+// Layout of a rendered topic: explanations start in one column (the
+// widest syntax of the topic plus a gap, at most helpColumnMax) and wrap
+// at helpWidth; a syntax wider than the column puts its explanation on
+// the next line.
+const (
+	helpGap       = 2
+	helpColumnMax = 40
+	helpWidth     = 79
+)
+
+// render formats t for the terminal, one usage per line (wrapped), then
+// its remarks.
+func (t topic) render() string {
+	col := 0
+	for _, u := range t.usages {
+		if w := len(u.syntax) + helpGap; w <= helpColumnMax {
+			col = max(col, w)
+		}
+	}
+	if col == 0 {
+		col = helpColumnMax
+	}
+	var b strings.Builder
+	for _, u := range t.usages {
+		b.WriteString(u.syntax)
+		lines := wrapWords(u.what, helpWidth-col)
+		if len(u.syntax)+helpGap > col {
+			b.WriteString("\n")
+		} else {
+			lines[0] = strings.Repeat(" ", col-len(u.syntax)) + lines[0]
+			b.WriteString(lines[0] + "\n")
+			lines = lines[1:]
+		}
+		for _, l := range lines {
+			b.WriteString(strings.Repeat(" ", col) + l + "\n")
+		}
+	}
+	for _, r := range t.remarks {
+		for _, l := range wrapWords(r, helpWidth) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// syntaxes returns the topic's syntax lines in order.
+func (t topic) syntaxes() []string {
+	out := make([]string, len(t.usages))
+	for i, u := range t.usages {
+		out[i] = u.syntax
+	}
+	return out
+}
+
+// wrapWords breaks text into lines of at most width bytes at spaces (a
+// longer word gets a line of its own). It returns at least one line.
+func wrapWords(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = w
+		case len(line)+1+len(w) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	return append(lines, line)
+}
 
 const helpHeader = "default commands (type help <topic>):"
 
 // topicList renders the "help" listing: a blank line, the header, its
 // ruler, the commands in columns (79 wide, like Python's cmd module) and a
-// blank line.
+// blank line. Tools that scrape the command list read this block, so its
+// shape is the reference's.
 func topicList(names []string) string {
 	var b strings.Builder
 	b.WriteString("\n")

@@ -9,26 +9,29 @@ import (
 )
 
 // usageText is supervisorctl's -h text; %s stands for the program name.
-const usageText = `supervisorctl -- control applications run by supervisord from the cmd line.
+// The Usage line and the option forms are the reference's; the rest is
+// ours. -r is spelled as the option parser accepts it (--history_file,
+// with its argument), where the reference's text says --history-file.
+const usageText = `supervisorctl: control the programs a supervisord runs, one command at a
+time or from an interactive shell.
 
 Usage: %s [options] [action [arguments]]
 
 Options:
--c/--configuration FILENAME -- configuration file path (searches if not given)
--h/--help -- print usage message and exit
--i/--interactive -- start an interactive shell after executing commands
--s/--serverurl URL -- URL on which supervisord server is listening
-     (default "http://localhost:9001").
--u/--username USERNAME -- username to use for authentication with server
--p/--password PASSWORD -- password to use for authentication with server
--r/--history-file -- keep a readline history (if readline is available)
+-c/--configuration FILENAME -- read this configuration file instead of
+     looking in the usual places
+-h/--help -- show this text and exit
+-i/--interactive -- open the shell after the action given on the command line
+-s/--serverurl URL -- where supervisord listens: http://host:port or
+     unix:///path/to/socket (default "http://localhost:9001").
+-u/--username USERNAME -- user name for the server's HTTP authentication
+-p/--password PASSWORD -- password for the server's HTTP authentication
+-r/--history_file FILENAME -- keep the shell's command history in this file
 
-action [arguments] -- see below
+action [arguments] -- one command, such as "status" or "stop web"
 
-Actions are commands like "tail" or "stop".  If -i is specified or no action is
-specified on the command line, a "shell" interpreting actions typed
-interactively is started.  Use the action "help" to find out about available
-actions.
+Without an action, or with -i, supervisorctl reads commands from a shell
+prompt. "help" lists the commands and "help <command>" explains one.
 
 `
 
