@@ -238,27 +238,34 @@ func TestReferenceCorpus(t *testing.T) {
 			if name := filepath.Base(ref.Path); strings.HasPrefix(name, "bad_") != rejected {
 				t.Errorf("reference rejected=%v (%v), but the corpus name says otherwise", rejected, ref.Server["error"])
 			}
-			want := normalize(t, ref.Server)
-			var got any
-			if cfg, err := Load(ref.Path, opts); err != nil {
-				got = normalize(t, map[string]any{"error": err.Error()})
-			} else {
-				got = normalize(t, dumpServer(cfg))
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("supervisord view differs\n--- ours\n%s\n--- reference\n%s", jsonText(t, got), jsonText(t, want))
-			}
-			wantCtl := normalize(t, ref.Ctl)
-			var gotCtl any
-			if ctl, err := LoadCtlWith(ref.Path, opts); err != nil {
-				gotCtl = normalize(t, map[string]any{"error": err.Error()})
-			} else {
-				gotCtl = normalize(t, dumpCtl(ctl))
-			}
-			if !reflect.DeepEqual(gotCtl, wantCtl) {
-				t.Errorf("supervisorctl view differs\n--- ours\n%s\n--- reference\n%s", jsonText(t, gotCtl), jsonText(t, wantCtl))
-			}
+			compareWithReference(t, ref, opts)
 		})
+	}
+}
+
+// compareWithReference loads ref.Path with Load and LoadCtlWith and
+// requires the reference's values, or its error text.
+func compareWithReference(t *testing.T, ref refResult, opts Options) {
+	t.Helper()
+	want := normalize(t, ref.Server)
+	var got any
+	if cfg, err := Load(ref.Path, opts); err != nil {
+		got = normalize(t, map[string]any{"error": err.Error()})
+	} else {
+		got = normalize(t, dumpServer(cfg))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("supervisord view differs\n--- ours\n%s\n--- reference\n%s", jsonText(t, got), jsonText(t, want))
+	}
+	wantCtl := normalize(t, ref.Ctl)
+	var gotCtl any
+	if ctl, err := LoadCtlWith(ref.Path, opts); err != nil {
+		gotCtl = normalize(t, map[string]any{"error": err.Error()})
+	} else {
+		gotCtl = normalize(t, dumpCtl(ctl))
+	}
+	if !reflect.DeepEqual(gotCtl, wantCtl) {
+		t.Errorf("supervisorctl view differs\n--- ours\n%s\n--- reference\n%s", jsonText(t, gotCtl), jsonText(t, wantCtl))
 	}
 }
 

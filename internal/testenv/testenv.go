@@ -25,6 +25,8 @@ const (
 	PythonSupervisord   = "/usr/bin/supervisord"
 	PythonSupervisorctl = "/usr/bin/supervisorctl"
 	Python3             = "/usr/bin/python3"
+	// PythonEchoConf prints the reference's sample configuration.
+	PythonEchoConf = "/usr/bin/echo_supervisord_conf"
 )
 
 var (
@@ -66,7 +68,7 @@ func Binaries(t testing.TB) string {
 // RequireReference fails the test when the Python reference is missing.
 func RequireReference(t testing.TB) {
 	t.Helper()
-	for _, p := range []string{PythonSupervisord, PythonSupervisorctl, Python3} {
+	for _, p := range []string{PythonSupervisord, PythonSupervisorctl, Python3, PythonEchoConf} {
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("reference missing: %s (run `make deps` as root)", p)
 		}
