@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"gosupervisor/internal/pyrepr"
+	"math"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -48,8 +49,9 @@ func invalidLiteral(s string, base int) error {
 	return fmt.Errorf("invalid literal for int() with base %d: %s", base, pyrepr.Str(s))
 }
 
-// parseInteger is Supervisor's integer().
-func parseInteger(s string) (int, error) {
+// ParseInteger is Supervisor's integer(): Python's int() of the value
+// (see pyInt), with the same error texts.
+func ParseInteger(s string) (int, error) {
 	n, err := pyInt(s, 10)
 	return int(n), err
 }
@@ -94,13 +96,18 @@ func ParseByteSize(s string) (int64, error) {
 			if err != nil {
 				return 0, err
 			}
+			if n > math.MaxInt64/u.mult || n < math.MinInt64/u.mult {
+				return 0, fmt.Errorf("integer %s is too large", s)
+			}
 			return n * u.mult, nil
 		}
 	}
 	return pyInt(l, 10)
 }
 
-// ParseOctal is Supervisor's octal_type().
+// ParseOctal is Supervisor's octal_type(): Python's int(s, 8) (an
+// optional 0o prefix), failing with "<s> can not be converted to an octal
+// type".
 func ParseOctal(s string) (int, error) {
 	n, err := pyInt(s, 8)
 	if err != nil {
@@ -109,7 +116,8 @@ func ParseOctal(s string) (int, error) {
 	return int(n), nil
 }
 
-// ParseLogLevel is Supervisor's logging_level().
+// ParseLogLevel is Supervisor's logging_level(): critical, error, warn,
+// info, debug, trace or blather, in any case.
 func ParseLogLevel(s string) (LogLevel, error) {
 	switch strings.ToLower(s) {
 	case "critical":
@@ -356,6 +364,27 @@ func (p paths) isDir(s string) bool {
 	}
 	st, err := os.Stat(p.abs(s))
 	return err == nil && st.IsDir()
+}
+
+// processPaths resolves names as the daemon's own command line does: in
+// the current directory, "~" from $HOME.
+func processPaths() paths {
+	wd, _ := os.Getwd() // "" leaves relative names relative, which is the same
+	return paths{cwd: wd, home: os.Getenv("HOME")}
+}
+
+// ExistingDirectory is Supervisor's existing_directory() for a value from
+// the command line: it returns the value with "~" expanded if that names
+// an existing directory (relative to the current one).
+func ExistingDirectory(s string) (string, error) {
+	return processPaths().existingDirectory(s)
+}
+
+// ExistingDirpath is Supervisor's existing_dirpath() for a value from the
+// command line: it returns the value with "~" expanded if the directory
+// part of it exists (or there is none).
+func ExistingDirpath(s string) (string, error) {
+	return processPaths().existingDirpath(s)
 }
 
 // existingDirectory is Supervisor's existing_directory().

@@ -2,7 +2,6 @@ package config
 
 import (
 	"reflect"
-	"slices"
 	"sort"
 )
 
@@ -44,33 +43,101 @@ func Diff(oldCfg, newCfg *Config) (added, changed, removed []string) {
 	return added, changed, removed
 }
 
-// groupsEqual is the new group's __eq__ against the old one: plain and
-// [group:x] groups accept any non-listener old group, fcgi groups also
-// compare the socket URL, listener pools compare their pool settings.
+// groupsEqual is the new group's __eq__ against the old one. Every field
+// of Group counts (reflection, so a new field is compared without more
+// code), except where groupFieldRule says otherwise.
 func groupsEqual(nc *Config, n *Group, oc *Config, o *Group) bool {
-	switch n.Kind {
-	case KindEventListener:
-		if o.Kind != KindEventListener || o.BufferSize != n.BufferSize || o.ResultHandler != n.ResultHandler || !sameSet(o.Events, n.Events) {
-			return false
+	nv, ov := reflect.ValueOf(n).Elem(), reflect.ValueOf(o).Elem()
+	for i := range nv.NumField() {
+		name := nv.Type().Field(i).Name
+		var equal bool
+		switch groupFieldRule(name) {
+		case compareKind:
+			equal = kindsMatch(n.Kind, o.Kind)
+		case compareProcesses:
+			equal = len(n.Processes) == len(o.Processes)
+			for j := 0; equal && j < len(n.Processes); j++ {
+				equal = processesEqual(nc, n.Processes[j], oc, o.Processes[j])
+			}
+		case compareSocketURL:
+			equal = n.Kind != KindFCGI || (n.Socket != nil && o.Socket != nil && n.Socket.URL == o.Socket.URL)
+		case compareSet:
+			equal = sameSet(n.Events, o.Events)
+		default:
+			equal = reflect.DeepEqual(nv.Field(i).Interface(), ov.Field(i).Interface())
 		}
-	case KindFCGI:
-		if o.Kind != KindFCGI || o.Socket == nil || n.Socket == nil || o.Socket.URL != n.Socket.URL {
-			return false
-		}
-	default:
-		if o.Kind == KindEventListener {
-			return false
-		}
-	}
-	if n.Name != o.Name || n.Priority != o.Priority || len(n.Processes) != len(o.Processes) {
-		return false
-	}
-	for i := range n.Processes {
-		if !processesEqual(nc, n.Processes[i], oc, o.Processes[i]) {
+		if !equal {
 			return false
 		}
 	}
 	return true
+}
+
+// fieldRule says how Diff compares one field.
+type fieldRule int
+
+// The ways of comparing a field.
+const (
+	compareValue     fieldRule = iota // reflect.DeepEqual
+	compareIgnored                    // not compared (see the rule's reason)
+	compareKind                       // kindsMatch
+	compareProcesses                  // pairwise, in order
+	compareSocketURL                  // only the URL, and only for fcgi groups
+	compareSet                        // as a set (order and duplicates ignored)
+	compareLog                        // LogConfig: AUTO matches any file
+	compareEnv                        // after merging [supervisord] environment=
+)
+
+// groupFieldRule is how Diff compares the Group field named field.
+func groupFieldRule(field string) fieldRule {
+	switch field {
+	case "Kind":
+		return compareKind
+	case "Processes":
+		return compareProcesses
+	case "Socket":
+		// The reference compares fcgi sockets by URL only.
+		return compareSocketURL
+	case "Events":
+		// The reference keeps a pool's events in a set.
+		return compareSet
+	}
+	return compareValue
+}
+
+// kindsMatch is the reference's isinstance test: plain and [group:x]
+// groups (ProcessGroupConfig) accept any non-listener old group, since
+// FastCGIGroupConfig is a subclass; fcgi and listener groups need their
+// own kind.
+func kindsMatch(n, o GroupKind) bool {
+	switch n {
+	case KindEventListener, KindFCGI:
+		return n == o
+	}
+	return o != KindEventListener
+}
+
+// processFieldRule is how Diff compares the Process field named field.
+// The reference compares every setting of a ProcessConfig; what it does
+// not compare is derived from something compared, or a name compared at
+// the group level.
+func processFieldRule(field string) fieldRule {
+	switch field {
+	case "Group", "ProgramName", "ProcessNum", "NumProcs":
+		// Seen through the group's name and its list of process names.
+		return compareIgnored
+	case "Argv", "ArgvErr":
+		// Derived from Command.
+		return compareIgnored
+	case "User", "GID":
+		// The reference compares the resolved uid only.
+		return compareIgnored
+	case "Stdout", "Stderr":
+		return compareLog
+	case "Environment":
+		return compareEnv
+	}
+	return compareValue
 }
 
 func sameSet(a, b []string) bool {
@@ -88,29 +155,49 @@ func sameSet(a, b []string) bool {
 	return len(set) == len(other)
 }
 
-// processesEqual compares the fields the reference's ProcessConfig.__eq__
-// compares.
+// processesEqual is the reference's ProcessConfig.__eq__: every field of
+// Process counts unless processFieldRule says otherwise, so a new field
+// (a new key) is compared without more code.
 func processesEqual(nc *Config, n *Process, oc *Config, o *Process) bool {
-	if n.Name != o.Name || n.UID != o.UID || n.Command != o.Command || n.Directory != o.Directory ||
-		n.Umask != o.Umask || n.Priority != o.Priority || n.Autostart != o.Autostart ||
-		n.Autorestart != o.Autorestart || n.StartSecs != o.StartSecs || n.StartRetries != o.StartRetries ||
-		n.StopSignal != o.StopSignal || n.StopWaitSecs != o.StopWaitSecs || n.StopAsGroup != o.StopAsGroup ||
-		n.KillAsGroup != o.KillAsGroup || n.RedirectStderr != o.RedirectStderr || n.ServerURL != o.ServerURL ||
-		!slices.Equal(n.ExitCodes, o.ExitCodes) {
-		return false
+	nv, ov := reflect.ValueOf(n).Elem(), reflect.ValueOf(o).Elem()
+	for i := range nv.NumField() {
+		var equal bool
+		switch processFieldRule(nv.Type().Field(i).Name) {
+		case compareIgnored:
+			equal = true
+		case compareLog:
+			equal = logEqual(nv.Field(i).Interface().(LogConfig), ov.Field(i).Interface().(LogConfig))
+		case compareEnv:
+			equal = reflect.DeepEqual(mergedEnv(nc, n), mergedEnv(oc, o))
+		default:
+			equal = reflect.DeepEqual(nv.Field(i).Interface(), ov.Field(i).Interface())
+		}
+		if !equal {
+			return false
+		}
 	}
-	if !logEqual(n.Stdout, o.Stdout) || !logEqual(n.Stderr, o.Stderr) {
-		return false
-	}
-	return reflect.DeepEqual(mergedEnv(nc, n), mergedEnv(oc, o))
+	return true
 }
 
+// logEqual compares every field of two LogConfigs, except that a file
+// that is AUTO on either side matches any file (the reference skips a
+// setting that is Automatic on either side).
 func logEqual(a, b LogConfig) bool {
-	if !a.Auto && !b.Auto && a.File != b.File {
-		return false
+	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range av.NumField() {
+		switch av.Type().Field(i).Name {
+		case "Auto":
+			continue // File's rule covers it
+		case "File":
+			if a.Auto || b.Auto {
+				continue
+			}
+		}
+		if !reflect.DeepEqual(av.Field(i).Interface(), bv.Field(i).Interface()) {
+			return false
+		}
 	}
-	return a.MaxBytes == b.MaxBytes && a.Backups == b.Backups && a.CaptureMaxBytes == b.CaptureMaxBytes &&
-		a.EventsEnabled == b.EventsEnabled && a.Syslog == b.Syslog
+	return true
 }
 
 // mergedEnv is [supervisord] environment overlaid with the program's own.

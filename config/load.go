@@ -85,12 +85,22 @@ type loader struct {
 	infos    []string
 	users    userDB
 	userSet  bool // [supervisord] user given (even if empty)
+	// keys is the table of process-section keys (processKeys).
+	keys []keyRow
+	// extErr is the first error in an extension key, reported only when
+	// everything the reference checks has passed.
+	extErr error
 }
 
 // Load reads a supervisord configuration file (and its includes), applies
 // defaults and expansions, validates every value and returns the result.
 // Error texts are what the reference prints after "Error: ".
 func Load(path string, opts Options) (*Config, error) {
+	return load(path, opts, processKeys())
+}
+
+// load is Load with the table of process-section keys as a parameter.
+func load(path string, opts Options, keys []keyRow) (*Config, error) {
 	r, err := opts.resolve()
 	if err != nil {
 		return nil, err
@@ -99,7 +109,7 @@ func Load(path string, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{r: r, path: path, environ: r.environExpansions()}
+	l := &loader{r: r, path: path, environ: r.environExpansions(), keys: keys}
 	l.here = filepath.Dir(r.paths.abs(path))
 	data, err := readMain(r, path)
 	if err != nil {
@@ -134,6 +144,9 @@ func Load(path string, opts Options) (*Config, error) {
 	}
 	if err := l.realize(sup, ov); err != nil {
 		return nil, err
+	}
+	if l.extErr != nil {
+		return nil, l.extErr
 	}
 	cfg.Supervisord = *sup
 	cfg.ServerURL = fallbackServerURL(cfg)
@@ -195,13 +208,4 @@ func (l *loader) getDefault(section, key, def string, extra expansions) (string,
 		v = def
 	}
 	return l.expandWith(v, extra, section+"."+key)
-}
-
-// getInt reads an integer option whose default is not a string.
-func (l *loader) getInt(section, key string, def int, extra expansions) (int, error) {
-	v, ok, err := l.get(section, key, extra)
-	if err != nil || !ok {
-		return def, err
-	}
-	return parseInteger(v)
 }

@@ -29,9 +29,9 @@ func (l *loader) supervisord() (*Supervisord, error) {
 	}
 	var v string
 	v = str("minfds", "1024")
-	conv(func() (e error) { s.MinFDs, e = parseInteger(v); return })
+	conv(func() (e error) { s.MinFDs, e = ParseInteger(v); return })
 	v = str("minprocs", "200")
-	conv(func() (e error) { s.MinProcs, e = parseInteger(v); return })
+	conv(func() (e error) { s.MinProcs, e = ParseInteger(v); return })
 	if err == nil {
 		var ok bool
 		v, ok, err = l.get(sec, "directory", here)
@@ -50,7 +50,7 @@ func (l *loader) supervisord() (*Supervisord, error) {
 	v = str("logfile_maxbytes", "50MB")
 	conv(func() (e error) { s.LogfileMaxBytes, e = ParseByteSize(v); return })
 	v = str("logfile_backups", "10")
-	conv(func() (e error) { s.LogfileBackups, e = parseInteger(v); return })
+	conv(func() (e error) { s.LogfileBackups, e = ParseInteger(v); return })
 	v = str("loglevel", "info")
 	conv(func() (e error) { s.LogLevel, e = ParseLogLevel(v); return })
 	v = str("pidfile", "supervisord.pid")
@@ -116,7 +116,7 @@ func parseOverrides(r resolved, raw map[string]string) (overrides, error) {
 		case "logfile_maxbytes":
 			val, err = ParseByteSize(v)
 		case "logfile_backups", "minfds", "minprocs":
-			val, err = parseInteger(v)
+			val, err = ParseInteger(v)
 		case "loglevel":
 			val, err = ParseLogLevel(v)
 		default:

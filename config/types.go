@@ -223,6 +223,12 @@ type Process struct {
 	// ServerURL is the value for SUPERVISOR_SERVER_URL: "AUTO" (use
 	// Config.ServerURL), a URL, or "" (set none, as serverurl= does).
 	ServerURL string
+
+	// Extensions are the extension keys (ones Supervisor 4.2.5 ignores)
+	// the section sets, by name, with their expanded values; nil for a
+	// stock program, so what stock clients see can stay unchanged unless a
+	// program opts in. Keys with typed fields are listed here too.
+	Extensions map[string]string
 }
 
 // LogConfig is one output channel's logging settings.

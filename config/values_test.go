@@ -102,7 +102,7 @@ func ours(kind, input string) (any, error) {
 	case "bool":
 		return ParseBool(input)
 	case "int":
-		return parseInteger(input)
+		return ParseInteger(input)
 	case "bytes":
 		return ParseByteSize(input)
 	case "octal":
