@@ -2,11 +2,10 @@ package supervisord
 
 import (
 	"fmt"
-	"gosupervisor/internal/pyrepr"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
+
+	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 )
 
 // Version is the Supervisor version we are a drop-in replacement for; -v
@@ -66,14 +65,14 @@ func supervisordFlags() []flagSpec {
 		{short: 'n', long: "nodaemon", key: "nodaemon"},
 		{short: 'u', long: "user", hasArg: true, key: "user"},
 		{short: 'm', long: "umask", hasArg: true, key: "umask", validate: checkOctal},
-		{short: 'd', long: "directory", hasArg: true, key: "directory", validate: checkExistingDirectory},
-		{short: 'l', long: "logfile", hasArg: true, key: "logfile", validate: checkExistingDirpath},
+		{short: 'd', long: "directory", hasArg: true, key: "directory", validate: config.ExistingDirectory},
+		{short: 'l', long: "logfile", hasArg: true, key: "logfile", validate: config.ExistingDirpath},
 		{short: 'y', long: "logfile_maxbytes", hasArg: true, key: "logfile_maxbytes", validate: checkByteSize},
 		{short: 'z', long: "logfile_backups", hasArg: true, key: "logfile_backups", validate: checkInt},
 		{short: 'e', long: "loglevel", hasArg: true, key: "loglevel", validate: checkLogLevel},
-		{short: 'j', long: "pidfile", hasArg: true, key: "pidfile", validate: checkExistingDirpath},
+		{short: 'j', long: "pidfile", hasArg: true, key: "pidfile", validate: config.ExistingDirpath},
 		{short: 'i', long: "identifier", hasArg: true, key: "identifier"},
-		{short: 'q', long: "childlogdir", hasArg: true, key: "childlogdir", validate: checkExistingDirectory},
+		{short: 'q', long: "childlogdir", hasArg: true, key: "childlogdir", validate: config.ExistingDirectory},
 		{short: 'a', long: "minfds", hasArg: true, key: "minfds", validate: checkInt},
 		{long: "minprocs", hasArg: true, key: "minprocs", validate: checkInt},
 		{short: 'k', long: "nocleanup", key: "nocleanup"},
@@ -232,102 +231,30 @@ func longOption(opt string, args []string, specs []flagSpec) (optPair, []string,
 	return p, args, nil
 }
 
-// checkOctal accepts what Python's int(v, 8) accepts.
+// The value checks of the options that take one: the config package's
+// parsers (Supervisor's datatypes), whose error texts the reference prints
+// after "invalid value for -x 'v': ". They return the value to pass on as
+// an override (directories with "~" expanded, as the reference stores
+// them).
+
 func checkOctal(v string) (string, error) {
-	if _, ok := pyParseInt(v, 8); !ok {
-		return "", fmt.Errorf("%s can not be converted to an octal type", v)
-	}
-	return v, nil
+	_, err := config.ParseOctal(v)
+	return v, err
 }
 
-// checkInt accepts what Python's int(v) accepts.
 func checkInt(v string) (string, error) {
-	if _, ok := pyParseInt(v, 10); !ok {
-		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyrepr.Str(v))
-	}
-	return v, nil
+	_, err := config.ParseInteger(v)
+	return v, err
 }
 
-// checkByteSize accepts a byte size as the reference does: an integer with
-// an optional case-insensitive kb/mb/gb suffix.
 func checkByteSize(v string) (string, error) {
-	lower := strings.ToLower(v)
-	num := lower
-	for _, suffix := range []string{"kb", "mb", "gb"} {
-		if strings.HasSuffix(lower, suffix) {
-			num = lower[:len(lower)-len(suffix)]
-			break
-		}
-	}
-	if _, ok := pyParseInt(num, 10); !ok {
-		return "", fmt.Errorf("invalid literal for int() with base 10: %s", pyrepr.Str(num))
-	}
-	return v, nil
+	_, err := config.ParseByteSize(v)
+	return v, err
 }
 
-// checkLogLevel accepts the level names the reference accepts, in any case.
 func checkLogLevel(v string) (string, error) {
-	switch strings.ToLower(v) {
-	case "critical", "error", "warn", "info", "debug", "trace", "blather":
-		return v, nil
-	}
-	return "", fmt.Errorf("bad logging level name %s", pyrepr.Str(v))
-}
-
-func checkExistingDirectory(v string) (string, error) {
-	nv := expandUser(v)
-	if st, err := os.Stat(nv); err == nil && st.IsDir() {
-		return nv, nil
-	}
-	return "", fmt.Errorf("%s is not an existing directory", v)
-}
-
-func checkExistingDirpath(v string) (string, error) {
-	nv := expandUser(v)
-	dir := filepath.Dir(nv)
-	if !strings.Contains(nv, "/") {
-		return nv, nil
-	}
-	if st, err := os.Stat(dir); err == nil && st.IsDir() {
-		return nv, nil
-	}
-	return "", fmt.Errorf("The directory named as part of the path %s does not exist", v)
-}
-
-// expandUser expands a leading "~" or "~/" to $HOME as os.path.expanduser
-// does for the current user.
-func expandUser(p string) string {
-	if p != "~" && !strings.HasPrefix(p, "~/") {
-		return p
-	}
-	home := os.Getenv("HOME")
-	if home == "" {
-		return p
-	}
-	return home + p[1:]
-}
-
-// pyParseInt parses an integer literal the way Python's int(s, base) does:
-// surrounding whitespace, an optional sign, digits with single underscores
-// between them.
-func pyParseInt(s string, base int) (int64, bool) {
-	s = strings.TrimSpace(s)
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), base, 64)
-	if err != nil {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
+	_, err := config.ParseLogLevel(v)
+	return v, err
 }
 
 // helpText is printed for -h; %s is the program name as invoked.
