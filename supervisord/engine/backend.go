@@ -662,13 +662,18 @@ func (e *Engine) SendProcessStdin(name string, data []byte) error {
 		if p, err = e.lookup(name); err != nil {
 			return
 		}
+		var full *errStdinFull
 		switch {
 		case p.pid == 0 || p.killing:
 			err = rpc.NewFault(rpc.FaultNotRunning, name)
 		case p.io == nil || p.io.stdin == nil:
 			err = rpc.NewFault(rpc.FaultNoFile, name)
-		case p.io.stdin.send(data) != nil:
-			err = rpc.NewFault(rpc.FaultNoFile, name)
+		default:
+			if serr := p.io.stdin.send(data); errors.As(serr, &full) {
+				err = rpc.NewFault(rpc.FaultFailed, name+": "+full.Error())
+			} else if serr != nil {
+				err = rpc.NewFault(rpc.FaultNoFile, name)
+			}
 		}
 	}); cerr != nil {
 		return cerr
