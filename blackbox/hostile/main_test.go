@@ -42,6 +42,8 @@ func TestMain(m *testing.M) {
 //	deaf                   never read stdin, idle
 //	ticker MS              write "tick N" padded to 100 bytes to stdout
 //	                       every MS milliseconds
+//	plant TARGET NAME...   (run as nobody) take each NAME with a link to
+//	                       TARGET whenever it is free, until killed
 //	greedy BYTES DONE      an event listener: READY, read one event, answer
 //	                       "RESULT 999999999999", then write BYTES more bytes
 //	                       of result, create the file DONE and idle
@@ -60,6 +62,14 @@ func runHelper(mode string, args []string) int {
 				return 3
 			}
 			time.Sleep(time.Duration(ms) * time.Millisecond)
+		}
+	case "plant":
+		// The attacker's tight loop: take each name with a link to
+		// args[0] whenever it is free.
+		for {
+			for _, name := range args[1:] {
+				_ = os.Symlink(args[0], name)
+			}
 		}
 	case "greedy":
 		n, _ := strconv.ParseInt(args[0], 10, 64)
@@ -150,6 +160,35 @@ func nobodyCommand(t *testing.T, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	return cmd
+}
+
+// startAttacker runs this test binary as nobody in mode with args (a
+// copy of it in dir, since nobody cannot reach the build directory) and
+// kills it at cleanup.
+func startAttacker(t *testing.T, dir, mode string, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "attacker")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := nobodyCommand(t, bin, args...)
+	cmd.Env = []string{helperEnv + "=" + mode}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
 	return cmd
 }
 

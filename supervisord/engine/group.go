@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/safefs"
 	"gosupervisor/logrot"
 )
 
@@ -139,7 +140,7 @@ func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig
 	prefix := fmt.Sprintf("%s-%s---%s-", pc.Name, channel, e.identifier)
 	for range 100 {
 		path := filepath.Join(dir, prefix+randomSuffix()+".log")
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if os.IsExist(err) {
 			continue
 		}
