@@ -92,6 +92,10 @@ type Supervisord struct {
 	StripANSI       bool
 	Environment     []EnvVar // in file order
 	Identifier      string
+	// NotifyDir is notify_dir (an extension key): where programs'
+	// notification sockets live, absolute; "" = a private directory
+	// under the temporary directory.
+	NotifyDir string
 }
 
 // EnvVar is one KEY=VALUE pair of an environment= setting.
@@ -223,6 +227,12 @@ type Process struct {
 	// ServerURL is the value for SUPERVISOR_SERVER_URL: "AUTO" (use
 	// Config.ServerURL), a URL, or "" (set none, as serverurl= does).
 	ServerURL string
+
+	// Notify is the sd_notify settings (notify, notify_access,
+	// ready_timeout_secs, watchdog_secs, watchdog_signal).
+	Notify Notify
+	// Health is the health check (healthcheck_*).
+	Health HealthCheck
 
 	// Extensions are the extension keys (ones Supervisor 4.2.5 ignores)
 	// the section sets, by name, with their expanded values; nil for a
