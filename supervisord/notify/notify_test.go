@@ -35,7 +35,7 @@ func TestPermits(t *testing.T) {
 		{config.NotifyNone, main, prog, main, false},
 		{config.NotifyMain, main, prog, main, true},
 		{config.NotifyMain, 101, prog, main, false},
-		{config.NotifyMain, 101, 0, main, false}, // root, but not the main pid
+		{config.NotifyMain, 101, 0, main, false},  // root, but not the main pid
 		{config.NotifyMain, main, prog, 0, false}, // main pid not known yet
 		{config.NotifyExec, main, prog, main, true},
 		{config.NotifyExec, 101, prog, main, false},
