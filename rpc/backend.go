@@ -186,4 +186,12 @@ func NewFault(code int, extra string) *Fault {
 	return &Fault{Code: code, String: name}
 }
 
+// NewFaultFor builds the fault for a client's value, which the reference
+// appends even when it is empty ("BAD_NAME: " for the name "").
+func NewFaultFor(code int, value string) *Fault {
+	f := NewFault(code, "")
+	f.String += ": " + value
+	return f
+}
+
 func (f *Fault) Error() string { return fmt.Sprintf("%d %s", f.Code, f.String) }

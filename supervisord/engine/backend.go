@@ -119,7 +119,11 @@ func (e *Engine) startOne(p *process, name string, wait bool, now time.Time) (*p
 	if p.spawnErr != "" {
 		return nil, rpc.NewFault(rpc.FaultSpawnError, name)
 	}
-	e.mach.transition(p, now, e.moodNow())
+	// The reference reads the clock again here, after the spawn: a
+	// startsecs=0 program is then RUNNING already and answers at once
+	// (a group call lists it in the immediate results, before any fault
+	// of a later process). The step's now is from before the spawn.
+	e.mach.transition(p, e.clock.Now(), e.moodNow())
 	if !wait || p.state == StateRunning {
 		return nil, nil
 	}
@@ -166,7 +170,7 @@ func (e *Engine) stopOne(p *process, name string, wait bool, now time.Time) (*pe
 func (e *Engine) signalOne(p *process, name, signal string, now time.Time) error {
 	sig, err := config.ParseSignal(signal)
 	if err != nil {
-		return rpc.NewFault(rpc.FaultBadSignal, signal)
+		return rpc.NewFaultFor(rpc.FaultBadSignal, signal)
 	}
 	if !p.state.isSignallable() {
 		return rpc.NewFault(rpc.FaultNotRunning, name)
@@ -214,8 +218,10 @@ func (e *Engine) single(ctx context.Context, name string, op func(p *process, no
 }
 
 // many runs an operation over processes as the reference's make_allfunc:
-// immediate outcomes first, then waits in completion order.
-func (e *Engine) many(ctx context.Context, groupName string, pred func(*process) bool,
+// immediate outcomes first, then waits in completion order. It covers
+// every process when all is set, else the group named groupName (any
+// name, "" too, that is no active group is BAD_NAME).
+func (e *Engine) many(ctx context.Context, groupName string, all bool, pred func(*process) bool,
 	op func(p *process, name string, now time.Time) (*pending, error)) ([]rpc.Result, error) {
 	type outcome struct {
 		results []rpc.Result
@@ -224,10 +230,10 @@ func (e *Engine) many(ctx context.Context, groupName string, pred func(*process)
 	reply := make(chan outcome, 1)
 	if err := e.call(func(now time.Time) {
 		var procs []*process
-		if groupName != "" {
+		if !all {
 			g := e.groups[groupName]
 			if g == nil {
-				reply <- outcome{err: rpc.NewFault(rpc.FaultBadName, groupName)}
+				reply <- outcome{err: rpc.NewFaultFor(rpc.FaultBadName, groupName)}
 				return
 			}
 			procs = g.byPriority()
@@ -327,14 +333,14 @@ func (e *Engine) StartProcess(ctx context.Context, name string, wait bool) error
 
 // StartProcessGroup starts every process of a group that is not running.
 func (e *Engine) StartProcessGroup(ctx context.Context, group string, wait bool) ([]rpc.Result, error) {
-	return e.many(ctx, group, notRunning, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, group, false, notRunning, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.startOne(p, name, wait, now)
 	})
 }
 
 // StartAllProcesses starts every process that is not running, in priority order.
 func (e *Engine) StartAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
-	return e.many(ctx, "", notRunning, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, "", true, notRunning, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.startOne(p, name, wait, now)
 	})
 }
@@ -348,14 +354,14 @@ func (e *Engine) StopProcess(ctx context.Context, name string, wait bool) error 
 
 // StopProcessGroup stops the running processes of a group.
 func (e *Engine) StopProcessGroup(ctx context.Context, group string, wait bool) ([]rpc.Result, error) {
-	return e.many(ctx, group, running, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, group, false, running, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.stopOne(p, name, wait, now)
 	})
 }
 
 // StopAllProcesses stops every running process.
 func (e *Engine) StopAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
-	return e.many(ctx, "", running, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, "", true, running, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.stopOne(p, name, wait, now)
 	})
 }
@@ -369,14 +375,14 @@ func (e *Engine) SignalProcess(name, signal string) error {
 
 // SignalProcessGroup signals the signallable processes of a group.
 func (e *Engine) SignalProcessGroup(group, signal string) ([]rpc.Result, error) {
-	return e.many(context.Background(), group, signallable, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(context.Background(), group, false, signallable, func(p *process, name string, now time.Time) (*pending, error) {
 		return nil, e.signalOne(p, name, signal, now)
 	})
 }
 
 // SignalAllProcesses signals every signallable process.
 func (e *Engine) SignalAllProcesses(signal string) ([]rpc.Result, error) {
-	return e.many(context.Background(), "", signallable, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(context.Background(), "", true, signallable, func(p *process, name string, now time.Time) (*pending, error) {
 		return nil, e.signalOne(p, name, signal, now)
 	})
 }
@@ -728,7 +734,8 @@ func (e *Engine) ClearProcessLogs(name string) error {
 	return clearWriters(writers, name)
 }
 
-// ClearAllProcessLogs empties every process's logs, in priority order.
+// ClearAllProcessLogs empties every process's logs, in priority order
+// (groups, then the processes of each).
 func (e *Engine) ClearAllProcessLogs() []rpc.Result {
 	type entry struct {
 		p       *process
@@ -738,7 +745,7 @@ func (e *Engine) ClearAllProcessLogs() []rpc.Result {
 	var entries []entry
 	_ = e.call(func(time.Time) {
 		for _, g := range e.order {
-			for _, p := range g.procs {
+			for _, p := range g.byPriority() {
 				entries = append(entries, entry{p, p.namespec(), e.processWriters(p)})
 			}
 		}

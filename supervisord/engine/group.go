@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"crypto/rand"
 	"fmt"
 	"gosupervisor/internal/pyrepr"
@@ -8,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -66,13 +66,12 @@ func (e *Engine) addGroup(gc *config.Group) error {
 		e.releaseSocket(g)
 	}
 	e.groups[gc.Name] = g
+	// By priority, ties in the order the groups were added: the reference
+	// sorts its group dict by priority alone, so a group added at run time
+	// comes after the groups of its priority that were there before (the
+	// config's own order, by priority then name, is the start-up one).
 	e.order = append(e.order, g)
-	slices.SortStableFunc(e.order, func(a, b *group) int {
-		if a.cfg.Priority != b.cfg.Priority {
-			return a.cfg.Priority - b.cfg.Priority
-		}
-		return strings.Compare(a.cfg.Name, b.cfg.Name)
-	})
+	slices.SortStableFunc(e.order, func(a, b *group) int { return cmp.Compare(a.cfg.Priority, b.cfg.Priority) })
 	e.groupAdded(g)
 	return nil
 }
