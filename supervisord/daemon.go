@@ -30,6 +30,9 @@ type daemon struct {
 	parent *parentLink
 	// detached is true in the daemon half of a detach.
 	detached bool
+	// socketBound, when set, is called after each unix socket is bound
+	// (a test hook, see socketHoldEnv).
+	socketBound func(path string)
 	// eventSerial outlives each engine: the reference keeps counting
 	// event serials across a restart.
 	eventSerial events.Serial
@@ -91,7 +94,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if err != nil {
 		return nil, d.startupFailed(first, log, &usageError{msg: err.Error()})
 	}
-	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr)
+	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr, d.socketBound)
 	if err != nil {
 		return nil, d.startupFailed(first, log, err)
 	}

@@ -31,7 +31,9 @@ type httpServers struct {
 // the reference's per-server lines: one INFO per RPC interface, and CRIT
 // when the server has no authentication. A bind error is a startup error
 // with the reference's text; a stale unix socket is reported on stderr.
-func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr io.Writer) (*httpServers, error) {
+// bound, when set, is called after each unix socket is bound (a test
+// hook).
+func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr io.Writer, bound func(path string)) (*httpServers, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hs := &httpServers{cancel: cancel}
 	type server struct {
@@ -46,7 +48,9 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 	}
 	for _, s := range cfg.UnixHTTPServers {
 		all = append(all, server{s.Section, s.Username, s.Password,
-			func() (net.Listener, error) { return rpc.ListenUnixReport(s, stderr) }})
+			func() (net.Listener, error) {
+				return rpc.ListenUnix(s, rpc.UnixOptions{Report: stderr, Bound: bound})
+			}})
 	}
 	ui := webui.NewHandler(backend)
 	for _, s := range all {
