@@ -111,7 +111,9 @@ func newRegistry(d *dispatcher) *registry {
 		help: "Stop every process, then exit the daemon.\n@return boolean result  true unless an error occurs",
 		call: func(context.Context, args) (any, error) { return true, b.Shutdown() }})
 	r.add(&method{name: sv("restart"), guarded: true,
-		help: "Stop every process, re-read the configuration and start again.\n@return boolean result  true unless an error occurs",
+		help: "Read the configuration again and, when it is valid, stop every process and\n" +
+			"start again on it; a broken configuration changes nothing (CANT_REREAD).\n" +
+			"@return boolean result  true unless an error occurs",
 		call: func(context.Context, args) (any, error) { return true, b.Restart() }})
 	r.add(&method{name: sv("reloadConfig"), guarded: true,
 		help: "Read the configuration file again without applying it, and report\n" +

@@ -118,14 +118,9 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if exit != engine.ExitRestart {
 		return nil, nil
 	}
-	next, err := d.load()
-	if err != nil {
-		// The reference exits here (status 2, message lost when
-		// daemonized); staying up on the previous config serves users better.
-		mainLogger{log}.Logf(config.LevelError, "could not reload the configuration, keeping the previous one: %v", err)
-		return cfg, nil
-	}
-	return next, nil
+	// Read and checked by the engine before it stopped anything: a broken
+	// config refused the restart and left every process running.
+	return eng.RestartConfig(), nil
 }
 
 // startupFailed returns err, first logging it when it ends a restart: the

@@ -452,10 +452,13 @@ func (e *Engine) ReloadConfig() (added, changed, removed []string, err error) {
 }
 
 // AddProcessGroup activates a group of the config read last; its autostart
-// processes start at once.
+// processes are spawned before it returns, as the reference has spawned
+// them (in the transitions of the loop turn that handled the request)
+// when its reply goes out: a getProcessInfo right after finds them
+// STARTING.
 func (e *Engine) AddProcessGroup(name string) error {
 	var err error
-	if cerr := e.call(func(time.Time) {
+	if cerr := e.call(func(now time.Time) {
 		idx := slices.IndexFunc(e.cfg.Groups, func(g *config.Group) bool { return g.Name == name })
 		switch {
 		case idx < 0:
@@ -465,6 +468,11 @@ func (e *Engine) AddProcessGroup(name string) error {
 		default:
 			if aerr := e.addGroup(e.cfg.Groups[idx]); aerr != nil {
 				err = rpc.NewFault(rpc.FaultFailed, aerr.Error())
+				return
+			}
+			mood := e.moodNow()
+			for _, p := range e.groups[name].procs {
+				e.mach.transition(p, now, mood)
 			}
 		}
 	}); cerr != nil {
@@ -616,8 +624,8 @@ func (e *Engine) AllConfigInfo() []rpc.ConfigInfo {
 					StderrLogfileBackups: pc.Stderr.Backups, StderrLogfileMaxBytes: pc.Stderr.MaxBytes, StderrSyslog: pc.Stderr.Syslog,
 					StopSignal: int(pc.StopSignal), StopWaitSecs: pc.StopWaitSecs, UID: "none",
 				}
-				if u := strings.TrimSpace(pc.ServerURL); u != "" && !strings.EqualFold(u, "AUTO") {
-					ci.ServerURL = pc.ServerURL
+				if !strings.EqualFold(strings.TrimSpace(pc.ServerURL), "AUTO") {
+					ci.ServerURL = pc.ServerURL // "" for an empty serverurl=, as the reference
 				}
 				if pc.User != "" && pc.UID >= 0 {
 					ci.UID = strconv.Itoa(pc.UID)

@@ -96,6 +96,7 @@ type Engine struct {
 	lastReport time.Time // last "waiting for ... to die"
 	draining   []drainingIO
 	exit       Exit
+	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
 	pub        publisher // snapshots for read-only calls (snapshot.go)
 }
@@ -390,22 +391,43 @@ func (e *Engine) Shutdown() error {
 	return err
 }
 
-// Restart asks for an orderly stop of every process, then Run returns
-// ExitRestart. During a shutdown it answers SHUTDOWN_STATE and changes
-// nothing.
+// Restart reads the config file again and, when it is valid, asks for an
+// orderly stop of every process, then Run returns ExitRestart and
+// RestartConfig holds that config. A config that cannot be read changes
+// nothing: the error is logged and answered as CANT_REREAD, every process
+// runs on (the reference stops everything, then exits). During a shutdown
+// it answers SHUTDOWN_STATE and changes nothing.
 func (e *Engine) Restart() error {
+	if e.moodNow() < MoodRunning {
+		return rpc.NewFault(rpc.FaultShutdownState, "")
+	}
+	if e.opts.Reload == nil {
+		return rpc.NewFault(rpc.FaultCantReread, "no configuration file to re-read")
+	}
+	// Read outside the loop: parsing touches the file system.
+	next, rerr := e.opts.Reload()
+	if rerr != nil {
+		e.log.Logf(config.LevelError, "could not reload the configuration, keeping the previous one: %v", rerr)
+		return rpc.NewFault(rpc.FaultCantReread, rerr.Error())
+	}
 	var err error
 	if cerr := e.call(func(time.Time) {
 		if e.moodNow() < MoodRunning {
 			err = rpc.NewFault(rpc.FaultShutdownState, "")
 			return
 		}
+		e.restartCfg = next
 		e.setMood(MoodRestarting)
 	}); cerr != nil {
 		return cerr
 	}
 	return err
 }
+
+// RestartConfig is the config a restart read and checked before it
+// stopped anything; the next run starts on it. Call it once Run has
+// returned ExitRestart.
+func (e *Engine) RestartConfig() *config.Config { return e.restartCfg }
 
 // ReopenLogs reopens every child log file (SIGUSR2).
 func (e *Engine) ReopenLogs() {
