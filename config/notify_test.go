@@ -130,3 +130,12 @@ func TestNotifyKeyErrorsAfterReferenceErrors(t *testing.T) {
 		t.Fatalf("error %v, want the startretries error of program:b", err)
 	}
 }
+
+// Listeners may subscribe to gosupervisor's own event types (the
+// reference refuses them as unknown).
+func TestListenerSubscribesToOwnEvents(t *testing.T) {
+	cfg := mustLoadText(t, "[supervisord]\n[eventlistener:l]\ncommand=/bin/l\nevents=PROCESS_HEALTH,process_notify_watchdog\n", processKeys())
+	if got := cfg.Groups[0].Events; !reflect.DeepEqual(got, []string{"PROCESS_HEALTH", "PROCESS_NOTIFY_WATCHDOG"}) {
+		t.Fatalf("events %v", got)
+	}
+}

@@ -28,6 +28,16 @@ func TestTypeHierarchy(t *testing.T) {
 		{ProcessGroupRemoved, ProcessGroup, true},
 		{Event, ProcessState, false},
 		{Type(-1), Event, false},
+		// gosupervisor's own types are not under EVENT: stock listeners
+		// subscribed to everything never see them.
+		{ProcessNotifyReady, ProcessNotify, true},
+		{ProcessNotifyWatchdog, ProcessNotify, true},
+		{ProcessNotifyStatus, Event, false},
+		{ProcessNotify, Event, false},
+		{ProcessHealthUnhealthy, ProcessHealth, true},
+		{ProcessHealthHealthy, Event, false},
+		{ProcessHealthHealthy, ProcessNotify, false},
+		{ProcessStateRunning, ProcessHealth, false},
 	}
 	for _, tt := range tests {
 		if got := tt.typ.Is(tt.super); got != tt.want {
@@ -50,6 +60,10 @@ func TestParseType(t *testing.T) {
 		{"EVENT", Event, true, true},
 		{"REMOTE_COMMUNICATION", RemoteCommunication, true, false},
 		{"PROCESS_GROUP_ADDED", ProcessGroupAdded, true, false},
+		{"PROCESS_NOTIFY", ProcessNotify, true, true},
+		{"process_notify_watchdog", ProcessNotifyWatchdog, true, false},
+		{"PROCESS_HEALTH", ProcessHealth, true, true},
+		{"PROCESS_HEALTH_UNHEALTHY", ProcessHealthUnhealthy, true, false},
 		{"TICK_10", 0, false, false},
 		{"", 0, false, false},
 	}
@@ -128,6 +142,11 @@ func TestPayloads(t *testing.T) {
 		{"remote", RemoteCommPayload("mytype", "héllo data"), "type:mytype\nhéllo data"},
 		{"group", GroupPayload("lis"), "groupname:lis\n"},
 		{"tick", TickPayload(1796014810), "when:1796014810"},
+		{"ready", NotifyReadyPayload("p", "g", 7), "processname:p groupname:g pid:7"},
+		{"status", NotifyStatusPayload("p", "g", 7, "warming up: 40%"), "processname:p groupname:g pid:7\nwarming up: 40%"},
+		{"status cleared", NotifyStatusPayload("p", "g", 7, ""), "processname:p groupname:g pid:7\n"},
+		{"watchdog", NotifyWatchdogPayload("p", "g", 7, "timeout"), "processname:p groupname:g pid:7 reason:timeout"},
+		{"health", HealthPayload("p", "g", 7, 3, "HTTP 503"), "processname:p groupname:g pid:7 failures:3\nHTTP 503"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -207,6 +226,27 @@ func TestPoolSubscribes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		if got := p.Subscribes(tt.typ); got != tt.want {
+			t.Errorf("Subscribes(%v) = %v", tt.typ, got)
+		}
+	}
+	// EVENT is everything Supervisor has, not gosupervisor's own types.
+	all := NewPool("all", []Type{Event}, 10)
+	health := NewPool("health", []Type{ProcessHealth, ProcessNotifyReady}, 10)
+	for _, tt := range []struct {
+		p    *Pool
+		typ  Type
+		want bool
+	}{
+		{all, ProcessStateRunning, true},
+		{all, ProcessHealthUnhealthy, false},
+		{all, ProcessNotifyStatus, false},
+		{health, ProcessHealthUnhealthy, true},
+		{health, ProcessHealthHealthy, true},
+		{health, ProcessNotifyReady, true},
+		{health, ProcessNotifyStatus, false},
+		{health, ProcessStateRunning, false},
+	} {
+		if got := tt.p.Subscribes(tt.typ); got != tt.want {
 			t.Errorf("Subscribes(%v) = %v", tt.typ, got)
 		}
 	}

@@ -99,3 +99,29 @@ func (e Envelope) Bytes() []byte {
 		e.Server, e.Serial, e.Pool, e.PoolSerial, e.Type, utf8.RuneCountInString(e.Payload))
 	return []byte(header + e.Payload)
 }
+
+// NotifyReadyPayload is PROCESS_NOTIFY_READY's payload (a program sent
+// READY=1).
+func NotifyReadyPayload(process, group string, pid int) string {
+	return fmt.Sprintf("processname:%s groupname:%s pid:%d", process, group, pid)
+}
+
+// NotifyStatusPayload is PROCESS_NOTIFY_STATUS's payload: the token line,
+// then the program's STATUS= text (which may hold spaces, so it is not a
+// token; "" when the program cleared it).
+func NotifyStatusPayload(process, group string, pid int, status string) string {
+	return fmt.Sprintf("processname:%s groupname:%s pid:%d\n%s", process, group, pid, status)
+}
+
+// NotifyWatchdogPayload is PROCESS_NOTIFY_WATCHDOG's payload; reason is
+// "timeout" (a keep-alive was missed) or "trigger" (WATCHDOG=trigger).
+func NotifyWatchdogPayload(process, group string, pid int, reason string) string {
+	return fmt.Sprintf("processname:%s groupname:%s pid:%d reason:%s", process, group, pid, reason)
+}
+
+// HealthPayload is PROCESS_HEALTH_HEALTHY's and PROCESS_HEALTH_UNHEALTHY's
+// payload: the token line with the failed checks in a row, then the last
+// check's result ("HTTP 503", "timed out after 5s").
+func HealthPayload(process, group string, pid, failures int, reason string) string {
+	return fmt.Sprintf("processname:%s groupname:%s pid:%d failures:%d\n%s", process, group, pid, failures, reason)
+}

@@ -44,10 +44,22 @@ const (
 	ProcessGroup
 	ProcessGroupAdded
 	ProcessGroupRemoved
+
+	// gosupervisor's own types. Their roots are not EVENT: they reach
+	// only listeners that name them (or their root), never a stock
+	// listener subscribed to EVENT, which could not parse their payloads.
+	ProcessNotify
+	ProcessNotifyReady
+	ProcessNotifyStatus
+	ProcessNotifyWatchdog
+	ProcessHealth
+	ProcessHealthHealthy
+	ProcessHealthUnhealthy
 	numTypes
 )
 
-// typeInfo is each type's wire name and parent (Event is its own root).
+// typeInfo is each type's wire name and parent (a root, such as Event,
+// is its own parent).
 var typeInfo = [numTypes]struct {
 	name     string
 	parent   Type
@@ -80,6 +92,13 @@ var typeInfo = [numTypes]struct {
 	ProcessGroup:                  {"PROCESS_GROUP", Event, true},
 	ProcessGroupAdded:             {"PROCESS_GROUP_ADDED", ProcessGroup, false},
 	ProcessGroupRemoved:           {"PROCESS_GROUP_REMOVED", ProcessGroup, false},
+	ProcessNotify:                 {"PROCESS_NOTIFY", ProcessNotify, true},
+	ProcessNotifyReady:            {"PROCESS_NOTIFY_READY", ProcessNotify, false},
+	ProcessNotifyStatus:           {"PROCESS_NOTIFY_STATUS", ProcessNotify, false},
+	ProcessNotifyWatchdog:         {"PROCESS_NOTIFY_WATCHDOG", ProcessNotify, false},
+	ProcessHealth:                 {"PROCESS_HEALTH", ProcessHealth, true},
+	ProcessHealthHealthy:          {"PROCESS_HEALTH_HEALTHY", ProcessHealth, false},
+	ProcessHealthUnhealthy:        {"PROCESS_HEALTH_UNHEALTHY", ProcessHealth, false},
 }
 
 // String is the wire name (eventname: in the envelope).
@@ -103,10 +122,11 @@ func (t Type) Is(super Type) bool {
 		if t == super {
 			return true
 		}
-		if t == Event {
+		parent := typeInfo[t].parent
+		if parent == t {
 			return false
 		}
-		t = typeInfo[t].parent
+		t = parent
 	}
 }
 
