@@ -16,31 +16,31 @@ import (
 var (
 	programKeys = map[string][]string{
 		"command":                 {"/bin/x", "/bin/x %(program_name)s", "/bin/x %(process_num)d %(numprocs)d", "/bin/x %(ENV_SUPTEST_A)s %(group_name)s", "/bin/x 100%%", "!/bin/x %(bad)s", "sh -c 'a ; b'", "/bin/x %(ENV_LOCAL)s", "/bin/x %(host_node_name)s"},
-		"numprocs":                {"1", "2", "0", "!x", "3"},
-		"numprocs_start":          {"0", "1", "-2", "!x"},
+		"numprocs":                {"1", "1", "1", "1", "2", "0", "٢", "+1", "0_1", "!x", "!1__0", "%(ENV_SUPTEST_WS)s"},
+		"numprocs_start":          {"0", "1", "-2", "!x", "٣", "-٣", "!_1", "!- 1"},
 		"process_name":            {"%(program_name)s", "%(program_name)s_%(process_num)d", "p%(process_num)02d", "!bad name", "%(group_name)s-%(process_num)x"},
-		"priority":                {"1", "-1", "999", "!x", "%(ENV_SUPTEST_NUM)s", "5"},
+		"priority":                {"1", "-1", "999", "!x", "%(ENV_SUPTEST_NUM)s", "5", "٥", "３", "𝟗", "+1_0", "%(ENV_SUPTEST_WS)s", "!1_", "!²", "!%(here)d", "!%(here"},
 		"autostart":               {"true", "no", "!maybe", "ON"},
 		"autorestart":             {"true", "false", "unexpected", "!bogus"},
-		"startsecs":               {"0", "5", "!1.5"},
-		"startretries":            {"0", "3", "!x"},
-		"exitcodes":               {"0", "0,2", "", "!256", " 1 , 3"},
-		"stopsignal":              {"TERM", "kill", "9", "!99", "sigusr1"},
-		"stopwaitsecs":            {"10", "0", "!x"},
+		"startsecs":               {"0", "5", "!1.5", "٥", "0_0", "!٥.٥"},
+		"startretries":            {"0", "3", "!x", "٣", "+3", "%(ENV_SUPTEST_UNI)s"},
+		"exitcodes":               {"0", "0,2", "", "!256", " 1 , 3", "٠,٣", " ٢ , 1_0", "!٣٠٠"},
+		"stopsignal":              {"TERM", "kill", "9", "!99", "sigusr1", "٩", "+15", "!bogus", "!%(ENV_SUPTEST_UNI)s"},
+		"stopwaitsecs":            {"10", "0", "!x", "١٠", "1_0", "!1 0"},
 		"stopasgroup":             {"true", "false"},
 		"killasgroup":             {"true", "false", "!x"},
 		"redirect_stderr":         {"true", "false"},
 		"stdout_logfile":          {"AUTO", "NONE", "/tmp/o.log", "syslog", "%(here)s/%(program_name)s.log", "!/nonexistent/x.log", "rel.log", "/tmp/%(process_num)d.log"},
 		"stderr_logfile":          {"AUTO", "off", "/tmp/e.log", "!SYSLOG"},
-		"stdout_logfile_maxbytes": {"0", "1KB", "!x", "50MB"},
-		"stderr_logfile_backups":  {"0", "5", "!x"},
-		"stdout_capture_maxbytes": {"0", "1MB", "!1.5"},
+		"stdout_logfile_maxbytes": {"0", "1KB", "!x", "50MB", "٣KB", "1_0MB", "!1__0MB"},
+		"stderr_logfile_backups":  {"0", "5", "!x", "٣", "-1", "!٣x"},
+		"stdout_capture_maxbytes": {"0", "1MB", "!1.5", "١KB", "+1_024"},
 		"stderr_events_enabled":   {"true", "false", "!x"},
 		"stdout_syslog":           {"true", "false"},
 		"environment":             {"A=1", `A=1,B="x,y"`, "A=%(ENV_SUPTEST_A)s", "!A=", "X=%(process_num)d", "LOCAL=loc,P=/usr/bin", "A=a b"},
 		"directory":               {"/tmp", "%(here)s", "!/nonexistent", "%(ENV_HOME)s", ""},
-		"umask":                   {"022", "0o7", "!8"},
-		"user":                    {"root", "nobody", "!nosuch_user_x", "0"},
+		"umask":                   {"022", "0o7", "!8", "٠٢٢", "0o_22", "!٨"},
+		"user":                    {"root", "nobody", "!nosuch_user_x", "0", "٠", "+0"},
 		"serverurl":               {"AUTO", "http://x:1", "", " auto "},
 	}
 	supervisordKeys = map[string][]string{
@@ -49,7 +49,10 @@ var (
 		"environment":      {"G=1", `G="%(ENV_SUPTEST_A)s"`, "LOCAL=fromsup", "!G=%(host_node_name)s", "P=100%%%%", ""},
 		"identifier":       {"id", "%(here)s", "%(ENV_SUPTEST_SPACE)s", ""},
 		"nodaemon":         {"true", "false", "!x"},
-		"minfds":           {"1024", "!x"},
+		"minfds":           {"1024", "!x", "١٠٢٤", "1_024", "!1024.0"},
+		"minprocs":         {"200", "٢٠٠", "!2e2"},
+		"logfile_backups":  {"10", "٣", "!x"},
+		"directory":        {"/tmp", "%(here)s", "!/nonexistent", "!"},
 		"umask":            {"022", "!9"},
 		"childlogdir":      {"/tmp", "!/nonexistent", "%(here)s", "!"},
 		"pidfile":          {"/tmp/s.pid", "%(here)s/s.pid"},
@@ -60,18 +63,23 @@ var (
 	listenerKeys = map[string][]string{
 		"command":     {"/bin/l"},
 		"events":      {"TICK_5", "PROCESS_STATE,tick_60", "!", "!BOGUS", "TICK_5,TICK_5"},
-		"buffer_size": {"10", "!0", "!x"},
+		"buffer_size": {"10", "!0", "!x", "٣", "1_0", "!-٣"},
 		"priority":    {"-1", "3"},
 	}
 	fcgiKeys = map[string][]string{
 		"command":        {"/bin/f"},
-		"socket":         {"tcp://127.0.0.1:9000", "unix:///tmp/f.sock", "!unix://rel.sock", "!bad", "unix:///tmp/%(program_name)s.sock", "!tcp://h:0"},
+		"socket":         {"tcp://127.0.0.1:9000", "unix:///tmp/f.sock", "!unix://rel.sock", "!bad", "unix:///tmp/%(program_name)s.sock", "!tcp://h:0", "tcp://127.0.0.1:٩٠٠٠", "tcp://LocalHost:09000", "!tcp://h\u00a0x:90", "!tcp://h:9_000"},
 		"socket_mode":    {"0600", "!x"},
 		"socket_owner":   {"root", "root:root", "!nosuch_user_x"},
-		"socket_backlog": {"5", "!0"},
+		"socket_backlog": {"5", "!0", "٥", "1_0", "!x"},
+	}
+	rpcKeys = map[string][]string{
+		"supervisor.rpcinterface_factory": {"supervisor.rpcinterface:make_main_rpcinterface"},
+		"retries":                         {"3"},
+		"x":                               {"%(here)s", "!%(nosuch)s"},
 	}
 	serverKeys = map[string][]string{
-		"port":     {"9001", "127.0.0.1:9001", "!x", "!h:"},
+		"port":     {"9001", "127.0.0.1:9001", "!x", "!h:", "٩٠٠١", "127.0.0.1:9_001", "!9__001"},
 		"file":     {"/tmp/s.sock", "%(here)s/s.sock", "~/s.sock"},
 		"chmod":    {"0700", "!x"},
 		"chown":    {"root", "root:root", "!nosuch_user_x"},
@@ -81,8 +89,9 @@ var (
 )
 
 // pick chooses a value; values marked "!" (rejected by the reference) are
-// chosen rarely so that most generated configs load.
-func pick(r *rand.Rand, values []string) string {
+// chosen once in badOdds draws, so that most generated configs load and
+// hostile ones hold several mistakes.
+func pick(r *rand.Rand, values []string, badOdds int) string {
 	var good, bad []string
 	for _, v := range values {
 		if strings.HasPrefix(v, "!") {
@@ -91,7 +100,7 @@ func pick(r *rand.Rand, values []string) string {
 			good = append(good, v)
 		}
 	}
-	if len(bad) > 0 && (len(good) == 0 || r.Intn(80) == 0) {
+	if len(bad) > 0 && (len(good) == 0 || r.Intn(badOdds) == 0) {
 		return bad[r.Intn(len(bad))]
 	}
 	return good[r.Intn(len(good))]
@@ -99,7 +108,7 @@ func pick(r *rand.Rand, values []string) string {
 
 // genSection writes a section with a random subset of keys, in random
 // key spelling and delimiter style.
-func genSection(r *rand.Rand, b *strings.Builder, header string, keys map[string][]string, required ...string) {
+func genSection(r *rand.Rand, b *strings.Builder, badOdds int, header string, keys map[string][]string, required ...string) {
 	fmt.Fprintf(b, "[%s]\n", header)
 	names := make([]string, 0, len(keys))
 	for k := range keys {
@@ -114,10 +123,10 @@ func genSection(r *rand.Rand, b *strings.Builder, header string, keys map[string
 		if !isRequired && r.Intn(4) != 0 {
 			continue
 		}
-		if isRequired && r.Intn(30) == 0 {
+		if isRequired && r.Intn(badOdds/2+1) == 0 {
 			continue // sometimes drop a required key
 		}
-		v := pick(r, keys[k])
+		v := pick(r, keys[k], badOdds)
 		name := k
 		if r.Intn(8) == 0 {
 			name = strings.ToUpper(k)
@@ -131,38 +140,62 @@ func genSection(r *rand.Rand, b *strings.Builder, header string, keys map[string
 	}
 }
 
+// genConfig writes one config. One in four is hostile: mistakes are
+// frequent there, so the order in which they are reported is tested.
 func genConfig(r *rand.Rand) string {
 	var b strings.Builder
+	badOdds := 80
+	if r.Intn(4) == 0 {
+		badOdds = 3
+	}
 	if r.Intn(25) != 0 {
-		genSection(r, &b, "supervisord", supervisordKeys)
+		genSection(r, &b, badOdds, "supervisord", supervisordKeys)
 	}
 	programs := []string{"alpha", "beta", "gamma"}[:1+r.Intn(3)]
-	for _, p := range programs {
-		genSection(r, &b, "program:"+p, programKeys, "command")
+	if r.Intn(badOdds/2+1) == 0 {
+		// An invalid name, or one the reference strips.
+		programs = append(programs, []string{"a b", "x:y", "p/q", " padded"}[r.Intn(4)])
 	}
-	if r.Intn(3) == 0 {
+	for _, p := range programs {
+		genSection(r, &b, badOdds, "program:"+p, programKeys, "command")
+	}
+	switch r.Intn(6) {
+	case 0, 1:
 		members := []string{}
 		for _, p := range programs {
 			if r.Intn(2) == 0 {
 				members = append(members, p)
 			}
 		}
-		if r.Intn(8) == 0 {
+		if r.Intn(badOdds/4+1) == 0 {
 			members = append(members, "unknown")
 		}
 		fmt.Fprintf(&b, "[group:grp]\nprograms=%s\n", strings.Join(members, ","))
+	case 2:
+		// A group named like a program: without programs= it is empty
+		// and hides the program; with programs= it takes them over.
+		fmt.Fprintf(&b, "[group:%s]\n", programs[r.Intn(len(programs))])
+		if r.Intn(2) == 0 {
+			fmt.Fprintf(&b, "programs=%s\n", programs[r.Intn(len(programs))])
+		}
+		if r.Intn(3) == 0 {
+			fmt.Fprintf(&b, "priority=%s\n", pick(r, programKeys["priority"], badOdds))
+		}
 	}
 	if r.Intn(3) == 0 {
-		genSection(r, &b, "eventlistener:lis", listenerKeys, "command", "events")
+		genSection(r, &b, badOdds, "eventlistener:lis", listenerKeys, "command", "events")
 	}
 	if r.Intn(4) == 0 {
-		genSection(r, &b, "fcgi-program:fcg", fcgiKeys, "command", "socket")
+		genSection(r, &b, badOdds, "fcgi-program:fcg", fcgiKeys, "command", "socket")
 	}
 	if r.Intn(3) == 0 {
-		genSection(r, &b, "unix_http_server", serverKeys, "file")
+		genSection(r, &b, badOdds, "unix_http_server", serverKeys, "file")
 	}
 	if r.Intn(3) == 0 {
-		genSection(r, &b, "inet_http_server", serverKeys, "port")
+		genSection(r, &b, badOdds, "inet_http_server", serverKeys, "port")
+	}
+	if r.Intn(4) == 0 {
+		genSection(r, &b, badOdds, "rpcinterface:supervisor", rpcKeys, "supervisor.rpcinterface_factory")
 	}
 	if r.Intn(3) == 0 {
 		fmt.Fprintf(&b, "[supervisorctl]\nserverurl=unix://%%(here)s/s.sock\n")
@@ -176,7 +209,7 @@ func TestGeneratedConfigsMatchReference(t *testing.T) {
 	dir := t.TempDir()
 	r := rand.New(rand.NewSource(5))
 	var files []string
-	for i := 0; i < 250; i++ {
+	for i := 0; i < 400; i++ {
 		path := filepath.Join(dir, fmt.Sprintf("gen%03d.conf", i))
 		if err := os.WriteFile(path, []byte(genConfig(r)), 0o644); err != nil {
 			t.Fatal(err)

@@ -29,6 +29,8 @@ func corpusEnv(t *testing.T) []string {
 		"SUPTEST_PCT=50%",
 		"SUPTEST_SPACE=a b",
 		"SUPTEST_NUM=7",
+		"SUPTEST_WS= 7\u00a0",
+		"SUPTEST_UNI=٣",
 	}
 }
 
@@ -138,9 +140,13 @@ func dumpServer(c *Config) map[string]any {
 		unix = append(unix, map[string]any{"section": srv.Section, "file": srv.File, "chmod": srv.Chmod,
 			"chown": []int{srv.ChownUID, srv.ChownGID}, "username": srv.Username, "password": srv.Password})
 	}
-	rpc := [][]string{}
+	rpc := []any{}
 	for _, r := range c.RPCInterfaces {
-		rpc = append(rpc, []string{r.Name, r.Factory})
+		extras := map[string]string{}
+		for k, v := range r.Extras {
+			extras[k] = v
+		}
+		rpc = append(rpc, []any{r.Name, r.Factory, extras})
 	}
 	groups := []any{}
 	for _, g := range c.Groups {

@@ -12,6 +12,8 @@
 //   - childlogdir is made absolute (the reference keeps it as written).
 //   - An empty *_logfile= is NONE here; the reference keeps the empty path,
 //     which also means no log file but compares unequal to NONE in Diff.
+//   - Integers beyond 64 bits are refused ("integer … is too large");
+//     Python's int() has no limit below 4300 digits.
 //   - numprocs is bounded (65536); config files must be regular files of at
 //     most 16 MiB (the reference would read a device or FIFO forever).
 //   - [rpcinterface:x] factories and result_handler= are not imported, so

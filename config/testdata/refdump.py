@@ -138,7 +138,8 @@ def server(path):
         "serverurl": o.serverurl or "",
         "inet": servers["inet"],
         "unix": servers["unix"],
-        "rpc": [[name, "%s:%s" % (f.__module__, f.__name__)] for name, f, _ in o.rpcinterface_factories],
+        "rpc": [[name, "%s:%s" % (f.__module__, f.__name__), extras]
+                for name, f, extras in o.rpcinterface_factories],
         "groups": [group(g) for g in o.process_group_configs],
         "messages": [["WARN", m] for m in o.parse_warnings] + [["INFO", m] for m in o.parse_infos],
     }
