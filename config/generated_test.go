@@ -2,10 +2,13 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -88,10 +91,20 @@ var (
 	}
 )
 
+// generator writes configs from the tables above. One config in four is
+// hostile: mistakes are frequent there, so that configs with several of
+// them test which error is reported first.
+type generator struct {
+	r *rand.Rand
+	// badOdds: a value marked "!" is chosen once in badOdds draws.
+	badOdds int
+	// mistakes counts what the current config got wrong on purpose.
+	mistakes int
+}
+
 // pick chooses a value; values marked "!" (rejected by the reference) are
-// chosen once in badOdds draws, so that most generated configs load and
-// hostile ones hold several mistakes.
-func pick(r *rand.Rand, values []string, badOdds int) string {
+// rare unless the config is hostile.
+func (g *generator) pick(values []string) string {
 	var good, bad []string
 	for _, v := range values {
 		if strings.HasPrefix(v, "!") {
@@ -100,15 +113,27 @@ func pick(r *rand.Rand, values []string, badOdds int) string {
 			good = append(good, v)
 		}
 	}
-	if len(bad) > 0 && (len(good) == 0 || r.Intn(badOdds) == 0) {
-		return bad[r.Intn(len(bad))]
+	if len(bad) > 0 && (len(good) == 0 || g.r.Intn(g.badOdds) == 0) {
+		g.mistakes++
+		return bad[g.r.Intn(len(bad))]
 	}
-	return good[r.Intn(len(good))]
+	return good[g.r.Intn(len(good))]
 }
 
-// genSection writes a section with a random subset of keys, in random
-// key spelling and delimiter style.
-func genSection(r *rand.Rand, b *strings.Builder, badOdds int, header string, keys map[string][]string, required ...string) {
+// rarely is true once in odds draws, more often in a hostile config; a
+// true answer is a mistake.
+func (g *generator) rarely(odds int) bool {
+	if g.r.Intn(g.badOdds/odds+1) == 0 {
+		g.mistakes++
+		return true
+	}
+	return false
+}
+
+// section writes a section with a random subset of keys, in random key
+// spelling and delimiter style.
+func (g *generator) section(b *strings.Builder, header string, keys map[string][]string, required ...string) {
+	r := g.r
 	fmt.Fprintf(b, "[%s]\n", header)
 	names := make([]string, 0, len(keys))
 	for k := range keys {
@@ -116,17 +141,14 @@ func genSection(r *rand.Rand, b *strings.Builder, badOdds int, header string, ke
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		isRequired := false
-		for _, req := range required {
-			isRequired = isRequired || req == k
-		}
+		isRequired := slices.Contains(required, k)
 		if !isRequired && r.Intn(4) != 0 {
 			continue
 		}
-		if isRequired && r.Intn(badOdds/2+1) == 0 {
-			continue // sometimes drop a required key
+		if isRequired && g.rarely(2) {
+			continue // drop a required key
 		}
-		v := pick(r, keys[k], badOdds)
+		v := g.pick(keys[k])
 		name := k
 		if r.Intn(8) == 0 {
 			name = strings.ToUpper(k)
@@ -140,24 +162,24 @@ func genSection(r *rand.Rand, b *strings.Builder, badOdds int, header string, ke
 	}
 }
 
-// genConfig writes one config. One in four is hostile: mistakes are
-// frequent there, so the order in which they are reported is tested.
-func genConfig(r *rand.Rand) string {
+// config writes one config and says how many mistakes it planted.
+func (g *generator) config() (string, int) {
+	r := g.r
 	var b strings.Builder
-	badOdds := 80
+	g.badOdds, g.mistakes = 80, 0
 	if r.Intn(4) == 0 {
-		badOdds = 3
+		g.badOdds = 3
 	}
 	if r.Intn(25) != 0 {
-		genSection(r, &b, badOdds, "supervisord", supervisordKeys)
+		g.section(&b, "supervisord", supervisordKeys)
 	}
 	programs := []string{"alpha", "beta", "gamma"}[:1+r.Intn(3)]
-	if r.Intn(badOdds/2+1) == 0 {
+	if g.rarely(2) {
 		// An invalid name, or one the reference strips.
 		programs = append(programs, []string{"a b", "x:y", "p/q", " padded"}[r.Intn(4)])
 	}
 	for _, p := range programs {
-		genSection(r, &b, badOdds, "program:"+p, programKeys, "command")
+		g.section(&b, "program:"+p, programKeys, "command")
 	}
 	switch r.Intn(6) {
 	case 0, 1:
@@ -167,70 +189,84 @@ func genConfig(r *rand.Rand) string {
 				members = append(members, p)
 			}
 		}
-		if r.Intn(badOdds/4+1) == 0 {
+		if g.rarely(4) {
 			members = append(members, "unknown")
 		}
 		fmt.Fprintf(&b, "[group:grp]\nprograms=%s\n", strings.Join(members, ","))
 	case 2:
 		// A group named like a program: without programs= it is empty
-		// and hides the program; with programs= it takes them over.
+		// and the daemon runs it instead of the program; with programs=
+		// it takes its members over (and the program, if not a member,
+		// is still hidden by it).
 		fmt.Fprintf(&b, "[group:%s]\n", programs[r.Intn(len(programs))])
 		if r.Intn(2) == 0 {
 			fmt.Fprintf(&b, "programs=%s\n", programs[r.Intn(len(programs))])
 		}
 		if r.Intn(3) == 0 {
-			fmt.Fprintf(&b, "priority=%s\n", pick(r, programKeys["priority"], badOdds))
+			fmt.Fprintf(&b, "priority=%s\n", g.pick(programKeys["priority"]))
 		}
 	}
 	if r.Intn(3) == 0 {
-		genSection(r, &b, badOdds, "eventlistener:lis", listenerKeys, "command", "events")
+		g.section(&b, "eventlistener:lis", listenerKeys, "command", "events")
 	}
 	if r.Intn(4) == 0 {
-		genSection(r, &b, badOdds, "fcgi-program:fcg", fcgiKeys, "command", "socket")
+		g.section(&b, "fcgi-program:fcg", fcgiKeys, "command", "socket")
 	}
 	if r.Intn(3) == 0 {
-		genSection(r, &b, badOdds, "unix_http_server", serverKeys, "file")
+		g.section(&b, "unix_http_server", serverKeys, "file")
 	}
 	if r.Intn(3) == 0 {
-		genSection(r, &b, badOdds, "inet_http_server", serverKeys, "port")
+		g.section(&b, "inet_http_server", serverKeys, "port")
 	}
-	if r.Intn(4) == 0 {
-		genSection(r, &b, badOdds, "rpcinterface:supervisor", rpcKeys, "supervisor.rpcinterface_factory")
+	if r.Intn(2) == 0 {
+		g.section(&b, "rpcinterface:supervisor", rpcKeys, "supervisor.rpcinterface_factory")
 	}
 	if r.Intn(3) == 0 {
 		fmt.Fprintf(&b, "[supervisorctl]\nserverurl=unix://%%(here)s/s.sock\n")
 	}
-	return b.String()
+	return b.String(), g.mistakes
 }
 
 // TestGeneratedConfigsMatchReference loads a few hundred generated
 // configs with the reference and with Load/LoadCtl.
 func TestGeneratedConfigsMatchReference(t *testing.T) {
 	dir := t.TempDir()
-	r := rand.New(rand.NewSource(5))
+	g := &generator{r: rand.New(rand.NewSource(5))}
 	var files []string
-	for i := 0; i < 400; i++ {
+	mistakes := map[string]int{}
+	for i := 0; i < 500; i++ {
 		path := filepath.Join(dir, fmt.Sprintf("gen%03d.conf", i))
-		if err := os.WriteFile(path, []byte(genConfig(r)), 0o644); err != nil {
+		text, n := g.config()
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, path)
+		mistakes[path] = n
 	}
 	env := corpusEnv(t)
 	cwd := t.TempDir()
 	results := runReference(t, env, cwd, files)
 	opts := Options{Env: env, Hostname: refHostname, Cwd: cwd}
 	accepted := 0
+	classes := map[string]int{}
 	for _, ref := range results {
 		var got any
+		text, _ := os.ReadFile(ref.Path)
 		if cfg, err := Load(ref.Path, opts); err != nil {
 			got = normalize(t, map[string]any{"error": err.Error()})
+			if mistakes[ref.Path] >= 2 {
+				classes["rejected with several mistakes"]++
+			}
 		} else {
 			accepted++
 			got = normalize(t, dumpServer(cfg))
+			for class, ok := range valueClasses(string(text), cfg) {
+				if ok {
+					classes[class]++
+				}
+			}
 		}
 		if want := normalize(t, ref.Server); !reflect.DeepEqual(got, want) {
-			text, _ := os.ReadFile(ref.Path)
 			t.Errorf("%s differs\n--- config\n%s--- ours\n%s\n--- reference\n%s", filepath.Base(ref.Path), text, jsonText(t, got), jsonText(t, want))
 		}
 	}
@@ -238,4 +274,55 @@ func TestGeneratedConfigsMatchReference(t *testing.T) {
 	if accepted < 20 {
 		t.Errorf("only %d of %d generated configs were accepted; the generator is too hostile", accepted, len(files))
 	}
+	// Each class of value must be met, or the generator lost it.
+	for _, class := range slices.Sorted(maps.Keys(valueClasses("", nil))) {
+		t.Logf("%4d %s", classes[class], class)
+		if classes[class] < 3 {
+			t.Errorf("only %d configs of class %q", classes[class], class)
+		}
+	}
+	t.Logf("%4d %s", classes["rejected with several mistakes"], "rejected with several mistakes")
+	if classes["rejected with several mistakes"] < 20 {
+		t.Errorf("only %d rejected configs with several mistakes", classes["rejected with several mistakes"])
+	}
+}
+
+var (
+	separatedDigitsRE = regexp.MustCompile(`\d_\d`)
+	signedIntRE       = regexp.MustCompile(`[=:]\s*[+-]\d`)
+)
+
+// valueClasses says which of the edge cases an accepted config holds
+// (keys only for a nil cfg).
+func valueClasses(text string, cfg *Config) map[string]bool {
+	classes := map[string]bool{
+		"accepted: non-ASCII digits":           strings.ContainsFunc(text, func(r rune) bool { _, d := pyDecimal(r); return d }),
+		"accepted: _ between digits":           separatedDigitsRE.MatchString(text),
+		"accepted: signed integers":            signedIntRE.MatchString(text),
+		"accepted: whitespace in integers":     strings.Contains(text, "SUPTEST_WS") || strings.Contains(text, " , "),
+		"accepted: group named like a program": false,
+		"accepted: empty directory=":           false,
+		"accepted: rpcinterface extras":        false,
+	}
+	if cfg == nil {
+		return classes
+	}
+	seen := map[string]bool{}
+	for _, g := range cfg.Groups {
+		if seen[g.Name] {
+			classes["accepted: group named like a program"] = true
+		}
+		seen[g.Name] = true
+		for _, p := range g.Processes {
+			if p.DirectorySet && p.Directory == "" {
+				classes["accepted: empty directory="] = true
+			}
+		}
+	}
+	for _, ri := range cfg.RPCInterfaces {
+		if len(ri.Extras) > 0 {
+			classes["accepted: rpcinterface extras"] = true
+		}
+	}
+	return classes
 }

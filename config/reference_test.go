@@ -163,8 +163,12 @@ func dumpServer(c *Config) map[string]any {
 			if exitcodes == nil {
 				exitcodes = []int{}
 			}
+			var directory any // None when directory= is absent
+			if p.DirectorySet {
+				directory = p.Directory
+			}
 			procs = append(procs, map[string]any{
-				"name": p.Name, "command": p.Command, "directory": p.Directory, "umask": p.Umask,
+				"name": p.Name, "command": p.Command, "directory": directory, "umask": p.Umask,
 				"priority": p.Priority, "autostart": p.Autostart, "autorestart": autorestart,
 				"startsecs": p.StartSecs, "startretries": p.StartRetries, "exitcodes": exitcodes,
 				"stopsignal": int(p.StopSignal), "stopwaitsecs": p.StopWaitSecs, "stopasgroup": p.StopAsGroup,

@@ -39,6 +39,9 @@ type Config struct {
 	Supervisorctl *Supervisorctl
 	// Groups holds every process group (program, [group:x], fcgi-program,
 	// eventlistener), sorted by (Priority, Name) as the reference sorts them.
+	// Two groups may share a name, e.g. a [program:web] beside a
+	// [group:web] without programs=: the daemon activates only the first
+	// (an empty group there, so web never runs), as the reference does.
 	Groups        []*Group
 	RPCInterfaces []RPCInterface
 	// ServerURL is what serverurl=AUTO means for children: "unix://<file>"
@@ -203,7 +206,10 @@ type Process struct {
 	// "can't parse command 'X': <ArgvErr>".
 	ArgvErr   string
 	Directory string // "" = inherit
-	Umask     int    // -1 = inherit
+	// DirectorySet reports that directory= was given, even empty (the
+	// reference's getAllConfigInfo shows '' then, and 'none' without it).
+	DirectorySet bool
+	Umask        int // -1 = inherit
 
 	Priority     int
 	Autostart    bool

@@ -28,7 +28,7 @@ var valueCases = []struct{ kind, input string }{
 	{"int", "\u30001\u3000"}, {"int", "\u00851"}, {"int", "\x1c5"}, {"int", "\x1c5\u00a0"}, {"int", "²"}, {"int", "1\u200b"},
 	{"int", "1\x7f"}, {"int", "٣\x00"}, {"int", "1 0"}, {"int", "- 1"},
 	{"int", "+_1"}, {"int", "0_0"}, {"int", "٠٠7"}, {"int", "1_"}, {"int", "\v\f1\r\n"}, {"int", "9223372036854775807"},
-	{"int", "-9223372036854775808"}, {"int", strings.Repeat("x", 300)}, {"int", strings.Repeat("é", 250)},
+	{"int", "-9223372036854775808"}, {"int", "99999999999999999999"}, {"int", "-9223372036854775809"}, {"int", strings.Repeat("x", 300)}, {"int", strings.Repeat("é", 250)},
 	{"int", strings.Repeat("1", 4301)}, {"int", strings.Repeat("1", 4301) + "x"}, {"int", strings.Repeat("1_", 4300) + "1"},
 	{"int", strings.Repeat("٣", 4301)}, {"int", strings.Repeat("0", 4300)},
 	{"octal", "٧"}, {"octal", "0o٧"}, {"octal", "0o_7"}, {"octal", "0_o7"}, {"octal", "-0o7"}, {"octal", "0o"}, {"octal", "８"},

@@ -54,7 +54,7 @@ def process(p):
     return {
         "name": p.name,
         "command": p.command,
-        "directory": p.directory if p.directory is not None else "",
+        "directory": p.directory,
         "umask": p.umask if p.umask is not None else -1,
         "priority": p.priority,
         "autostart": bool(p.autostart),
