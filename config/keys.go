@@ -381,7 +381,7 @@ func processRows() []keyRow {
 			return nil
 		}},
 		{name: "directory", optional: true, set: func(c *keyCtx, v string) error {
-			c.proc.Directory = v
+			c.proc.Directory, c.proc.DirectorySet = v, true
 			return nil
 		}},
 	}

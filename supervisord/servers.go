@@ -3,8 +3,11 @@ package supervisord
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,7 +56,7 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 			}})
 	}
 	ui := webui.NewHandler(backend)
-	for _, s := range all {
+	for i, s := range all {
 		ln, err := s.listen()
 		if err != nil {
 			hs.close()
@@ -61,6 +64,11 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 		}
 		for _, ri := range cfg.RPCInterfaces {
 			if ri.Factory == stockRPCFactory {
+				if keys := slices.Sorted(maps.Keys(ri.Extras)); i == 0 && len(keys) > 0 {
+					// The reference passes them to the factory, which
+					// refuses them, and does not start; we start without.
+					log.Logf(config.LevelWarn, "RPC interface '%s' takes no options; ignored: %s", ri.Name, strings.Join(keys, ", "))
+				}
 				log.Logf(config.LevelInfo, "RPC interface '%s' initialized", ri.Name)
 			} else {
 				// The reference refuses to start; we serve the stock interface and go on.

@@ -605,6 +605,15 @@ func appendUptime(b []byte, secs int64) []byte {
 	return b
 }
 
+// configuredDirectory is getAllConfigInfo's directory: 'none' when
+// directory= is absent, as written (even empty) otherwise.
+func configuredDirectory(pc *config.Process) string {
+	if !pc.DirectorySet {
+		return "none"
+	}
+	return pc.Directory
+}
+
 // AllConfigInfo describes every process of the config read last.
 func (e *Engine) AllConfigInfo() []rpc.ConfigInfo {
 	out := []rpc.ConfigInfo{}
@@ -613,7 +622,7 @@ func (e *Engine) AllConfigInfo() []rpc.ConfigInfo {
 			active := e.groups[gc.Name]
 			for _, pc := range gc.Processes {
 				ci := rpc.ConfigInfo{
-					Autostart: pc.Autostart, Command: pc.Command, Directory: noneIfEmpty(pc.Directory),
+					Autostart: pc.Autostart, Command: pc.Command, Directory: configuredDirectory(pc),
 					ExitCodes: append([]int{}, pc.ExitCodes...), Group: gc.Name, GroupPrio: gc.Priority,
 					InUse: active != nil, KillAsGroup: pc.KillAsGroup, Name: pc.Name, ProcessPrio: pc.Priority,
 					RedirectStderr: pc.RedirectStderr, ServerURL: "none",
