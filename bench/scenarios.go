@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // Scenarios returns the seven scenarios of `make bench`, in order.
@@ -39,7 +41,7 @@ func idleScenario() *Scenario {
 				return nil, err
 			}
 			defer d.Close()
-			if err := waitAllInState(ctx, d, 1, stateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
+			if err := waitAllInState(ctx, d, 1, protocol.StateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
 				return nil, err
 			}
 			if err := sleepCtx(ctx, env.Params.IdleSettle); err != nil {
@@ -203,11 +205,11 @@ func waitRunningInLog(ctx context.Context, d *Daemon, n int) (time.Time, error) 
 			return false, err
 		}
 		c := countStates(infos)
-		if c[stateFatal] > 0 {
-			return false, permanent{fmt.Errorf("%d processes FATAL", c[stateFatal])}
+		if c[protocol.StateFatal] > 0 {
+			return false, permanent{fmt.Errorf("%d processes FATAL", c[protocol.StateFatal])}
 		}
 		at = time.Now()
-		return len(infos) == n && c[stateRunning] == n, fmt.Errorf("states %v", c)
+		return len(infos) == n && c[protocol.StateRunning] == n, fmt.Errorf("states %v", c)
 	})
 	if err != nil {
 		return at, err
@@ -216,7 +218,7 @@ func waitRunningInLog(ctx context.Context, d *Daemon, n int) (time.Time, error) 
 	if err != nil {
 		return at, err
 	}
-	if c := countStates(infos); len(infos) != n || c[stateRunning] != n {
+	if c := countStates(infos); len(infos) != n || c[protocol.StateRunning] != n {
 		return at, fmt.Errorf("log says %d RUNNING but getAllProcessInfo says %v", lc.seen, c)
 	}
 	return at, nil

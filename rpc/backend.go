@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"fmt"
+
+	"gosupervisor/internal/protocol"
 )
 
 // Backend is what the XML-RPC and HTTP handlers need from the daemon.
@@ -14,8 +16,8 @@ import (
 // calls take a group name. Namespec parsing ("g:*", "g:") happens in rpc.
 // Errors are *Fault values carrying Supervisor's codes.
 type Backend interface {
-	// State is supervisord's own state (RUNNING 1, RESTARTING 0, SHUTDOWN -1).
-	State() State
+	// State is supervisord's own state.
+	State() protocol.SupervisorState
 	PID() int
 	Identification() string
 	// MainLogPath is the main log file, "" when there is none (or syslog).
@@ -57,12 +59,6 @@ type Backend interface {
 	ClearAllProcessLogs() []Result
 }
 
-// State is supervisord's state as getState reports it.
-type State struct {
-	Code int
-	Name string
-}
-
 // ProcessInfo is the struct getProcessInfo returns.
 type ProcessInfo struct {
 	Name          string
@@ -71,8 +67,7 @@ type ProcessInfo struct {
 	Start         int64 // epoch seconds, 0 = never
 	Stop          int64
 	Now           int64
-	State         int
-	StateName     string
+	State         protocol.ProcessState
 	SpawnErr      string
 	ExitStatus    int
 	Logfile       string
@@ -85,8 +80,8 @@ type ProcessInfo struct {
 type Result struct {
 	Name        string
 	Group       string
-	Status      int    // FaultSuccess or a fault code
-	Description string // "OK" or the fault text
+	Status      protocol.FaultCode // protocol.FaultSuccess or a fault code
+	Description string             // "OK" or the fault text
 }
 
 // ConfigInfo is one entry of getAllConfigInfo. Values the reference sends
@@ -123,67 +118,17 @@ type ConfigInfo struct {
 	UID                   string // "none" or the uid as the reference prints it
 }
 
-// Supervisor's fault codes (supervisor.xmlrpc.Faults).
-const (
-	FaultUnknownMethod        = 1
-	FaultIncorrectParameters  = 2
-	FaultBadArguments         = 3
-	FaultSignatureUnsupported = 4
-	FaultShutdownState        = 6
-	FaultBadName              = 10
-	FaultBadSignal            = 11
-	FaultNoFile               = 20
-	FaultNotExecutable        = 21
-	FaultFailed               = 30
-	FaultAbnormalTermination  = 40
-	FaultSpawnError           = 50
-	FaultAlreadyStarted       = 60
-	FaultNotRunning           = 70
-	FaultSuccess              = 80
-	FaultAlreadyAdded         = 90
-	FaultStillRunning         = 91
-	FaultCantReread           = 92
-)
-
-var faultNames = map[int]string{
-	FaultUnknownMethod:        "UNKNOWN_METHOD",
-	FaultIncorrectParameters:  "INCORRECT_PARAMETERS",
-	FaultBadArguments:         "BAD_ARGUMENTS",
-	FaultSignatureUnsupported: "SIGNATURE_UNSUPPORTED",
-	FaultShutdownState:        "SHUTDOWN_STATE",
-	FaultBadName:              "BAD_NAME",
-	FaultBadSignal:            "BAD_SIGNAL",
-	FaultNoFile:               "NO_FILE",
-	FaultNotExecutable:        "NOT_EXECUTABLE",
-	FaultFailed:               "FAILED",
-	FaultAbnormalTermination:  "ABNORMAL_TERMINATION",
-	FaultSpawnError:           "SPAWN_ERROR",
-	FaultAlreadyStarted:       "ALREADY_STARTED",
-	FaultNotRunning:           "NOT_RUNNING",
-	FaultSuccess:              "SUCCESS",
-	FaultAlreadyAdded:         "ALREADY_ADDED",
-	FaultStillRunning:         "STILL_RUNNING",
-	FaultCantReread:           "CANT_REREAD",
-}
-
 // Fault is an XML-RPC fault with Supervisor's code. Its String is the
 // fault name, or "NAME: extra" as the reference formats it.
 type Fault struct {
-	Code   int
+	Code   protocol.FaultCode
 	String string
 }
 
 // NewFault builds the fault the reference would send for code, with an
 // optional extra text ("BAD_NAME: foo").
-func NewFault(code int, extra string) *Fault {
-	name := faultNames[code]
-	if name == "" {
-		name = fmt.Sprintf("FAULT_%d", code)
-	}
-	if extra != "" {
-		name += ": " + extra
-	}
-	return &Fault{Code: code, String: name}
+func NewFault(code protocol.FaultCode, extra string) *Fault {
+	return &Fault{Code: code, String: protocol.FaultString(code, extra)}
 }
 
 func (f *Fault) Error() string { return fmt.Sprintf("%d %s", f.Code, f.String) }

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"gosupervisor/internal/protocol"
 )
 
 // dispatcher routes decoded calls to the Backend and turns every
@@ -27,19 +29,19 @@ func newDispatcher(b Backend) *dispatcher {
 func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, *Fault) {
 	m, ok := d.lookup(name)
 	if !ok {
-		return nil, NewFault(FaultUnknownMethod, "")
+		return nil, NewFault(protocol.FaultUnknownMethod, "")
 	}
 	if len(params) < m.required || len(params) > len(m.params) {
-		return nil, NewFault(FaultIncorrectParameters, "")
+		return nil, NewFault(protocol.FaultIncorrectParameters, "")
 	}
-	if m.guarded && d.backend.State().Code < StateRunning {
-		return nil, NewFault(FaultShutdownState, "")
+	if m.guarded && d.backend.State() < protocol.SupervisorRunning {
+		return nil, NewFault(protocol.FaultShutdownState, "")
 	}
 	a := make(args, len(params))
 	for i, p := range params {
 		v, err := convertArg(m.params[i], p)
 		if err != nil {
-			return nil, NewFault(FaultIncorrectParameters, fmt.Sprintf("parameter %d: %v", i+1, err))
+			return nil, NewFault(protocol.FaultIncorrectParameters, fmt.Sprintf("parameter %d: %v", i+1, err))
 		}
 		a[i] = v
 	}
@@ -61,14 +63,6 @@ func (d *dispatcher) lookup(name string) (*method, bool) {
 	return m, ok
 }
 
-// Supervisord states as getState reports them.
-const (
-	StateFatal      = 2
-	StateRunning    = 1
-	StateRestarting = 0
-	StateShutdown   = -1
-)
-
 // toFault keeps a Backend *Fault as it is; anything else is FAILED with
 // the error's text.
 func toFault(err error) *Fault {
@@ -77,9 +71,9 @@ func toFault(err error) *Fault {
 		return f
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return NewFault(FaultFailed, "request abandoned: "+err.Error())
+		return NewFault(protocol.FaultFailed, "request abandoned: "+err.Error())
 	}
-	return NewFault(FaultFailed, err.Error())
+	return NewFault(protocol.FaultFailed, err.Error())
 }
 
 // convertArg coerces a decoded XML-RPC value the way the reference's
@@ -178,7 +172,7 @@ func (d *dispatcher) wholeGroup(name string) (string, bool, error) {
 		return "", false, nil
 	}
 	if !d.backend.GroupExists(group) {
-		return "", true, NewFault(FaultBadName, name)
+		return "", true, NewFault(protocol.FaultBadName, name)
 	}
 	return group, true, nil
 }
@@ -237,27 +231,27 @@ func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 
 func (d *dispatcher) oneOfMany(ctx context.Context, c any) any {
 	fault := func(f *Fault) any {
-		return Struct{{"faultCode", f.Code}, {"faultString", f.String}}
+		return Struct{{"faultCode", int(f.Code)}, {"faultString", f.String}}
 	}
 	spec, ok := c.(map[string]any)
 	if !ok {
-		return fault(NewFault(FaultIncorrectParameters, "a call must be a struct"))
+		return fault(NewFault(protocol.FaultIncorrectParameters, "a call must be a struct"))
 	}
 	nameVal, ok := spec["methodName"]
 	if !ok {
-		return fault(NewFault(FaultIncorrectParameters, "No methodName"))
+		return fault(NewFault(protocol.FaultIncorrectParameters, "No methodName"))
 	}
 	name, ok := nameVal.(string)
 	if !ok {
-		return fault(NewFault(FaultIncorrectParameters, "methodName must be a string"))
+		return fault(NewFault(protocol.FaultIncorrectParameters, "methodName must be a string"))
 	}
 	if name == "system.multicall" {
-		return fault(NewFault(FaultIncorrectParameters, "Recursive system.multicall forbidden"))
+		return fault(NewFault(protocol.FaultIncorrectParameters, "Recursive system.multicall forbidden"))
 	}
 	var params []any
 	if p, ok := spec["params"]; ok {
 		if params, ok = p.([]any); !ok {
-			return fault(NewFault(FaultIncorrectParameters, "params must be an array"))
+			return fault(NewFault(protocol.FaultIncorrectParameters, "params must be an array"))
 		}
 	}
 	v, f := d.call(ctx, name, params)

@@ -34,7 +34,7 @@ func (v *processInfoValue) appendXMLValue(buf []byte) []byte {
 	buf = appendIntMember(buf, "<member>\n<name>stop</name>\n<value><int>", capInt32(v.Stop))
 	buf = appendIntMember(buf, "<member>\n<name>now</name>\n<value><int>", capInt32(v.Now))
 	buf = appendIntMember(buf, "<member>\n<name>state</name>\n<value><int>", int64(v.State))
-	buf = appendStringMember(buf, "<member>\n<name>statename</name>\n<value><string>", v.StateName)
+	buf = appendStringMember(buf, "<member>\n<name>statename</name>\n<value><string>", v.State.String())
 	buf = appendStringMember(buf, "<member>\n<name>spawnerr</name>\n<value><string>", v.SpawnErr)
 	buf = appendIntMember(buf, "<member>\n<name>exitstatus</name>\n<value><int>", int64(v.ExitStatus))
 	buf = appendStringMember(buf, "<member>\n<name>logfile</name>\n<value><string>", v.Logfile)

@@ -11,13 +11,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // fakeBackend is an in-memory daemon: enough state for the dispatcher's
 // and the stock clients' observable behaviour.
 type fakeBackend struct {
 	mu       sync.Mutex
-	state    State
+	state    protocol.SupervisorState
 	procs    []*fakeProc // sorted by group, then name
 	inactive []ConfigInfo
 	mainLog  string
@@ -40,45 +42,30 @@ type fakeProc struct {
 	failing bool // start faults SPAWN_ERROR
 }
 
-const (
-	procStopped  = 0
-	procStarting = 10
-	procRunning  = 20
-	procBackoff  = 30
-	procStopping = 40
-	procExited   = 100
-	procFatal    = 200
-)
-
-var procStateNames = map[int]string{
-	procStopped: "STOPPED", procStarting: "STARTING", procRunning: "RUNNING", procBackoff: "BACKOFF",
-	procStopping: "STOPPING", procExited: "EXITED", procFatal: "FATAL",
-}
-
 // newFakeBackend builds: cat (running, own group), grp:a (stopped, never
 // started), grp:b (running), failer (fatal) and nofile (stopped, its
 // command missing). Log files live in dir.
 func newFakeBackend(t testing.TB) *fakeBackend {
 	dir := t.TempDir()
-	mk := func(group, name string, state, pid int, desc string) *fakeProc {
+	mk := func(group, name string, state protocol.ProcessState, pid int, desc string) *fakeProc {
 		out := filepath.Join(dir, name+"-stdout.log")
 		errLog := filepath.Join(dir, name+"-stderr.log")
 		return &fakeProc{info: ProcessInfo{
-			Name: name, Group: group, Description: desc, State: state, StateName: procStateNames[state],
+			Name: name, Group: group, Description: desc, State: state,
 			Start: 1764469000, Now: 1764469005, PID: pid,
 			Logfile: out, StdoutLogfile: out, StderrLogfile: errLog,
 		}}
 	}
 	b := &fakeBackend{
-		state:   State{Code: 1, Name: "RUNNING"},
+		state:   protocol.SupervisorRunning,
 		mainLog: filepath.Join(dir, "supervisord.log"),
 		stdin:   map[string][]byte{},
 		procs: []*fakeProc{
-			mk("cat", "cat", procRunning, 4242, "pid 4242, uptime 0:00:05"),
-			mk("failer", "failer", procFatal, 0, "Exited too quickly (process log may have details)"),
-			mk("grp", "a", procStopped, 0, "Not started"),
-			mk("grp", "b", procRunning, 4343, "pid 4343, uptime 0:00:05"),
-			mk("nofile", "nofile", procStopped, 0, "Not started"),
+			mk("cat", "cat", protocol.StateRunning, 4242, "pid 4242, uptime 0:00:05"),
+			mk("failer", "failer", protocol.StateFatal, 0, "Exited too quickly (process log may have details)"),
+			mk("grp", "a", protocol.StateStopped, 0, "Not started"),
+			mk("grp", "b", protocol.StateRunning, 4343, "pid 4343, uptime 0:00:05"),
+			mk("nofile", "nofile", protocol.StateStopped, 0, "Not started"),
 		},
 		reload:      [3][]string{{"newgrp"}, {"grp"}, {}},
 		startCancel: make(chan error, 1),
@@ -114,7 +101,7 @@ func (b *fakeBackend) find(name string) (*fakeProc, error) {
 			return p, nil
 		}
 	}
-	return nil, NewFault(FaultBadName, name)
+	return nil, NewFault(protocol.FaultBadName, name)
 }
 
 func (b *fakeBackend) group(group string) ([]*fakeProc, error) {
@@ -125,18 +112,18 @@ func (b *fakeBackend) group(group string) ([]*fakeProc, error) {
 		}
 	}
 	if out == nil {
-		return nil, NewFault(FaultBadName, group)
+		return nil, NewFault(protocol.FaultBadName, group)
 	}
 	return out, nil
 }
 
-func (b *fakeBackend) setState(code int, name string) {
+func (b *fakeBackend) setState(s protocol.SupervisorState) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.state = State{Code: code, Name: name}
+	b.state = s
 }
 
-func (b *fakeBackend) State() State {
+func (b *fakeBackend) State() protocol.SupervisorState {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state
@@ -148,14 +135,14 @@ func (b *fakeBackend) ClearMainLog() error {
 	return os.WriteFile(b.mainLog, nil, 0o644)
 }
 func (b *fakeBackend) Shutdown() error {
-	b.setState(-1, "SHUTDOWN")
+	b.setState(protocol.SupervisorShutdown)
 	return nil
 }
 func (b *fakeBackend) Restart() error {
 	if b.restartErr != nil {
 		return b.restartErr
 	}
-	b.setState(0, "RESTARTING")
+	b.setState(protocol.SupervisorRestarting)
 	return nil
 }
 func (b *fakeBackend) ReloadConfig() ([]string, []string, []string, error) {
@@ -165,10 +152,10 @@ func (b *fakeBackend) AddProcessGroup(name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, err := b.group(name); err == nil {
-		return NewFault(FaultAlreadyAdded, name)
+		return NewFault(protocol.FaultAlreadyAdded, name)
 	}
 	if name != "newgrp" {
-		return NewFault(FaultBadName, name)
+		return NewFault(protocol.FaultBadName, name)
 	}
 	return nil
 }
@@ -180,8 +167,8 @@ func (b *fakeBackend) RemoveProcessGroup(name string) error {
 		return err
 	}
 	for _, p := range ps {
-		if p.info.State == procRunning {
-			return NewFault(FaultStillRunning, name)
+		if p.info.State == protocol.StateRunning {
+			return NewFault(protocol.FaultStillRunning, name)
 		}
 	}
 	return nil
@@ -229,13 +216,13 @@ func (b *fakeBackend) GroupExists(group string) bool {
 func (b *fakeBackend) startLocked(name string, p *fakeProc) error {
 	switch {
 	case p.noFile:
-		return NewFault(FaultNoFile, "no such file: /bin/"+p.info.Name)
-	case p.info.State == procRunning || p.info.State == procStarting || p.info.State == procBackoff:
-		return NewFault(FaultAlreadyStarted, name)
+		return NewFault(protocol.FaultNoFile, "no such file: /bin/"+p.info.Name)
+	case p.info.State == protocol.StateRunning || p.info.State == protocol.StateStarting || p.info.State == protocol.StateBackoff:
+		return NewFault(protocol.FaultAlreadyStarted, name)
 	case p.failing:
-		return NewFault(FaultSpawnError, name)
+		return NewFault(protocol.FaultSpawnError, name)
 	}
-	p.info.State, p.info.StateName = procRunning, "RUNNING"
+	p.info.State = protocol.StateRunning
 	p.info.PID = 5000 + len(p.info.Name)
 	p.info.Description = fmt.Sprintf("pid %d, uptime 0:00:00", p.info.PID)
 	return nil
@@ -264,7 +251,7 @@ func (b *fakeBackend) StartProcess(ctx context.Context, name string, wait bool) 
 }
 
 func resultOf(p *fakeProc, err error) Result {
-	r := Result{Name: p.info.Name, Group: p.info.Group, Status: FaultSuccess, Description: "OK"}
+	r := Result{Name: p.info.Name, Group: p.info.Group, Status: protocol.FaultSuccess, Description: "OK"}
 	if f, ok := err.(*Fault); ok {
 		r.Status, r.Description = f.Code, f.String
 	}
@@ -284,7 +271,7 @@ func (b *fakeBackend) StartProcessGroup(_ context.Context, group string, _ bool)
 func (b *fakeBackend) startAll(ps []*fakeProc) []Result {
 	out := []Result{}
 	for _, p := range ps {
-		if p.info.State == procRunning {
+		if p.info.State == protocol.StateRunning {
 			continue
 		}
 		out = append(out, resultOf(p, b.startLocked(p.info.Group+":"+p.info.Name, p)))
@@ -299,10 +286,10 @@ func (b *fakeBackend) StartAllProcesses(context.Context, bool) ([]Result, error)
 }
 
 func (b *fakeBackend) stopLocked(name string, p *fakeProc) error {
-	if p.info.State != procRunning {
-		return NewFault(FaultNotRunning, name)
+	if p.info.State != protocol.StateRunning {
+		return NewFault(protocol.FaultNotRunning, name)
 	}
-	p.info.State, p.info.StateName, p.info.PID = procStopped, "STOPPED", 0
+	p.info.State, p.info.PID = protocol.StateStopped, 0
 	p.info.Description = "Nov 30 04:00 AM"
 	return nil
 }
@@ -320,7 +307,7 @@ func (b *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error 
 func (b *fakeBackend) stopAll(ps []*fakeProc) []Result {
 	out := []Result{}
 	for _, p := range ps {
-		if p.info.State == procRunning {
+		if p.info.State == protocol.StateRunning {
 			out = append(out, resultOf(p, b.stopLocked(p.info.Name, p)))
 		}
 	}
@@ -352,10 +339,10 @@ func validSignal(sig string) bool {
 
 func (b *fakeBackend) signalLocked(name string, p *fakeProc, sig string) error {
 	if !validSignal(sig) {
-		return NewFault(FaultBadSignal, sig)
+		return NewFault(protocol.FaultBadSignal, sig)
 	}
-	if p.info.State != procRunning {
-		return NewFault(FaultNotRunning, name)
+	if p.info.State != protocol.StateRunning {
+		return NewFault(protocol.FaultNotRunning, name)
 	}
 	return nil
 }
@@ -373,7 +360,7 @@ func (b *fakeBackend) SignalProcess(name, sig string) error {
 func (b *fakeBackend) signalAll(ps []*fakeProc, sig string) []Result {
 	out := []Result{}
 	for _, p := range ps {
-		if p.info.State == procRunning {
+		if p.info.State == protocol.StateRunning {
 			out = append(out, resultOf(p, b.signalLocked(p.info.Name, p, sig)))
 		}
 	}
@@ -404,7 +391,7 @@ func (b *fakeBackend) SendProcessStdin(name string, data []byte) error {
 		return err
 	}
 	if p.info.PID == 0 {
-		return NewFault(FaultNotRunning, name)
+		return NewFault(protocol.FaultNotRunning, name)
 	}
 	b.stdin[name] = append(b.stdin[name], data...)
 	return nil
@@ -440,7 +427,7 @@ func (b *fakeBackend) ClearProcessLogs(name string) error {
 	for _, f := range []string{p.info.StdoutLogfile, p.info.StderrLogfile} {
 		if f != "" {
 			if err := os.WriteFile(f, nil, 0o644); err != nil {
-				return NewFault(FaultFailed, name)
+				return NewFault(protocol.FaultFailed, name)
 			}
 		}
 	}

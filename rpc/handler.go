@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 )
 
 // Defaults for HandlerOptions fields left zero.
@@ -44,8 +44,8 @@ type HandlerOptions struct {
 	UI http.Handler
 	// Log receives main-log lines (invalid requests at ERROR, each call at
 	// TRACE) at or above LogLevel. Nil discards them.
-	Log      func(level config.LogLevel, msg string)
-	LogLevel config.LogLevel
+	Log      func(level protocol.Level, msg string)
+	LogLevel protocol.Level
 	// MaxBodyBytes bounds an XML-RPC request body (larger → 413).
 	MaxBodyBytes int64
 	// MaxConcurrentRPC bounds the large request bodies (over
@@ -103,7 +103,7 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	}
 }
 
-func (h *handler) log(level config.LogLevel, format string, args ...any) {
+func (h *handler) log(level protocol.Level, format string, args ...any) {
 	if h.logs(level) {
 		h.opts.Log(level, fmt.Sprintf(format, args...))
 	}
@@ -111,7 +111,7 @@ func (h *handler) log(level config.LogLevel, format string, args ...any) {
 
 // logs reports whether lines at level are wanted; callers on the hot path
 // ask first, since merely passing arguments to log allocates.
-func (h *handler) logs(level config.LogLevel) bool {
+func (h *handler) logs(level protocol.Level) bool {
 	return h.opts.Log != nil && level >= h.opts.LogLevel
 }
 
@@ -183,7 +183,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest)
 		return
 	case r.ContentLength > h.opts.MaxBodyBytes:
-		h.log(config.LevelError, "XML-RPC request of %d bytes refused: the limit is %d", r.ContentLength, h.opts.MaxBodyBytes)
+		h.log(protocol.LevelError, "XML-RPC request of %d bytes refused: the limit is %d", r.ContentLength, h.opts.MaxBodyBytes)
 		httpError(w, http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -203,7 +203,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	var decodeErr error
 	if readErr == nil {
 		if method, params, decodeErr = DecodeRequest(body); decodeErr != nil {
-			h.log(config.LevelError, "XML-RPC request data %s is invalid: %v", quoteBounded(body), decodeErr)
+			h.log(protocol.LevelError, "XML-RPC request data %s is invalid: %v", quoteBounded(body), decodeErr)
 		}
 	}
 	if large {
@@ -213,7 +213,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	case readErr != nil: // the client sent less than it announced
 		httpError(w, http.StatusBadRequest)
 	case decodeErr != nil:
-		h.writeXML(w, EncodeFault(NewFault(FaultIncorrectParameters, decodeErr.Error())))
+		h.writeXML(w, EncodeFault(NewFault(protocol.FaultIncorrectParameters, decodeErr.Error())))
 	default:
 		out := h.call(ctx, method, params)
 		h.writeXML(w, out)
@@ -223,9 +223,9 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 
 // call runs one XML-RPC call and returns the response document.
 func (h *handler) call(ctx context.Context, method string, params []any) []byte {
-	trace := h.logs(config.LevelTrace)
+	trace := h.logs(protocol.LevelTrace)
 	if trace {
-		h.log(config.LevelTrace, "XML-RPC method called: %s()", method)
+		h.log(protocol.LevelTrace, "XML-RPC method called: %s()", method)
 	}
 	v, fault := h.disp.call(ctx, method, params)
 	if fault == nil {
@@ -233,15 +233,15 @@ func (h *handler) call(ctx context.Context, method string, params []any) []byte 
 		out, err := appendResponse((*bp)[:0], v)
 		if err == nil {
 			if trace {
-				h.log(config.LevelTrace, "XML-RPC method %s() returned successfully", method)
+				h.log(protocol.LevelTrace, "XML-RPC method %s() returned successfully", method)
 			}
 			return out
 		}
 		h.bufs.Put(bp)
-		fault = NewFault(FaultFailed, err.Error())
+		fault = NewFault(protocol.FaultFailed, err.Error())
 	}
 	if trace {
-		h.log(config.LevelTrace, "XML-RPC method %s() returned fault: [%d] %s", method, fault.Code, fault.String)
+		h.log(protocol.LevelTrace, "XML-RPC method %s() returned fault: [%d] %s", method, fault.Code, fault.String)
 	}
 	return EncodeFault(fault)
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
 
@@ -44,7 +44,7 @@ func TestMethods(t *testing.T) {
 		method    string
 		params    []any
 		want      string // show() of the value, when wantFault is 0
-		wantFault int
+		wantFault protocol.FaultCode
 	}{
 		{"supervisor.getAPIVersion", nil, `"3.0"`, 0},
 		{"supervisor.getVersion", nil, `"3.0"`, 0},
@@ -52,50 +52,50 @@ func TestMethods(t *testing.T) {
 		{"supervisor.getIdentification", nil, `"supervisor"`, 0},
 		{"supervisor.getState", nil, "map[statecode:1 statename:RUNNING]", 0},
 		{"supervisor.getPID", nil, "777", 0},
-		{"supervisor.getPID", []any{1}, "", FaultIncorrectParameters},
+		{"supervisor.getPID", []any{1}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.getProcessInfo", []any{"cat"}, infoCat, 0},
 		{"supervisor.getProcessInfo", []any{"cat:cat"}, infoCat, 0},
-		{"supervisor.getProcessInfo", []any{"grp:*"}, "", FaultBadName},
-		{"supervisor.getProcessInfo", []any{"nosuch"}, "", FaultBadName},
-		{"supervisor.getProcessInfo", []any{7}, "", FaultIncorrectParameters},
-		{"supervisor.getProcessInfo", nil, "", FaultIncorrectParameters},
+		{"supervisor.getProcessInfo", []any{"grp:*"}, "", protocol.FaultBadName},
+		{"supervisor.getProcessInfo", []any{"nosuch"}, "", protocol.FaultBadName},
+		{"supervisor.getProcessInfo", []any{7}, "", protocol.FaultIncorrectParameters},
+		{"supervisor.getProcessInfo", nil, "", protocol.FaultIncorrectParameters},
 		{"supervisor.readLog", []any{0, 0}, `"2026-11-30 04:00:00,000 INFO supervisord started\n"`, 0},
 		{"supervisor.readLog", []any{-8, 0}, `"started\n"`, 0},
 		{"supervisor.readLog", []any{5, 2}, `"11"`, 0},
 		{"supervisor.readMainLog", []any{"-3", 0}, `"ed\n"`, 0},
-		{"supervisor.readLog", []any{-1, 1}, "", FaultBadArguments},
-		{"supervisor.readLog", []any{0, -1}, "", FaultBadArguments},
-		{"supervisor.readLog", []any{"x", 0}, "", FaultIncorrectParameters},
+		{"supervisor.readLog", []any{-1, 1}, "", protocol.FaultBadArguments},
+		{"supervisor.readLog", []any{0, -1}, "", protocol.FaultBadArguments},
+		{"supervisor.readLog", []any{"x", 0}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.readProcessStdoutLog", []any{"cat", 0, 0}, `"stdout of cat\n"`, 0},
 		{"supervisor.readProcessLog", []any{"grp:a", -2, 0}, `"a\n"`, 0},
 		{"supervisor.readProcessStderrLog", []any{"cat", 0, 6}, `"stderr"`, 0},
-		{"supervisor.readProcessStderrLog", []any{"grp:a", 0, 0}, "", FaultNoFile},
-		{"supervisor.readProcessStdoutLog", []any{"nofile", 0, 0}, "", FaultNoFile},
-		{"supervisor.readProcessStdoutLog", []any{"grp:*", 0, 0}, "", FaultBadName},
-		{"supervisor.readProcessStdoutLog", []any{"cat", -1, 5}, "", FaultBadArguments},
+		{"supervisor.readProcessStderrLog", []any{"grp:a", 0, 0}, "", protocol.FaultNoFile},
+		{"supervisor.readProcessStdoutLog", []any{"nofile", 0, 0}, "", protocol.FaultNoFile},
+		{"supervisor.readProcessStdoutLog", []any{"grp:*", 0, 0}, "", protocol.FaultBadName},
+		{"supervisor.readProcessStdoutLog", []any{"cat", -1, 5}, "", protocol.FaultBadArguments},
 		{"supervisor.tailProcessStdoutLog", []any{"cat", 0, 5}, `[" cat\n" 14 true]`, 0},
 		{"supervisor.tailProcessLog", []any{"cat", 0, 100}, `["stdout of cat\n" 14 false]`, 0},
 		{"supervisor.tailProcessStderrLog", []any{"grp:a", 0, 100}, `["" 0 false]`, 0},
-		{"supervisor.tailProcessStderrLog", []any{"nosuch", 0, 100}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"cat"}, "", FaultAlreadyStarted},
+		{"supervisor.tailProcessStderrLog", []any{"nosuch", 0, 100}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"cat"}, "", protocol.FaultAlreadyStarted},
 		{"supervisor.startProcess", []any{"grp:a", false}, "true", 0},
-		{"supervisor.startProcess", []any{"failer", true}, "", FaultSpawnError},
-		{"supervisor.startProcess", []any{"nofile"}, "", FaultNoFile},
-		{"supervisor.startProcess", []any{"nosuch"}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"nosuch:*"}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"grp", 1}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"cat", "yes"}, "", FaultIncorrectParameters},
-		{"supervisor.startProcess", []any{"cat", true, 1}, "", FaultIncorrectParameters},
+		{"supervisor.startProcess", []any{"failer", true}, "", protocol.FaultSpawnError},
+		{"supervisor.startProcess", []any{"nofile"}, "", protocol.FaultNoFile},
+		{"supervisor.startProcess", []any{"nosuch"}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"nosuch:*"}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"grp", 1}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"cat", "yes"}, "", protocol.FaultIncorrectParameters},
+		{"supervisor.startProcess", []any{"cat", true, 1}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.stopProcess", []any{"grp:*"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.startProcess", []any{"grp:"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.stopProcess", []any{"grp:a"}, "true", 0},
-		{"supervisor.stopProcess", []any{"grp:a"}, "", FaultNotRunning},
+		{"supervisor.stopProcess", []any{"grp:a"}, "", protocol.FaultNotRunning},
 		{"supervisor.stopProcessGroup", []any{"grp"}, "[" + ok("b", "grp") + "]", 0},
-		{"supervisor.stopProcessGroup", []any{"nosuch", true}, "", FaultBadName},
+		{"supervisor.stopProcessGroup", []any{"nosuch", true}, "", protocol.FaultBadName},
 		{"supervisor.startProcessGroup", []any{"grp", false}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.signalProcess", []any{"cat", "HUP"}, "true", 0},
-		{"supervisor.signalProcess", []any{"cat", "BOGUS"}, "", FaultBadSignal},
-		{"supervisor.signalProcess", []any{"nofile", "1"}, "", FaultNotRunning},
+		{"supervisor.signalProcess", []any{"cat", "BOGUS"}, "", protocol.FaultBadSignal},
+		{"supervisor.signalProcess", []any{"nofile", "1"}, "", protocol.FaultNotRunning},
 		{"supervisor.signalProcess", []any{"grp:*", "USR1"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.signalProcessGroup", []any{"cat", "TERM"}, "[" + ok("cat", "cat") + "]", 0},
 		{"supervisor.signalAllProcesses", []any{"9"}, "[" + ok("cat", "cat") + " " + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
@@ -106,12 +106,12 @@ func TestMethods(t *testing.T) {
 			" map[description:NO_FILE: no such file: /bin/nofile group:nofile name:nofile status:20]]", 0},
 		{"supervisor.sendProcessStdin", []any{"cat", "hello\n"}, "true", 0},
 		{"supervisor.sendProcessStdin", []any{"cat", []byte("bytes")}, "true", 0},
-		{"supervisor.sendProcessStdin", []any{"nofile", "x"}, "", FaultNotRunning},
-		{"supervisor.sendProcessStdin", []any{"cat", 5}, "", FaultIncorrectParameters},
-		{"supervisor.sendProcessStdin", []any{"grp:*", "x"}, "", FaultBadName},
+		{"supervisor.sendProcessStdin", []any{"nofile", "x"}, "", protocol.FaultNotRunning},
+		{"supervisor.sendProcessStdin", []any{"cat", 5}, "", protocol.FaultIncorrectParameters},
+		{"supervisor.sendProcessStdin", []any{"grp:*", "x"}, "", protocol.FaultBadName},
 		{"supervisor.sendRemoteCommEvent", []any{"type", "data"}, "true", 0},
 		{"supervisor.clearProcessLogs", []any{"cat"}, "true", 0},
-		{"supervisor.clearProcessLog", []any{"grp:*"}, "", FaultBadName},
+		{"supervisor.clearProcessLog", []any{"grp:*"}, "", protocol.FaultBadName},
 		{"supervisor.readProcessStdoutLog", []any{"cat", 0, 0}, `""`, 0},
 		{"supervisor.clearAllProcessLogs", nil, "[" + ok("cat", "cat") + " " + ok("failer", "failer") + " " + ok("a", "grp") + " " +
 			ok("b", "grp") + " " + ok("nofile", "nofile") + "]", 0},
@@ -119,23 +119,23 @@ func TestMethods(t *testing.T) {
 		{"supervisor.readLog", []any{0, 0}, `""`, 0},
 		{"supervisor.reloadConfig", nil, `[[["newgrp"] ["grp"] []]]`, 0},
 		{"supervisor.addProcessGroup", []any{"newgrp"}, "true", 0},
-		{"supervisor.addProcessGroup", []any{"grp"}, "", FaultAlreadyAdded},
-		{"supervisor.addProcessGroup", []any{"nosuch"}, "", FaultBadName},
-		{"supervisor.removeProcessGroup", []any{"grp"}, "", FaultStillRunning},
-		{"supervisor.removeProcessGroup", []any{"nosuch"}, "", FaultBadName},
+		{"supervisor.addProcessGroup", []any{"grp"}, "", protocol.FaultAlreadyAdded},
+		{"supervisor.addProcessGroup", []any{"nosuch"}, "", protocol.FaultBadName},
+		{"supervisor.removeProcessGroup", []any{"grp"}, "", protocol.FaultStillRunning},
+		{"supervisor.removeProcessGroup", []any{"nosuch"}, "", protocol.FaultBadName},
 		{"supervisor.removeProcessGroup", []any{"failer"}, "true", 0},
-		{"supervisor.noSuchMethod", nil, "", FaultUnknownMethod},
-		{"supervisor._update", nil, "", FaultUnknownMethod},
-		{"supervisor.getState.x", nil, "", FaultUnknownMethod},
-		{"getState", nil, "", FaultUnknownMethod},
-		{"nosuch.getState", nil, "", FaultUnknownMethod},
-		{"", nil, "", FaultUnknownMethod},
-		{"system.methodHelp", []any{"supervisor.nosuch"}, "", FaultSignatureUnsupported},
-		{"system.methodSignature", []any{"nosuch"}, "", FaultSignatureUnsupported},
+		{"supervisor.noSuchMethod", nil, "", protocol.FaultUnknownMethod},
+		{"supervisor._update", nil, "", protocol.FaultUnknownMethod},
+		{"supervisor.getState.x", nil, "", protocol.FaultUnknownMethod},
+		{"getState", nil, "", protocol.FaultUnknownMethod},
+		{"nosuch.getState", nil, "", protocol.FaultUnknownMethod},
+		{"", nil, "", protocol.FaultUnknownMethod},
+		{"system.methodHelp", []any{"supervisor.nosuch"}, "", protocol.FaultSignatureUnsupported},
+		{"system.methodSignature", []any{"nosuch"}, "", protocol.FaultSignatureUnsupported},
 		{"system.methodSignature", []any{"supervisor.tailProcessStdoutLog"}, `["array" "string" "int" "int"]`, 0},
 		{"system.methodSignature", []any{"supervisor.startProcess"}, `["boolean" "string" "boolean"]`, 0},
 		{"system.methodSignature", []any{"supervisor.getState"}, `["struct"]`, 0},
-		{"system.multicall", []any{"x"}, "", FaultIncorrectParameters},
+		{"system.multicall", []any{"x"}, "", protocol.FaultIncorrectParameters},
 		{"system.multicall", []any{[]any{
 			map[string]any{"methodName": "supervisor.getPID"},
 			map[string]any{"methodName": "supervisor.nosuch", "params": []any{}},
@@ -147,10 +147,10 @@ func TestMethods(t *testing.T) {
 			"not a struct",
 		}}, "", 0},
 		{"supervisor.shutdown", nil, "true", 0},
-		{"supervisor.getState", nil, "", FaultShutdownState},
-		{"supervisor.getVersion", nil, "", FaultShutdownState},
-		{"supervisor.startProcess", []any{"cat"}, "", FaultShutdownState},
-		{"supervisor.getPID", []any{1, 2}, "", FaultIncorrectParameters},
+		{"supervisor.getState", nil, "", protocol.FaultShutdownState},
+		{"supervisor.getVersion", nil, "", protocol.FaultShutdownState},
+		{"supervisor.startProcess", []any{"cat"}, "", protocol.FaultShutdownState},
+		{"supervisor.getPID", []any{1, 2}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.sendRemoteCommEvent", []any{"t", "during shutdown"}, "true", 0},
 		{"system.listMethods", nil, "", 0},
 	}
@@ -314,7 +314,7 @@ func TestRestartFaultsLaterCalls(t *testing.T) {
 	if _, err := c.call("supervisor.restart"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.call("supervisor.getAllProcessInfo"); faultCode(err) != FaultShutdownState {
+	if _, err := c.call("supervisor.getAllProcessInfo"); faultCode(err) != protocol.FaultShutdownState {
 		t.Errorf("after restart: %v, want SHUTDOWN_STATE", err)
 	}
 	if _, err := c.call("system.listMethods"); err != nil {
@@ -512,8 +512,8 @@ func TestUIMounted(t *testing.T) {
 func TestLogLines(t *testing.T) {
 	t.Parallel()
 	var lines []string
-	logf := func(level config.LogLevel, msg string) { lines = append(lines, msg) }
-	h := NewHandler(newFakeBackend(t), HandlerOptions{Log: logf, LogLevel: config.LevelTrace})
+	logf := func(level protocol.Level, msg string) { lines = append(lines, msg) }
+	h := NewHandler(newFakeBackend(t), HandlerOptions{Log: logf, LogLevel: protocol.LevelTrace})
 	for _, body := range []string{string(encodeCall(t, "supervisor.getPID")), string(encodeCall(t, "supervisor.nosuch")),
 		"<bad" + strings.Repeat("x", 5000)} {
 		req := httptest.NewRequest("POST", "/RPC2", strings.NewReader(body))
@@ -709,10 +709,10 @@ func TestFailedFaults(t *testing.T) {
 	b.mainLog = t.TempDir() // a directory: exists, cannot be read
 	c := &rpcClient{t: t, url: newTestServer(t, b, HandlerOptions{}).URL}
 	_, err := c.call("supervisor.restart")
-	if f, ok := err.(*Fault); !ok || f.Code != FaultFailed || f.String != "FAILED: engine stopped" {
+	if f, ok := err.(*Fault); !ok || f.Code != protocol.FaultFailed || f.String != "FAILED: engine stopped" {
 		t.Errorf("restart: %v, want FAILED: engine stopped", err)
 	}
-	if _, err := c.call("supervisor.readLog", 0, 0); faultCode(err) != FaultFailed {
+	if _, err := c.call("supervisor.readLog", 0, 0); faultCode(err) != protocol.FaultFailed {
 		t.Errorf("readLog of a directory: %v, want FAILED", err)
 	}
 }

@@ -8,15 +8,9 @@ import (
 	"sort"
 	"strings"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 )
-
-// APIVersion is what getAPIVersion and getVersion answer; supervisorctl
-// refuses to talk to anything else.
-const APIVersion = "3.0"
-
-// SupervisorVersion is the Supervisor release whose API we serve.
-const SupervisorVersion = "4.2.5"
 
 // argKind is the XML-RPC type a parameter must convert to.
 type argKind int
@@ -72,11 +66,11 @@ func newRegistry(d *dispatcher) *registry {
 
 	r.add(&method{name: sv("getAPIVersion"), guarded: true,
 		help: "Answer the version of the XML-RPC API this daemon speaks.\n@return string version  the API version, \"3.0\"",
-		call: func(context.Context, args) (any, error) { return APIVersion, nil }},
+		call: func(context.Context, args) (any, error) { return protocol.APIVersion, nil }},
 		sv("getVersion"))
 	r.add(&method{name: sv("getSupervisorVersion"), guarded: true,
 		help: "Answer the Supervisor release this daemon is compatible with.\n@return string version  the release number",
-		call: func(context.Context, args) (any, error) { return SupervisorVersion, nil }})
+		call: func(context.Context, args) (any, error) { return protocol.Version, nil }})
 	r.add(&method{name: sv("getIdentification"), guarded: true,
 		help: "Answer the identifier configured for this daemon.\n@return string identifier  the [supervisord] identifier",
 		call: func(context.Context, args) (any, error) { return b.Identification(), nil }})
@@ -84,7 +78,7 @@ func newRegistry(d *dispatcher) *registry {
 		help: "Answer the daemon's own state.\n@return struct state  {statecode: int, statename: string}",
 		call: func(context.Context, args) (any, error) {
 			st := b.State()
-			return Struct{{"statecode", st.Code}, {"statename", st.Name}}, nil
+			return Struct{{"statecode", int(st)}, {"statename", st.String()}}, nil
 		}})
 	r.add(&method{name: sv("getPID"), guarded: true,
 		help: "Answer the process id of the daemon.\n@return int pid  the daemon's pid",
@@ -209,7 +203,7 @@ func newRegistry(d *dispatcher) *registry {
 		call: func(_ context.Context, a args) (any, error) {
 			name := a.str(0)
 			if _, proc := splitNamespec(name); proc == "" {
-				return nil, NewFault(FaultBadName, name)
+				return nil, NewFault(protocol.FaultBadName, name)
 			}
 			info, err := b.ProcessInfo(name)
 			if err != nil {
@@ -283,7 +277,7 @@ func newRegistry(d *dispatcher) *registry {
 		call: func(_ context.Context, a args) (any, error) {
 			name := a.str(0)
 			if _, proc := splitNamespec(name); proc == "" {
-				return nil, NewFault(FaultBadName, name)
+				return nil, NewFault(protocol.FaultBadName, name)
 			}
 			return true, b.ClearProcessLogs(name)
 		}}, sv("clearProcessLog"))
@@ -299,7 +293,7 @@ func newRegistry(d *dispatcher) *registry {
 		call: func(_ context.Context, a args) (any, error) {
 			name := a.str(0)
 			if _, proc := splitNamespec(name); proc == "" {
-				return nil, NewFault(FaultBadName, name)
+				return nil, NewFault(protocol.FaultBadName, name)
 			}
 			return true, b.SendProcessStdin(name, []byte(a.str(1)))
 		}})
@@ -321,7 +315,7 @@ func newRegistry(d *dispatcher) *registry {
 		call: func(_ context.Context, a args) (any, error) {
 			m := r.methods[a.str(0)]
 			if m == nil {
-				return nil, NewFault(FaultSignatureUnsupported, "")
+				return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 			}
 			return m.help, nil
 		}})
@@ -331,7 +325,7 @@ func newRegistry(d *dispatcher) *registry {
 		call: func(_ context.Context, a args) (any, error) {
 			m := r.methods[a.str(0)]
 			if m == nil {
-				return nil, NewFault(FaultSignatureUnsupported, "")
+				return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 			}
 			return signature(m.help)
 		}})
@@ -367,7 +361,7 @@ func signature(help string) ([]string, error) {
 		}
 	}
 	if ret == "" {
-		return nil, NewFault(FaultSignatureUnsupported, "")
+		return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 	}
 	return append([]string{ret}, params...), nil
 }
@@ -386,7 +380,7 @@ func results(rs []Result, err error) (any, error) {
 	}
 	out := make([]any, len(rs))
 	for i, r := range rs {
-		out[i] = Struct{{"name", r.Name}, {"group", r.Group}, {"status", r.Status}, {"description", r.Description}}
+		out[i] = Struct{{"name", r.Name}, {"group", r.Group}, {"status", int(r.Status)}, {"description", r.Description}}
 	}
 	return out, nil
 }
@@ -448,19 +442,19 @@ func configInfoStruct(c *ConfigInfo) Struct {
 // no path → NO_FILE, missing file → NO_FILE: path.
 func (d *dispatcher) readFile(path string, offset, length int64) (any, error) {
 	if path == "" {
-		return nil, NewFault(FaultNoFile, "")
+		return nil, NewFault(protocol.FaultNoFile, "")
 	}
 	if !fileExists(path) {
-		return nil, NewFault(FaultNoFile, path)
+		return nil, NewFault(protocol.FaultNoFile, path)
 	}
 	data, err := logrot.ReadRange(path, offset, length)
 	switch {
 	case errors.Is(err, logrot.ErrBadArguments):
-		return nil, NewFault(FaultBadArguments, "")
+		return nil, NewFault(protocol.FaultBadArguments, "")
 	case errors.Is(err, logrot.ErrNoFile):
-		return nil, NewFault(FaultNoFile, path)
+		return nil, NewFault(protocol.FaultNoFile, path)
 	case err != nil:
-		return nil, NewFault(FaultFailed, "")
+		return nil, NewFault(protocol.FaultFailed, "")
 	}
 	return string(data), nil
 }
@@ -470,7 +464,7 @@ func (d *dispatcher) readFile(path string, offset, length int64) (any, error) {
 // (or whose file does not exist yet) gives "".
 func (d *dispatcher) processLog(name, channel string) (string, error) {
 	if _, proc := splitNamespec(name); proc == "" {
-		return "", NewFault(FaultBadName, name)
+		return "", NewFault(protocol.FaultBadName, name)
 	}
 	path, err := d.backend.LogFile(name, channel)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/events"
@@ -105,7 +106,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 
 	exit, err := runEngine(eng, log, signals)
 	if err != nil {
-		mainLogger{log}.Logf(config.LevelCritical, "engine failed: %v", err)
+		mainLogger{log}.Logf(protocol.LevelCritical, "engine failed: %v", err)
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if exit != engine.ExitRestart {
@@ -115,7 +116,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if err != nil {
 		// The reference exits here (status 2, message lost when
 		// daemonized); staying up on the previous config serves users better.
-		mainLogger{log}.Logf(config.LevelError, "could not reload the configuration, keeping the previous one: %v", err)
+		mainLogger{log}.Logf(protocol.LevelError, "could not reload the configuration, keeping the previous one: %v", err)
 		return cfg, nil
 	}
 	return next, nil
@@ -125,7 +126,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 // terminal is long gone then (the reference loses the message).
 func (d *daemon) startupFailed(first bool, log *logrot.MainLog, err error) error {
 	if !first {
-		mainLogger{log}.Logf(config.LevelCritical, "could not restart: %v", err)
+		mainLogger{log}.Logf(protocol.LevelCritical, "could not restart: %v", err)
 	}
 	return err
 }
@@ -160,27 +161,24 @@ func handleSignal(sig syscall.Signal, eng *engine.Engine, log *logrot.MainLog, l
 	name := config.SignalName(sig)
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
-		logger.Logf(config.LevelWarn, "received %s indicating exit request", name)
+		logger.Logf(protocol.LevelWarn, "received %s indicating exit request", name)
 		_ = eng.Shutdown()
 	case syscall.SIGHUP:
-		if eng.State().Code == stateShutdown {
-			logger.Logf(config.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
+		if eng.State() == protocol.SupervisorShutdown {
+			logger.Logf(protocol.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
 			return
 		}
-		logger.Logf(config.LevelWarn, "received %s indicating restart request", name)
+		logger.Logf(protocol.LevelWarn, "received %s indicating restart request", name)
 		_ = eng.Restart()
 	case syscall.SIGUSR2:
-		logger.Logf(config.LevelInfo, "received %s indicating log reopen request", name)
-		logger.Logf(config.LevelInfo, "supervisord logreopen")
+		logger.Logf(protocol.LevelInfo, "received %s indicating log reopen request", name)
+		logger.Logf(protocol.LevelInfo, "supervisord logreopen")
 		if err := log.Reopen(); err != nil {
-			logger.Logf(config.LevelError, "could not reopen the main log: %v", err)
+			logger.Logf(protocol.LevelError, "could not reopen the main log: %v", err)
 		}
 		eng.ReopenLogs()
 	}
 }
-
-// stateShutdown is supervisord's SHUTDOWN state code (getState).
-const stateShutdown = -1
 
 // startupMessages collects the lines produced before the main log exists;
 // the reference logs them once it is open.
@@ -188,7 +186,7 @@ type startupMessages struct {
 	msgs []config.Message
 }
 
-func (s *startupMessages) add(level config.LogLevel, format string, args ...any) {
+func (s *startupMessages) add(level protocol.Level, format string, args ...any) {
 	s.msgs = append(s.msgs, config.Message{Level: level, Text: fmt.Sprintf(format, args...)})
 }
 
@@ -208,9 +206,9 @@ func (s *startupMessages) flush(parse []config.Message, log *logrot.MainLog) {
 func writePidfile(path string, log mainLogger) bool {
 	pid := os.Getpid()
 	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
-		log.Logf(config.LevelCritical, "could not write pidfile %s", path)
+		log.Logf(protocol.LevelCritical, "could not write pidfile %s", path)
 		return false
 	}
-	log.Logf(config.LevelInfo, "supervisord started with pid %d", pid)
+	log.Logf(protocol.LevelInfo, "supervisord started with pid %d", pid)
 	return true
 }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 )
 
 // rootWarning is the reference's CRIT line when running as root without user=.
@@ -21,14 +22,14 @@ func setUser(cfg *config.Config, msgs *startupMessages) error {
 	s := cfg.Supervisord
 	if s.User == "" {
 		if os.Getuid() == 0 {
-			msgs.add(config.LevelCritical, "%s", rootWarning)
+			msgs.add(protocol.LevelCritical, "%s", rootWarning)
 		}
 		return nil
 	}
 	if err := dropPrivileges(s.UID, s.GID); err != nil {
 		return &usageError{msg: err.Error()}
 	}
-	msgs.add(config.LevelInfo, "Set uid to user %d succeeded", s.UID)
+	msgs.add(protocol.LevelInfo, "Set uid to user %d succeeded", s.UID)
 	return nil
 }
 

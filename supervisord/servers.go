@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 	"gosupervisor/webui"
 )
@@ -57,20 +58,20 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 		}
 		for _, ri := range cfg.RPCInterfaces {
 			if ri.Factory == stockRPCFactory {
-				log.Logf(config.LevelInfo, "RPC interface '%s' initialized", ri.Name)
+				log.Logf(protocol.LevelInfo, "RPC interface '%s' initialized", ri.Name)
 			} else {
 				// The reference refuses to start; we serve the stock interface and go on.
-				log.Logf(config.LevelWarn, "RPC interface '%s' (factory %s) is not supported and was not loaded", ri.Name, ri.Factory)
+				log.Logf(protocol.LevelWarn, "RPC interface '%s' (factory %s) is not supported and was not loaded", ri.Name, ri.Factory)
 			}
 		}
 		if s.username == "" {
-			log.Logf(config.LevelCritical, "Server '%s' running without any HTTP authentication checking", s.section)
+			log.Logf(protocol.LevelCritical, "Server '%s' running without any HTTP authentication checking", s.section)
 		}
 		srv := rpc.NewServer(ctx, rpc.NewHandler(backend, rpc.HandlerOptions{
 			Username: s.username,
 			Password: s.password,
 			UI:       ui,
-			Log:      func(level config.LogLevel, msg string) { log.Logf(level, "%s", msg) },
+			Log:      func(level protocol.Level, msg string) { log.Logf(level, "%s", msg) },
 			LogLevel: cfg.Supervisord.LogLevel,
 		}))
 		hs.servers = append(hs.servers, srv)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -69,15 +70,15 @@ func (h *Handler) runAction(ctx context.Context, action, name string) (string, e
 func startError(err error) string {
 	code, _ := faultOf(err)
 	switch code {
-	case rpc.FaultNoFile:
+	case protocol.FaultNoFile:
 		return "no such file"
-	case rpc.FaultNotExecutable:
+	case protocol.FaultNotExecutable:
 		return "file not executable"
-	case rpc.FaultAlreadyStarted:
+	case protocol.FaultAlreadyStarted:
 		return "already started"
-	case rpc.FaultSpawnError:
+	case protocol.FaultSpawnError:
 		return "spawn error"
-	case rpc.FaultAbnormalTermination:
+	case protocol.FaultAbnormalTermination:
 		return "abnormal termination"
 	}
 	return unexpectedFault(err)
@@ -91,10 +92,10 @@ func unexpectedFault(err error) string {
 
 // faultOf extracts the Supervisor fault code and text from err; an error
 // that is not a fault (a cancelled wait, say) counts as FAILED.
-func faultOf(err error) (int, string) {
+func faultOf(err error) (protocol.FaultCode, string) {
 	var f *rpc.Fault
 	if errors.As(err, &f) {
 		return f.Code, f.String
 	}
-	return rpc.FaultFailed, "FAILED: " + err.Error()
+	return protocol.FaultFailed, "FAILED: " + err.Error()
 }

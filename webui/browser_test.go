@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
 
@@ -19,14 +20,14 @@ import (
 func TestBrowser(t *testing.T) {
 	const evil = `<script>document.title="pwned"</script>`
 	b := newFakeBackend(t,
-		fakeProc{group: "web", name: "web", state: stateRunning,
+		fakeProc{group: "web", name: "web", state: protocol.StateRunning,
 			log:    "GET /health 200 1ms\nGET /api/users 200 12ms\nrendering " + evil + "\n",
 			errLog: "warning: <b>slow</b> query\n"},
-		fakeProc{group: "workers", name: "worker_00", state: stateRunning, log: "ready\n"},
-		fakeProc{group: "workers", name: "worker_01", state: stateStopped, log: "-"},
-		fakeProc{group: "cron", name: "cron", state: stateExited, log: "-"},
-		fakeProc{group: "mailer", name: "mailer", state: stateFatal, log: "-"},
-		fakeProc{group: "queue", name: "queue", state: stateBackoff, log: "-"},
+		fakeProc{group: "workers", name: "worker_00", state: protocol.StateRunning, log: "ready\n"},
+		fakeProc{group: "workers", name: "worker_01", state: protocol.StateStopped, log: "-"},
+		fakeProc{group: "cron", name: "cron", state: protocol.StateExited, log: "-"},
+		fakeProc{group: "mailer", name: "mailer", state: protocol.StateFatal, log: "-"},
+		fakeProc{group: "queue", name: "queue", state: protocol.StateBackoff, log: "-"},
 	)
 	srv := httptest.NewServer(NewHandler(b))
 	t.Cleanup(srv.Close)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -28,14 +29,9 @@ type fakeBackend struct {
 // fakeProc describes one process of a fakeBackend.
 type fakeProc struct {
 	group, name string
-	state       int
+	state       protocol.ProcessState
 	log         string // stdout content; "-" means no log file
 	errLog      string // stderr content; "" means no log file
-}
-
-var stateNames = map[int]string{
-	stateStopped: "STOPPED", stateStarting: "STARTING", stateRunning: "RUNNING",
-	stateBackoff: "BACKOFF", stateStopping: "STOPPING", stateExited: "EXITED", stateFatal: "FATAL",
 }
 
 func newFakeBackend(t *testing.T, procs ...fakeProc) *fakeBackend {
@@ -67,14 +63,14 @@ func newFakeBackend(t *testing.T, procs ...fakeProc) *fakeBackend {
 }
 
 // setState moves info to state; b.mu must be held (or b unshared).
-func (b *fakeBackend) setState(info *rpc.ProcessInfo, state int) {
-	info.State, info.StateName = state, stateNames[state]
+func (b *fakeBackend) setState(info *rpc.ProcessInfo, state protocol.ProcessState) {
+	info.State = state
 	switch state {
-	case stateRunning:
+	case protocol.StateRunning:
 		b.nextPID++
 		info.PID = b.nextPID
 		info.Description = fmt.Sprintf("pid %d, uptime 0:00:01", info.PID)
-	case stateFatal:
+	case protocol.StateFatal:
 		info.PID = 0
 		info.Description = "Exited too quickly (process log may have details)"
 	default:
@@ -97,7 +93,7 @@ func (b *fakeBackend) StateOf(name string) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if p := b.procs[name]; p != nil {
-		return p.StateName
+		return p.State.String()
 	}
 	return ""
 }
@@ -105,19 +101,19 @@ func (b *fakeBackend) StateOf(name string) string {
 func (b *fakeBackend) lookup(name string) (*rpc.ProcessInfo, error) {
 	p := b.procs[name]
 	if p == nil {
-		return nil, rpc.NewFault(rpc.FaultBadName, name)
+		return nil, rpc.NewFault(protocol.FaultBadName, name)
 	}
 	return p, nil
 }
 
-func (b *fakeBackend) State() rpc.State        { return rpc.State{Code: 1, Name: "RUNNING"} }
-func (b *fakeBackend) PID() int                { return 42 }
-func (b *fakeBackend) Identification() string  { return "supervisor" }
-func (b *fakeBackend) MainLogPath() string     { return "" }
-func (b *fakeBackend) ClearMainLog() error     { return nil }
-func (b *fakeBackend) Shutdown() error         { return nil }
-func (b *fakeBackend) Restart() error          { return nil }
-func (b *fakeBackend) GroupExists(string) bool { return false }
+func (b *fakeBackend) State() protocol.SupervisorState { return protocol.SupervisorRunning }
+func (b *fakeBackend) PID() int                        { return 42 }
+func (b *fakeBackend) Identification() string          { return "supervisor" }
+func (b *fakeBackend) MainLogPath() string             { return "" }
+func (b *fakeBackend) ClearMainLog() error             { return nil }
+func (b *fakeBackend) Shutdown() error                 { return nil }
+func (b *fakeBackend) Restart() error                  { return nil }
+func (b *fakeBackend) GroupExists(string) bool         { return false }
 func (b *fakeBackend) ReloadConfig() ([]string, []string, []string, error) {
 	return nil, nil, nil, nil
 }
@@ -176,10 +172,10 @@ func (b *fakeBackend) StartProcess(_ context.Context, name string, _ bool) error
 	if err := b.startErr[name]; err != nil {
 		return err
 	}
-	if p.State == stateRunning || p.State == stateStarting || p.State == stateStopping || p.State == stateBackoff {
-		return rpc.NewFault(rpc.FaultAlreadyStarted, name)
+	if p.State == protocol.StateRunning || p.State == protocol.StateStarting || p.State == protocol.StateStopping || p.State == protocol.StateBackoff {
+		return rpc.NewFault(protocol.FaultAlreadyStarted, name)
 	}
-	b.setState(p, stateRunning)
+	b.setState(p, protocol.StateRunning)
 	return nil
 }
 
@@ -191,10 +187,10 @@ func (b *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error 
 	if err != nil {
 		return err
 	}
-	if p.State != stateRunning && p.State != stateStarting && p.State != stateBackoff {
-		return rpc.NewFault(rpc.FaultNotRunning, name)
+	if p.State != protocol.StateRunning && p.State != protocol.StateStarting && p.State != protocol.StateBackoff {
+		return rpc.NewFault(protocol.FaultNotRunning, name)
 	}
-	b.setState(p, stateStopped)
+	b.setState(p, protocol.StateStopped)
 	return nil
 }
 

@@ -6,19 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
-)
-
-// Process states as getProcessInfo numbers them (supervisor.states).
-const (
-	stateStopped  = 0
-	stateStarting = 10
-	stateRunning  = 20
-	stateBackoff  = 30
-	stateStopping = 40
-	stateExited   = 100
-	stateFatal    = 200
-	stateUnknown  = 1000
 )
 
 // redirectWriteTimeout bounds writing the answer once an action is done,
@@ -82,7 +71,7 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 	h.render(w, "index.html", statusPage{
 		Version:        h.version,
 		Identification: h.backend.Identification(),
-		DaemonState:    state.Name,
+		DaemonState:    state.String(),
 		Message:        message,
 		HasMessage:     hasMessage,
 		MessageIsError: isErrorMessage(message),
@@ -116,11 +105,11 @@ func rows(infos []rpc.ProcessInfo) []processRow {
 	for _, info := range infos {
 		out = append(out, processRow{
 			Namespec:    namespec(info.Group, info.Name),
-			State:       strings.ToLower(info.StateName),
+			State:       strings.ToLower(info.State.String()),
 			StateClass:  stateClass(info.State),
 			Description: info.Description,
-			CanStart:    info.State == stateStopped || info.State == stateExited || info.State == stateFatal,
-			CanStop:     info.State == stateRunning,
+			CanStart:    info.State == protocol.StateStopped || info.State == protocol.StateExited || info.State == protocol.StateFatal,
+			CanStop:     info.State == protocol.StateRunning,
 		})
 	}
 	return out
@@ -128,28 +117,29 @@ func rows(infos []rpc.ProcessInfo) []processRow {
 
 // summarize counts processes per state, running first, then problems.
 func summarize(infos []rpc.ProcessInfo) []summaryItem {
-	order := []int{stateRunning, stateStarting, stateBackoff, stateFatal, stateExited, stateStopping, stateStopped, stateUnknown}
-	counts := map[int]int{}
-	names := map[int]string{}
+	order := []protocol.ProcessState{
+		protocol.StateRunning, protocol.StateStarting, protocol.StateBackoff, protocol.StateFatal,
+		protocol.StateExited, protocol.StateStopping, protocol.StateStopped, protocol.StateUnknown,
+	}
+	counts := map[protocol.ProcessState]int{}
 	for _, info := range infos {
 		counts[info.State]++
-		names[info.State] = strings.ToLower(info.StateName)
 	}
 	var out []summaryItem
 	for _, s := range order {
 		if counts[s] > 0 {
-			out = append(out, summaryItem{State: names[s], Count: counts[s]})
+			out = append(out, summaryItem{State: strings.ToLower(s.String()), Count: counts[s]})
 		}
 	}
 	return out
 }
 
 // stateClass is the reference's CSS class for a state.
-func stateClass(state int) string {
+func stateClass(state protocol.ProcessState) string {
 	switch state {
-	case stateRunning:
+	case protocol.StateRunning:
 		return "statusrunning"
-	case stateFatal, stateBackoff:
+	case protocol.StateFatal, protocol.StateBackoff:
 		return "statuserror"
 	default:
 		return "statusnominal"

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/rpc"
 )
@@ -133,7 +134,7 @@ func tailMessage(name string, err error) string {
 	}
 	var f *rpc.Fault
 	if !errors.As(err, &f) {
-		f = rpc.NewFault(rpc.FaultFailed, err.Error())
+		f = rpc.NewFault(protocol.FaultFailed, err.Error())
 	}
 	return "ERROR: " + unexpectedFault(f)
 }

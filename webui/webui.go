@@ -24,12 +24,9 @@ import (
 	"strings"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
-
-// DefaultVersion is the Supervisor version shown in the page footer when
-// Options.Version is empty; it matches what getSupervisorVersion reports.
-const DefaultVersion = "4.2.5"
 
 // maxFormBytes bounds a POSTed form: the UI's forms hold two short fields.
 const maxFormBytes = 64 << 10
@@ -42,7 +39,8 @@ var staticFS embed.FS
 
 // Options tunes a Handler. The zero value is ready to use.
 type Options struct {
-	// Version is shown in the footer; "" means DefaultVersion.
+	// Version is shown in the footer; "" means protocol.Version, what
+	// getSupervisorVersion reports.
 	Version string
 	// Now is the clock shown in "Page refreshed at ..." style messages
 	// (network deadlines always use the real clock); nil means time.Now.
@@ -80,7 +78,7 @@ func New(b rpc.Backend, opts Options) *Handler {
 		static:  loadStatic(),
 	}
 	if h.version == "" {
-		h.version = DefaultVersion
+		h.version = protocol.Version
 	}
 	if h.now == nil {
 		h.now = time.Now

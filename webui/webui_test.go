@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -45,9 +46,9 @@ func do(t *testing.T, h http.Handler, method, target string, form url.Values) (*
 
 func threeProcs(t *testing.T) *fakeBackend {
 	return newFakeBackend(t,
-		fakeProc{group: "web", name: "web", state: stateRunning, log: "hello from web\n"},
-		fakeProc{group: "grp", name: "worker", state: stateStopped, log: "worker output\n"},
-		fakeProc{group: "jobs", name: "jobs", state: stateFatal, log: "-"},
+		fakeProc{group: "web", name: "web", state: protocol.StateRunning, log: "hello from web\n"},
+		fakeProc{group: "grp", name: "worker", state: protocol.StateStopped, log: "worker output\n"},
+		fakeProc{group: "jobs", name: "jobs", state: protocol.StateFatal, log: "-"},
 	)
 }
 
@@ -100,19 +101,19 @@ func TestStatusPageLists(t *testing.T) {
 // for running, neither while in transition; Clear log always).
 func TestStatusPageActionsPerState(t *testing.T) {
 	tests := []struct {
-		state       int
+		state       protocol.ProcessState
 		wantButtons []string
 	}{
-		{stateRunning, []string{"restart", "stop", "clearlog"}},
-		{stateStopped, []string{"start", "clearlog"}},
-		{stateExited, []string{"start", "clearlog"}},
-		{stateFatal, []string{"start", "clearlog"}},
-		{stateStarting, []string{"clearlog"}},
-		{stateBackoff, []string{"clearlog"}},
-		{stateStopping, []string{"clearlog"}},
+		{protocol.StateRunning, []string{"restart", "stop", "clearlog"}},
+		{protocol.StateStopped, []string{"start", "clearlog"}},
+		{protocol.StateExited, []string{"start", "clearlog"}},
+		{protocol.StateFatal, []string{"start", "clearlog"}},
+		{protocol.StateStarting, []string{"clearlog"}},
+		{protocol.StateBackoff, []string{"clearlog"}},
+		{protocol.StateStopping, []string{"clearlog"}},
 	}
 	for _, tt := range tests {
-		t.Run(stateNames[tt.state], func(t *testing.T) {
+		t.Run(tt.state.String(), func(t *testing.T) {
 			h := newTestHandler(newFakeBackend(t, fakeProc{group: "p", name: "p", state: tt.state, log: "-"}))
 			_, body := do(t, h, http.MethodGet, "/", nil)
 			var got []string
@@ -172,13 +173,13 @@ func TestActions(t *testing.T) {
 		{name: "start already started", method: "GET", target: "/?processname=web&action=start",
 			wantMsg: "ERROR%3A%20Process%20web%3A%20already%20started", wantCalls: []string{"start web"}},
 		{name: "start spawn error", method: "GET", target: "/?processname=jobs&action=start",
-			startErr: rpc.NewFault(rpc.FaultSpawnError, "jobs"),
+			startErr: rpc.NewFault(protocol.FaultSpawnError, "jobs"),
 			wantMsg:  "ERROR%3A%20Process%20jobs%3A%20spawn%20error", wantCalls: []string{"start jobs"}},
 		{name: "start no such file", method: "GET", target: "/?processname=jobs&action=start",
-			startErr: rpc.NewFault(rpc.FaultNoFile, "/nope"),
+			startErr: rpc.NewFault(protocol.FaultNoFile, "/nope"),
 			wantMsg:  "ERROR%3A%20Process%20jobs%3A%20no%20such%20file", wantCalls: []string{"start jobs"}},
 		{name: "start other fault", method: "GET", target: "/?processname=jobs&action=start",
-			startErr:  rpc.NewFault(rpc.FaultShutdownState, ""),
+			startErr:  rpc.NewFault(protocol.FaultShutdownState, ""),
 			wantMsg:   "ERROR%3A%20Process%20jobs%3A%20unexpected%20rpc%20fault%20%5B6%5D%20SHUTDOWN_STATE",
 			wantCalls: []string{"start jobs"}},
 		{name: "start plain error", method: "GET", target: "/?processname=jobs&action=start",
@@ -192,7 +193,7 @@ func TestActions(t *testing.T) {
 			wantMsg:   "Process%20grp%3Aworker%20restarted",
 			wantCalls: []string{"stop grp:worker", "start grp:worker"}, wantState: map[string]string{"grp:worker": "RUNNING"}},
 		{name: "restart failing start", method: "GET", target: "/?processname=jobs&action=restart",
-			startErr: rpc.NewFault(rpc.FaultAbnormalTermination, "jobs"),
+			startErr: rpc.NewFault(protocol.FaultAbnormalTermination, "jobs"),
 			wantMsg:  "ERROR%3A%20Process%20jobs%3A%20abnormal%20termination", wantCalls: []string{"stop jobs", "start jobs"}},
 		{name: "clearlog", method: "GET", target: "/?processname=web&action=clearlog",
 			wantMsg: "Log%20for%20web%20cleared", wantCalls: []string{"clearlog web"}},
@@ -318,7 +319,7 @@ func TestTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: tt.log, errLog: tt.errLog})
+			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: tt.log, errLog: tt.errLog})
 			resp, body := do(t, newTestHandler(b), http.MethodGet, tt.target, nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
@@ -338,7 +339,7 @@ func TestTail(t *testing.T) {
 }
 
 func TestTailMissingFileOnDisk(t *testing.T) {
-	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: "x"})
+	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: "x"})
 	b.logs["p"] += ".gone"
 	_, body := do(t, newTestHandler(b), http.MethodGet, "/tail.html?processname=p", nil)
 	if got := preContent(t, body); got != "No file for p" {
@@ -347,7 +348,7 @@ func TestTailMissingFileOnDisk(t *testing.T) {
 }
 
 func TestTailByPOST(t *testing.T) {
-	b := newFakeBackend(t, fakeProc{group: "g", name: "p", state: stateRunning, log: "from post\n"})
+	b := newFakeBackend(t, fakeProc{group: "g", name: "p", state: protocol.StateRunning, log: "from post\n"})
 	_, body := do(t, newTestHandler(b), http.MethodPost, "/tail.html", url.Values{"processname": {"g:p"}})
 	if got := preContent(t, body); got != "from post\n" {
 		t.Errorf("pre %q", got)
@@ -369,7 +370,7 @@ func preContent(t *testing.T, body string) string {
 // TestXSS: names, descriptions, log text and messages are shown as text.
 func TestXSS(t *testing.T) {
 	const evil = `<script>alert("x")</script>`
-	b := newFakeBackend(t, fakeProc{group: evil, name: evil + "&", state: stateRunning, log: "out " + evil + "\n"})
+	b := newFakeBackend(t, fakeProc{group: evil, name: evil + "&", state: protocol.StateRunning, log: "out " + evil + "\n"})
 	ns := namespec(evil, evil+"&")
 	b.procs[ns].Description = "desc " + evil
 	h := newTestHandler(b)
@@ -458,7 +459,7 @@ func TestNewHandlerDefaults(t *testing.T) {
 	if d := time.Since(stamp); d < -time.Second || d > time.Minute {
 		t.Errorf("refresh stamped %v, now is %v", stamp, time.Now())
 	}
-	if _, body := do(t, h, http.MethodGet, "/", nil); !strings.Contains(body, DefaultVersion) {
+	if _, body := do(t, h, http.MethodGet, "/", nil); !strings.Contains(body, protocol.Version) {
 		t.Error("default version not shown")
 	}
 }
@@ -548,7 +549,7 @@ func TestFollow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: tt.log})
+			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: tt.log})
 			resp, body := do(t, newTestHandler(b), http.MethodGet, "/tail.txt?"+tt.query, nil)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
@@ -578,7 +579,7 @@ func TestFollow(t *testing.T) {
 // TestFollowCompletesCutCharacter: the bytes held back at a cut
 // character come with the next read, so the character arrives whole.
 func TestFollowCompletesCutCharacter(t *testing.T) {
-	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: "caf\xc3"})
+	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: "caf\xc3"})
 	h := newTestHandler(b)
 	_, page := do(t, h, http.MethodGet, "/tail.html?processname=p", nil)
 	if !strings.Contains(page, `data-offset="3"`) || preContent(t, page) != "caf" {
@@ -592,7 +593,7 @@ func TestFollowCompletesCutCharacter(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	info := func(state int, name string) rpc.ProcessInfo { return rpc.ProcessInfo{State: state, StateName: name} }
+	info := func(state protocol.ProcessState) rpc.ProcessInfo { return rpc.ProcessInfo{State: state} }
 	tests := []struct {
 		name  string
 		infos []rpc.ProcessInfo
@@ -600,8 +601,8 @@ func TestSummarize(t *testing.T) {
 	}{
 		{name: "none", infos: nil, want: nil},
 		{name: "running first, then problems, stopped last", infos: []rpc.ProcessInfo{
-			info(stateStopped, "STOPPED"), info(stateUnknown, "UNKNOWN"), info(stateRunning, "RUNNING"),
-			info(stateFatal, "FATAL"), info(stateRunning, "RUNNING"), info(stateBackoff, "BACKOFF"),
+			info(protocol.StateStopped), info(protocol.StateUnknown), info(protocol.StateRunning),
+			info(protocol.StateFatal), info(protocol.StateRunning), info(protocol.StateBackoff),
 		}, want: []summaryItem{{"running", 2}, {"backoff", 1}, {"fatal", 1}, {"stopped", 1}, {"unknown", 1}}},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -77,7 +78,7 @@ func asFault(err error) *rpc.Fault {
 	if errors.As(err, &f) {
 		return f
 	}
-	return rpc.NewFault(rpc.FaultFailed, err.Error())
+	return rpc.NewFault(protocol.FaultFailed, err.Error())
 }
 
 // lookup resolves "proc" or "group:proc" to an active process.
@@ -88,14 +89,14 @@ func (e *Engine) lookup(name string) (*process, error) {
 	}
 	g := e.groups[gname]
 	if g == nil || pname == "" || pname == "*" {
-		return nil, rpc.NewFault(rpc.FaultBadName, name)
+		return nil, rpc.NewFault(protocol.FaultBadName, name)
 	}
 	for _, p := range g.procs {
 		if p.name() == pname {
 			return p, nil
 		}
 	}
-	return nil, rpc.NewFault(rpc.FaultBadName, name)
+	return nil, rpc.NewFault(protocol.FaultBadName, name)
 }
 
 // startOne is startProcess for one process: an error now, a pending wait,
@@ -104,33 +105,33 @@ func (e *Engine) startOne(p *process, name string, wait bool, now time.Time) (*p
 	if _, _, err := e.resolveCommand(p.group.src, p.cfg); err != nil {
 		var ce *commandError
 		if errors.As(err, &ce) && ce.notFound {
-			return nil, rpc.NewFault(rpc.FaultNoFile, err.Error())
+			return nil, rpc.NewFault(protocol.FaultNoFile, err.Error())
 		}
-		return nil, rpc.NewFault(rpc.FaultNotExecutable, err.Error())
+		return nil, rpc.NewFault(protocol.FaultNotExecutable, err.Error())
 	}
-	if p.state.isRunning() {
-		return nil, rpc.NewFault(rpc.FaultAlreadyStarted, name)
+	if p.state.IsRunning() {
+		return nil, rpc.NewFault(protocol.FaultAlreadyStarted, name)
 	}
-	if p.state == StateUnknown {
-		return nil, rpc.NewFault(rpc.FaultFailed, name+" is in an unknown process state")
+	if p.state == protocol.StateUnknown {
+		return nil, rpc.NewFault(protocol.FaultFailed, name+" is in an unknown process state")
 	}
 	e.mach.spawnProcess(p, now)
 	e.reap(now)
 	if p.spawnErr != "" {
-		return nil, rpc.NewFault(rpc.FaultSpawnError, name)
+		return nil, rpc.NewFault(protocol.FaultSpawnError, name)
 	}
 	e.mach.transition(p, now, e.moodNow())
-	if !wait || p.state == StateRunning {
+	if !wait || p.state == protocol.StateRunning {
 		return nil, nil
 	}
 	return &pending{poll: func(time.Time) (bool, error) {
 		switch {
 		case p.spawnErr != "":
-			return true, rpc.NewFault(rpc.FaultSpawnError, name)
-		case p.state == StateRunning:
+			return true, rpc.NewFault(protocol.FaultSpawnError, name)
+		case p.state == protocol.StateRunning:
 			return true, nil
-		case p.state != StateStarting:
-			return true, rpc.NewFault(rpc.FaultAbnormalTermination, name)
+		case p.state != protocol.StateStarting:
+			return true, rpc.NewFault(protocol.FaultAbnormalTermination, name)
 		}
 		return false, nil
 	}}, nil
@@ -138,23 +139,23 @@ func (e *Engine) startOne(p *process, name string, wait bool, now time.Time) (*p
 
 // stopOne is stopProcess for one process.
 func (e *Engine) stopOne(p *process, name string, wait bool, now time.Time) (*pending, error) {
-	if !p.state.isRunning() {
-		return nil, rpc.NewFault(rpc.FaultNotRunning, name)
+	if !p.state.IsRunning() {
+		return nil, rpc.NewFault(protocol.FaultNotRunning, name)
 	}
 	if msg := e.mach.stopProcess(p, now); msg != "" {
-		return nil, rpc.NewFault(rpc.FaultFailed, msg)
+		return nil, rpc.NewFault(protocol.FaultFailed, msg)
 	}
 	e.reap(now)
-	if !wait || p.state.isStopped() {
+	if !wait || p.state.IsStopped() {
 		return nil, nil
 	}
 	return &pending{
 		poll: func(now time.Time) (bool, error) {
 			e.mach.stopReport(p, now)
-			return p.state.isStopped(), nil
+			return p.state.IsStopped(), nil
 		},
 		next: func() (time.Time, bool) {
-			if p.state != StateStopping {
+			if p.state != protocol.StateStopping {
 				return time.Time{}, false
 			}
 			return p.lastReport.Add(2 * time.Second), true
@@ -166,13 +167,13 @@ func (e *Engine) stopOne(p *process, name string, wait bool, now time.Time) (*pe
 func (e *Engine) signalOne(p *process, name, signal string, now time.Time) error {
 	sig, err := config.ParseSignal(signal)
 	if err != nil {
-		return rpc.NewFault(rpc.FaultBadSignal, signal)
+		return rpc.NewFault(protocol.FaultBadSignal, signal)
 	}
-	if !p.state.isSignallable() {
-		return rpc.NewFault(rpc.FaultNotRunning, name)
+	if !p.state.IsSignallable() {
+		return rpc.NewFault(protocol.FaultNotRunning, name)
 	}
 	if msg := e.mach.signalProcess(p, sig, now); msg != "" {
-		return rpc.NewFault(rpc.FaultFailed, msg)
+		return rpc.NewFault(protocol.FaultFailed, msg)
 	}
 	return nil
 }
@@ -227,7 +228,7 @@ func (e *Engine) many(ctx context.Context, groupName string, pred func(*process)
 		if groupName != "" {
 			g := e.groups[groupName]
 			if g == nil {
-				reply <- outcome{err: rpc.NewFault(rpc.FaultBadName, groupName)}
+				reply <- outcome{err: rpc.NewFault(protocol.FaultBadName, groupName)}
 				return
 			}
 			procs = g.byPriority()
@@ -305,7 +306,7 @@ func (e *Engine) many(ctx context.Context, groupName string, pred func(*process)
 }
 
 func okResult(p *process) rpc.Result {
-	return rpc.Result{Name: p.name(), Group: p.group.cfg.Name, Status: rpc.FaultSuccess, Description: "OK"}
+	return rpc.Result{Name: p.name(), Group: p.group.cfg.Name, Status: protocol.FaultSuccess, Description: "OK"}
 }
 
 func faultResult(p *process, err error) rpc.Result {
@@ -313,9 +314,9 @@ func faultResult(p *process, err error) rpc.Result {
 	return rpc.Result{Name: p.name(), Group: p.group.cfg.Name, Status: f.Code, Description: f.String}
 }
 
-func notRunning(p *process) bool  { return !p.state.isRunning() }
-func running(p *process) bool     { return p.state.isRunning() }
-func signallable(p *process) bool { return p.state.isSignallable() }
+func notRunning(p *process) bool  { return !p.state.IsRunning() }
+func running(p *process) bool     { return p.state.IsRunning() }
+func signallable(p *process) bool { return p.state.IsSignallable() }
 
 // StartProcess starts one process; with wait it returns once the process is
 // RUNNING or has failed.
@@ -382,10 +383,7 @@ func (e *Engine) SignalAllProcesses(signal string) ([]rpc.Result, error) {
 }
 
 // State is supervisord's state.
-func (e *Engine) State() rpc.State {
-	m := e.moodNow()
-	return rpc.State{Code: int(m), Name: m.String()}
-}
+func (e *Engine) State() protocol.SupervisorState { return e.moodNow() }
 
 // PID is supervisord's pid.
 func (e *Engine) PID() int { return e.pid }
@@ -410,13 +408,13 @@ func (e *Engine) MainLogPath() string {
 // ClearMainLog empties the main log (clearLog).
 func (e *Engine) ClearMainLog() error {
 	if e.MainLogPath() == "" {
-		return rpc.NewFault(rpc.FaultNoFile, "")
+		return rpc.NewFault(protocol.FaultNoFile, "")
 	}
 	// The reference logs this line just before it reopens, so the line
 	// goes to the file being removed and the new log starts empty.
-	e.log.Logf(config.LevelInfo, "reopening log file")
+	e.log.Logf(protocol.LevelInfo, "reopening log file")
 	if err := e.opts.MainLog.Clear(); err != nil {
-		return rpc.NewFault(rpc.FaultFailed, "")
+		return rpc.NewFault(protocol.FaultFailed, "")
 	}
 	return nil
 }
@@ -425,11 +423,11 @@ func (e *Engine) ClearMainLog() error {
 // from the active ones; it changes no process.
 func (e *Engine) ReloadConfig() (added, changed, removed []string, err error) {
 	if e.opts.Reload == nil {
-		return nil, nil, nil, rpc.NewFault(rpc.FaultCantReread, "no configuration file to re-read")
+		return nil, nil, nil, rpc.NewFault(protocol.FaultCantReread, "no configuration file to re-read")
 	}
 	cfg, err := e.opts.Reload()
 	if err != nil {
-		return nil, nil, nil, rpc.NewFault(rpc.FaultCantReread, err.Error())
+		return nil, nil, nil, rpc.NewFault(protocol.FaultCantReread, err.Error())
 	}
 	if err := e.call(func(time.Time) {
 		active := &config.Config{Supervisord: e.cfg.Supervisord}
@@ -453,12 +451,12 @@ func (e *Engine) AddProcessGroup(name string) error {
 		idx := slices.IndexFunc(e.cfg.Groups, func(g *config.Group) bool { return g.Name == name })
 		switch {
 		case idx < 0:
-			err = rpc.NewFault(rpc.FaultBadName, name)
+			err = rpc.NewFault(protocol.FaultBadName, name)
 		case e.groups[name] != nil:
-			err = rpc.NewFault(rpc.FaultAlreadyAdded, name)
+			err = rpc.NewFault(protocol.FaultAlreadyAdded, name)
 		default:
 			if aerr := e.addGroup(e.cfg.Groups[idx]); aerr != nil {
-				err = rpc.NewFault(rpc.FaultFailed, aerr.Error())
+				err = rpc.NewFault(protocol.FaultFailed, aerr.Error())
 			}
 		}
 	}); cerr != nil {
@@ -474,9 +472,9 @@ func (e *Engine) RemoveProcessGroup(name string) error {
 		g := e.groups[name]
 		switch {
 		case g == nil:
-			err = rpc.NewFault(rpc.FaultBadName, name)
+			err = rpc.NewFault(protocol.FaultBadName, name)
 		case len(g.unstopped()) > 0:
-			err = rpc.NewFault(rpc.FaultStillRunning, name)
+			err = rpc.NewFault(protocol.FaultStillRunning, name)
 		default:
 			e.removeGroup(g)
 		}
@@ -505,7 +503,7 @@ func (e *Engine) ProcessInfo(name string) (rpc.ProcessInfo, error) {
 	}
 	i, ok := s.index[gname][pname]
 	if !ok {
-		return rpc.ProcessInfo{}, rpc.NewFault(rpc.FaultBadName, name)
+		return rpc.ProcessInfo{}, rpc.NewFault(protocol.FaultBadName, name)
 	}
 	return withNow(s.infos[i], e.clock.Now().Unix()), nil
 }
@@ -530,8 +528,7 @@ func processInfo(p *process, now time.Time) rpc.ProcessInfo {
 		Name:          p.name(),
 		Group:         p.group.cfg.Name,
 		Now:           now.Unix(),
-		State:         int(p.state),
-		StateName:     p.state.String(),
+		State:         p.state,
 		SpawnErr:      p.spawnErr,
 		ExitStatus:    p.exitStatus,
 		Logfile:       p.stdoutPath,
@@ -551,8 +548,8 @@ func processInfo(p *process, now time.Time) rpc.ProcessInfo {
 
 // describe is the reference's _interpretProcessInfo.
 func describe(info rpc.ProcessInfo) string {
-	switch ProcessState(info.State) {
-	case StateRunning:
+	switch info.State {
+	case protocol.StateRunning:
 		// Built by appending: this runs for every RUNNING process on each
 		// getProcessInfo and getAllProcessInfo.
 		b := make([]byte, 0, 48)
@@ -560,12 +557,12 @@ func describe(info rpc.ProcessInfo) string {
 		b = strconv.AppendInt(b, int64(info.PID), 10)
 		b = append(b, ", uptime "...)
 		return string(appendUptime(b, max(info.Now-info.Start, 0)))
-	case StateFatal, StateBackoff:
+	case protocol.StateFatal, protocol.StateBackoff:
 		if info.SpawnErr != "" {
 			return info.SpawnErr
 		}
 		return fmt.Sprintf("unknown error (try \"tail %s\")", info.Name)
-	case StateStopped, StateExited:
+	case protocol.StateStopped, protocol.StateExited:
 		if info.Start == 0 {
 			return "Not started"
 		}
@@ -664,11 +661,11 @@ func (e *Engine) SendProcessStdin(name string, data []byte) error {
 		}
 		switch {
 		case p.pid == 0 || p.killing:
-			err = rpc.NewFault(rpc.FaultNotRunning, name)
+			err = rpc.NewFault(protocol.FaultNotRunning, name)
 		case p.io == nil || p.io.stdin == nil:
-			err = rpc.NewFault(rpc.FaultNoFile, name)
+			err = rpc.NewFault(protocol.FaultNoFile, name)
 		case p.io.stdin.send(data) != nil:
-			err = rpc.NewFault(rpc.FaultNoFile, name)
+			err = rpc.NewFault(protocol.FaultNoFile, name)
 		}
 	}); cerr != nil {
 		return cerr
@@ -697,7 +694,7 @@ func (e *Engine) LogFile(name, channel string) (string, error) {
 		case "stderr":
 			path = p.stderrPath
 		default:
-			err = rpc.NewFault(rpc.FaultBadArguments, "channel "+channel)
+			err = rpc.NewFault(protocol.FaultBadArguments, "channel "+channel)
 		}
 	}); cerr != nil {
 		return "", cerr
@@ -764,7 +761,7 @@ func (e *Engine) processWriters(p *process) []logWriter {
 func clearWriters(writers []logWriter, name string) error {
 	for _, w := range writers {
 		if err := w.Clear(); err != nil {
-			return rpc.NewFault(rpc.FaultFailed, name)
+			return rpc.NewFault(protocol.FaultFailed, name)
 		}
 	}
 	return nil

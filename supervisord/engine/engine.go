@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/rpc"
 	"gosupervisor/supervisord/events"
@@ -23,8 +24,8 @@ import (
 // Logger is the main log as the engine needs it. Logf must be safe for
 // concurrent use: output pumps copy child output to it at debug level.
 type Logger interface {
-	Logf(level config.LogLevel, format string, args ...any)
-	Enabled(level config.LogLevel) bool
+	Logf(level protocol.Level, format string, args ...any)
+	Enabled(level protocol.Level) bool
 }
 
 // MainLogFile is the main log's file side, for readLog/clearLog/SIGUSR2.
@@ -62,7 +63,7 @@ const (
 var _ rpc.Backend = (*Engine)(nil)
 
 // errStopped is what callers get once Run has returned.
-var errStopped = rpc.NewFault(rpc.FaultShutdownState, "")
+var errStopped = rpc.NewFault(protocol.FaultShutdownState, "")
 
 // Engine supervises the processes of one configuration. Build it with New,
 // drive it with Run; all exported methods are safe for concurrent use.
@@ -127,7 +128,7 @@ func New(o Options) (*Engine, error) {
 	if e.clock == nil {
 		e.clock = realClock{}
 	}
-	e.mood.Store(int32(MoodRunning))
+	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
 	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
 	if !o.Config.Supervisord.NoCleanup {
@@ -190,9 +191,9 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		select {
 		case <-ctxDone:
 			ctxDone = nil
-			e.setMood(MoodShutdown)
+			e.setMood(protocol.SupervisorShutdown)
 		case <-e.os.ChildExited():
-			e.log.Logf(config.LevelDebug, "received SIGCHLD indicating a child quit")
+			e.log.Logf(protocol.LevelDebug, "received SIGCHLD indicating a child quit")
 			e.reap(e.clock.Now())
 		case req := <-e.reqc:
 			req(e.clock.Now())
@@ -220,7 +221,7 @@ func (e *Engine) step(now time.Time) {
 			e.mach.transition(p, now, mood)
 		}
 	}
-	if mood < MoodRunning {
+	if mood < protocol.SupervisorRunning {
 		e.shutdownStep(now)
 	}
 	e.tick(now)
@@ -238,7 +239,7 @@ func (e *Engine) reap(now time.Time) {
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
-			e.log.Logf(config.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
+			e.log.Logf(protocol.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
 			continue
 		}
 		delete(e.byPID, pid)
@@ -316,11 +317,11 @@ func (e *Engine) shutdownStep(now time.Time) {
 				names = append(names, p.name())
 			}
 		}
-		e.log.Logf(config.LevelInfo, "waiting for %s to die", strings.Join(names, ", "))
+		e.log.Logf(protocol.LevelInfo, "waiting for %s to die", strings.Join(names, ", "))
 		e.lastReport = now
 		for _, g := range e.order {
 			for _, p := range g.unstopped() {
-				e.log.Logf(config.LevelBlather, "%s has entered the %s state", p.name(), p.state)
+				e.log.Logf(protocol.LevelBlather, "%s has entered the %s state", p.name(), p.state)
 			}
 		}
 	}
@@ -333,9 +334,9 @@ func (e *Engine) stopAllInGroup(g *group, now time.Time) {
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
 		switch p.state {
-		case StateRunning, StateStarting:
+		case protocol.StateRunning, protocol.StateStarting:
 			e.mach.stopProcess(p, now)
-		case StateBackoff:
+		case protocol.StateBackoff:
 			e.mach.giveUp(p, now)
 		}
 	}
@@ -350,12 +351,12 @@ func (e *Engine) hasUnstopped() bool {
 	return false
 }
 
-func (e *Engine) moodNow() Mood { return Mood(e.mood.Load()) }
+func (e *Engine) moodNow() protocol.SupervisorState { return protocol.SupervisorState(e.mood.Load()) }
 
 // setMood enters SHUTDOWN or RESTARTING; the loop does the rest.
-func (e *Engine) setMood(m Mood) {
+func (e *Engine) setMood(m protocol.SupervisorState) {
 	e.mood.Store(int32(m))
-	if m == MoodRestarting {
+	if m == protocol.SupervisorRestarting {
 		e.exit = ExitRestart
 	} else {
 		e.exit = ExitShutdown
@@ -380,10 +381,10 @@ func (e *Engine) call(fn func(now time.Time)) error {
 func (e *Engine) Shutdown() error {
 	var err error
 	if cerr := e.call(func(time.Time) {
-		if e.moodNow() < MoodRunning {
-			err = rpc.NewFault(rpc.FaultShutdownState, "")
+		if e.moodNow() < protocol.SupervisorRunning {
+			err = rpc.NewFault(protocol.FaultShutdownState, "")
 		}
-		e.setMood(MoodShutdown)
+		e.setMood(protocol.SupervisorShutdown)
 	}); cerr != nil {
 		return cerr
 	}
@@ -396,11 +397,11 @@ func (e *Engine) Shutdown() error {
 func (e *Engine) Restart() error {
 	var err error
 	if cerr := e.call(func(time.Time) {
-		if e.moodNow() < MoodRunning {
-			err = rpc.NewFault(rpc.FaultShutdownState, "")
+		if e.moodNow() < protocol.SupervisorRunning {
+			err = rpc.NewFault(protocol.FaultShutdownState, "")
 			return
 		}
-		e.setMood(MoodRestarting)
+		e.setMood(protocol.SupervisorRestarting)
 	}); cerr != nil {
 		return cerr
 	}
@@ -413,7 +414,7 @@ func (e *Engine) ReopenLogs() {
 	_ = e.call(func(time.Time) { writers = e.allWriters() })
 	for _, w := range writers {
 		if err := w.Reopen(); err != nil {
-			e.log.Logf(config.LevelWarn, "could not reopen %s: %v", w.Path(), err)
+			e.log.Logf(protocol.LevelWarn, "could not reopen %s: %v", w.Path(), err)
 		}
 	}
 }

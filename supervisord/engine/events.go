@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/events"
 )
 
@@ -101,7 +102,7 @@ func (e *Engine) emit(ev *events.Emitted) {
 			continue
 		}
 		if dropped, ok := lp.pool.Accept(ev, e.ev.serial); ok {
-			e.log.Logf(config.LevelError, "pool %s event buffer overflowed, discarding event %d", lp.name(), dropped.Event.Serial())
+			e.log.Logf(protocol.LevelError, "pool %s event buffer overflowed, discarding event %d", lp.name(), dropped.Event.Serial())
 		}
 	}
 }
@@ -109,8 +110,8 @@ func (e *Engine) emit(ev *events.Emitted) {
 // stateChanged is called by the machine after every transition: the one
 // place where PROCESS_STATE_* events are born. The payload's values are
 // taken now, as the reference renders them eagerly.
-func (e *Engine) stateChanged(p *process, from ProcessState, _ time.Time) {
-	if p.state == StateStarting {
+func (e *Engine) stateChanged(p *process, from protocol.ProcessState, _ time.Time) {
+	if p.state == protocol.StateStarting {
 		e.listenerStarting(p)
 	}
 	typ, ok := events.ForProcessState(p.state.String())

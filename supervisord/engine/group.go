@@ -3,7 +3,6 @@ package engine
 import (
 	"crypto/rand"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 )
 
@@ -33,7 +34,7 @@ type group struct {
 func (g *group) unstopped() []*process {
 	var out []*process
 	for _, p := range g.procs {
-		if !p.state.isStopped() {
+		if !p.state.IsStopped() {
 			out = append(out, p)
 		}
 	}
@@ -86,7 +87,7 @@ func (e *Engine) removeGroup(g *group) {
 
 func (e *Engine) closeGroup(g *group) {
 	if g.socket != nil {
-		e.log.Logf(config.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
+		e.log.Logf(protocol.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
 		g.socket.Close()
 		g.socket = nil
 	}
@@ -171,7 +172,7 @@ func cleanAutoLogs(log Logger, dir, identifier string) {
 	re := regexp.MustCompile(`^.+?---` + regexp.QuoteMeta(identifier) + `-\S+\.log\.?\d{0,4}`)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		log.Logf(config.LevelWarn, "Could not clear childlog dir")
+		log.Logf(protocol.LevelWarn, "Could not clear childlog dir")
 		return
 	}
 	for _, ent := range entries {
@@ -182,7 +183,7 @@ func cleanAutoLogs(log Logger, dir, identifier string) {
 		// unlink, not os.Remove: a directory that happens to match is
 		// left alone (and warned about), as the reference's os.remove does.
 		if err := syscall.Unlink(path); err != nil && !os.IsNotExist(err) {
-			log.Logf(config.LevelWarn, "Failed to clean up %s", pyrepr.Str(path))
+			log.Logf(protocol.LevelWarn, "Failed to clean up %s", pyrepr.Str(path))
 		}
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 	"gosupervisor/logrot"
-	"gosupervisor/rpc"
 )
 
 func TestNewCreatesAutoLogsAndCleansOldOnes(t *testing.T) {
@@ -105,10 +105,10 @@ func TestRealDebugCopyStripANSIAndLogCalls(t *testing.T) {
 		t.Errorf("after clear: %q %v", b, err)
 	}
 	res := e.ClearAllProcessLogs()
-	if len(res) != 1 || res[0].Status != rpc.FaultSuccess {
+	if len(res) != 1 || res[0].Status != protocol.FaultSuccess {
 		t.Errorf("ClearAllProcessLogs = %+v", res)
 	}
-	if _, err := e.LogFile("nosuch", "stdout"); !isFault(err, rpc.FaultBadName) {
+	if _, err := e.LogFile("nosuch", "stdout"); !isFault(err, protocol.FaultBadName) {
 		t.Errorf("LogFile(nosuch) = %v", err)
 	}
 	// SIGUSR2 after an external rotation: the file is recreated by name.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -122,10 +123,10 @@ func TestLoopAutostartInPriorityOrderWithoutDelay(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
 		info, err := e.ProcessInfo("early")
-		if err != nil || info.StateName != "RUNNING" || info.Description != "pid 1001, uptime 0:00:01" {
+		if err != nil || info.State.String() != "RUNNING" || info.Description != "pid 1001, uptime 0:00:01" {
 			t.Fatalf("ProcessInfo(early) = %+v, %v", info, err)
 		}
-		if info, _ := e.ProcessInfo("manual"); info.StateName != "STOPPED" || info.Description != "Not started" {
+		if info, _ := e.ProcessInfo("manual"); info.State.String() != "STOPPED" || info.Description != "Not started" {
 			t.Fatalf("manual = %+v", info)
 		}
 		wantLinesInOrder(t, log, "INFO spawned: 'early' with pid 1001", "INFO spawned: 'late' with pid 1002",
@@ -158,7 +159,7 @@ func TestLoopStartRetriesThenFatal(t *testing.T) {
 			t.Fatalf("attempts at %v, want %v", offsets, want)
 		}
 		info, _ := e.ProcessInfo("flap")
-		if info.StateName != "FATAL" || info.Description != "Exited too quickly (process log may have details)" {
+		if info.State.String() != "FATAL" || info.Description != "Exited too quickly (process log may have details)" {
 			t.Fatalf("info = %+v", info)
 		}
 		wantLinesInOrder(t, log, "INFO spawned: 'flap' with pid 1001", "WARN exited: flap (exit status 0; not expected)",
@@ -189,7 +190,7 @@ func TestLoopAutorestartAfterCrashIsImmediate(t *testing.T) {
 		if want := []string{"always", "crash"}; !slices.Equal(restarted, want) {
 			t.Fatalf("restarted %v, want %v", restarted, want)
 		}
-		if info, _ := e.ProcessInfo("clean"); info.StateName != "EXITED" || info.ExitStatus != 0 {
+		if info, _ := e.ProcessInfo("clean"); info.State.String() != "EXITED" || info.ExitStatus != 0 {
 			t.Fatalf("clean = %+v", info)
 		}
 		wantLinesInOrder(t, log, "WARN exited: crash (exit status 3; not expected)")
@@ -211,7 +212,7 @@ func TestLoopShutdownStopsGroupsInReversePriority(t *testing.T) {
 		if err := e.Shutdown(); err != nil {
 			t.Fatalf("Shutdown: %v", err)
 		}
-		if err := e.Shutdown(); !isFault(err, rpc.FaultShutdownState) {
+		if err := e.Shutdown(); !isFault(err, protocol.FaultShutdownState) {
 			t.Fatalf("second Shutdown = %v, want SHUTDOWN_STATE", err)
 		}
 		synctest.Wait()
@@ -230,13 +231,13 @@ func TestLoopShutdownStopsGroupsInReversePriority(t *testing.T) {
 		}
 		wantLinesInOrder(t, log, "INFO waiting for db, web to die", "WARN stopped: web (terminated by SIGTERM)",
 			"INFO waiting for db to die", "WARN stopped: db (terminated by SIGTERM)")
-		if e.State().Name != "SHUTDOWN" {
+		if e.State().String() != "SHUTDOWN" {
 			t.Fatalf("state = %+v", e.State())
 		}
 	})
 }
 
-func isFault(err error, code int) bool {
+func isFault(err error, code protocol.FaultCode) bool {
 	var f *rpc.Fault
 	return errors.As(err, &f) && f.Code == code
 }
@@ -265,7 +266,7 @@ func TestLoopStopIgnoringTermIsKilledAfterStopwaitsecs(t *testing.T) {
 			t.Errorf("%d stop reports in 3 s, want 2 (at 0 and 2 s)", n)
 		}
 		info, _ := e.ProcessInfo("stubborn")
-		if info.StateName != "STOPPED" || info.ExitStatus != -1 || info.Description == "Not started" {
+		if info.State.String() != "STOPPED" || info.ExitStatus != -1 || info.Description == "Not started" {
 			t.Fatalf("info = %+v", info)
 		}
 		stop()
@@ -291,17 +292,17 @@ func TestLoopStartStopWaitSemantics(t *testing.T) {
 		rows := []struct {
 			name string
 			call func() error
-			want int
+			want protocol.FaultCode
 		}{
-			{"already started", func() error { return e.StartProcess(ctx, "slow", true) }, rpc.FaultAlreadyStarted},
-			{"exits too quickly", func() error { return e.StartProcess(ctx, "quick", true) }, rpc.FaultSpawnError},
-			{"no such file", func() error { return e.StartProcess(ctx, "nofile", true) }, rpc.FaultNoFile},
-			{"bad name", func() error { return e.StartProcess(ctx, "nosuch", true) }, rpc.FaultBadName},
+			{"already started", func() error { return e.StartProcess(ctx, "slow", true) }, protocol.FaultAlreadyStarted},
+			{"exits too quickly", func() error { return e.StartProcess(ctx, "quick", true) }, protocol.FaultSpawnError},
+			{"no such file", func() error { return e.StartProcess(ctx, "nofile", true) }, protocol.FaultNoFile},
+			{"bad name", func() error { return e.StartProcess(ctx, "nosuch", true) }, protocol.FaultBadName},
 			{"stop", func() error { return e.StopProcess(ctx, "slow", true) }, 0},
-			{"stop again", func() error { return e.StopProcess(ctx, "slow", true) }, rpc.FaultNotRunning},
-			{"signal stopped", func() error { return e.SignalProcess("slow", "HUP") }, rpc.FaultNotRunning},
+			{"stop again", func() error { return e.StopProcess(ctx, "slow", true) }, protocol.FaultNotRunning},
+			{"signal stopped", func() error { return e.SignalProcess("slow", "HUP") }, protocol.FaultNotRunning},
 			{"start without wait", func() error { return e.StartProcess(ctx, "slow", false) }, 0},
-			{"bad signal", func() error { return e.SignalProcess("slow", "NOPE") }, rpc.FaultBadSignal},
+			{"bad signal", func() error { return e.SignalProcess("slow", "NOPE") }, protocol.FaultBadSignal},
 			{"signal", func() error { return e.SignalProcess("slow", "USR1") }, 0},
 		}
 		for _, r := range rows {
@@ -310,7 +311,7 @@ func TestLoopStartStopWaitSemantics(t *testing.T) {
 				t.Errorf("%s: err = %v, want fault %d", r.name, err, r.want)
 			}
 		}
-		if info, _ := e.ProcessInfo("slow"); info.StateName != "STARTING" {
+		if info, _ := e.ProcessInfo("slow"); info.State.String() != "STARTING" {
 			t.Fatalf("after start without wait: %+v", info)
 		}
 		stop()
@@ -333,7 +334,7 @@ func TestLoopGroupResultsInCompletionOrder(t *testing.T) {
 		var names []string
 		for _, r := range res {
 			names = append(names, r.Name)
-			if r.Status != rpc.FaultSuccess || r.Description != "OK" {
+			if r.Status != protocol.FaultSuccess || r.Description != "OK" {
 				t.Errorf("result %+v", r)
 			}
 		}
@@ -348,7 +349,7 @@ func TestLoopGroupResultsInCompletionOrder(t *testing.T) {
 		if len(res) != 0 {
 			t.Fatalf("start of a running group = %+v, want nothing to do", res)
 		}
-		if _, err := e.StartProcessGroup(context.Background(), "zz", true); !isFault(err, rpc.FaultBadName) {
+		if _, err := e.StartProcessGroup(context.Background(), "zz", true); !isFault(err, protocol.FaultBadName) {
 			t.Fatalf("unknown group: %v", err)
 		}
 		stop()
@@ -367,17 +368,17 @@ func TestLoopRestartAndUnknownPid(t *testing.T) {
 		if err := e.Restart(); err != nil {
 			t.Fatal(err)
 		}
-		if e.State().Name != "RESTARTING" {
+		if e.State().String() != "RESTARTING" {
 			t.Fatalf("state %+v", e.State())
 		}
-		if err := e.Restart(); !isFault(err, rpc.FaultShutdownState) {
+		if err := e.Restart(); !isFault(err, protocol.FaultShutdownState) {
 			t.Fatalf("restart during restart: %v", err)
 		}
 		<-e.done
 		if e.exit != ExitRestart {
 			t.Fatalf("exit = %v", e.exit)
 		}
-		if _, err := e.ProcessInfo("a"); !isFault(err, rpc.FaultShutdownState) {
+		if _, err := e.ProcessInfo("a"); !isFault(err, protocol.FaultShutdownState) {
 			t.Fatalf("ProcessInfo after Run = %v", err)
 		}
 	})
@@ -398,7 +399,7 @@ func TestLoopStopRightAfterStartStopsPromptly(t *testing.T) {
 		if took := time.Since(start); took != 0 {
 			t.Fatalf("start+stop took %v, want no waiting", took)
 		}
-		if info, _ := e.ProcessInfo("a"); info.StateName != "STOPPED" {
+		if info, _ := e.ProcessInfo("a"); info.State.String() != "STOPPED" {
 			t.Fatalf("state %+v", info)
 		}
 		stop()
@@ -422,7 +423,7 @@ func TestLoopStaleStopDeadlineNeverHitsANewInstance(t *testing.T) {
 		if got, want := fos.killLog(), []sent{{1001, 15}}; !slices.Equal(got, want) {
 			t.Fatalf("signals = %v, want only the first SIGTERM", got)
 		}
-		if info, _ := e.ProcessInfo("a"); info.StateName != "RUNNING" || info.PID != 1002 {
+		if info, _ := e.ProcessInfo("a"); info.State.String() != "RUNNING" || info.PID != 1002 {
 			t.Fatalf("new instance: %+v", info)
 		}
 		stop()
@@ -441,7 +442,7 @@ func TestLoopStartWaitEndsAbnormallyOrOnCancel(t *testing.T) {
 		if err := e.StopProcess(context.Background(), "a", true); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-started; !isFault(err, rpc.FaultAbnormalTermination) {
+		if err := <-started; !isFault(err, protocol.FaultAbnormalTermination) {
 			t.Fatalf("start wait after a stop = %v, want ABNORMAL_TERMINATION", err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

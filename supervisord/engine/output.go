@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"os"
 	"slices"
 	"sync"
@@ -12,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 )
 
@@ -59,7 +60,7 @@ func (e *Engine) openLogs(p *process) {
 		}
 		opts := []logrot.Option{logrot.WithOnError(func(err error) {
 			if !errors.Is(err, os.ErrClosed) { // a late chunk after the group went away
-				e.log.Logf(config.LevelError, "%s log error: %v", p.name(), err)
+				e.log.Logf(protocol.LevelError, "%s log error: %v", p.name(), err)
 			}
 		})}
 		if lc.Auto {
@@ -69,7 +70,7 @@ func (e *Engine) openLogs(p *process) {
 		}
 		lw, err := logrot.Open(path, lc.MaxBytes, lc.Backups, opts...)
 		if err != nil {
-			e.log.Logf(config.LevelError, "could not open log for %s: %v", p.name(), err)
+			e.log.Logf(protocol.LevelError, "could not open log for %s: %v", p.name(), err)
 			return
 		}
 		*w = lw
@@ -228,7 +229,7 @@ func (e *Engine) stopAllIO() {
 // and PROCESS_LOG events will hook in here: the filter sees every chunk.
 func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
 	strip := e.cfg.Supervisord.StripANSI
-	debug := e.log.Enabled(config.LevelDebug)
+	debug := e.log.Enabled(protocol.LevelDebug)
 	toSyslog := p.cfg.Stdout.Syslog
 	if channel == "stderr" {
 		toSyslog = p.cfg.Stderr.Syslog
@@ -251,7 +252,7 @@ func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
 			if !utf8.Valid(chunk) {
 				text = "Undecodable: " + pyrepr.Bytes(chunk)
 			}
-			log.Logf(config.LevelDebug, "%s %s output:\n%s", name, channel, text)
+			log.Logf(protocol.LevelDebug, "%s %s output:\n%s", name, channel, text)
 		}
 		return chunk
 	}

@@ -3,12 +3,13 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"slices"
 	"syscall"
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/pyrepr"
 )
 
 // process is one supervised program instance slot. It is a plain record
@@ -17,7 +18,7 @@ type process struct {
 	cfg   *config.Process
 	group *group
 
-	state   ProcessState
+	state   protocol.ProcessState
 	pid     int
 	serial  uint64    // counts spawns, so a waiter can tell instances apart
 	started time.Time // last spawn attempt; zero = never started
@@ -66,26 +67,26 @@ type machine struct {
 	kill  func(pid int, sig syscall.Signal) error
 	// changed is called after every state change: the one place where
 	// PROCESS_STATE events will be born.
-	changed func(p *process, from ProcessState, now time.Time)
+	changed func(p *process, from protocol.ProcessState, now time.Time)
 }
 
-func (m *machine) logf(level config.LogLevel, format string, args ...any) {
+func (m *machine) logf(level protocol.Level, format string, args ...any) {
 	m.log.Logf(level, format, args...)
 }
 
 // changeState is the single transition function. It refuses moves that are
 // not in allowedMoves and reports whether the state changed.
-func (m *machine) changeState(p *process, to ProcessState, now time.Time) bool {
+func (m *machine) changeState(p *process, to protocol.ProcessState, now time.Time) bool {
 	from := p.state
 	if from == to {
 		return false
 	}
 	if !moveAllowed(from, to) {
-		m.logf(config.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), from, to)
+		m.logf(protocol.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), from, to)
 		return false
 	}
 	p.state = to
-	if to == StateBackoff {
+	if to == protocol.StateBackoff {
 		p.backoff++
 		p.delay = now.Add(time.Duration(p.backoff) * time.Second)
 	}
@@ -99,11 +100,11 @@ func (m *machine) changeState(p *process, to ProcessState, now time.Time) bool {
 // spawn fails.
 func (m *machine) spawnProcess(p *process, now time.Time) {
 	if p.pid != 0 {
-		m.logf(config.LevelWarn, "process %s already running", pyrepr.Str(p.name()))
+		m.logf(protocol.LevelWarn, "process %s already running", pyrepr.Str(p.name()))
 		return
 	}
-	if !moveAllowed(p.state, StateStarting) {
-		m.logf(config.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), p.state, StateStarting)
+	if !moveAllowed(p.state, protocol.StateStarting) {
+		m.logf(protocol.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), p.state, protocol.StateStarting)
 		return
 	}
 	p.killing = false
@@ -111,28 +112,28 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 	p.exitStatus = 0
 	p.started = now
 	p.serial++
-	m.changeState(p, StateStarting, now)
+	m.changeState(p, protocol.StateStarting, now)
 	pid, at, err := m.spawn(p, now)
 	if err != nil {
 		p.spawnErr = err.Error()
-		m.logf(config.LevelInfo, "spawnerr: %s", p.spawnErr)
-		m.changeState(p, StateBackoff, now)
+		m.logf(protocol.LevelInfo, "spawnerr: %s", p.spawnErr)
+		m.changeState(p, protocol.StateBackoff, now)
 		return
 	}
 	// One step may spawn hundreds of children over a second or more:
 	// startsecs counts from this child's own start, not the step's.
 	p.started = at
 	p.pid = pid
-	m.logf(config.LevelInfo, "spawned: %s with pid %d", pyrepr.Str(p.name()), pid)
+	m.logf(protocol.LevelInfo, "spawned: %s with pid %d", pyrepr.Str(p.name()), pid)
 }
 
 // transition applies the time- and mood-driven rules, as the reference's
 // per-tick transition() does. Spawns happen only while mood is RUNNING.
-func (m *machine) transition(p *process, now time.Time, mood Mood) {
+func (m *machine) transition(p *process, now time.Time, mood protocol.SupervisorState) {
 	state := p.state
-	if mood > MoodRestarting {
+	if mood > protocol.SupervisorRestarting {
 		switch {
-		case state == StateExited:
+		case state == protocol.StateExited:
 			switch p.cfg.Autorestart {
 			case config.AutorestartTrue:
 				m.spawnProcess(p, now)
@@ -141,32 +142,32 @@ func (m *machine) transition(p *process, now time.Time, mood Mood) {
 					m.spawnProcess(p, now)
 				}
 			}
-		case state == StateStopped && p.started.IsZero():
+		case state == protocol.StateStopped && p.started.IsZero():
 			if p.cfg.Autostart {
 				m.spawnProcess(p, now)
 			}
-		case state == StateBackoff:
+		case state == protocol.StateBackoff:
 			if p.backoff <= p.cfg.StartRetries && now.After(p.delay) {
 				m.spawnProcess(p, now)
 			}
 		}
 	}
 	switch state {
-	case StateStarting:
+	case protocol.StateStarting:
 		if !now.Before(p.startsecsDeadline()) {
 			p.delay = time.Time{}
 			p.backoff = 0
-			m.changeState(p, StateRunning, now)
-			m.logf(config.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", p.name(), p.cfg.StartSecs)
+			m.changeState(p, protocol.StateRunning, now)
+			m.logf(protocol.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", p.name(), p.cfg.StartSecs)
 		}
-	case StateBackoff:
+	case protocol.StateBackoff:
 		if p.backoff > p.cfg.StartRetries {
 			m.giveUp(p, now)
-			m.logf(config.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.name())
+			m.logf(protocol.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.name())
 		}
-	case StateStopping:
+	case protocol.StateStopping:
 		if !now.Before(p.delay) {
-			m.logf(config.LevelWarn, "killing %s (%d) with SIGKILL", pyrepr.Str(p.name()), p.pid)
+			m.logf(protocol.LevelWarn, "killing %s (%d) with SIGKILL", pyrepr.Str(p.name()), p.pid)
 			m.killProcess(p, syscall.SIGKILL, now)
 		}
 	}
@@ -174,18 +175,18 @@ func (m *machine) transition(p *process, now time.Time, mood Mood) {
 
 // deadline is when transition next has something to do for p without any
 // other event; ok is false when only an event can change p.
-func (p *process) deadline(mood Mood) (time.Time, bool) {
+func (p *process) deadline(mood protocol.SupervisorState) (time.Time, bool) {
 	switch p.state {
-	case StateStarting:
+	case protocol.StateStarting:
 		return p.startsecsDeadline(), true
-	case StateBackoff:
+	case protocol.StateBackoff:
 		if p.backoff > p.cfg.StartRetries {
 			return time.Time{}, true // gives up on the next step
 		}
-		if mood > MoodRestarting {
+		if mood > protocol.SupervisorRestarting {
 			return p.delay.Add(time.Nanosecond), true
 		}
-	case StateStopping:
+	case protocol.StateStopping:
 		if p.killing {
 			return p.delay, true
 		}
@@ -196,7 +197,7 @@ func (p *process) deadline(mood Mood) (time.Time, bool) {
 func (m *machine) giveUp(p *process, now time.Time) {
 	p.delay = time.Time{}
 	p.backoff = 0
-	m.changeState(p, StateFatal, now)
+	m.changeState(p, protocol.StateFatal, now)
 }
 
 // stopProcess is an administrative stop: the stop signal, or STOPPED at
@@ -208,28 +209,28 @@ func (m *machine) stopProcess(p *process, now time.Time) string {
 
 // killProcess sends sig as a stop (or the final SIGKILL) and enters STOPPING.
 func (m *machine) killProcess(p *process, sig syscall.Signal, now time.Time) string {
-	if p.state == StateBackoff {
-		m.logf(config.LevelDebug, "Attempted to kill %s, which is in BACKOFF state.", p.name())
-		m.changeState(p, StateStopped, now)
+	if p.state == protocol.StateBackoff {
+		m.logf(protocol.LevelDebug, "Attempted to kill %s, which is in BACKOFF state.", p.name())
+		m.changeState(p, protocol.StateStopped, now)
 		return ""
 	}
 	if p.pid == 0 {
 		msg := fmt.Sprintf("attempted to kill %s with sig %s but it wasn't running", p.name(), config.SignalName(sig))
-		m.logf(config.LevelDebug, "%s", msg)
+		m.logf(protocol.LevelDebug, "%s", msg)
 		return msg
 	}
 	asGroup := p.cfg.StopAsGroup
-	if p.state == StateStopping {
+	if p.state == protocol.StateStopping {
 		asGroup = p.cfg.KillAsGroup
 	}
 	groupText := ""
 	if asGroup {
 		groupText = "process group "
 	}
-	m.logf(config.LevelDebug, "killing %s (pid %d) %swith signal %s", p.name(), p.pid, groupText, config.SignalName(sig))
+	m.logf(protocol.LevelDebug, "killing %s (pid %d) %swith signal %s", p.name(), p.pid, groupText, config.SignalName(sig))
 	p.killing = true
 	p.delay = now.Add(time.Duration(p.cfg.StopWaitSecs) * time.Second)
-	m.changeState(p, StateStopping, now)
+	m.changeState(p, protocol.StateStopping, now)
 	target := p.pid
 	if asGroup {
 		target = -p.pid
@@ -237,12 +238,12 @@ func (m *machine) killProcess(p *process, sig syscall.Signal, now time.Time) str
 	if err := m.kill(target, sig); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
 			// It exited on its own; the reaper will tell.
-			m.logf(config.LevelDebug, "unable to signal %s (pid %d), it probably just exited on its own: %v", p.name(), p.pid, err)
+			m.logf(protocol.LevelDebug, "unable to signal %s (pid %d), it probably just exited on its own: %v", p.name(), p.pid, err)
 			return ""
 		}
 		msg := fmt.Sprintf("unknown problem killing %s (%d):%v", p.name(), p.pid, err)
-		m.logf(config.LevelCritical, "%s", msg)
-		m.changeState(p, StateUnknown, now)
+		m.logf(protocol.LevelCritical, "%s", msg)
+		m.changeState(p, protocol.StateUnknown, now)
 		p.killing = false
 		p.delay = time.Time{}
 		return msg
@@ -254,18 +255,18 @@ func (m *machine) killProcess(p *process, sig syscall.Signal, now time.Time) str
 func (m *machine) signalProcess(p *process, sig syscall.Signal, now time.Time) string {
 	if p.pid == 0 {
 		msg := fmt.Sprintf("attempted to send %s sig %s but it wasn't running", p.name(), config.SignalName(sig))
-		m.logf(config.LevelDebug, "%s", msg)
+		m.logf(protocol.LevelDebug, "%s", msg)
 		return msg
 	}
-	m.logf(config.LevelDebug, "sending %s (pid %d) sig %s", p.name(), p.pid, config.SignalName(sig))
+	m.logf(protocol.LevelDebug, "sending %s (pid %d) sig %s", p.name(), p.pid, config.SignalName(sig))
 	if err := m.kill(p.pid, sig); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
-			m.logf(config.LevelDebug, "unable to signal %s (pid %d), it probably just now exited on its own: %v", p.name(), p.pid, err)
+			m.logf(protocol.LevelDebug, "unable to signal %s (pid %d), it probably just now exited on its own: %v", p.name(), p.pid, err)
 			return ""
 		}
 		msg := fmt.Sprintf("unknown problem sending sig %s (%d):%v", p.name(), p.pid, err)
-		m.logf(config.LevelCritical, "%s", msg)
-		m.changeState(p, StateUnknown, now)
+		m.logf(protocol.LevelCritical, "%s", msg)
+		m.changeState(p, protocol.StateUnknown, now)
 		p.killing = false
 		p.delay = time.Time{}
 		return msg
@@ -275,11 +276,11 @@ func (m *machine) signalProcess(p *process, sig syscall.Signal, now time.Time) s
 
 // stopReport logs "waiting for x to stop" at most every 2 s while p stops.
 func (m *machine) stopReport(p *process, now time.Time) {
-	if p.state != StateStopping {
+	if p.state != protocol.StateStopping {
 		return
 	}
 	if p.lastReport.IsZero() || !now.Before(p.lastReport.Add(2*time.Second)) {
-		m.logf(config.LevelInfo, "waiting for %s to stop", p.name())
+		m.logf(protocol.LevelInfo, "waiting for %s to stop", p.name())
 		p.lastReport = now
 	}
 }
@@ -295,34 +296,34 @@ func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 		p.killing = false
 		p.delay = time.Time{}
 		p.exitStatus = code
-		if p.state == StateUnknown || p.state == StateStopping {
-			m.changeState(p, StateStopped, now)
+		if p.state == protocol.StateUnknown || p.state == protocol.StateStopping {
+			m.changeState(p, protocol.StateStopped, now)
 		}
-		level := config.LevelWarn
+		level := protocol.LevelWarn
 		if expected {
-			level = config.LevelInfo
+			level = protocol.LevelInfo
 		}
 		m.logf(level, "stopped: %s (%s)", p.name(), how)
-	case tooQuickly && p.state == StateStarting:
+	case tooQuickly && p.state == protocol.StateStarting:
 		p.exitStatus = 0
 		p.spawnErr = "Exited too quickly (process log may have details)"
-		m.logf(config.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
-		m.changeState(p, StateBackoff, now)
+		m.logf(protocol.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
+		m.changeState(p, protocol.StateBackoff, now)
 	default:
 		p.delay = time.Time{}
 		p.backoff = 0
 		p.exitStatus = code
-		if p.state == StateStarting {
+		if p.state == protocol.StateStarting {
 			// Up for startsecs before the timer said so.
-			m.changeState(p, StateRunning, now)
+			m.changeState(p, protocol.StateRunning, now)
 		}
 		if expected {
-			m.changeState(p, StateExited, now)
-			m.logf(config.LevelInfo, "exited: %s (%s; expected)", p.name(), how)
+			m.changeState(p, protocol.StateExited, now)
+			m.logf(protocol.LevelInfo, "exited: %s (%s; expected)", p.name(), how)
 		} else {
 			p.spawnErr = fmt.Sprintf("Bad exit code %d", code)
-			m.changeState(p, StateExited, now)
-			m.logf(config.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
+			m.changeState(p, protocol.StateExited, now)
+			m.logf(protocol.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
 		}
 	}
 	p.pid = 0

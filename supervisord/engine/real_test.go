@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 	"gosupervisor/rpc"
 )
@@ -106,8 +107,8 @@ func waitState(t *testing.T, e *realEngine, name, state string) rpc.ProcessInfo 
 		if info, err = e.ProcessInfo(name); err != nil {
 			return err
 		}
-		if info.StateName != state {
-			return fmt.Errorf("%s is %s (%s), want %s", name, info.StateName, info.Description, state)
+		if info.State.String() != state {
+			return fmt.Errorf("%s is %s (%s), want %s", name, info.State.String(), info.Description, state)
 		}
 		return nil
 	})
@@ -173,7 +174,7 @@ func TestRealNormalProgramEnvAndStop(t *testing.T) {
 		t.Fatalf("StopProcess: %v", err)
 	}
 	info, _ = e.ProcessInfo("envy")
-	if info.StateName != "STOPPED" || info.ExitStatus != -1 || info.PID != 0 {
+	if info.State.String() != "STOPPED" || info.ExitStatus != -1 || info.PID != 0 {
 		t.Fatalf("after stop: %+v", info)
 	}
 	waitLog(t, e, fmt.Sprintf("WARN stopped: envy (terminated by SIGTERM)"))
@@ -345,7 +346,7 @@ func TestRealNumprocsAndStdin(t *testing.T) {
 	for _, name := range []string{"multi:multi_00", "multi:multi_01"} {
 		waitState(t, e, name, "RUNNING")
 	}
-	if _, err := e.ProcessInfo("multi"); !isFault(err, rpc.FaultBadName) {
+	if _, err := e.ProcessInfo("multi"); !isFault(err, protocol.FaultBadName) {
 		t.Errorf("ProcessInfo(multi) = %v, want BAD_NAME", err)
 	}
 	if err := e.SendProcessStdin("multi:multi_01", []byte("hello\n")); err != nil {
@@ -356,7 +357,7 @@ func TestRealNumprocsAndStdin(t *testing.T) {
 	if err != nil || len(res) != 2 {
 		t.Fatalf("StopProcessGroup = %+v, %v", res, err)
 	}
-	if err := e.SendProcessStdin("multi:multi_01", []byte("x")); !isFault(err, rpc.FaultNotRunning) {
+	if err := e.SendProcessStdin("multi:multi_01", []byte("x")); !isFault(err, protocol.FaultNotRunning) {
 		t.Fatalf("stdin to a stopped process: %v", err)
 	}
 }
@@ -379,17 +380,17 @@ func TestRealReloadAddRemove(t *testing.T) {
 	steps := []struct {
 		name string
 		call func() error
-		want int
+		want protocol.FaultCode
 	}{
 		{"add b", func() error { return e.AddProcessGroup("b") }, 0},
-		{"add b again", func() error { return e.AddProcessGroup("b") }, rpc.FaultAlreadyAdded},
-		{"add unknown", func() error { return e.AddProcessGroup("zz") }, rpc.FaultBadName},
+		{"add b again", func() error { return e.AddProcessGroup("b") }, protocol.FaultAlreadyAdded},
+		{"add unknown", func() error { return e.AddProcessGroup("zz") }, protocol.FaultBadName},
 		{"b starts", func() error { waitState(t, e, "b", "RUNNING"); return nil }, 0},
-		{"remove running b", func() error { return e.RemoveProcessGroup("b") }, rpc.FaultStillRunning},
+		{"remove running b", func() error { return e.RemoveProcessGroup("b") }, protocol.FaultStillRunning},
 		{"stop b", func() error { _, err := e.StopProcessGroup(context.Background(), "b", true); return err }, 0},
 		{"remove b", func() error { return e.RemoveProcessGroup("b") }, 0},
-		{"remove b again", func() error { return e.RemoveProcessGroup("b") }, rpc.FaultBadName},
-		{"b is gone", func() error { _, err := e.ProcessInfo("b"); return err }, rpc.FaultBadName},
+		{"remove b again", func() error { return e.RemoveProcessGroup("b") }, protocol.FaultBadName},
+		{"b is gone", func() error { _, err := e.ProcessInfo("b"); return err }, protocol.FaultBadName},
 	}
 	for _, s := range steps {
 		err := s.call()
@@ -435,11 +436,11 @@ func TestRealSpawnFailures(t *testing.T) {
 		t.Errorf("nocmd spawnerr %q", info.SpawnErr)
 	}
 	waitLog(t, e, "INFO spawnerr: can't find command 'no-such-command-xyz'")
-	if err := e.StartProcess(context.Background(), "nocmd", true); !isFault(err, rpc.FaultNoFile) {
+	if err := e.StartProcess(context.Background(), "nocmd", true); !isFault(err, protocol.FaultNoFile) {
 		t.Errorf("start nocmd: %v", err)
 	}
 	err := e.StartProcess(context.Background(), "notexec", true)
-	if !isFault(err, rpc.FaultNotExecutable) || err.(*rpc.Fault).String != "NOT_EXECUTABLE: command at '/etc/passwd' is not executable" {
+	if !isFault(err, protocol.FaultNotExecutable) || err.(*rpc.Fault).String != "NOT_EXECUTABLE: command at '/etc/passwd' is not executable" {
 		t.Errorf("start notexec: %v", err)
 	}
 }
@@ -456,7 +457,7 @@ func TestRealFCGISocketIsStdin(t *testing.T) {
 	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("socket file: %v %v", fi, err)
 	}
-	if err := e.SendProcessStdin("fcgi", []byte("x")); !isFault(err, rpc.FaultNoFile) {
+	if err := e.SendProcessStdin("fcgi", []byte("x")); !isFault(err, protocol.FaultNoFile) {
 		t.Errorf("stdin of an fcgi child: %v", err)
 	}
 	if c, err := net.Dial("unix", sock); err != nil {

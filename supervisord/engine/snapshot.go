@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -116,7 +117,7 @@ func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
 // matches reports whether entry i still shows p as it is.
 func (s *infoSnapshot) matches(i int, p *process) bool {
 	in := &s.infos[i]
-	return int(p.state) == in.State && p.pid == in.PID &&
+	return p.state == in.State && p.pid == in.PID &&
 		unixOrZero(p.started) == in.Start && unixOrZero(p.stopped) == in.Stop &&
 		p.spawnErr == in.SpawnErr && p.exitStatus == in.ExitStatus &&
 		p.stdoutPath == in.StdoutLogfile && p.stderrPath == in.StderrLogfile
@@ -148,7 +149,7 @@ func (e *Engine) snapshot() (*infoSnapshot, error) {
 // withNow completes a snapshot entry for a reader at now.
 func withNow(info rpc.ProcessInfo, now int64) rpc.ProcessInfo {
 	info.Now = now
-	if ProcessState(info.State) == StateRunning {
+	if info.State == protocol.StateRunning {
 		info.Description = describe(info) // the uptime moves on
 	}
 	return info

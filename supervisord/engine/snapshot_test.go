@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -82,8 +83,8 @@ func TestSnapshotShowsEveryOutcomeAtOnce(t *testing.T) {
 				if err != nil || one != info {
 					t.Errorf("%s: ProcessInfo(%s) = %+v, %v; want %+v", s.name, info.Name, one, err, info)
 				}
-				if w, ok := s.wantState[info.Name]; ok && info.StateName != w {
-					t.Errorf("%s: %s is %s, want %s", s.name, info.Name, info.StateName, w)
+				if w, ok := s.wantState[info.Name]; ok && info.State.String() != w {
+					t.Errorf("%s: %s is %s, want %s", s.name, info.Name, info.State.String(), w)
 				}
 			}
 		}
@@ -91,12 +92,12 @@ func TestSnapshotShowsEveryOutcomeAtOnce(t *testing.T) {
 			t.Errorf("GroupExists(a, b) = %v, %v; want false, true", e.GroupExists("a"), e.GroupExists("b"))
 		}
 		for _, name := range []string{"a", "b:a", "b:", "b:*", "nosuch"} {
-			if _, err := e.ProcessInfo(name); !isFault(err, rpc.FaultBadName) {
+			if _, err := e.ProcessInfo(name); !isFault(err, protocol.FaultBadName) {
 				t.Errorf("ProcessInfo(%q) = %v, want BAD_NAME", name, err)
 			}
 		}
 		stop()
-		if _, err := e.ProcessInfo("b"); !isFault(err, rpc.FaultShutdownState) {
+		if _, err := e.ProcessInfo("b"); !isFault(err, protocol.FaultShutdownState) {
 			t.Errorf("ProcessInfo after Run = %v, want SHUTDOWN_STATE", err)
 		}
 		if got := e.AllProcessInfo(); len(got) != 0 || got == nil {
@@ -131,7 +132,7 @@ func TestSnapshotPublishedBeforeReplies(t *testing.T) {
 		if !ok {
 			t.Fatal("a is not in the snapshot")
 		}
-		return s.infos[i].StateName
+		return s.infos[i].State.String()
 	}
 	if got := state(); got != "STOPPED" {
 		t.Fatalf("after New: %s, want STOPPED", got)
@@ -195,8 +196,8 @@ func TestLoopTimerCountsFromTheStepsEnd(t *testing.T) {
 				if j <= i {
 					want = "RUNNING"
 				}
-				if info.StateName != want {
-					t.Errorf("after %s reached startsecs: %s is %s at %v, want %s", name, info.Name, info.StateName, time.Since(start), want)
+				if info.State.String() != want {
+					t.Errorf("after %s reached startsecs: %s is %s at %v, want %s", name, info.Name, info.State.String(), time.Since(start), want)
 				}
 			}
 		}
