@@ -2,11 +2,11 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"gosupervisor/internal/protocol"
 )
@@ -15,11 +15,12 @@ import (
 // outcome into a value or a *Fault.
 type dispatcher struct {
 	backend Backend
+	now     func() time.Time // for getProcessInfo's now and uptimes
 	reg     *registry
 }
 
-func newDispatcher(b Backend) *dispatcher {
-	d := &dispatcher{backend: b}
+func newDispatcher(b Backend, now func() time.Time) *dispatcher {
+	d := &dispatcher{backend: b, now: now}
 	d.reg = newRegistry(d)
 	return d
 }
@@ -47,7 +48,7 @@ func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, 
 	}
 	v, err := m.call(ctx, a)
 	if err != nil {
-		return nil, toFault(err)
+		return nil, FaultOf(err)
 	}
 	return v, nil
 }
@@ -61,19 +62,6 @@ func (d *dispatcher) lookup(name string) (*method, bool) {
 	}
 	m, ok := d.reg.methods[name]
 	return m, ok
-}
-
-// toFault keeps a Backend *Fault as it is; anything else is FAILED with
-// the error's text.
-func toFault(err error) *Fault {
-	var f *Fault
-	if errors.As(err, &f) {
-		return f
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return NewFault(protocol.FaultFailed, "request abandoned: "+err.Error())
-	}
-	return NewFault(protocol.FaultFailed, err.Error())
 }
 
 // convertArg coerces a decoded XML-RPC value the way the reference's
@@ -171,7 +159,7 @@ func (d *dispatcher) wholeGroup(name string) (string, bool, error) {
 	if proc != "" {
 		return "", false, nil
 	}
-	if !d.backend.GroupExists(group) {
+	if !d.backend.HasGroup(group) {
 		return "", true, NewFault(protocol.FaultBadName, name)
 	}
 	return group, true, nil

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/engine"
 )
 
 // fakeBackend is an in-memory daemon: enough state for the dispatcher's
@@ -21,7 +22,7 @@ type fakeBackend struct {
 	mu       sync.Mutex
 	state    protocol.SupervisorState
 	procs    []*fakeProc // sorted by group, then name
-	inactive []ConfigInfo
+	inactive []engine.ConfiguredProcess
 	mainLog  string
 	reload   [3][]string
 	stdin    map[string][]byte
@@ -37,7 +38,7 @@ type fakeBackend struct {
 }
 
 type fakeProc struct {
-	info    ProcessInfo
+	info    engine.ProcessStatus
 	noFile  bool // command missing: start faults NO_FILE
 	failing bool // start faults SPAWN_ERROR
 }
@@ -47,13 +48,12 @@ type fakeProc struct {
 // command missing). Log files live in dir.
 func newFakeBackend(t testing.TB) *fakeBackend {
 	dir := t.TempDir()
-	mk := func(group, name string, state protocol.ProcessState, pid int, desc string) *fakeProc {
+	mk := func(group, name string, state protocol.ProcessState, pid int) *fakeProc {
 		out := filepath.Join(dir, name+"-stdout.log")
 		errLog := filepath.Join(dir, name+"-stderr.log")
-		return &fakeProc{info: ProcessInfo{
-			Name: name, Group: group, Description: desc, State: state,
-			Start: 1764469000, Now: 1764469005, PID: pid,
-			Logfile: out, StdoutLogfile: out, StderrLogfile: errLog,
+		return &fakeProc{info: engine.ProcessStatus{
+			Name: name, Group: group, State: state, Started: time.Unix(fakeStart, 0), PID: pid,
+			LogFiles: [2]string{out, errLog},
 		}}
 	}
 	b := &fakeBackend{
@@ -61,31 +61,39 @@ func newFakeBackend(t testing.TB) *fakeBackend {
 		mainLog: filepath.Join(dir, "supervisord.log"),
 		stdin:   map[string][]byte{},
 		procs: []*fakeProc{
-			mk("cat", "cat", protocol.StateRunning, 4242, "pid 4242, uptime 0:00:05"),
-			mk("failer", "failer", protocol.StateFatal, 0, "Exited too quickly (process log may have details)"),
-			mk("grp", "a", protocol.StateStopped, 0, "Not started"),
-			mk("grp", "b", protocol.StateRunning, 4343, "pid 4343, uptime 0:00:05"),
-			mk("nofile", "nofile", protocol.StateStopped, 0, "Not started"),
+			mk("cat", "cat", protocol.StateRunning, 4242),
+			mk("failer", "failer", protocol.StateFatal, 0),
+			mk("grp", "a", protocol.StateStopped, 0),
+			mk("grp", "b", protocol.StateRunning, 4343),
+			mk("nofile", "nofile", protocol.StateStopped, 0),
 		},
 		reload:      [3][]string{{"newgrp"}, {"grp"}, {}},
 		startCancel: make(chan error, 1),
 	}
 	b.procs[1].failing = true
 	b.procs[1].info.SpawnErr = "Exited too quickly (process log may have details)"
-	b.procs[2].info.Start = 0
+	b.procs[2].info.Started = time.Time{}
 	b.procs[4].noFile = true
-	b.procs[4].info.Start = 0
+	b.procs[4].info.Started = time.Time{}
 	for _, p := range b.procs {
-		writeFile(t, p.info.StdoutLogfile, "stdout of "+p.info.Name+"\n")
+		writeFile(t, p.info.LogFiles[protocol.Stdout], "stdout of "+p.info.Name+"\n")
 	}
-	writeFile(t, b.procs[0].info.StderrLogfile, "stderr of cat\n")
+	writeFile(t, b.procs[0].info.LogFiles[protocol.Stderr], "stderr of cat\n")
 	writeFile(t, b.mainLog, "2026-11-30 04:00:00,000 INFO supervisord started\n")
-	b.procs[4].info.StdoutLogfile, b.procs[4].info.Logfile = "", ""
-	b.inactive = []ConfigInfo{{Name: "newgrp", Group: "newgrp", Command: "/bin/true", Directory: "none", UID: "none",
-		Autostart: true, GroupPrio: 999, ProcessPrio: 999, StopSignal: 15, ExitCodes: []int{0}, ServerURL: "AUTO",
-		StdoutLogfile: "auto", StderrLogfile: "auto"}}
+	b.procs[4].info.LogFiles[protocol.Stdout] = ""
+	newgrp := &config.Group{Name: "newgrp", Priority: 999}
+	b.inactive = []engine.ConfiguredProcess{{Group: newgrp, Process: &config.Process{
+		Name: "newgrp", Group: "newgrp", Command: "/bin/true", Autostart: true, Priority: 999, StopSignal: 15,
+		ExitCodes: []int{0}, ServerURL: "AUTO", UID: -1, GID: -1,
+		Stdout: config.LogConfig{Auto: true}, Stderr: config.LogConfig{Auto: true}}}}
 	return b
 }
+
+// fakeStart is when the fake's processes started (epoch seconds); the
+// test handlers' clock (fakeNow) reads five seconds later.
+const fakeStart = 1764469000
+
+func fakeNow() time.Time { return time.Unix(fakeStart+5, 0) }
 
 func writeFile(t testing.TB, path, data string) {
 	t.Helper()
@@ -101,7 +109,7 @@ func (b *fakeBackend) find(name string) (*fakeProc, error) {
 			return p, nil
 		}
 	}
-	return nil, NewFault(protocol.FaultBadName, name)
+	return nil, &engine.Error{Kind: engine.ErrNoSuchName, Detail: name}
 }
 
 func (b *fakeBackend) group(group string) ([]*fakeProc, error) {
@@ -112,7 +120,7 @@ func (b *fakeBackend) group(group string) ([]*fakeProc, error) {
 		}
 	}
 	if out == nil {
-		return nil, NewFault(protocol.FaultBadName, group)
+		return nil, &engine.Error{Kind: engine.ErrNoSuchName, Detail: group}
 	}
 	return out, nil
 }
@@ -152,10 +160,10 @@ func (b *fakeBackend) AddProcessGroup(name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, err := b.group(name); err == nil {
-		return NewFault(protocol.FaultAlreadyAdded, name)
+		return &engine.Error{Kind: engine.ErrAlreadyActive, Detail: name}
 	}
 	if name != "newgrp" {
-		return NewFault(protocol.FaultBadName, name)
+		return &engine.Error{Kind: engine.ErrNoSuchName, Detail: name}
 	}
 	return nil
 }
@@ -168,45 +176,49 @@ func (b *fakeBackend) RemoveProcessGroup(name string) error {
 	}
 	for _, p := range ps {
 		if p.info.State == protocol.StateRunning {
-			return NewFault(protocol.FaultStillRunning, name)
+			return &engine.Error{Kind: engine.ErrStillRunning, Detail: name}
 		}
 	}
 	return nil
 }
-func (b *fakeBackend) ProcessInfo(name string) (ProcessInfo, error) {
+func (b *fakeBackend) Process(name string) (engine.ProcessStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, err := b.find(name)
 	if err != nil {
-		return ProcessInfo{}, err
+		return engine.ProcessStatus{}, err
 	}
 	return p.info, nil
 }
-func (b *fakeBackend) AllProcessInfo() []ProcessInfo {
+func (b *fakeBackend) Processes() ([]engine.ProcessStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]ProcessInfo, len(b.procs))
+	out := make([]engine.ProcessStatus, len(b.procs))
 	for i, p := range b.procs {
 		out[i] = p.info
 	}
-	return out
+	return out, nil
 }
-func (b *fakeBackend) AllConfigInfo() []ConfigInfo {
+func (b *fakeBackend) ConfiguredProcesses() []engine.ConfiguredProcess {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []ConfigInfo
+	var out []engine.ConfiguredProcess
 	for _, p := range b.procs {
-		out = append(out, ConfigInfo{
-			Name: p.info.Name, Group: p.info.Group, InUse: true, Autostart: p.info.Name != "a",
-			Command: "/bin/" + p.info.Name, Directory: "none", UID: "none", ExitCodes: []int{0},
-			GroupPrio: 999, ProcessPrio: 999, StopSignal: 15, StopWaitSecs: 10, StartSecs: 1, StartRetries: 3,
-			StdoutLogfile: p.info.StdoutLogfile, StderrLogfile: p.info.StderrLogfile, ServerURL: "AUTO",
-			StdoutLogfileMaxBytes: 50 << 20, StdoutLogfileBackups: 10, StderrLogfileMaxBytes: 50 << 20,
+		out = append(out, engine.ConfiguredProcess{
+			Group: &config.Group{Name: p.info.Group, Priority: 999},
+			Process: &config.Process{
+				Name: p.info.Name, Group: p.info.Group, Autostart: p.info.Name != "a",
+				Command: "/bin/" + p.info.Name, UID: -1, GID: -1, ExitCodes: []int{0},
+				Priority: 999, StopSignal: 15, StopWaitSecs: 10, StartSecs: 1, StartRetries: 3, ServerURL: "AUTO",
+				Stdout: config.LogConfig{File: p.info.LogFiles[protocol.Stdout], MaxBytes: 50 << 20, Backups: 10},
+				Stderr: config.LogConfig{File: p.info.LogFiles[protocol.Stderr], MaxBytes: 50 << 20},
+			},
+			Active: true,
 		})
 	}
 	return append(out, b.inactive...)
 }
-func (b *fakeBackend) GroupExists(group string) bool {
+func (b *fakeBackend) HasGroup(group string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	_, err := b.group(group)
@@ -216,15 +228,15 @@ func (b *fakeBackend) GroupExists(group string) bool {
 func (b *fakeBackend) startLocked(name string, p *fakeProc) error {
 	switch {
 	case p.noFile:
-		return NewFault(protocol.FaultNoFile, "no such file: /bin/"+p.info.Name)
+		return &engine.Error{Kind: engine.ErrNoCommand, Detail: "no such file: /bin/" + p.info.Name}
 	case p.info.State == protocol.StateRunning || p.info.State == protocol.StateStarting || p.info.State == protocol.StateBackoff:
-		return NewFault(protocol.FaultAlreadyStarted, name)
+		return &engine.Error{Kind: engine.ErrAlreadyStarted, Detail: name}
 	case p.failing:
-		return NewFault(protocol.FaultSpawnError, name)
+		return &engine.Error{Kind: engine.ErrSpawn, Detail: name}
 	}
 	p.info.State = protocol.StateRunning
 	p.info.PID = 5000 + len(p.info.Name)
-	p.info.Description = fmt.Sprintf("pid %d, uptime 0:00:00", p.info.PID)
+	p.info.Started = fakeNow()
 	return nil
 }
 
@@ -250,15 +262,11 @@ func (b *fakeBackend) StartProcess(ctx context.Context, name string, wait bool) 
 	return b.startLocked(name, p)
 }
 
-func resultOf(p *fakeProc, err error) Result {
-	r := Result{Name: p.info.Name, Group: p.info.Group, Status: protocol.FaultSuccess, Description: "OK"}
-	if f, ok := err.(*Fault); ok {
-		r.Status, r.Description = f.Code, f.String
-	}
-	return r
+func resultOf(p *fakeProc, err error) engine.Outcome {
+	return engine.Outcome{Name: p.info.Name, Group: p.info.Group, Err: err}
 }
 
-func (b *fakeBackend) StartProcessGroup(_ context.Context, group string, _ bool) ([]Result, error) {
+func (b *fakeBackend) StartProcessGroup(_ context.Context, group string, _ bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ps, err := b.group(group)
@@ -268,8 +276,8 @@ func (b *fakeBackend) StartProcessGroup(_ context.Context, group string, _ bool)
 	return b.startAll(ps), nil
 }
 
-func (b *fakeBackend) startAll(ps []*fakeProc) []Result {
-	out := []Result{}
+func (b *fakeBackend) startAll(ps []*fakeProc) []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range ps {
 		if p.info.State == protocol.StateRunning {
 			continue
@@ -279,7 +287,7 @@ func (b *fakeBackend) startAll(ps []*fakeProc) []Result {
 	return out
 }
 
-func (b *fakeBackend) StartAllProcesses(context.Context, bool) ([]Result, error) {
+func (b *fakeBackend) StartAllProcesses(context.Context, bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.startAll(b.procs), nil
@@ -287,10 +295,10 @@ func (b *fakeBackend) StartAllProcesses(context.Context, bool) ([]Result, error)
 
 func (b *fakeBackend) stopLocked(name string, p *fakeProc) error {
 	if p.info.State != protocol.StateRunning {
-		return NewFault(protocol.FaultNotRunning, name)
+		return &engine.Error{Kind: engine.ErrNotRunning, Detail: name}
 	}
 	p.info.State, p.info.PID = protocol.StateStopped, 0
-	p.info.Description = "Nov 30 04:00 AM"
+	p.info.Stopped = fakeNow()
 	return nil
 }
 
@@ -304,8 +312,8 @@ func (b *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error 
 	return b.stopLocked(name, p)
 }
 
-func (b *fakeBackend) stopAll(ps []*fakeProc) []Result {
-	out := []Result{}
+func (b *fakeBackend) stopAll(ps []*fakeProc) []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range ps {
 		if p.info.State == protocol.StateRunning {
 			out = append(out, resultOf(p, b.stopLocked(p.info.Name, p)))
@@ -314,7 +322,7 @@ func (b *fakeBackend) stopAll(ps []*fakeProc) []Result {
 	return out
 }
 
-func (b *fakeBackend) StopProcessGroup(_ context.Context, group string, _ bool) ([]Result, error) {
+func (b *fakeBackend) StopProcessGroup(_ context.Context, group string, _ bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ps, err := b.group(group)
@@ -324,7 +332,7 @@ func (b *fakeBackend) StopProcessGroup(_ context.Context, group string, _ bool) 
 	return b.stopAll(ps), nil
 }
 
-func (b *fakeBackend) StopAllProcesses(context.Context, bool) ([]Result, error) {
+func (b *fakeBackend) StopAllProcesses(context.Context, bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.stopAll(b.procs), nil
@@ -339,10 +347,10 @@ func validSignal(sig string) bool {
 
 func (b *fakeBackend) signalLocked(name string, p *fakeProc, sig string) error {
 	if !validSignal(sig) {
-		return NewFault(protocol.FaultBadSignal, sig)
+		return &engine.Error{Kind: engine.ErrBadSignal, Detail: sig}
 	}
 	if p.info.State != protocol.StateRunning {
-		return NewFault(protocol.FaultNotRunning, name)
+		return &engine.Error{Kind: engine.ErrNotRunning, Detail: name}
 	}
 	return nil
 }
@@ -357,8 +365,8 @@ func (b *fakeBackend) SignalProcess(name, sig string) error {
 	return b.signalLocked(name, p, sig)
 }
 
-func (b *fakeBackend) signalAll(ps []*fakeProc, sig string) []Result {
-	out := []Result{}
+func (b *fakeBackend) signalAll(ps []*fakeProc, sig string) []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range ps {
 		if p.info.State == protocol.StateRunning {
 			out = append(out, resultOf(p, b.signalLocked(p.info.Name, p, sig)))
@@ -367,7 +375,7 @@ func (b *fakeBackend) signalAll(ps []*fakeProc, sig string) []Result {
 	return out
 }
 
-func (b *fakeBackend) SignalProcessGroup(group, sig string) ([]Result, error) {
+func (b *fakeBackend) SignalProcessGroup(group, sig string) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ps, err := b.group(group)
@@ -377,7 +385,7 @@ func (b *fakeBackend) SignalProcessGroup(group, sig string) ([]Result, error) {
 	return b.signalAll(ps, sig), nil
 }
 
-func (b *fakeBackend) SignalAllProcesses(sig string) ([]Result, error) {
+func (b *fakeBackend) SignalAllProcesses(sig string) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.signalAll(b.procs, sig), nil
@@ -391,7 +399,7 @@ func (b *fakeBackend) SendProcessStdin(name string, data []byte) error {
 		return err
 	}
 	if p.info.PID == 0 {
-		return NewFault(protocol.FaultNotRunning, name)
+		return &engine.Error{Kind: engine.ErrNotRunning, Detail: name}
 	}
 	b.stdin[name] = append(b.stdin[name], data...)
 	return nil
@@ -404,17 +412,14 @@ func (b *fakeBackend) SendRemoteCommEvent(typ, data string) error {
 	return nil
 }
 
-func (b *fakeBackend) LogFile(name, channel string) (string, error) {
+func (b *fakeBackend) LogFile(name string, ch protocol.Channel) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, err := b.find(name)
 	if err != nil {
 		return "", err
 	}
-	if channel == "stderr" {
-		return p.info.StderrLogfile, nil
-	}
-	return p.info.StdoutLogfile, nil
+	return p.info.LogFiles[ch], nil
 }
 
 func (b *fakeBackend) ClearProcessLogs(name string) error {
@@ -424,18 +429,18 @@ func (b *fakeBackend) ClearProcessLogs(name string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []string{p.info.StdoutLogfile, p.info.StderrLogfile} {
+	for _, f := range p.info.LogFiles {
 		if f != "" {
 			if err := os.WriteFile(f, nil, 0o644); err != nil {
-				return NewFault(protocol.FaultFailed, name)
+				return &engine.Error{Kind: engine.ErrFailed, Detail: name}
 			}
 		}
 	}
 	return nil
 }
 
-func (b *fakeBackend) ClearAllProcessLogs() []Result {
-	out := []Result{}
+func (b *fakeBackend) ClearAllProcessLogs() []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range b.procs {
 		out = append(out, resultOf(p, b.ClearProcessLogs(p.info.Group+":"+p.info.Name)))
 	}

@@ -58,6 +58,9 @@ type HandlerOptions struct {
 	// WriteTimeout bounds each write to a client, so one that stops
 	// reading is dropped instead of holding a goroutine forever.
 	WriteTimeout time.Duration
+	// Now is the clock getProcessInfo reports and measures uptimes with;
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // handler serves XML-RPC, log tails, the health check and the UI.
@@ -92,10 +95,13 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &handler{
 		opts:     opts,
 		backend:  b,
-		disp:     newDispatcher(b),
+		disp:     newDispatcher(b, opts.Now),
 		rpcSlots: make(chan struct{}, opts.MaxConcurrentRPC),
 		tails:    make(chan struct{}, opts.MaxLogTails),
 		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},

@@ -18,8 +18,12 @@ import (
 	"gosupervisor/internal/testenv"
 )
 
+// newTestServer serves b with opts; a nil opts.Now reads fakeNow.
 func newTestServer(t *testing.T, b Backend, opts HandlerOptions) *httptest.Server {
 	t.Helper()
+	if opts.Now == nil {
+		opts.Now = fakeNow
+	}
 	srv := httptest.NewUnstartedServer(NewHandler(b, opts))
 	srv.Config.ConnContext = ConnContext
 	srv.Start()
@@ -34,9 +38,9 @@ func TestMethods(t *testing.T) {
 	b := newFakeBackend(t)
 	srv := newTestServer(t, b, HandlerOptions{})
 	client := &rpcClient{t: t, url: srv.URL}
-	infoCat := `map[description:pid 4242, uptime 0:00:05 exitstatus:0 group:cat logfile:` + b.procs[0].info.StdoutLogfile +
+	infoCat := `map[description:pid 4242, uptime 0:00:05 exitstatus:0 group:cat logfile:` + b.procs[0].info.LogFiles[protocol.Stdout] +
 		` name:cat now:1764469005 pid:4242 spawnerr: start:1764469000 state:20 statename:RUNNING stderr_logfile:` +
-		b.procs[0].info.StderrLogfile + ` stdout_logfile:` + b.procs[0].info.StdoutLogfile + ` stop:0]`
+		b.procs[0].info.LogFiles[protocol.Stderr] + ` stdout_logfile:` + b.procs[0].info.LogFiles[protocol.Stdout] + ` stop:0]`
 	ok := func(name, group string) string {
 		return "map[description:OK group:" + group + " name:" + name + " status:80]"
 	}
@@ -513,7 +517,7 @@ func TestLogLines(t *testing.T) {
 	t.Parallel()
 	var lines []string
 	logf := func(level protocol.Level, msg string) { lines = append(lines, msg) }
-	h := NewHandler(newFakeBackend(t), HandlerOptions{Log: logf, LogLevel: protocol.LevelTrace})
+	h := NewHandler(newFakeBackend(t), HandlerOptions{Log: logf, LogLevel: protocol.LevelTrace, Now: fakeNow})
 	for _, body := range []string{string(encodeCall(t, "supervisor.getPID")), string(encodeCall(t, "supervisor.nosuch")),
 		"<bad" + strings.Repeat("x", 5000)} {
 		req := httptest.NewRequest("POST", "/RPC2", strings.NewReader(body))
@@ -538,7 +542,7 @@ func TestLogLines(t *testing.T) {
 func TestLogtail(t *testing.T) {
 	t.Parallel()
 	b := newFakeBackend(t)
-	path := b.procs[0].info.StdoutLogfile
+	path := b.procs[0].info.LogFiles[protocol.Stdout]
 	big := strings.Repeat("0123456789", 200) // 2000 bytes
 	writeFile(t, path, big)
 	srv := newTestServer(t, b, HandlerOptions{Username: "u", Password: "p"})
@@ -696,7 +700,7 @@ func TestLongCallsOutliveReadTimeout(t *testing.T) {
 	stream := &streamReader{t: t, r: resp.Body}
 	stream.expect("stdout of cat\n")
 	time.Sleep(500 * time.Millisecond) // past ReadTimeout, on purpose
-	appendFile(t, b.procs[0].info.StdoutLogfile, "later\n")
+	appendFile(t, b.procs[0].info.LogFiles[protocol.Stdout], "later\n")
 	stream.expect("later\n")
 }
 

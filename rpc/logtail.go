@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 )
 
@@ -17,13 +18,13 @@ func (h *handler) serveProcessTail(w http.ResponseWriter, r *http.Request, rest 
 		httpError(w, http.StatusBadRequest)
 		return
 	}
-	namespec, channel, ok := strings.Cut(rest, "/")
-	if !ok {
-		channel = "stdout"
-	}
-	if channel != "stdout" && channel != "stderr" {
-		httpError(w, http.StatusNotFound)
-		return
+	namespec, chName, ok := strings.Cut(rest, "/")
+	channel := protocol.Stdout
+	if ok {
+		if channel, ok = protocol.ParseChannel(chName); !ok {
+			httpError(w, http.StatusNotFound)
+			return
+		}
 	}
 	if _, proc := splitNamespec(namespec); proc == "" || namespec == "" {
 		httpError(w, http.StatusNotFound)

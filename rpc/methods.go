@@ -3,13 +3,13 @@ package rpc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
 
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
+	"gosupervisor/supervisord/engine"
 )
 
 // argKind is the XML-RPC type a parameter must convert to.
@@ -188,11 +188,11 @@ func newRegistry(d *dispatcher) *registry {
 		help: "Describe the configuration of every process, whether its group is active or not.\n" +
 			"@return array result  one config struct per process, sorted by name",
 		call: func(context.Context, args) (any, error) {
-			infos := b.AllConfigInfo()
-			sort.SliceStable(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
-			out := make([]any, len(infos))
-			for i := range infos {
-				out[i] = configInfoStruct(&infos[i])
+			procs := b.ConfiguredProcesses()
+			sort.SliceStable(procs, func(i, j int) bool { return procs[i].Process.Name < procs[j].Process.Name })
+			out := make([]any, len(procs))
+			for i := range procs {
+				out[i] = configInfoStruct(&procs[i])
 			}
 			return out, nil
 		}})
@@ -205,17 +205,21 @@ func newRegistry(d *dispatcher) *registry {
 			if _, proc := splitNamespec(name); proc == "" {
 				return nil, NewFault(protocol.FaultBadName, name)
 			}
-			info, err := b.ProcessInfo(name)
+			p, err := b.Process(name)
 			if err != nil {
 				return nil, err
 			}
-			return (*processInfoValue)(&info), nil
+			return &processInfoValue{p: p, now: d.now().Unix()}, nil
 		}})
 	r.add(&method{name: sv("getAllProcessInfo"), guarded: true,
 		help: "Describe every process, sorted by group name and then process name.\n" +
 			"@return array result  one process info struct per process",
 		call: func(context.Context, args) (any, error) {
-			return processInfoList(b.AllProcessInfo()), nil
+			procs, err := b.Processes()
+			if err != nil {
+				return nil, err
+			}
+			return &processInfoList{procs: procs, now: d.now().Unix()}, nil
 		}})
 
 	readHelp := func(channel string) string {
@@ -235,16 +239,19 @@ func newRegistry(d *dispatcher) *registry {
 			"@param int length  the most bytes to answer\n" +
 			"@return array result  [string bytes, int offset, boolean overflow]"
 	}
-	for _, ch := range []struct{ channel, read, tail string }{
-		{"stdout", "readProcessStdoutLog", "tailProcessStdoutLog"},
-		{"stderr", "readProcessStderrLog", "tailProcessStderrLog"},
+	for _, ch := range []struct {
+		channel    protocol.Channel
+		read, tail string
+	}{
+		{protocol.Stdout, "readProcessStdoutLog", "tailProcessStdoutLog"},
+		{protocol.Stderr, "readProcessStderrLog", "tailProcessStderrLog"},
 	} {
 		readAliases, tailAliases := []string{}, []string{}
-		if ch.channel == "stdout" {
+		if ch.channel == protocol.Stdout {
 			readAliases, tailAliases = []string{sv("readProcessLog")}, []string{sv("tailProcessLog")}
 		}
 		r.add(&method{name: sv(ch.read), guarded: true, params: []argKind{S, I, I}, required: 3,
-			help: readHelp(ch.channel),
+			help: readHelp(ch.channel.String()),
 			call: func(_ context.Context, a args) (any, error) {
 				path, err := d.processLog(a.str(0), ch.channel)
 				if err != nil {
@@ -253,7 +260,7 @@ func newRegistry(d *dispatcher) *registry {
 				return d.readFile(path, a.num(1), a.num(2))
 			}}, readAliases...)
 		r.add(&method{name: sv(ch.tail), guarded: true, params: []argKind{S, I, I}, required: 3,
-			help: tailHelp(ch.channel),
+			help: tailHelp(ch.channel.String()),
 			call: func(_ context.Context, a args) (any, error) {
 				path, err := d.processLog(a.str(0), ch.channel)
 				if err != nil {
@@ -373,14 +380,21 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// results turns the Backend's result list into the wire array.
-func results(rs []Result, err error) (any, error) {
+// results turns the outcomes of a group or "all" call into the wire
+// array: status SUCCESS and description "OK", or the fault's code and
+// text.
+func results(outcomes []engine.Outcome, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]any, len(rs))
-	for i, r := range rs {
-		out[i] = Struct{{"name", r.Name}, {"group", r.Group}, {"status", int(r.Status)}, {"description", r.Description}}
+	out := make([]any, len(outcomes))
+	for i, o := range outcomes {
+		status, desc := protocol.FaultSuccess, "OK"
+		if o.Err != nil {
+			f := FaultOf(o.Err)
+			status, desc = f.Code, f.String
+		}
+		out[i] = Struct{{"name", o.Name}, {"group", o.Group}, {"status", int(status)}, {"description", desc}}
 	}
 	return out, nil
 }
@@ -390,52 +404,71 @@ func capInt32(n int64) int64 {
 	return min(max(n, -1<<31), 1<<31-1)
 }
 
-// uidValue sends a numeric uid as an int and anything else ("none") as
-// a string, like the reference.
-func uidValue(uid string) any {
-	var n int
-	if _, err := fmt.Sscanf(uid, "%d", &n); err == nil && fmt.Sprint(n) == uid {
-		return n
-	}
-	return uid
-}
-
-func configInfoStruct(c *ConfigInfo) Struct {
-	exitcodes := c.ExitCodes
+// configInfoStruct is one entry of getAllConfigInfo, with the
+// reference's spellings: "none" for an unset directory, uid, serverurl or
+// log file, "auto" for an AUTO log not yet named, the uid as an int.
+func configInfoStruct(cp *engine.ConfiguredProcess) Struct {
+	pc := cp.Process
+	exitcodes := pc.ExitCodes
 	if exitcodes == nil {
 		exitcodes = []int{}
 	}
-	return Struct{
-		{"autostart", c.Autostart},
-		{"directory", c.Directory},
-		{"uid", uidValue(c.UID)},
-		{"command", c.Command},
-		{"exitcodes", exitcodes},
-		{"group", c.Group},
-		{"group_prio", c.GroupPrio},
-		{"inuse", c.InUse},
-		{"killasgroup", c.KillAsGroup},
-		{"name", c.Name},
-		{"process_prio", c.ProcessPrio},
-		{"redirect_stderr", c.RedirectStderr},
-		{"startretries", c.StartRetries},
-		{"startsecs", c.StartSecs},
-		{"stdout_capture_maxbytes", c.StdoutCaptureMaxBytes},
-		{"stdout_events_enabled", c.StdoutEventsEnabled},
-		{"stdout_logfile", c.StdoutLogfile},
-		{"stdout_logfile_backups", c.StdoutLogfileBackups},
-		{"stdout_logfile_maxbytes", c.StdoutLogfileMaxBytes},
-		{"stdout_syslog", c.StdoutSyslog},
-		{"stopsignal", c.StopSignal},
-		{"stopwaitsecs", c.StopWaitSecs},
-		{"stderr_capture_maxbytes", c.StderrCaptureMaxBytes},
-		{"stderr_events_enabled", c.StderrEventsEnabled},
-		{"stderr_logfile", c.StderrLogfile},
-		{"stderr_logfile_backups", c.StderrLogfileBackups},
-		{"stderr_logfile_maxbytes", c.StderrLogfileMaxBytes},
-		{"stderr_syslog", c.StderrSyslog},
-		{"serverurl", c.ServerURL},
+	var uid any = "none"
+	if pc.User != "" && pc.UID >= 0 {
+		uid = pc.UID
 	}
+	serverURL := "none"
+	if u := strings.TrimSpace(pc.ServerURL); u != "" && !strings.EqualFold(u, "AUTO") {
+		serverURL = pc.ServerURL
+	}
+	logName := func(ch protocol.Channel) string {
+		lc := pc.Log(ch)
+		switch {
+		case cp.LogFiles[ch] != "":
+			return cp.LogFiles[ch]
+		case lc.Auto:
+			return "auto"
+		}
+		return noneIfEmpty(lc.File)
+	}
+	return Struct{
+		{"autostart", pc.Autostart},
+		{"directory", noneIfEmpty(pc.Directory)},
+		{"uid", uid},
+		{"command", pc.Command},
+		{"exitcodes", exitcodes},
+		{"group", cp.Group.Name},
+		{"group_prio", cp.Group.Priority},
+		{"inuse", cp.Active},
+		{"killasgroup", pc.KillAsGroup},
+		{"name", pc.Name},
+		{"process_prio", pc.Priority},
+		{"redirect_stderr", pc.RedirectStderr},
+		{"startretries", pc.StartRetries},
+		{"startsecs", pc.StartSecs},
+		{"stdout_capture_maxbytes", pc.Stdout.CaptureMaxBytes},
+		{"stdout_events_enabled", pc.Stdout.EventsEnabled},
+		{"stdout_logfile", logName(protocol.Stdout)},
+		{"stdout_logfile_backups", pc.Stdout.Backups},
+		{"stdout_logfile_maxbytes", pc.Stdout.MaxBytes},
+		{"stdout_syslog", pc.Stdout.Syslog},
+		{"stopsignal", int(pc.StopSignal)},
+		{"stopwaitsecs", pc.StopWaitSecs},
+		{"stderr_capture_maxbytes", pc.Stderr.CaptureMaxBytes},
+		{"stderr_events_enabled", pc.Stderr.EventsEnabled},
+		{"stderr_logfile", logName(protocol.Stderr)},
+		{"stderr_logfile_backups", pc.Stderr.Backups},
+		{"stderr_logfile_maxbytes", pc.Stderr.MaxBytes},
+		{"stderr_syslog", pc.Stderr.Syslog},
+		{"serverurl", serverURL},
+	}
+}
+
+func noneIfEmpty(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // readFile applies readLog's rules to path and maps failures to faults:
@@ -462,7 +495,7 @@ func (d *dispatcher) readFile(path string, offset, length int64) (any, error) {
 // processLog resolves a process's log path for the read and tail
 // methods; a whole-group namespec is BAD_NAME, a channel without a file
 // (or whose file does not exist yet) gives "".
-func (d *dispatcher) processLog(name, channel string) (string, error) {
+func (d *dispatcher) processLog(name string, channel protocol.Channel) (string, error) {
 	if _, proc := splitNamespec(name); proc == "" {
 		return "", NewFault(protocol.FaultBadName, name)
 	}

@@ -11,6 +11,7 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
+	"gosupervisor/supervisord/engine"
 	"gosupervisor/webui"
 )
 
@@ -32,7 +33,7 @@ type httpServers struct {
 // the reference's per-server lines: one INFO per RPC interface, and CRIT
 // when the server has no authentication. A bind error is a startup error
 // with the reference's text; a stale unix socket is reported on stderr.
-func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr io.Writer) (*httpServers, error) {
+func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr io.Writer) (*httpServers, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hs := &httpServers{cancel: cancel}
 	type server struct {
@@ -49,7 +50,10 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 		all = append(all, server{s.Section, s.Username, s.Password,
 			func() (net.Listener, error) { return rpc.ListenUnixReport(s, stderr) }})
 	}
-	ui := webui.NewHandler(backend)
+	ui := webui.New(eng, webui.Options{Fault: func(err error) (protocol.FaultCode, string) {
+		f := rpc.FaultOf(err)
+		return f.Code, f.String
+	}})
 	for _, s := range all {
 		ln, err := s.listen()
 		if err != nil {
@@ -67,7 +71,7 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 		if s.username == "" {
 			log.Logf(protocol.LevelCritical, "Server '%s' running without any HTTP authentication checking", s.section)
 		}
-		srv := rpc.NewServer(ctx, rpc.NewHandler(backend, rpc.HandlerOptions{
+		srv := rpc.NewServer(ctx, rpc.NewHandler(eng, rpc.HandlerOptions{
 			Username: s.username,
 			Password: s.password,
 			UI:       ui,

@@ -29,7 +29,7 @@ func TestBrowser(t *testing.T) {
 		fakeProc{group: "mailer", name: "mailer", state: protocol.StateFatal, log: "-"},
 		fakeProc{group: "queue", name: "queue", state: protocol.StateBackoff, log: "-"},
 	)
-	srv := httptest.NewServer(NewHandler(b))
+	srv := httptest.NewServer(newTestHandler(b))
 	t.Cleanup(srv.Close)
 	br := startBrowser(t)
 	br.resize(1280, 800)
@@ -96,7 +96,7 @@ func TestBrowser(t *testing.T) {
 	// update is still the one on the page, and clicking it works.
 	stopWeb := br.mustFind(`tr[data-name="web"] button[value="stop"]`)
 	b.mu.Lock()
-	b.procs["web"].Description = "pid 1003, uptime 0:01:07"
+	b.procs["web"].PID, b.procs["web"].Started = 1003, fixedNow().Add(-67*time.Second)
 	b.mu.Unlock()
 	testenv.Eventually(t, 10*time.Second, func() error {
 		got, err := br.text(`tr[data-name="web"] td.desc`)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"gosupervisor/internal/protocol"
-	"gosupervisor/rpc"
+	"gosupervisor/supervisord/engine"
 )
 
 // redirectWriteTimeout bounds writing the answer once an action is done,
@@ -67,7 +67,8 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	message, hasMessage := formLookup(r, "message")
 	state := h.backend.State()
-	infos := h.backend.AllProcessInfo()
+	procs, _ := h.backend.Processes() // none once the daemon has stopped
+	now := h.now().Unix()
 	h.render(w, "index.html", statusPage{
 		Version:        h.version,
 		Identification: h.backend.Identification(),
@@ -75,8 +76,8 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 		Message:        message,
 		HasMessage:     hasMessage,
 		MessageIsError: isErrorMessage(message),
-		Processes:      rows(infos),
-		Summary:        summarize(infos),
+		Processes:      rows(procs, now),
+		Summary:        summarize(procs),
 	})
 }
 
@@ -100,14 +101,16 @@ func (h *Handler) redirectWithMessage(w http.ResponseWriter, r *http.Request, ms
 	_, _ = w.Write([]byte(`<a href="` + html.EscapeString(location) + `">Moved Permanently</a>` + "\n"))
 }
 
-func rows(infos []rpc.ProcessInfo) []processRow {
-	out := make([]processRow, 0, len(infos))
-	for _, info := range infos {
+// rows are the status table's rows for procs, as seen at now (epoch
+// seconds).
+func rows(procs []engine.ProcessStatus, now int64) []processRow {
+	out := make([]processRow, 0, len(procs))
+	for _, info := range procs {
 		out = append(out, processRow{
 			Namespec:    namespec(info.Group, info.Name),
 			State:       strings.ToLower(info.State.String()),
 			StateClass:  stateClass(info.State),
-			Description: info.Description,
+			Description: protocol.Describe(info.State, info.Name, info.PID, info.SpawnErr, unixOrZero(info.Started), unixOrZero(info.Stopped), now),
 			CanStart:    info.State == protocol.StateStopped || info.State == protocol.StateExited || info.State == protocol.StateFatal,
 			CanStop:     info.State == protocol.StateRunning,
 		})
@@ -116,7 +119,7 @@ func rows(infos []rpc.ProcessInfo) []processRow {
 }
 
 // summarize counts processes per state, running first, then problems.
-func summarize(infos []rpc.ProcessInfo) []summaryItem {
+func summarize(infos []engine.ProcessStatus) []summaryItem {
 	order := []protocol.ProcessState{
 		protocol.StateRunning, protocol.StateStarting, protocol.StateBackoff, protocol.StateFatal,
 		protocol.StateExited, protocol.StateStopping, protocol.StateStopped, protocol.StateUnknown,
@@ -132,6 +135,14 @@ func summarize(infos []rpc.ProcessInfo) []summaryItem {
 		}
 	}
 	return out
+}
+
+// unixOrZero is t in epoch seconds, 0 for the zero time (never).
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 // stateClass is the reference's CSS class for a state.

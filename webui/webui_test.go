@@ -14,13 +14,23 @@ import (
 
 	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
+	"gosupervisor/supervisord/engine"
 )
 
 // fixedNow is the clock of every handler under test.
 func fixedNow() time.Time { return time.Date(2026, time.November, 3, 4, 35, 8, 0, time.Local) }
 
-func newTestHandler(b rpc.Backend) *Handler {
-	return New(b, Options{Now: fixedNow})
+// testOptions are the options of every handler under test: a fixed
+// clock, and the rpc package's fault wording as supervisord wires it.
+func testOptions() Options { return Options{Now: fixedNow, Fault: rpcFault} }
+
+func rpcFault(err error) (protocol.FaultCode, string) {
+	f := rpc.FaultOf(err)
+	return f.Code, f.String
+}
+
+func newTestHandler(b Backend) *Handler {
+	return New(b, testOptions())
 }
 
 // do sends one request to h and returns the response and its body.
@@ -372,7 +382,7 @@ func TestXSS(t *testing.T) {
 	const evil = `<script>alert("x")</script>`
 	b := newFakeBackend(t, fakeProc{group: evil, name: evil + "&", state: protocol.StateRunning, log: "out " + evil + "\n"})
 	ns := namespec(evil, evil+"&")
-	b.procs[ns].Description = "desc " + evil
+	b.procs[ns].State, b.procs[ns].SpawnErr = protocol.StateFatal, "desc "+evil
 	h := newTestHandler(b)
 	pages := []string{
 		"/",
@@ -445,7 +455,7 @@ func TestPythonQuote(t *testing.T) {
 }
 
 func TestNewHandlerDefaults(t *testing.T) {
-	h := NewHandler(threeProcs(t))
+	h := New(threeProcs(t), Options{})
 	resp, body := do(t, h, http.MethodGet, "/?action=refresh", nil)
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil {
@@ -482,7 +492,7 @@ func (b *waitingBackend) StopProcess(ctx context.Context, name string, wait bool
 // cancels the wait instead of leaving it hanging in the daemon.
 func TestActionWaitEndsWithClient(t *testing.T) {
 	b := &waitingBackend{fakeBackend: threeProcs(t), entered: make(chan struct{}), returned: make(chan struct{})}
-	srv := httptest.NewServer(NewHandler(b))
+	srv := httptest.NewServer(newTestHandler(b))
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(t.Context())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/?action=stop&processname=web", nil)
@@ -593,14 +603,14 @@ func TestFollowCompletesCutCharacter(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	info := func(state protocol.ProcessState) rpc.ProcessInfo { return rpc.ProcessInfo{State: state} }
+	info := func(state protocol.ProcessState) engine.ProcessStatus { return engine.ProcessStatus{State: state} }
 	tests := []struct {
 		name  string
-		infos []rpc.ProcessInfo
+		infos []engine.ProcessStatus
 		want  []summaryItem
 	}{
 		{name: "none", infos: nil, want: nil},
-		{name: "running first, then problems, stopped last", infos: []rpc.ProcessInfo{
+		{name: "running first, then problems, stopped last", infos: []engine.ProcessStatus{
 			info(protocol.StateStopped), info(protocol.StateUnknown), info(protocol.StateRunning),
 			info(protocol.StateFatal), info(protocol.StateRunning), info(protocol.StateBackoff),
 		}, want: []summaryItem{{"running", 2}, {"backoff", 1}, {"fatal", 1}, {"stopped", 1}, {"unknown", 1}}},

@@ -17,7 +17,6 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
-	"gosupervisor/rpc"
 	"gosupervisor/supervisord/events"
 )
 
@@ -59,11 +58,6 @@ const (
 	ExitShutdown Exit = iota
 	ExitRestart
 )
-
-var _ rpc.Backend = (*Engine)(nil)
-
-// errStopped is what callers get once Run has returned.
-var errStopped = rpc.NewFault(protocol.FaultShutdownState, "")
 
 // Engine supervises the processes of one configuration. Build it with New,
 // drive it with Run; all exported methods are safe for concurrent use.
@@ -353,6 +347,13 @@ func (e *Engine) hasUnstopped() bool {
 
 func (e *Engine) moodNow() protocol.SupervisorState { return protocol.SupervisorState(e.mood.Load()) }
 
+// State is supervisord's own state: RUNNING until a shutdown or restart
+// begins.
+func (e *Engine) State() protocol.SupervisorState { return e.moodNow() }
+
+// PID is supervisord's pid.
+func (e *Engine) PID() int { return e.pid }
+
 // setMood enters SHUTDOWN or RESTARTING; the loop does the rest.
 func (e *Engine) setMood(m protocol.SupervisorState) {
 	e.mood.Store(int32(m))
@@ -382,7 +383,7 @@ func (e *Engine) Shutdown() error {
 	var err error
 	if cerr := e.call(func(time.Time) {
 		if e.moodNow() < protocol.SupervisorRunning {
-			err = rpc.NewFault(protocol.FaultShutdownState, "")
+			err = fail(ErrShutdown, "")
 		}
 		e.setMood(protocol.SupervisorShutdown)
 	}); cerr != nil {
@@ -398,7 +399,7 @@ func (e *Engine) Restart() error {
 	var err error
 	if cerr := e.call(func(time.Time) {
 		if e.moodNow() < protocol.SupervisorRunning {
-			err = rpc.NewFault(protocol.FaultShutdownState, "")
+			err = fail(ErrShutdown, "")
 			return
 		}
 		e.setMood(protocol.SupervisorRestarting)
@@ -406,15 +407,4 @@ func (e *Engine) Restart() error {
 		return cerr
 	}
 	return err
-}
-
-// ReopenLogs reopens every child log file (SIGUSR2).
-func (e *Engine) ReopenLogs() {
-	var writers []logWriter
-	_ = e.call(func(time.Time) { writers = e.allWriters() })
-	for _, w := range writers {
-		if err := w.Reopen(); err != nil {
-			e.log.Logf(protocol.LevelWarn, "could not reopen %s: %v", w.Path(), err)
-		}
-	}
 }

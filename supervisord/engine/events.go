@@ -216,7 +216,13 @@ func (e *Engine) subscribed(t events.Type) bool {
 	return false
 }
 
-// sendRemoteComm emits REMOTE_COMMUNICATION (supervisor.sendRemoteCommEvent).
+// SendRemoteCommEvent emits REMOTE_COMMUNICATION to the pools that
+// subscribe to it (supervisor.sendRemoteCommEvent).
+func (e *Engine) SendRemoteCommEvent(typ, data string) error {
+	return e.call(func(time.Time) { e.sendRemoteComm(typ, data) })
+}
+
+// sendRemoteComm emits REMOTE_COMMUNICATION; loop goroutine only.
 func (e *Engine) sendRemoteComm(typ, data string) {
 	e.emit(events.New(events.RemoteCommunication, events.RemoteCommPayload(typ, data)))
 }

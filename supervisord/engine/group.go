@@ -46,12 +46,12 @@ func (e *Engine) addGroup(gc *config.Group) error {
 	g := &group{cfg: gc, src: e.cfg}
 	for _, pc := range gc.Processes {
 		p := &process{cfg: pc, group: g, exitStatus: 0}
-		var err error
-		if p.stdoutPath, err = e.logPath(pc, "stdout", pc.Stdout); err != nil {
-			return err
-		}
-		if !pc.RedirectStderr {
-			if p.stderrPath, err = e.logPath(pc, "stderr", pc.Stderr); err != nil {
+		for _, ch := range protocol.Channels {
+			if ch == protocol.Stderr && pc.RedirectStderr {
+				continue // no file of its own
+			}
+			var err error
+			if p.logs[ch].path, err = e.logPath(pc, ch); err != nil {
 				return err
 			}
 		}
@@ -96,12 +96,12 @@ func (e *Engine) closeGroup(g *group) {
 			p.io.abandon(time.Now())
 			p.io = nil
 		}
-		for _, w := range []logWriter{p.stdoutLog, p.stderrLog} {
-			if w != nil {
+		for ch := range p.logs {
+			if w := p.logs[ch].w; w != nil {
 				w.Close()
+				p.logs[ch].w = nil
 			}
 		}
-		p.stdoutLog, p.stderrLog = nil, nil
 	}
 }
 
@@ -117,11 +117,7 @@ func (e *Engine) allWriters() []logWriter {
 	var out []logWriter
 	for _, g := range e.order {
 		for _, p := range g.procs {
-			for _, w := range []logWriter{p.stdoutLog, p.stderrLog} {
-				if w != nil {
-					out = append(out, w)
-				}
-			}
+			out = append(out, p.writers()...)
 		}
 	}
 	return out
@@ -129,7 +125,8 @@ func (e *Engine) allWriters() []logWriter {
 
 // logPath resolves a channel's log file, creating AUTO files (0600) now as
 // the reference does when it builds the group.
-func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig) (string, error) {
+func (e *Engine) logPath(pc *config.Process, ch protocol.Channel) (string, error) {
+	lc := pc.Log(ch)
 	if !lc.Auto {
 		return lc.File, nil
 	}
@@ -137,7 +134,7 @@ func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	prefix := fmt.Sprintf("%s-%s---%s-", pc.Name, channel, e.identifier)
+	prefix := fmt.Sprintf("%s-%s---%s-", pc.Name, ch, e.identifier)
 	for range 100 {
 		path := filepath.Join(dir, prefix+randomSuffix()+".log")
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -145,12 +142,12 @@ func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("program %q: create AUTO %s log: %w", pc.Name, channel, err)
+			return "", fmt.Errorf("program %q: create AUTO %s log: %w", pc.Name, ch, err)
 		}
 		f.Close()
 		return path, nil
 	}
-	return "", fmt.Errorf("program %q: no free AUTO %s log name in %s", pc.Name, channel, dir)
+	return "", fmt.Errorf("program %q: no free AUTO %s log name in %s", pc.Name, ch, dir)
 }
 
 // randomSuffix is 8 characters as Python's tempfile names use.

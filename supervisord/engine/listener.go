@@ -173,14 +173,13 @@ func (e *Engine) requeue(inst *listenerInstance) {
 // channels get capture mode (*_capture_maxbytes) and PROCESS_LOG events
 // (*_events_enabled). It runs on the loop when the instance spawns; the
 // returned functions run on the pump's goroutine.
-func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, base func([]byte) []byte) (func([]byte) []byte, func()) {
-	if lp := e.poolOf(p); lp != nil && channel == "stdout" && lp.current[p] != nil {
+func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWriter, base func([]byte) []byte) (func([]byte) []byte, func()) {
+	if lp := e.poolOf(p); lp != nil && ch == protocol.Stdout && lp.current[p] != nil {
 		return e.listenerFilter(lp.current[p])
 	}
-	lc := p.cfg.Stdout
+	lc := p.cfg.Log(ch)
 	logType, commType := events.ProcessLogStdout, events.ProcessCommunicationStdout
-	if channel == "stderr" {
-		lc = p.cfg.Stderr
+	if ch == protocol.Stderr {
 		logType, commType = events.ProcessLogStderr, events.ProcessCommunicationStderr
 	}
 	if !lc.EventsEnabled && lc.CaptureMaxBytes <= 0 {
@@ -196,7 +195,7 @@ func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, b
 	}
 	emitLog := func(d []byte) {
 		if lc.EventsEnabled && len(d) > 0 {
-			q.push(pumpMsg{kind: msgEvent, ev: events.New(logType, events.LogPayload(name, group, pid, channel, d))})
+			q.push(pumpMsg{kind: msgEvent, ev: events.New(logType, events.LogPayload(name, group, pid, ch.String(), d))})
 		}
 	}
 	if lc.CaptureMaxBytes <= 0 {
@@ -223,12 +222,12 @@ func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, b
 				emitLog(d)
 			case events.PieceCaptured:
 				if debug {
-					log.Logf(protocol.LevelDebug, "%s %s output:\n%s", repr, channel, events.DecodeData(pc.Data))
+					log.Logf(protocol.LevelDebug, "%s %s output:\n%s", repr, ch, events.DecodeData(pc.Data))
 				}
 				emitLog(pc.Data)
 			case events.PieceComm:
 				q.push(pumpMsg{kind: msgEvent, ev: events.New(commType, events.CommPayload(name, group, pid, pc.Data))})
-				log.Logf(protocol.LevelDebug, "%s %s emitted a comm event", repr, channel)
+				log.Logf(protocol.LevelDebug, "%s %s emitted a comm event", repr, ch)
 			}
 		}
 		return out

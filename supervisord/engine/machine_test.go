@@ -12,7 +12,6 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
-	"gosupervisor/rpc"
 )
 
 // recLog records main-log lines as "LEVL text".
@@ -329,44 +328,4 @@ func TestBackoffDelaysGrowByOneSecond(t *testing.T) {
 	if len(attempts) != 4 || !slices.Equal(gaps, want) {
 		t.Fatalf("attempts = %d with gaps %v, want 4 attempts (startretries+1) with gaps %v", len(attempts), gaps, want)
 	}
-}
-
-func TestDescribe(t *testing.T) {
-	t.Parallel()
-	stop := time.Date(2026, 11, 30, 2, 17, 0, 0, time.Local)
-	rows := []struct {
-		name string
-		info processInfoRow
-		want string
-	}{
-		{"running", processInfoRow{protocol.StateRunning, 123, 1000, 1005, 0, ""}, "pid 123, uptime 0:00:05"},
-		{"running a day", processInfoRow{protocol.StateRunning, 9, 0, 86400 + 3723, 0, ""}, "pid 9, uptime 1 day, 1:02:03"},
-		{"running days", processInfoRow{protocol.StateRunning, 9, 0, 2*86400 + 5, 0, ""}, "pid 9, uptime 2 days, 0:00:05"},
-		{"clock went back", processInfoRow{protocol.StateRunning, 9, 100, 50, 0, ""}, "pid 9, uptime 0:00:00"},
-		{"never started", processInfoRow{protocol.StateStopped, 0, 0, 5, 0, ""}, "Not started"},
-		{"stopped", processInfoRow{protocol.StateStopped, 0, 1, 5, stop.Unix(), ""}, "Nov 30 02:17 AM"},
-		{"exited", processInfoRow{protocol.StateExited, 0, 1, 5, stop.Add(12 * time.Hour).Unix(), ""}, "Nov 30 02:17 PM"},
-		{"fatal", processInfoRow{protocol.StateFatal, 0, 1, 5, 2, "Exited too quickly (process log may have details)"}, "Exited too quickly (process log may have details)"},
-		{"backoff without spawnerr", processInfoRow{protocol.StateBackoff, 0, 1, 5, 2, ""}, `unknown error (try "tail x")`},
-		{"starting", processInfoRow{protocol.StateStarting, 5, 1, 5, 0, ""}, ""},
-	}
-	for _, tc := range rows {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := describe(tc.info.toInfo()); got != tc.want {
-				t.Errorf("describe = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-type processInfoRow struct {
-	state           protocol.ProcessState
-	pid             int
-	start, now, stp int64
-	spawnErr        string
-}
-
-func (r processInfoRow) toInfo() rpc.ProcessInfo {
-	return rpc.ProcessInfo{Name: "x", State: r.state, PID: r.pid, Start: r.start, Now: r.now, Stop: r.stp, SpawnErr: r.spawnErr}
 }

@@ -31,14 +31,43 @@ type process struct {
 	exitStatus int
 	lastReport time.Time // last "waiting for x to stop"
 
-	// Resolved log paths ("" = none) and the writers behind them.
-	stdoutPath, stderrPath string
-	stdoutLog, stderrLog   logWriter
+	// logs is each channel's log file (by protocol.Channel); stderr's is
+	// unused with redirect_stderr.
+	logs [len(protocol.Channels)]channelLog
 	// io is the running instance's parent-side pipes; nil when not running.
 	io *instanceIO
 }
 
+// channelLog is one output channel's log file.
+type channelLog struct {
+	path string    // resolved file name; "" = none
+	w    logWriter // opened at the first spawn; nil = none (yet)
+}
+
 func (p *process) name() string { return p.cfg.Name }
+
+// logPath is a channel's log file, "" when it has none.
+func (p *process) logPath(ch protocol.Channel) string { return p.logs[ch].path }
+
+// writers lists the channels' open log writers.
+func (p *process) writers() []logWriter {
+	var out []logWriter
+	for _, l := range p.logs {
+		if l.w != nil {
+			out = append(out, l.w)
+		}
+	}
+	return out
+}
+
+// errChannel is where the child's stderr goes: stdout with
+// redirect_stderr.
+func (p *process) errChannel() protocol.Channel {
+	if p.cfg.RedirectStderr {
+		return protocol.Stdout
+	}
+	return protocol.Stderr
+}
 
 // namespec is how the reference names a process in faults: "name" when the
 // group has the same name, else "group:name".

@@ -254,11 +254,7 @@ func (e *Engine) childFailed(p *process, err error) {
 	if !errors.As(err, &ce) {
 		return
 	}
-	w := p.stderrLog
-	if p.cfg.RedirectStderr {
-		w = p.stdoutLog
-	}
-	if w != nil {
+	if w := p.logs[p.errChannel()].w; w != nil {
 		fmt.Fprintf(w, "supervisor: %s\nsupervisor: child process was not spawned\n", ce.msg)
 	}
 }
