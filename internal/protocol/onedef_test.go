@@ -14,13 +14,13 @@ import (
 )
 
 // TestOneDefinition fails when a second copy of the protocol's tables
-// appears anywhere in the module: a constant named like a state, fault or
-// level holding one of their codes, an int map or slice literal holding
-// several process state codes, a literal listing several state names (all
-// three in tests too), or, outside tests, a
-// string literal that is a state name, fault name, level code or the
-// version, or three level names in one file (alone they are common
-// words). Tests may spell names out as expected output.
+// appears anywhere in the module. In any file: a constant named like a
+// state, fault or level holding one of their codes, an int map or slice
+// literal holding several process state codes, a literal listing several
+// state names. Outside tests also: a string literal that is a state name,
+// fault name, level code or the version, or three level names in one file
+// (alone they are common words); tests may spell names out as expected
+// output.
 func TestOneDefinition(t *testing.T) {
 	root := moduleRoot(t)
 	codes := map[string]map[int64]bool{"state": {}, "fault": {}, "level": {}}

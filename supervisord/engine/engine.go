@@ -1,7 +1,20 @@
 // Package engine owns supervisord's processes: their state machine, the
 // spawner, the one reaper and every deadline. One goroutine (Run) owns the
-// process table; everything else (RPC handlers, signals) talks to it
-// through requests and receives copies.
+// process table; everything else (RPC handlers, the web UI, signals) talks
+// to it through requests and receives copies.
+//
+// The engine speaks in its own terms, never in a wire format: operations
+// fail with an *Error whose Kind is one of the Err values (errors.Is);
+// readers get ProcessStatus and ConfiguredProcess snapshots and Outcome
+// lists. Words and numbers clients see (fault codes, descriptions,
+// "none"/"auto") are the rpc package's; the shared vocabulary (states,
+// levels, channels) is internal/protocol's. Consumers declare the few
+// methods they use as their own interfaces.
+//
+// Files: engine.go (the loop), machine.go and process.go (the state
+// machine over plain process records), requests.go (requests and waiters),
+// control.go, reload.go, logs.go, snapshot.go (the API), spawn.go,
+// output.go, group.go, fcgi.go, events.go and listener.go.
 package engine
 
 import (

@@ -108,12 +108,23 @@ func TestMachineTransitions(t *testing.T) {
 		wantBackoff int
 		wantExit    int
 		wantSpawnEr string
+		wantDue     deadlines
 	}
 	starting := func(at float64) func(p *process) {
-		return func(p *process) { p.state, p.pid, p.started = protocol.StateStarting, 42, sec(at) }
+		return func(p *process) {
+			p.state, p.pid, p.started = protocol.StateStarting, 42, sec(at)
+			p.due.running = sec(at).Add(time.Duration(p.cfg.StartSecs) * time.Second).Add(time.Nanosecond)
+		}
 	}
 	runningAt := func(at float64) func(p *process) {
 		return func(p *process) { p.state, p.pid, p.started = protocol.StateRunning, 42, sec(at) }
+	}
+	// backoff puts p in BACKOFF after its nth failure at a time.
+	backoff := func(n int, at float64) func(p *process) {
+		return func(p *process) {
+			p.state, p.backoff = protocol.StateBackoff, n
+			p.due.retry = sec(at).Add(time.Duration(n) * time.Second).Add(time.Nanosecond)
+		}
 	}
 	tick := func(at float64) func(m *machine, p *process) {
 		return func(m *machine, p *process) { m.transition(p, sec(at), protocol.SupervisorRunning) }
@@ -123,7 +134,8 @@ func TestMachineTransitions(t *testing.T) {
 	}
 	rows := []row{
 		{name: "autostart spawns a never-started process", spawnOK: true, event: tick(0),
-			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "no autostart", cfg: []func(*config.Process){func(c *config.Process) { c.Autostart = false }},
 			event: tick(0), wantState: protocol.StateStopped},
 		{name: "stopped after a run is not autostarted", setup: func(p *process) { p.started = sec(-5) },
@@ -133,7 +145,8 @@ func TestMachineTransitions(t *testing.T) {
 			wantState: protocol.StateStopped},
 		{name: "spawn failure enters BACKOFF", spawnOK: false, event: tick(0),
 			wantState: protocol.StateBackoff, wantSpawns: 1, wantBackoff: 1, wantSpawnEr: "can't find command '/nope'",
-			wantLines: []string{"INFO spawnerr: can't find command '/nope'"}},
+			wantLines: []string{"INFO spawnerr: can't find command '/nope'"},
+			wantDue:   deadlines{retry: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "spawn refused while a pid is set", setup: func(p *process) { p.state, p.pid = protocol.StateExited, 7 },
 			event:     func(m *machine, p *process) { m.spawnProcess(p, sec(0)) },
 			wantState: protocol.StateExited, wantLines: []string{"WARN process 'p' already running"}},
@@ -145,20 +158,22 @@ func TestMachineTransitions(t *testing.T) {
 		{name: "illegal move EXITED to STOPPING", setup: func(p *process) { p.state = protocol.StateExited },
 			event:     func(m *machine, p *process) { m.changeState(p, protocol.StateStopping, sec(0)) },
 			wantState: protocol.StateExited, wantLines: []string{"CRIT refused illegal transition of p from EXITED to STOPPING"}},
-		{name: "STARTING stays before startsecs", setup: starting(0), event: tick(0.9), wantState: protocol.StateStarting},
-		{name: "STARTING needs strictly more than startsecs", setup: starting(0), event: tick(1), wantState: protocol.StateStarting},
+		{name: "STARTING stays before startsecs", setup: starting(0), event: tick(0.9), wantState: protocol.StateStarting,
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
+		{name: "STARTING needs strictly more than startsecs", setup: starting(0), event: tick(1), wantState: protocol.StateStarting,
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "STARTING becomes RUNNING after startsecs", setup: starting(0), event: tick(1.001),
 			wantState: protocol.StateRunning,
 			wantLines: []string{"INFO success: p entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)"}},
 		{name: "startsecs=0 is RUNNING on the next tick", cfg: []func(*config.Process){func(c *config.Process) { c.StartSecs = 0 }},
 			setup: starting(0), event: tick(0.000001), wantState: protocol.StateRunning,
 			wantLines: []string{"INFO success: p entered RUNNING state, process has stayed up for > than 0 seconds (startsecs)"}},
-		{name: "BACKOFF waits for its delay", setup: func(p *process) { p.state, p.backoff, p.delay = protocol.StateBackoff, 2, sec(2) },
-			event: tick(2), wantState: protocol.StateBackoff, wantBackoff: 2},
-		{name: "BACKOFF retries after its delay", spawnOK: true,
-			setup: func(p *process) { p.state, p.backoff, p.delay = protocol.StateBackoff, 2, sec(2) },
+		{name: "BACKOFF waits for its delay", setup: backoff(2, 0), event: tick(2), wantState: protocol.StateBackoff, wantBackoff: 2,
+			wantDue: deadlines{retry: sec(2).Add(time.Nanosecond)}},
+		{name: "BACKOFF retries after its delay", spawnOK: true, setup: backoff(2, 0),
 			event: tick(2.01), wantState: protocol.StateStarting, wantSpawns: 1, wantBackoff: 2,
-			wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue:   deadlines{running: sec(2.01).Add(time.Second + time.Nanosecond)}},
 		{name: "BACKOFF gives up after startretries", setup: func(p *process) { p.state, p.backoff = protocol.StateBackoff, 4 },
 			event: tick(10), wantState: protocol.StateFatal,
 			wantLines: []string{"INFO gave up: p entered FATAL state, too many start retries too quickly"}},
@@ -169,12 +184,14 @@ func TestMachineTransitions(t *testing.T) {
 		{name: "EXITED autorestart=true restarts", spawnOK: true,
 			cfg:   []func(*config.Process){func(c *config.Process) { c.Autorestart = config.AutorestartTrue }},
 			setup: func(p *process) { p.state, p.started = protocol.StateExited, sec(-9) }, event: tick(0),
-			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "EXITED unexpected keeps an expected exit", setup: func(p *process) { p.state, p.exitStatus, p.started = protocol.StateExited, 0, sec(-9) },
 			event: tick(0), wantState: protocol.StateExited},
 		{name: "EXITED unexpected restarts an unexpected exit", spawnOK: true,
 			setup: func(p *process) { p.state, p.exitStatus, p.started = protocol.StateExited, 3, sec(-9) },
-			event: tick(0), wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			event: tick(0), wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "EXITED autorestart=false stays",
 			cfg:   []func(*config.Process){func(c *config.Process) { c.Autorestart = config.AutorestartFalse }},
 			setup: func(p *process) { p.state, p.exitStatus, p.started = protocol.StateExited, 3, sec(-9) },
@@ -182,7 +199,8 @@ func TestMachineTransitions(t *testing.T) {
 		{name: "exit before startsecs is BACKOFF even with an expected code", setup: starting(0),
 			event: finish(exitStatus(0), 0.5), wantState: protocol.StateBackoff, wantBackoff: 1,
 			wantSpawnEr: "Exited too quickly (process log may have details)",
-			wantLines:   []string{"WARN exited: p (exit status 0; not expected)"}},
+			wantLines:   []string{"WARN exited: p (exit status 0; not expected)"},
+			wantDue:     deadlines{retry: sec(0.5).Add(time.Second + time.Nanosecond)}},
 		{name: "exit after startsecs before the tick passes through RUNNING", setup: starting(0),
 			event: finish(exitStatus(0), 1.5), wantState: protocol.StateExited,
 			wantLines: []string{"INFO exited: p (exit status 0; expected)"}},
@@ -198,12 +216,14 @@ func TestMachineTransitions(t *testing.T) {
 		{name: "stop sends the stop signal", setup: runningAt(0),
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
 			wantState: protocol.StateStopping, wantSent: []sent{{42, syscall.SIGTERM}},
-			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM"}},
+			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM"},
+			wantDue:   deadlines{kill: sec(13)}},
 		{name: "stopasgroup signals the process group",
 			cfg:   []func(*config.Process){func(c *config.Process) { c.StopAsGroup, c.KillAsGroup = true, true }},
 			setup: runningAt(0), event: func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
 			wantState: protocol.StateStopping, wantSent: []sent{{-42, syscall.SIGTERM}},
-			wantLines: []string{"DEBG killing p (pid 42) process group with signal SIGTERM"}},
+			wantLines: []string{"DEBG killing p (pid 42) process group with signal SIGTERM"},
+			wantDue:   deadlines{kill: sec(13)}},
 		{name: "stop in BACKOFF is STOPPED without a signal",
 			setup:     func(p *process) { p.state, p.backoff = protocol.StateBackoff, 1 },
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
@@ -213,37 +233,45 @@ func TestMachineTransitions(t *testing.T) {
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
 			wantState: protocol.StateStopping, wantSent: []sent{{42, syscall.SIGTERM}},
 			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM",
-				"DEBG unable to signal p (pid 42), it probably just exited on its own: no such process"}},
+				"DEBG unable to signal p (pid 42), it probably just exited on its own: no such process"},
+			wantDue: deadlines{kill: sec(13)}},
 		{name: "an unexpected kill error is UNKNOWN", setup: runningAt(0), killErr: syscall.EPERM,
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
 			wantState: protocol.StateUnknown, wantSent: []sent{{42, syscall.SIGTERM}},
 			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM",
 				"CRIT unknown problem killing p (42):operation not permitted"}},
 		{name: "STOPPING waits for stopwaitsecs",
-			setup: func(p *process) { p.state, p.pid, p.killing, p.delay = protocol.StateStopping, 42, true, sec(10) },
-			event: tick(9.99), wantState: protocol.StateStopping},
+			setup: func(p *process) { p.state, p.pid, p.killing, p.due.kill = protocol.StateStopping, 42, true, sec(10) },
+			event: tick(9.99), wantState: protocol.StateStopping,
+			wantDue: deadlines{kill: sec(10)}},
 		{name: "STOPPING past stopwaitsecs is killed",
 			cfg:   []func(*config.Process){func(c *config.Process) { c.StopAsGroup, c.KillAsGroup = false, true }},
-			setup: func(p *process) { p.state, p.pid, p.killing, p.delay = protocol.StateStopping, 42, true, sec(10) },
+			setup: func(p *process) { p.state, p.pid, p.killing, p.due.kill = protocol.StateStopping, 42, true, sec(10) },
 			event: tick(10), wantState: protocol.StateStopping, wantSent: []sent{{-42, syscall.SIGKILL}},
-			wantLines: []string{"WARN killing 'p' (42) with SIGKILL", "DEBG killing p (pid 42) process group with signal SIGKILL"}},
+			wantLines: []string{"WARN killing 'p' (42) with SIGKILL", "DEBG killing p (pid 42) process group with signal SIGKILL"},
+			wantDue:   deadlines{kill: sec(20)}},
 		{name: "stopped by the stop signal",
-			setup: func(p *process) { p.state, p.pid, p.killing, p.started = protocol.StateStopping, 42, true, sec(0) },
+			setup: func(p *process) {
+				p.state, p.pid, p.killing, p.started, p.due.kill = protocol.StateStopping, 42, true, sec(0), sec(10)
+			},
 			event: finish(killedBy(syscall.SIGTERM), 5), wantState: protocol.StateStopped, wantExit: -1,
 			wantLines: []string{"WARN stopped: p (terminated by SIGTERM)"}},
 		{name: "stopped with an expected exit code",
-			setup: func(p *process) { p.state, p.pid, p.killing, p.started = protocol.StateStopping, 42, true, sec(0) },
+			setup: func(p *process) {
+				p.state, p.pid, p.killing, p.started, p.due.kill = protocol.StateStopping, 42, true, sec(0), sec(10)
+			},
 			event: finish(exitStatus(0), 5), wantState: protocol.StateStopped,
 			wantLines: []string{"INFO stopped: p (exit status 0)"}},
 		{name: "signal changes no state", setup: runningAt(0),
 			event:     func(m *machine, p *process) { m.signalProcess(p, syscall.SIGHUP, sec(1)) },
 			wantState: protocol.StateRunning, wantSent: []sent{{42, syscall.SIGHUP}},
 			wantLines: []string{"DEBG sending p (pid 42) sig SIGHUP"}},
-		{name: "give up from BACKOFF", setup: func(p *process) { p.state, p.backoff = protocol.StateBackoff, 1 },
+		{name: "give up from BACKOFF", setup: backoff(1, 0),
 			event: func(m *machine, p *process) { m.giveUp(p, sec(0)) }, wantState: protocol.StateFatal},
 		{name: "start from FATAL", spawnOK: true, setup: func(p *process) { p.state, p.started = protocol.StateFatal, sec(-20) },
 			event:     func(m *machine, p *process) { m.spawnProcess(p, sec(0)) },
-			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,6 +318,9 @@ func TestMachineTransitions(t *testing.T) {
 			}
 			if p.spawnErr != tc.wantSpawnEr {
 				t.Errorf("spawnerr = %q, want %q", p.spawnErr, tc.wantSpawnEr)
+			}
+			if p.due != tc.wantDue {
+				t.Errorf("deadlines = %+v, want %+v", p.due, tc.wantDue)
 			}
 		})
 	}
