@@ -4,7 +4,7 @@ BIN     := bin
 PKGS    := ./...
 DEMO    := testdata/demo/supervisord.conf
 
-.PHONY: all build run test deps bench soak lint fuzz clean
+.PHONY: all build run test deps bench bench-deps soak lint fuzz clean
 
 all: build
 
@@ -24,8 +24,17 @@ test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
 
-bench: deps build
-	$(GO) run ./cmd/bench $(BENCHFLAGS)
+# The C log reader is the bound the log scenarios hold the daemons to; the
+# scale curve is also drawn in $(BIN)/scale.svg.
+bench: bench-deps build $(BIN)/logreader
+	$(BIN)/bench -logreader $(BIN)/logreader -svg $(BIN)/scale.svg $(BENCHFLAGS)
+
+bench-deps:
+	@./scripts/deps.sh bench
+
+$(BIN)/logreader: bench/logreader/logreader.c
+	@mkdir -p $(BIN)
+	$(CC) -O2 -Wall -Wextra -o $@ $<
 
 soak: deps build
 	$(GO) test -v -count=1 -timeout 20m -run TestSoak ./soak/ -args -soak.duration=10m

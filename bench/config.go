@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Setting is one key = value line of a config section.
@@ -22,6 +25,13 @@ type Program struct {
 type DaemonConfig struct {
 	Dir      string
 	Programs []Program
+	// MinFDs is supervisord's minfds (0 = 4096, enough for 500 programs
+	// of about five descriptors each).
+	MinFDs int
+	// ReadyTimeout bounds exec to the socket answering (0 =
+	// defaultReadyTimeout): the reference answers only after its first
+	// loop pass has spawned every autostart program.
+	ReadyTimeout time.Duration
 }
 
 // SocketPath is where the daemon's unix XML-RPC socket will be.
@@ -50,8 +60,7 @@ func (c DaemonConfig) Render() string {
 		Setting{"pidfile", filepath.Join(c.Dir, "supervisord.pid")},
 		Setting{"childlogdir", c.Dir},
 		Setting{"nodaemon", "true"},
-		// 500 programs hold about five descriptors each.
-		Setting{"minfds", "4096"},
+		Setting{"minfds", strconv.Itoa(cmp.Or(c.MinFDs, 4096))},
 	)
 	section("rpcinterface:supervisor",
 		Setting{"supervisor.rpcinterface_factory", "supervisor.rpcinterface:make_main_rpcinterface"})

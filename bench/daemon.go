@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +13,9 @@ import (
 	"time"
 )
 
-// readyTimeout bounds exec-to-answer: the reference with 500 programs answers
-// only after its first loop pass has spawned them all.
-const readyTimeout = 30 * time.Second
+// defaultReadyTimeout bounds exec-to-answer: the reference with 500
+// programs answers only after its first loop pass has spawned them all.
+const defaultReadyTimeout = 30 * time.Second
 
 // Daemon is one supervisord under test, started in the foreground (-n) in
 // its own process group, so its pid is the process whose CPU and memory
@@ -70,7 +71,8 @@ func StartDaemon(ctx context.Context, bin string, cfg DaemonConfig) (*Daemon, er
 
 // waitReady polls getState every millisecond until it answers.
 func (d *Daemon) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(readyTimeout)
+	timeout := cmp.Or(d.Config.ReadyTimeout, defaultReadyTimeout)
+	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(d.Config.SocketPath()); err == nil {
@@ -90,7 +92,7 @@ func (d *Daemon) waitReady(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("socket %s not answering getState after %v (last error: %v): %s",
-		d.Config.SocketPath(), readyTimeout, last, d.outputTail())
+		d.Config.SocketPath(), timeout, last, d.outputTail())
 }
 
 // outputTail is the end of the daemon's stdout/stderr, for error messages.
@@ -110,36 +112,18 @@ func (d *Daemon) PID() int { return d.cmd.Process.Pid }
 func (d *Daemon) Usage() (Usage, error) { return ReadUsage(d.PID()) }
 
 // Close stops the daemon with SIGTERM (it stops its children), and after a
-// grace period SIGKILLs its group and any child it left behind. Children
-// are found through getAllProcessInfo before the stop, and killed only if
-// their pid still names the same process.
+// grace period SIGKILLs its group. Any child it leaves behind is killed,
+// found through /proc before the stop (its parent is the daemon) and killed
+// only if its pid still names the same process.
 func (d *Daemon) Close() error {
-	type child struct {
-		pid   int
-		start int64
-	}
-	var children []child
 	d.Client.Close()
-	// A hung daemon must not hold the bench up for a whole rpcTimeout.
-	if c, err := newClient(d.Config.SocketPath(), 5*time.Second); err == nil {
-		if infos, err := c.GetAllProcessInfo(); err == nil {
-			for _, i := range infos {
-				if i.PID <= 0 {
-					continue
-				}
-				if st, err := procStartTime(i.PID); err == nil {
-					children = append(children, child{i.PID, st})
-				}
-			}
-		}
-		c.Close()
-	}
+	children, _ := childrenOf(d.PID())
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	var err error
 	select {
 	case <-d.exited:
-	case <-time.After(60 * time.Second):
-		err = fmt.Errorf("daemon pid %d ignored SIGTERM for 60s", d.PID())
+	case <-time.After(closeGrace):
+		err = fmt.Errorf("daemon pid %d ignored SIGTERM for %v", d.PID(), closeGrace)
 		d.kill()
 	}
 	for _, c := range children {
@@ -153,6 +137,10 @@ func (d *Daemon) Close() error {
 	}
 	return err
 }
+
+// closeGrace is how long Close waits for the daemon to stop its children
+// and exit: the reference with 5000 programs takes a while.
+const closeGrace = 2 * time.Minute
 
 // kill SIGKILLs the daemon's process group and waits for the daemon.
 func (d *Daemon) kill() {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,6 +84,63 @@ func TestCheckSuffix(t *testing.T) {
 		})
 	}
 }
+
+// rotatingFile is the minimal size-based rotation Supervisor does (what
+// bench/logreader.c does too): after a
+// write leaves the file at maxBytes or more, base.N-1 moves to base.N, ...,
+// base to base.1, and a fresh base is opened.
+type rotatingFile struct {
+	base     string
+	maxBytes int64
+	backups  int
+	f        *os.File
+	size     int64
+}
+
+func openRotating(base string, maxBytes int64, backups int) (*rotatingFile, error) {
+	f, err := os.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &rotatingFile{base: base, maxBytes: maxBytes, backups: backups, f: f}, nil
+}
+
+func (r *rotatingFile) Write(p []byte) (int, error) {
+	n, err := r.f.Write(p)
+	r.size += int64(n)
+	if err != nil {
+		return n, err
+	}
+	if r.maxBytes > 0 && r.size >= r.maxBytes {
+		return n, r.rotate()
+	}
+	return n, nil
+}
+
+func (r *rotatingFile) rotate() error {
+	if err := r.f.Close(); err != nil {
+		return err
+	}
+	for i := r.backups - 1; i >= 1; i-- {
+		err := os.Rename(fmt.Sprintf("%s.%d", r.base, i), fmt.Sprintf("%s.%d", r.base, i+1))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if r.backups > 0 {
+		if err := os.Rename(r.base, r.base+".1"); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(r.base, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	r.f, r.size = f, 0
+	return nil
+}
+
+func (r *rotatingFile) Close() error { return r.f.Close() }
 
 // writeRotated writes the pattern stream through a rotatingFile in chunks
 // of chunk bytes, as a daemon would, and returns the file list.

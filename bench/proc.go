@@ -101,31 +101,21 @@ func ParseStatusMemory(status []byte) (rss, hwm int64, err error) {
 // procStartTime returns field 22 of /proc/<pid>/stat (start time in ticks
 // since boot), which tells a process from a later one that reuses its pid.
 func procStartTime(pid int) (int64, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid)
 	if err != nil {
 		return 0, err
 	}
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0, fmt.Errorf("stat of pid %d: no command name", pid)
-	}
-	fields := strings.Fields(string(stat[end+1:]))
 	const startIdx = 22 - 3
-	if len(fields) <= startIdx {
+	if len(f) <= startIdx {
 		return 0, fmt.Errorf("stat of pid %d: too few fields", pid)
 	}
-	return strconv.ParseInt(fields[startIdx], 10, 64)
+	return strconv.ParseInt(f[startIdx], 10, 64)
 }
 
 // isZombie reports whether pid has exited and awaits its parent's wait.
 func isZombie(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	end := bytes.LastIndexByte(stat, ')')
-	fields := strings.Fields(string(stat[end+1:]))
-	return end >= 0 && len(fields) > 0 && fields[0] == "Z"
+	f, err := statFields(pid)
+	return err == nil && len(f) > 0 && f[0] == "Z"
 }
 
 func truncate(s string, n int) string {
@@ -133,4 +123,96 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// procChild is a process identified beyond its pid by its start time.
+type procChild struct {
+	pid   int
+	start int64
+}
+
+// childrenOf lists the processes whose parent is ppid, from /proc.
+func childrenOf(ppid int) ([]procChild, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []procChild
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f, err := statFields(pid)
+		if err != nil || len(f) <= 22-3 {
+			continue // gone meanwhile
+		}
+		if parent, err := strconv.Atoi(f[4-3]); err != nil || parent != ppid {
+			continue
+		}
+		if start, err := strconv.ParseInt(f[22-3], 10, 64); err == nil {
+			out = append(out, procChild{pid, start})
+		}
+	}
+	return out, nil
+}
+
+// statFields returns the fields of /proc/<pid>/stat after the command
+// name: index 0 is field 3 (state).
+func statFields(pid int) ([]string, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return nil, fmt.Errorf("stat of pid %d: no command name", pid)
+	}
+	return strings.Fields(string(stat[end+1:])), nil
+}
+
+// ReadWakeups returns how many times pid's threads have been switched
+// to so far (voluntary and involuntary context switches): a daemon that
+// never polls leaves it still while idle.
+func ReadWakeups(pid int) (int64, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	var total int64
+	for _, t := range tasks {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		n, err := parseSwitches(status)
+		if err != nil {
+			return 0, fmt.Errorf("pid %d task %s: %w", pid, t.Name(), err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// parseSwitches sums voluntary_ctxt_switches and nonvoluntary_ctxt_switches
+// in the contents of a /proc status file.
+func parseSwitches(status []byte) (int64, error) {
+	var total int64
+	found := 0
+	for _, line := range strings.Split(string(status), "\n") {
+		key, value, ok := strings.Cut(line, ":")
+		if !ok || (key != "voluntary_ctxt_switches" && key != "nonvoluntary_ctxt_switches") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("status %s: %w", key, err)
+		}
+		total += n
+		found++
+	}
+	if found != 2 {
+		return 0, fmt.Errorf("status: context switch counts missing")
+	}
+	return total, nil
 }

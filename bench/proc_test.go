@@ -107,3 +107,64 @@ func TestIsZombieAndStartTime(t *testing.T) {
 		t.Error("procStartTime of a reaped process succeeded")
 	}
 }
+
+func TestParseSwitches(t *testing.T) {
+	tests := []struct {
+		status  string
+		want    int64
+		wantErr bool
+	}{
+		{status: "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n", want: 15},
+		{status: "voluntary_ctxt_switches:\t12\n", wantErr: true},
+		{status: "voluntary_ctxt_switches:\tx\nnonvoluntary_ctxt_switches:\t3\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := parseSwitches([]byte(tt.status))
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("parseSwitches(%q) = %d, %v; want %d, error %v", tt.status, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestReadWakeupsAndChildren(t *testing.T) {
+	// A sleeping child wakes up no more once it sleeps; we are its parent.
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	pid := cmd.Process.Pid
+	testenv.Eventually(t, 10*time.Second, func() error {
+		kids, err := childrenOf(os.Getpid())
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			if k.pid == pid {
+				if st, _ := procStartTime(pid); st != k.start {
+					return fmt.Errorf("start time %d, want %d", k.start, st)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("pid %d not among our children %v", pid, kids)
+	})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if f, err := statFields(pid); err != nil || string(comm) != "sleep\n" || f[0] != "S" {
+			return fmt.Errorf("pid %d is %q, not asleep yet (%v)", pid, comm, err)
+		}
+		return nil
+	})
+	w0, err := ReadWakeups(pid)
+	if err != nil || w0 <= 0 {
+		t.Fatalf("ReadWakeups = %d, %v", w0, err)
+	}
+	time.Sleep(200 * time.Millisecond) // a window in which nothing should happen
+	if w1, err := ReadWakeups(pid); err != nil || w1 != w0 {
+		t.Errorf("a sleeping process woke up: %d → %d (%v)", w0, w1, err)
+	}
+	if kids, err := childrenOf(pid); err != nil || len(kids) != 0 {
+		t.Errorf("sleep has children %v, %v", kids, err)
+	}
+}

@@ -15,12 +15,15 @@ import (
 const python3 = "/usr/bin/python3"
 
 // pyClientScript is an xmlrpc.client client as supervisorctl makes calls:
-// one ServerProxy, one keep-alive connection over the unix socket. It
-// makes one call, says "ready", waits for a line on stdin, then calls
-// for the given seconds and prints "<calls> <elapsed seconds>".
+// one ServerProxy, one keep-alive connection over the unix socket. Its
+// arguments are the socket, the seconds to run, and calls written
+// "method" or "method:arg", made in turn. It makes each call once, says
+// "ready", waits for a line on stdin, then calls for the given seconds and
+// prints "<calls> <elapsed seconds>" and, on a second line, every call's
+// latency in microseconds.
 const pyClientScript = `
 import http.client, socket, sys, time, xmlrpc.client
-sock, method, secs, args = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
+sock, secs, specs = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 class Conn(http.client.HTTPConnection):
     def connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -32,16 +35,26 @@ class Transport(xmlrpc.client.Transport):
         self._connection = host, Conn("localhost")
         return self._connection[1]
 proxy = xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=Transport())
-call = getattr(proxy, method)
-call(*args)
+calls = []
+for spec in specs:
+    method, _, arg = spec.partition(":")
+    calls.append((getattr(proxy, method), (arg,) if arg else ()))
+for call, args in calls:
+    call(*args)
 print("ready", flush=True)
 sys.stdin.readline()
-n, t0 = 0, time.monotonic()
+lat = []
+n, k, clock = 0, len(calls), time.perf_counter
+t0 = time.monotonic()
 end = t0 + secs
 while time.monotonic() < end:
+    call, args = calls[n % k]
+    c0 = clock()
     call(*args)
+    lat.append(int((clock() - c0) * 1e6))
     n += 1
-print(n, time.monotonic() - t0, flush=True)
+print(n, time.monotonic() - t0)
+print(" ".join(map(str, lat)), flush=True)
 `
 
 // pyClient is one running Python client.
@@ -51,9 +64,27 @@ type pyClient struct {
 	out   *bufio.Scanner
 }
 
-// pythonRate runs n Python clients calling method on socket together for
-// d and returns their total calls per second.
-func pythonRate(ctx context.Context, socket string, n int, d time.Duration, method string, args ...string) (float64, error) {
+// pyResult is what a set of Python clients did together.
+type pyResult struct {
+	Calls   int
+	Rate    float64   // calls per second, summed over the clients
+	Latency []float64 // every call's, in ms
+	CPU     time.Duration
+}
+
+// rpcCall is one call a Python client makes: "method" or "method:arg".
+func rpcCall(method string, args ...string) string {
+	if len(args) == 0 {
+		return method
+	}
+	return method + ":" + args[0]
+}
+
+// runPythonClients runs n Python clients on socket together for d, each
+// making calls in turn. When d is given, its CPU time over the window
+// (from "go" to the last result) is in the result.
+func runPythonClients(ctx context.Context, socket string, n int, dur time.Duration, d *Daemon, calls ...string) (pyResult, error) {
+	var res pyResult
 	clients := make([]*pyClient, 0, n)
 	defer func() {
 		for _, c := range clients {
@@ -64,50 +95,79 @@ func pythonRate(ctx context.Context, socket string, n int, d time.Duration, meth
 			}
 		}
 	}()
-	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	secs := strconv.FormatFloat(dur.Seconds(), 'f', -1, 64)
 	for range n {
-		cmd := exec.CommandContext(ctx, python3, append([]string{"-c", pyClientScript, socket, method, secs}, args...)...)
+		cmd := exec.CommandContext(ctx, python3, append([]string{"-c", pyClientScript, socket, secs}, calls...)...)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
-			return 0, err
+			return res, err
 		}
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
-			return 0, err
+			return res, err
 		}
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
-			return 0, fmt.Errorf("python client: %w", err)
+			return res, fmt.Errorf("python client: %w", err)
 		}
 		c := &pyClient{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+		c.out.Buffer(nil, 64<<20)
 		clients = append(clients, c)
 		if !c.out.Scan() || c.out.Text() != "ready" {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait() // stderr is complete only now
-			return 0, fmt.Errorf("python client did not start: %q %s", c.out.Text(), strings.TrimSpace(stderr.String()))
+			return res, fmt.Errorf("python client did not start: %q %s", c.out.Text(), strings.TrimSpace(stderr.String()))
+		}
+	}
+	var u0 Usage
+	if d != nil {
+		var err error
+		if u0, err = d.Usage(); err != nil {
+			return res, err
 		}
 	}
 	for _, c := range clients {
 		if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
-			return 0, fmt.Errorf("python client: %w", err)
+			return res, fmt.Errorf("python client: %w", err)
 		}
 	}
-	var rate float64
-	for _, c := range clients {
+	for i, c := range clients {
 		if !c.out.Scan() {
-			return 0, fmt.Errorf("python client ended without a result")
+			return res, fmt.Errorf("python client ended without a result")
 		}
 		calls, elapsed, ok := strings.Cut(c.out.Text(), " ")
 		nc, err1 := strconv.Atoi(calls)
 		secs, err2 := strconv.ParseFloat(elapsed, 64)
 		if !ok || err1 != nil || err2 != nil || secs <= 0 {
-			return 0, fmt.Errorf("python client result %q", c.out.Text())
+			return res, fmt.Errorf("python client result %q", c.out.Text())
 		}
-		rate += float64(nc) / secs
+		if !c.out.Scan() {
+			return res, fmt.Errorf("python client ended without latencies")
+		}
+		lats := strings.Fields(c.out.Text())
+		if len(lats) != nc {
+			return res, fmt.Errorf("python client: %d latencies for %d calls", len(lats), nc)
+		}
+		for _, l := range lats {
+			us, err := strconv.Atoi(l)
+			if err != nil {
+				return res, fmt.Errorf("python client latency %q", l)
+			}
+			res.Latency = append(res.Latency, float64(us)/1000)
+		}
+		res.Calls += nc
+		res.Rate += float64(nc) / secs
+		if i == len(clients)-1 && d != nil {
+			u1, err := d.Usage()
+			if err != nil {
+				return res, err
+			}
+			res.CPU = u1.CPU - u0.CPU
+		}
 		if err := c.cmd.Wait(); err != nil {
-			return 0, fmt.Errorf("python client: %w", err)
+			return res, fmt.Errorf("python client: %w", err)
 		}
 	}
-	return rate, nil
+	return res, nil
 }

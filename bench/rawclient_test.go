@@ -70,26 +70,31 @@ func TestRawClientCallsAndFaults(t *testing.T) {
 	}
 }
 
-func TestPythonRate(t *testing.T) {
+func TestPythonClients(t *testing.T) {
 	sock := fakeRPC(t)
 	tests := []struct {
-		method  string
+		name    string
+		calls   []string
 		wantErr bool
 	}{
-		{"supervisor.getState", false},
-		{"supervisor.nosuch", true},
+		{"one method", []string{"supervisor.getState"}, false},
+		{"alternating", []string{"supervisor.getState", "supervisor.getState:p"}, false},
+		{"fault", []string{"supervisor.getState", "supervisor.nosuch"}, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.method, func(t *testing.T) {
-			rate, err := pythonRate(context.Background(), sock, 2, 200*time.Millisecond, tt.method)
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := runPythonClients(context.Background(), sock, 2, 200*time.Millisecond, nil, tt.calls...)
 			if tt.wantErr {
 				if err == nil {
-					t.Fatalf("pythonRate = %v, want an error", rate)
+					t.Fatalf("runPythonClients = %+v, want an error", res)
 				}
 				return
 			}
-			if err != nil || rate <= 0 {
-				t.Fatalf("pythonRate = %v, %v; want a positive rate", rate, err)
+			if err != nil || res.Rate <= 0 || res.Calls == 0 || len(res.Latency) != res.Calls {
+				t.Fatalf("runPythonClients = %d calls, %v/s, %d latencies, %v; want calls, each timed", res.Calls, res.Rate, len(res.Latency), err)
+			}
+			if m := Median(res.Latency); m <= 0 || m > 1000 {
+				t.Errorf("median latency %v ms", m)
 			}
 		})
 	}

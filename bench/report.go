@@ -158,6 +158,8 @@ type ScenarioResult struct {
 	Rows   []Row               `json:"rows"`
 	Errors map[string][]string `json:"errors,omitempty"`
 	Notes  []string            `json:"notes,omitempty"`
+	// Curve is set for a scenario measured at several program counts.
+	Curve *Curve `json:"curve,omitempty"`
 }
 
 // Report is the whole run.
@@ -166,13 +168,12 @@ type Report struct {
 	Ref       string           `json:"ref"`
 	Runs      int              `json:"runs"`
 	Quick     bool             `json:"quick"`
-	LogRoot   string           `json:"log_root,omitempty"`
 	Scenarios []ScenarioResult `json:"scenarios"`
 }
 
 // Summarize turns the samples of one scenario (per daemon kind) into rows.
 func Summarize(sc *Scenario, samples map[string][]Sample, errs map[string][]string) ScenarioResult {
-	res := ScenarioResult{Name: sc.Name, Title: sc.Title, Notes: sc.Notes}
+	res := ScenarioResult{Name: sc.Name, Title: sc.Title, Notes: sc.Notes, Curve: sc.Curve}
 	if len(errs[Ours])+len(errs[Ref]) > 0 {
 		res.Errors = errs
 	}
@@ -216,9 +217,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // target and verdict per figure, then the errors of failed runs.
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "ours: %s\nref:  %s\nruns per scenario: %d%s\n", r.Ours, r.Ref, r.Runs, map[bool]string{true: " (quick)"}[r.Quick])
-	if r.LogRoot != "" {
-		fmt.Fprintf(w, "log throughput measured under: %s\n", r.LogRoot)
-	}
 	fmt.Fprintln(w)
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(w, "== %s: %s\n", sc.Name, sc.Title)

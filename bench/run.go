@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -17,9 +18,9 @@ type Options struct {
 	Quick     bool
 	Params    Params
 	Helper    string   // executable running HelperMain after HelperArg
-	Only      []string // scenario names to run (all when empty)
+	LogReader string   // the C log reader (bench/logreader)
+	Only      []string // scenarios to run (all when empty); see Selected
 	TempRoot  string   // parent of the per-run directories ("" = os.TempDir)
-	LogRoot   string   // parent of LogBound scenarios' directories ("" = TempRoot)
 	Progress  io.Writer
 }
 
@@ -33,18 +34,22 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 		kinds = []string{Ours, Ref}
 	}
 	bins := map[string]string{Ours: opts.Ours, Ref: opts.Ref}
-	rep := &Report{Ours: opts.Ours, Ref: opts.Ref, Runs: opts.Runs, Quick: opts.Quick, LogRoot: opts.LogRoot}
+	rep := &Report{Ours: opts.Ours, Ref: opts.Ref, Runs: opts.Runs, Quick: opts.Quick}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	for si, sc := range scenarios {
-		if len(opts.Only) > 0 && !slices.Contains(opts.Only, sc.Name) {
+		if !Selected(sc.Name, opts.Only) {
 			continue
 		}
 		samples := map[string][]Sample{}
 		errs := map[string][]string{}
-		for run := 1; run <= opts.Runs && ctx.Err() == nil; run++ {
+		runs := opts.Runs
+		if sc.MaxRuns > 0 {
+			runs = min(runs, sc.MaxRuns)
+		}
+		for run := 1; run <= runs && ctx.Err() == nil; run++ {
 			for _, kind := range kinds {
 				if ctx.Err() != nil {
 					break
@@ -59,8 +64,8 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 					errs[kind] = append(errs[kind], fmt.Sprintf("run %d: %v", run, err))
 					status = "error: " + truncate(err.Error(), 200)
 				}
-				fmt.Fprintf(progress, "[%d/%d] %-8s run %d/%d %-4s %6.1fs %s\n",
-					si+1, len(scenarios), sc.Name, run, opts.Runs, kind, time.Since(t0).Seconds(), status)
+				fmt.Fprintf(progress, "[%d/%d] %-10s run %d/%d %-4s %6.1fs %s\n",
+					si+1, len(scenarios), sc.Name, run, runs, kind, time.Since(t0).Seconds(), status)
 			}
 		}
 		rep.Scenarios = append(rep.Scenarios, Summarize(sc, samples, errs))
@@ -68,17 +73,28 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 	return rep, ctx.Err()
 }
 
+// Selected reports whether the scenario called name is one of only: by its
+// name, or by the part before a dash ("logs" selects logs-disk and
+// logs-tmpfs). An empty only selects everything.
+func Selected(name string, only []string) bool {
+	if len(only) == 0 {
+		return true
+	}
+	group, _, _ := strings.Cut(name, "-")
+	return slices.Contains(only, name) || slices.Contains(only, group)
+}
+
 // runOnce runs sc against one daemon in a fresh directory it then removes.
 func runOnce(ctx context.Context, sc *Scenario, kind, bin string, opts Options) (Sample, error) {
 	root := opts.TempRoot
-	if sc.LogBound && opts.LogRoot != "" {
-		root = opts.LogRoot
+	if sc.Root != "" {
+		root = sc.Root
 	}
 	dir, err := os.MkdirTemp(root, "gosupervisor-bench-"+sc.Name+"-"+kind+"-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	env := &Env{Kind: kind, Bin: bin, Dir: dir, Helper: opts.Helper, Params: opts.Params}
+	env := &Env{Kind: kind, Bin: bin, Dir: dir, Helper: opts.Helper, LogReader: opts.LogReader, Params: opts.Params}
 	return sc.Run(ctx, env)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -96,7 +97,7 @@ func TestSmokeReference(t *testing.T) {
 	var progress bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	rep, err := Run(ctx, Scenarios(), Options{
+	rep, err := Run(ctx, Scenarios(Setup{Params: params}), Options{
 		Ref: testenv.PythonSupervisord, Kinds: []string{Ref}, Runs: 1, Params: params,
 		Only: []string{"idle", "startup"}, TempRoot: t.TempDir(), Progress: &progress,
 	})
@@ -132,5 +133,81 @@ func TestSmokeReference(t *testing.T) {
 		if !ok || v < c.min || v > c.max {
 			t.Errorf("%s = %v (present %v), want in [%v, %v]", c.key, v, ok, c.min, c.max)
 		}
+	}
+}
+
+func TestSelected(t *testing.T) {
+	tests := []struct {
+		name string
+		only []string
+		want bool
+	}{
+		{"logs-disk", nil, true},
+		{"logs-disk", []string{"logs"}, true},
+		{"logs-tmpfs", []string{"idle", "logs"}, true},
+		{"logs-disk", []string{"logs-tmpfs"}, false},
+		{"rpc-mixed", []string{"rpc"}, true},
+		{"rpc", []string{"rpc-mixed"}, false},
+		{"idle", []string{"id"}, false},
+	}
+	for _, tt := range tests {
+		if got := Selected(tt.name, tt.only); got != tt.want {
+			t.Errorf("Selected(%q, %q) = %v, want %v", tt.name, tt.only, got, tt.want)
+		}
+	}
+}
+
+// TestSmokeOurs runs the log, mixed-RPC and scale scenarios, made small,
+// against our daemon: every figure is there and the logs are byte-exact.
+func TestSmokeOurs(t *testing.T) {
+	testenv.RequireReference(t) // the Python clients use its interpreter
+	bin := testenv.Binaries(t) + "/supervisord"
+	reader := buildLogReader(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := DefaultParams(true)
+	params.LogBytes, params.LogMaxBytes, params.LogBackups = 8<<20, 1<<20, 3
+	params.RPCFor = 300 * time.Millisecond
+	params.ScaleSizes, params.ScaleIdle, params.ScaleListFor = []int{5, 20}, 300*time.Millisecond, 100*time.Millisecond
+	tmp := t.TempDir()
+	m, err := MountOf(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup, logs := Setup{DiskDir: tmp, Params: params}, "logs-disk"
+	if m.InMemory() {
+		setup, logs = Setup{TmpfsDir: tmp, Params: params}, "logs-tmpfs"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Run(ctx, Scenarios(setup), Options{
+		Ours: bin, Kinds: []string{Ours}, Runs: 1, Params: params, Helper: self, LogReader: reader,
+		Only: []string{logs, "rpc-mixed", "scale"}, TempRoot: t.TempDir(), Progress: &progress,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if len(rep.Scenarios) != 3 {
+		t.Fatalf("%d scenarios ran:\n%s", len(rep.Scenarios), progress.String())
+	}
+	for _, sc := range rep.Scenarios {
+		if len(sc.Errors) > 0 {
+			t.Errorf("scenario %s failed: %v", sc.Name, sc.Errors)
+		}
+		for _, row := range sc.Rows {
+			// So small a run may use under one CPU tick: no exponent then.
+			if row.Ours.Median == nil && !strings.HasPrefix(row.Key, "growth_") {
+				t.Errorf("%s/%s: no figure", sc.Name, row.Key)
+			}
+			if row.Key == "kept_ok" && (row.Ours.Median == nil || *row.Ours.Median != 1) {
+				t.Errorf("%s: kept bytes are not the stream's tail", sc.Name)
+			}
+		}
+	}
+	if err := rep.WriteSVG(io.Discard); err != nil {
+		t.Error(err)
 	}
 }

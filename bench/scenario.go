@@ -24,9 +24,12 @@ type Params struct {
 	ChattyFor      time.Duration // chatty: how long each writes
 	QuietKills     int           // respawn: SIGKILLs timed through the main log
 	Kills          int           // respawn: SIGKILLs timed by polling RPC
-	RPCClients     int           // rpc: concurrent clients
-	RPCFor         time.Duration // rpc: load duration per method
+	RPCClients     int           // rpc, rpc-mixed: concurrent clients
+	RPCFor         time.Duration // rpc: load duration per method; rpc-mixed: load duration
 	StartupTries   int           // startup: starts per run
+	ScaleSizes     []int         // scale: program counts, ascending
+	ScaleIdle      time.Duration // scale: idle window per size
+	ScaleListFor   time.Duration // scale: how long getAllProcessInfo is called (at least once)
 }
 
 // DefaultParams returns the brief's sizes, or shorter ones for -quick.
@@ -48,6 +51,9 @@ func DefaultParams(quick bool) Params {
 		RPCClients:     4,
 		RPCFor:         5 * time.Second,
 		StartupTries:   5,
+		ScaleSizes:     []int{100, 500, 2000, 5000},
+		ScaleIdle:      10 * time.Second,
+		ScaleListFor:   2 * time.Second,
 	}
 	if quick {
 		p.IdleSettle = time.Second
@@ -59,6 +65,9 @@ func DefaultParams(quick bool) Params {
 		p.Kills = 6
 		p.RPCFor = 2 * time.Second
 		p.StartupTries = 3
+		p.ScaleSizes = []int{100, 500, 2000}
+		p.ScaleIdle = 3 * time.Second
+		p.ScaleListFor = time.Second
 	}
 	return p
 }
@@ -66,11 +75,12 @@ func DefaultParams(quick bool) Params {
 // Env is what one scenario run gets: the daemon to start, a fresh
 // directory of its own, and the bench binary to run as a helper child.
 type Env struct {
-	Kind   string // Ours or Ref
-	Bin    string // supervisord to exec
-	Dir    string // empty temp dir, removed after the run
-	Helper string // executable that runs HelperMain when given HelperArg
-	Params Params
+	Kind      string // Ours or Ref
+	Bin       string // supervisord to exec
+	Dir       string // empty temp dir, removed after the run
+	Helper    string // executable that runs HelperMain when given HelperArg
+	LogReader string // the C log reader (bench/logreader)
+	Params    Params
 }
 
 // helperCommand is a program command line running the helper in mode.
@@ -93,10 +103,16 @@ type Scenario struct {
 	Title   string
 	Notes   []string
 	Figures []Figure
-	// LogBound scenarios measure log writing; their directory goes under
-	// Options.LogRoot so the disk's mood does not swamp the daemons'.
-	LogBound bool
-	Run      func(ctx context.Context, env *Env) (Sample, error)
+	// Root is where the runs' directories go ("" = Options.TempRoot): the
+	// log scenarios choose their filesystem.
+	Root string
+	// MaxRuns caps Options.Runs when positive: the scale curve runs the
+	// reference for minutes at its largest size.
+	MaxRuns int
+	// Curve, when set, tells that the figures are a curve over program
+	// counts: the report draws it (Report.WriteSVG).
+	Curve *Curve
+	Run   func(ctx context.Context, env *Env) (Sample, error)
 }
 
 // sleepCtx waits d or until ctx ends.

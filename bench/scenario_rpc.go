@@ -93,9 +93,11 @@ func runRPCScenario(ctx context.Context, env *Env) (Sample, error) {
 		s[m.name+"_p99"] = Percentile(all, 99)
 		s[m.name+"_cpu"] = float64((u1.CPU-u0.CPU)/time.Microsecond) / float64(len(all))
 
-		if s[m.name+"_py_rate"], err = pythonRate(ctx, d.Config.SocketPath(), p.RPCClients, p.RPCFor, "supervisor."+m.name, m.args...); err != nil {
+		py, err := runPythonClients(ctx, d.Config.SocketPath(), p.RPCClients, p.RPCFor, nil, rpcCall("supervisor."+m.name, m.args...))
+		if err != nil {
 			return s, fmt.Errorf("%s: %w", m.name, err)
 		}
+		s[m.name+"_py_rate"] = py.Rate
 		if s[m.name+"_raw_rate"], err = rawRate(ctx, d.Config.SocketPath(), p.RPCClients, p.RPCFor, "supervisor."+m.name, m.args...); err != nil {
 			return s, fmt.Errorf("%s: %w", m.name, err)
 		}
@@ -155,4 +157,48 @@ func rawRate(ctx context.Context, socket string, n int, d time.Duration, method 
 		calls += len(l)
 	}
 	return float64(calls) / elapsed.Seconds(), nil
+}
+
+func rpcMixedScenario() *Scenario {
+	return &Scenario{
+		Name:  "rpc-mixed",
+		Title: "RPC, mixed load: Python clients alternating getState and getProcessInfo",
+		Notes: []string{
+			"each client is xmlrpc.client with one keep-alive connection over the unix socket, as supervisorctl's transport; they share the machine's cores with the daemon",
+			"daemon CPU from /proc over the window, divided by the calls all clients made; latency is each call's as its client saw it",
+		},
+		Figures: []Figure{
+			{Key: "cpu", Label: "daemon CPU per call", Unit: "µs", Target: Target{RatioAtMost, 0.3}},
+			{Key: "rate", Label: "calls per second, all clients", Unit: "calls/s"},
+			{Key: "p50", Label: "latency, median", Unit: "ms", Target: Target{RatioAtMost, 1}},
+			{Key: "p99", Label: "latency, p99", Unit: "ms", Target: Target{RatioAtMost, 1}},
+		},
+		Run: runRPCMixedScenario,
+	}
+}
+
+func runRPCMixedScenario(ctx context.Context, env *Env) (Sample, error) {
+	p := env.Params
+	d, err := StartDaemon(ctx, env.Bin, DaemonConfig{Dir: env.Dir, Programs: []Program{sleeper("p")}})
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if err := waitAllInState(ctx, d, 1, protocol.StateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
+		return nil, err
+	}
+	res, err := runPythonClients(ctx, d.Config.SocketPath(), p.RPCClients, p.RPCFor, d,
+		rpcCall("supervisor.getState"), rpcCall("supervisor.getProcessInfo", "p"))
+	if err != nil {
+		return nil, err
+	}
+	if res.Calls == 0 {
+		return nil, fmt.Errorf("no call completed in %v", p.RPCFor)
+	}
+	return Sample{
+		"cpu":  float64(res.CPU/time.Nanosecond) / 1000 / float64(res.Calls),
+		"rate": res.Rate,
+		"p50":  Median(res.Latency),
+		"p99":  Percentile(res.Latency, 99),
+	}, nil
 }

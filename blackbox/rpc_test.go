@@ -86,9 +86,15 @@ func runTranscript(t *testing.T, impl implementation, tr transport) []entry {
 	if s.daemon.ExitErr != nil {
 		t.Errorf("%s: daemon exit: %v\nstderr:\n%s", impl.name, s.daemon.ExitErr, s.daemon.Stderr.String())
 	}
+	return parseTranscript(t, impl.name, stdout.Bytes())
+}
+
+// parseTranscript reads a script's JSON transcript [[label, result], ...].
+func parseTranscript(t *testing.T, name string, data []byte) []entry {
+	t.Helper()
 	var raw [][2]json.RawMessage
-	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
-		t.Fatalf("%s: transcript: %v\n%s", impl.name, err, stdout.String())
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("%s: transcript: %v\n%s", name, err, data)
 	}
 	out := make([]entry, len(raw))
 	for i, r := range raw {
@@ -114,17 +120,16 @@ type rewriteRule struct {
 }
 
 // wrongTypeSteps are the transcript steps that pass a parameter of the
-// wrong type.
+// wrong type where the reference fails with HTTP 500 (a Python
+// exception); TestFaultStrings covers every method and type.
 var wrongTypeSteps = map[string]bool{
-	"sendProcessStdin int": true, "multicall not a list": true, "wrong type name": true,
-	"wrong type offset": true, "wrong type wait": true,
+	"multicall not a list": true, "wrong type name": true, "wrong type offset": true,
 }
 
 var rewriteRules = []rewriteRule{
 	{
-		why: "wrongly typed parameters: the reference answers HTTP 500 with a traceback in its log (pitfalls.md), " +
-			"or runs on with a Python-truthy wait flag, or (sendProcessStdin) faults INCORRECT_PARAMETERS with the bare value; " +
-			"we always fault INCORRECT_PARAMETERS naming the parameter. Both refusals compare equal; ours must be that fault",
+		why: "wrongly typed parameters the reference answers with HTTP 500 and a traceback in its log (pitfalls.md): " +
+			"ours answers the fault closest to the reference's own (BAD_NAME for a name, bare INCORRECT_PARAMETERS otherwise)",
 		apply: func(side string, e entry) json.RawMessage {
 			if !wrongTypeSteps[e.label] {
 				return e.result
@@ -136,11 +141,7 @@ var rewriteRules = []rewriteRule{
 			if json.Unmarshal(e.result, &r) != nil {
 				return e.result
 			}
-			refused := r.Fault == 2
-			if side == "ref" {
-				refused = refused || r.HTTP == 500 || (e.label == "wrong type wait" && r.Fault == 10)
-			}
-			if refused {
+			if (side == "ref" && r.HTTP == 500) || (side == "ours" && (r.Fault == 2 || r.Fault == 10)) {
 				return json.RawMessage(`"refused"`)
 			}
 			return e.result

@@ -47,6 +47,10 @@ func pyInt(s string, base int) (int64, error) {
 	return n, nil
 }
 
+// PyInt is Python's int(s) for a str: surrounding whitespace, a sign
+// and single underscores between digits are allowed.
+func PyInt(s string) (int64, error) { return pyInt(s, 10) }
+
 func invalidLiteral(s string, base int) error {
 	return fmt.Errorf("invalid literal for int() with base %d: %s", base, pyrepr.Str(s))
 }

@@ -11,6 +11,9 @@
 // backups=0 truncates, maxbytes=0 never rotates. Unlike the reference, a
 // vanished log directory is recreated and the bytes kept, and write failures
 // are counted ([Writer.Dropped]) and reported once instead of per chunk.
+// Files are opened, created and rotated through internal/safefs, so that a
+// link or file another user planted in a writable log directory is never
+// written through or adopted.
 //
 // The package starts no goroutines of its own: Pump runs on its caller's
 // goroutine and parks on the runtime netpoller while the pipe is empty.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"gosupervisor/internal/safefs"
 )
 
 // FollowHead is how much of the existing file Follow sends first.
@@ -32,7 +34,7 @@ const Truncated = "==> File truncated <==\n"
 // A missing file at the start is ErrNoFile. Follow returns nil when ctx
 // ends, or the error of a failed write to w (the client went away).
 func Follow(ctx context.Context, path string, w io.Writer, flush func()) error {
-	f, err := os.Open(path)
+	f, err := safefs.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("follow log %q: %w", path, ErrNoFile)
 	}
@@ -96,7 +98,7 @@ func (fl *follower) poll() error {
 	if !ok || sys.Ino == fl.ino {
 		return nil
 	}
-	nf, err := os.Open(fl.path)
+	nf, err := safefs.OpenFile(fl.path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil // replaced again meanwhile; retry on the next tick
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"gosupervisor/internal/safefs"
 )
 
 // Errors of the read side, mapped by the RPC layer to Supervisor's faults.
@@ -92,7 +94,7 @@ func Tail(path string, offset, length int64) (data []byte, next int64, overflow 
 }
 
 func openForRead(path string) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	f, err := safefs.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, fmt.Errorf("read log %q: %w", path, ErrNoFile)
 	}

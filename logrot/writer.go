@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"gosupervisor/internal/safefs"
 )
 
 // ChunkSize is the most a Pump moves per read, the reference's 128 KiB.
@@ -89,7 +91,7 @@ func Open(path string, maxBytes int64, backups int, opts ...Option) (*Writer, er
 	for _, o := range opts {
 		o(w)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, w.perm)
+	f, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE, w.perm)
 	if err != nil {
 		return nil, fmt.Errorf("open log %q: %w", path, err)
 	}
@@ -234,6 +236,12 @@ func (w *Writer) notify(err error) {
 // rotateLocked shifts the backups and starts a fresh base file, as the
 // reference's doRollover: close; .N-1→.N … .1→.2; base→.1; reopen base
 // truncated. With no backups the base is only truncated. Caller holds mu.
+//
+// Every step works on names in the log's directory, opened once (a path
+// swapped for a link meanwhile changes nothing): renames and links never
+// follow a link at either name, and the new base file is created under an
+// unpredictable name with O_EXCL, so nothing another user planted is
+// written to or becomes the live log.
 func (w *Writer) rotateLocked() error {
 	w.f.Close()
 	w.f = nil
@@ -241,25 +249,20 @@ func (w *Writer) rotateLocked() error {
 	flag := os.O_TRUNC
 	opened := false
 	if w.backups > 0 {
-		for i := w.backups - 1; i >= 1; i-- {
-			src := w.backupName(i)
-			if _, err := os.Lstat(src); err == nil {
-				errs = append(errs, renameTolerant(src, w.backupName(i+1)))
-			}
-		}
-		// Unlike the reference, when a shift fails keep the bytes: no
-		// backup is overwritten, the base keeps growing and the rotation
-		// is retried after the next write.
-		if err := errors.Join(errs...); err != nil {
-			flag = 0
-		} else if f := w.swapBaseLocked(); f != nil {
-			// The base name already holds the new, empty file.
-			if opened = w.adopt(f) == nil; !opened {
-				f.Close()
-				flag = 0
-			}
-		} else if err := renameTolerant(w.path, w.backupName(1)); err != nil {
+		d, err := safefs.OpenDir(filepath.Dir(w.path))
+		switch {
+		case err == nil:
+			errs, opened = w.shiftLocked(d, filepath.Base(w.path))
+			d.Close()
+		case !errors.Is(err, fs.ErrNotExist):
 			errs = append(errs, err)
+		}
+		// (A vanished directory has nothing to shift: openLocked
+		// recreates it.)
+		if len(errs) > 0 {
+			// Unlike the reference, when a shift fails keep the bytes: no
+			// backup is overwritten, the base keeps growing and the
+			// rotation is retried after the next write.
 			flag = 0
 		}
 	}
@@ -281,43 +284,77 @@ func (w *Writer) rotateLocked() error {
 	return report
 }
 
-func (w *Writer) backupName(i int) string { return w.path + "." + strconv.Itoa(i) }
+// shiftLocked renames the backups up one and gives the base its .1 name,
+// reporting whether the new base file is already open (adopted). Caller
+// holds mu.
+func (w *Writer) shiftLocked(d *safefs.Dir, base string) (errs []error, opened bool) {
+	for i := w.backups - 1; i >= 1; i-- {
+		src := backupName(base, i)
+		if ok, err := d.Exists(src); err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			errs = append(errs, renameTolerant(d, src, backupName(base, i+1)))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return []error{err}, false
+	}
+	if f := w.freshBaseLocked(d, base, true); f != nil {
+		// The base name already holds the new, empty file.
+		if err := w.adopt(f); err != nil {
+			f.Close()
+			return []error{err}, false
+		}
+		return nil, true
+	}
+	if err := renameTolerant(d, base, backupName(base, 1)); err != nil {
+		return []error{err}, false
+	}
+	return nil, false
+}
 
-// swapBaseLocked gives the current file its .1 name by a hard link and
-// puts a new empty file at the base name by an atomic rename, so that the
-// base name never goes missing: a reader between the reference's rename
-// and reopen would get NO_FILE. It returns the new file, or nil, having
-// changed nothing the fallback rename cannot redo, when the filesystem
-// will not do it. Caller holds mu and has shifted the older backups.
-func (w *Writer) swapBaseLocked() *os.File {
-	tmp := w.path + ".rotating"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, w.perm)
+func backupName(base string, i int) string { return base + "." + strconv.Itoa(i) }
+
+// tempInfix starts the unpredictable name a new base file has until it is
+// renamed into place ("x.log.tmp.<16 hex digits>").
+const tempInfix = ".tmp."
+
+// freshBaseLocked puts a new empty file at the base name by an atomic
+// rename, so that the base name never goes missing: a reader between the
+// reference's rename and reopen would get NO_FILE. With linkOne the
+// current file first gets its .1 name by a hard link. It returns the new
+// file, or nil, having changed nothing a fallback cannot redo, when the
+// filesystem will not do it. Caller holds mu and has shifted the older
+// backups.
+func (w *Writer) freshBaseLocked(d *safefs.Dir, base string, linkOne bool) *os.File {
+	f, tmp, err := d.CreateTemp(base+tempInfix, w.perm)
 	if err != nil {
 		return nil
 	}
-	one := w.backupName(1)
-	if err := os.Remove(one); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return w.dropTemp(f, tmp)
+	drop := func() *os.File {
+		f.Close()
+		_ = d.Remove(tmp)
+		return nil
 	}
-	if err := os.Link(w.path, one); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return w.dropTemp(f, tmp)
+	if linkOne {
+		one := backupName(base, 1)
+		if err := d.Remove(one); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return drop()
+		}
+		if err := d.Link(base, one); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return drop()
+		}
 	}
-	if err := os.Rename(tmp, w.path); err != nil {
-		return w.dropTemp(f, tmp)
+	if err := d.Rename(tmp, base); err != nil {
+		return drop()
 	}
 	return f
 }
 
-func (w *Writer) dropTemp(f *os.File, tmp string) *os.File {
-	f.Close()
-	os.Remove(tmp)
-	return nil
-}
-
 // renameTolerant renames, ignoring a missing source (a cleanup script may
 // have removed the active log), like the reference's removeAndRename.
-func renameTolerant(src, dst string) error {
-	if err := os.Rename(src, dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+func renameTolerant(d *safefs.Dir, src, dst string) error {
+	if err := d.Rename(src, dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
@@ -328,14 +365,14 @@ func renameTolerant(src, dst string) error {
 // recreated) or an error when the file cannot be opened; then w.f stays nil
 // and the next write retries. Caller holds mu.
 func (w *Writer) openLocked(flag int) (report, err error) {
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|flag, w.perm)
+	f, err := safefs.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|flag, w.perm)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(w.path)
-		if mkErr := os.MkdirAll(dir, 0o777); mkErr != nil {
+		if mkErr := safefs.MkdirAll(dir, 0o777); mkErr != nil {
 			return nil, fmt.Errorf("open log %q: recreate directory: %w", w.path, mkErr)
 		}
 		report = fmt.Errorf("log directory %q vanished: recreated it", dir)
-		f, err = os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|flag, w.perm)
+		f, err = safefs.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|flag, w.perm)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open log %q: %w", w.path, err)
@@ -391,16 +428,34 @@ func (w *Writer) Clear() error {
 			w.f.Close()
 			w.f = nil
 		}
-		if rmErr := os.Remove(w.path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
-			err = fmt.Errorf("clear log %q: %w", w.path, rmErr)
-		}
-		r, openErr := w.openLocked(0)
-		w.failing = openErr != nil // returned to the caller: writes need not report it again
-		report, err = r, errors.Join(err, openErr)
+		report, err = w.clearLocked()
+		w.failing = err != nil // returned to the caller: writes need not report it again
 	}
 	w.mu.Unlock()
 	w.notify(report)
 	return err
+}
+
+// clearLocked starts an empty base file: a new one renamed into place, or
+// where that cannot be done the old one removed and the name reopened.
+// Caller holds mu and has closed w.f.
+func (w *Writer) clearLocked() (report, err error) {
+	if d, dirErr := safefs.OpenDir(filepath.Dir(w.path)); dirErr == nil {
+		f := w.freshBaseLocked(d, filepath.Base(w.path), false)
+		d.Close()
+		if f != nil {
+			if err := w.adopt(f); err != nil {
+				f.Close()
+				return nil, err
+			}
+			return nil, nil
+		}
+	}
+	if rmErr := os.Remove(w.path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+		err = fmt.Errorf("clear log %q: %w", w.path, rmErr)
+	}
+	r, openErr := w.openLocked(0)
+	return r, errors.Join(err, openErr)
 }
 
 // Close closes the file. Later writes fail with os.ErrClosed and count as

@@ -99,7 +99,10 @@ assert fault(91, sv.removeProcessGroup, 'grp') == 'STILL_RUNNING: grp'
 assert sv.removeProcessGroup('failer') is True
 assert fault(1, sv.nosuch) == 'UNKNOWN_METHOD'
 assert fault(2, sv.getPID, 1) == 'INCORRECT_PARAMETERS'
-assert fault(2, sv.startProcess, 'cat', 'yes').startswith('INCORRECT_PARAMETERS')
+assert fault(60, sv.startProcess, 'cat', 'yes') == 'ALREADY_STARTED: cat'
+assert fault(2, sv.sendProcessStdin, 'cat', 5) == 'INCORRECT_PARAMETERS: 5'
+assert fault(10, sv.getProcessInfo, '') == 'BAD_NAME: '
+assert sv.signalProcess('cat', 1) is True
 names = s.system.listMethods()
 assert len(names) == 41 and names == sorted(names), names
 assert s.system.methodSignature('supervisor.getState') == ['struct']

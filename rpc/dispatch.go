@@ -3,8 +3,7 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"math"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,27 +25,22 @@ func newDispatcher(b Backend, now func() time.Time) *dispatcher {
 }
 
 // call runs one method. It never panics on client input: every problem
-// with the call itself is a Fault.
+// with the call itself is a Fault. Parameters reach the method as
+// decoded: each method converts them where, and as, the reference's
+// Python code does, so a wrongly typed value meets the same checks in the
+// same order (see pyvalue.go).
 func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, *Fault) {
 	m, ok := d.lookup(name)
 	if !ok {
 		return nil, NewFault(protocol.FaultUnknownMethod, "")
 	}
-	if len(params) < m.required || len(params) > len(m.params) {
+	if len(params) < m.required || len(params) > m.params {
 		return nil, NewFault(protocol.FaultIncorrectParameters, "")
 	}
 	if m.guarded && d.backend.State() < protocol.SupervisorRunning {
 		return nil, NewFault(protocol.FaultShutdownState, "")
 	}
-	a := make(args, len(params))
-	for i, p := range params {
-		v, err := convertArg(m.params[i], p)
-		if err != nil {
-			return nil, NewFault(protocol.FaultIncorrectParameters, fmt.Sprintf("parameter %d: %v", i+1, err))
-		}
-		a[i] = v
-	}
-	v, err := m.call(ctx, a)
+	v, err := m.call(ctx, args(params))
 	if err != nil {
 		return nil, FaultOf(err)
 	}
@@ -64,80 +58,6 @@ func (d *dispatcher) lookup(name string) (*method, bool) {
 	return m, ok
 }
 
-// convertArg coerces a decoded XML-RPC value the way the reference's
-// Python code would accept it: ints from int, boolean or numeric
-// strings; booleans from boolean or int; strings from string or base64.
-func convertArg(kind argKind, v any) (any, error) {
-	switch kind {
-	case kindString:
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case []byte:
-			return string(x), nil
-		}
-		return nil, fmt.Errorf("want a string, got %s", typeName(v))
-	case kindInt:
-		switch x := v.(type) {
-		case int:
-			return int64(x), nil
-		case bool:
-			if x {
-				return int64(1), nil
-			}
-			return int64(0), nil
-		case float64:
-			if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > math.MaxInt64/2 {
-				return nil, fmt.Errorf("want an int, got %v", x)
-			}
-			return int64(x), nil
-		case string:
-			n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("want an int, got %q", clip(x))
-			}
-			return n, nil
-		}
-		return nil, fmt.Errorf("want an int, got %s", typeName(v))
-	case kindBool:
-		switch x := v.(type) {
-		case bool:
-			return x, nil
-		case int:
-			return x != 0, nil
-		}
-		return nil, fmt.Errorf("want a boolean, got %s", typeName(v))
-	case kindArray:
-		if x, ok := v.([]any); ok {
-			return x, nil
-		}
-		return nil, fmt.Errorf("want an array, got %s", typeName(v))
-	}
-	return nil, fmt.Errorf("unsupported parameter kind %d", kind)
-}
-
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "nil"
-	case int:
-		return "int"
-	case bool:
-		return "boolean"
-	case string:
-		return "string"
-	case float64:
-		return "double"
-	case []byte:
-		return "base64"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "struct"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 // splitNamespec splits "group:proc"; "name" alone means group and
 // process of that name; "group:" and "group:*" give proc "" (the whole
 // group).
@@ -152,6 +72,44 @@ func splitNamespec(ns string) (group, proc string) {
 	return group, proc
 }
 
+// badName is BAD_NAME for a name parameter the reference cannot find:
+// "BAD_NAME: " and its str(), bare for <nil/> (the reference's extra None).
+func badName(v any) *Fault {
+	if v == nil {
+		return NewFault(protocol.FaultBadName, "")
+	}
+	return NewFaultFor(protocol.FaultBadName, pyStr(v))
+}
+
+// processName is a process name parameter ("name", "group:name",
+// "group:*"). The reference splits it as a str; any other type names no
+// process, and answers the fault of a name not found (the reference
+// fails with HTTP 500 there).
+func processName(v any) (string, error) {
+	if s, ok := pyString(v); ok {
+		return s, nil
+	}
+	return "", badName(v)
+}
+
+// groupName is a group name parameter. The reference looks it up in its
+// dict of groups: a list or struct cannot key it (a TypeError, which it
+// answers as bare INCORRECT_PARAMETERS) unless scan is set (the method
+// compares it with each configured name instead); any other value that
+// is no str, and the empty name, is BAD_NAME.
+func groupName(v any, scan bool) (string, error) {
+	s, ok := pyString(v)
+	switch {
+	case !ok && !scan && !pyHashable(v):
+		return "", NewFault(protocol.FaultIncorrectParameters, "")
+	case !ok:
+		return "", badName(v)
+	case s == "":
+		return "", NewFaultFor(protocol.FaultBadName, "")
+	}
+	return s, nil
+}
+
 // wholeGroup returns the group a "group:*" namespec names, or BAD_NAME
 // when there is no such group.
 func (d *dispatcher) wholeGroup(name string) (string, bool, error) {
@@ -160,13 +118,17 @@ func (d *dispatcher) wholeGroup(name string) (string, bool, error) {
 		return "", false, nil
 	}
 	if !d.backend.HasGroup(group) {
-		return "", true, NewFault(protocol.FaultBadName, name)
+		return "", true, NewFaultFor(protocol.FaultBadName, name)
 	}
 	return group, true, nil
 }
 
 func (d *dispatcher) startProcess(ctx context.Context, a args) (any, error) {
-	name, wait := a.str(0), a.boolOr(1)
+	name, err := processName(a[0])
+	if err != nil {
+		return nil, err
+	}
+	wait := a.wait(1)
 	group, whole, err := d.wholeGroup(name)
 	if err != nil {
 		return nil, err
@@ -178,7 +140,11 @@ func (d *dispatcher) startProcess(ctx context.Context, a args) (any, error) {
 }
 
 func (d *dispatcher) stopProcess(ctx context.Context, a args) (any, error) {
-	name, wait := a.str(0), a.boolOr(1)
+	name, err := processName(a[0])
+	if err != nil {
+		return nil, err
+	}
+	wait := a.wait(1)
 	group, whole, err := d.wholeGroup(name)
 	if err != nil {
 		return nil, err
@@ -190,7 +156,11 @@ func (d *dispatcher) stopProcess(ctx context.Context, a args) (any, error) {
 }
 
 func (d *dispatcher) signalProcess(_ context.Context, a args) (any, error) {
-	name, sig := a.str(0), a.str(1)
+	name, err := processName(a[0])
+	if err != nil {
+		return nil, err
+	}
+	sig := signalText(a[1])
 	group, whole, err := d.wholeGroup(name)
 	if err != nil {
 		return nil, err
@@ -206,45 +176,99 @@ func (d *dispatcher) signalProcess(_ context.Context, a args) (any, error) {
 // {faultCode, faultString} structs. Once the client has gone, the calls
 // not yet started are dropped: nobody would see their results.
 func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
-	calls := a.list(0)
+	var calls []any
+	switch x := a[0].(type) {
+	case []any:
+		calls = x
+	case string, []byte:
+		// The reference copies the calls with calls[:], which a str
+		// survives: an empty one is no calls, any other fails on its
+		// first character (HTTP 500 there).
+		if s, _ := pyString(x); s != "" {
+			return nil, NewFault(protocol.FaultIncorrectParameters, "")
+		}
+	default:
+		return nil, NewFault(protocol.FaultIncorrectParameters, "")
+	}
 	out := make([]any, 0, len(calls))
 	for _, c := range calls {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out = append(out, d.oneOfMany(ctx, c))
+		spec, ok := c.(map[string]any)
+		if !ok {
+			// The reference runs the calls before this one, then fails
+			// the whole request (HTTP 500 there).
+			return nil, NewFault(protocol.FaultIncorrectParameters, "")
+		}
+		out = append(out, d.oneOfMany(ctx, spec))
 	}
 	return out, nil
 }
 
-func (d *dispatcher) oneOfMany(ctx context.Context, c any) any {
+// oneOfMany runs one call of a multicall: its result, or its fault as a
+// {faultCode, faultString} struct.
+func (d *dispatcher) oneOfMany(ctx context.Context, spec map[string]any) any {
 	fault := func(f *Fault) any {
 		return Struct{{"faultCode", int(f.Code)}, {"faultString", f.String}}
 	}
-	spec, ok := c.(map[string]any)
-	if !ok {
-		return fault(NewFault(protocol.FaultIncorrectParameters, "a call must be a struct"))
-	}
-	nameVal, ok := spec["methodName"]
-	if !ok {
+	nameVal := spec["methodName"]
+	if nameVal == nil {
 		return fault(NewFault(protocol.FaultIncorrectParameters, "No methodName"))
 	}
-	name, ok := nameVal.(string)
+	name, ok := pyString(nameVal)
 	if !ok {
-		return fault(NewFault(protocol.FaultIncorrectParameters, "methodName must be a string"))
+		// The reference splits the name as a str; the AttributeError
+		// becomes a FAILED fault carrying the exception.
+		return fault(NewFault(protocol.FaultFailed,
+			fmt.Sprintf("<class 'AttributeError'>:'%s' object has no attribute 'split'", pyTypeName(nameVal))))
 	}
 	if name == "system.multicall" {
 		return fault(NewFault(protocol.FaultIncorrectParameters, "Recursive system.multicall forbidden"))
 	}
-	var params []any
-	if p, ok := spec["params"]; ok {
-		if params, ok = p.([]any); !ok {
-			return fault(NewFault(protocol.FaultIncorrectParameters, "params must be an array"))
+	params, spread := []any(nil), true // absent: no parameters
+	if p, present := spec["params"]; present {
+		params, spread = spreadParams(p)
+	}
+	if !spread {
+		if _, found := d.lookup(name); !found {
+			return fault(NewFault(protocol.FaultUnknownMethod, ""))
 		}
+		return fault(NewFault(protocol.FaultIncorrectParameters, ""))
 	}
 	v, f := d.call(ctx, name, params)
 	if f != nil {
 		return fault(f)
 	}
 	return v
+}
+
+// spreadParams is a multicall's params as the reference passes them:
+// spread into the call (func(*params)), so a str is its characters and a struct its keys; false for
+// a value Python cannot spread (the TypeError the reference answers as
+// INCORRECT_PARAMETERS once the method is found).
+func spreadParams(p any) ([]any, bool) {
+	switch x := p.(type) {
+	case []any:
+		return x, true
+	case string, []byte:
+		s, _ := pyString(x)
+		var out []any
+		for _, r := range s {
+			out = append(out, string(r))
+		}
+		return out, true
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			out[i] = k
+		}
+		return out, true
+	}
+	return nil, false
 }

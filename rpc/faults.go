@@ -22,30 +22,39 @@ func NewFault(code protocol.FaultCode, extra string) *Fault {
 	return &Fault{Code: code, String: protocol.FaultString(code, extra)}
 }
 
+// NewFaultFor builds the fault for a client's value, which the reference
+// appends even when it is empty ("BAD_NAME: " for the name "").
+func NewFaultFor(code protocol.FaultCode, value string) *Fault {
+	return &Fault{Code: code, String: code.String() + ": " + value}
+}
+
 func (f *Fault) Error() string { return fmt.Sprintf("%d %s", f.Code, f.String) }
 
 // engineFaults is the one table from the engine's error kinds to
-// Supervisor's faults; the engine's Detail becomes the fault's extra
-// text.
+// Supervisor's faults. The engine's Detail becomes the fault's extra
+// text; where it is a client's value (value set), the reference appends
+// it even when empty.
 var engineFaults = []struct {
-	kind error
-	code protocol.FaultCode
+	kind  error
+	code  protocol.FaultCode
+	value bool
 }{
-	{engine.ErrNoSuchName, protocol.FaultBadName},
-	{engine.ErrBadSignal, protocol.FaultBadSignal},
-	{engine.ErrNoCommand, protocol.FaultNoFile},
-	{engine.ErrNotExecutable, protocol.FaultNotExecutable},
-	{engine.ErrSpawn, protocol.FaultSpawnError},
-	{engine.ErrExitedEarly, protocol.FaultAbnormalTermination},
-	{engine.ErrAlreadyStarted, protocol.FaultAlreadyStarted},
-	{engine.ErrNotRunning, protocol.FaultNotRunning},
-	{engine.ErrNoStdin, protocol.FaultNoFile},
-	{engine.ErrNoLog, protocol.FaultNoFile},
-	{engine.ErrAlreadyActive, protocol.FaultAlreadyAdded},
-	{engine.ErrStillRunning, protocol.FaultStillRunning},
-	{engine.ErrReread, protocol.FaultCantReread},
-	{engine.ErrShutdown, protocol.FaultShutdownState},
-	{engine.ErrFailed, protocol.FaultFailed},
+	{engine.ErrNoSuchName, protocol.FaultBadName, true},
+	{engine.ErrBadSignal, protocol.FaultBadSignal, true},
+	{engine.ErrNoCommand, protocol.FaultNoFile, false},
+	{engine.ErrNotExecutable, protocol.FaultNotExecutable, false},
+	{engine.ErrSpawn, protocol.FaultSpawnError, false},
+	{engine.ErrExitedEarly, protocol.FaultAbnormalTermination, false},
+	{engine.ErrAlreadyStarted, protocol.FaultAlreadyStarted, false},
+	{engine.ErrNotRunning, protocol.FaultNotRunning, false},
+	{engine.ErrNoStdin, protocol.FaultNoFile, false},
+	{engine.ErrStdinFull, protocol.FaultFailed, false},
+	{engine.ErrNoLog, protocol.FaultNoFile, false},
+	{engine.ErrAlreadyActive, protocol.FaultAlreadyAdded, false},
+	{engine.ErrStillRunning, protocol.FaultStillRunning, false},
+	{engine.ErrReread, protocol.FaultCantReread, false},
+	{engine.ErrShutdown, protocol.FaultShutdownState, false},
+	{engine.ErrFailed, protocol.FaultFailed, false},
 }
 
 // FaultOf is the fault a client gets for err: a *Fault as it is, an
@@ -60,7 +69,11 @@ func FaultOf(err error) *Fault {
 	var ee *engine.Error
 	if errors.As(err, &ee) {
 		for _, row := range engineFaults {
-			if ee.Kind == row.kind {
+			switch {
+			case ee.Kind != row.kind:
+			case row.value:
+				return NewFaultFor(row.code, ee.Detail)
+			default:
 				return NewFault(row.code, ee.Detail)
 			}
 		}

@@ -61,7 +61,7 @@ func TestMethods(t *testing.T) {
 		{"supervisor.getProcessInfo", []any{"cat:cat"}, infoCat, 0},
 		{"supervisor.getProcessInfo", []any{"grp:*"}, "", protocol.FaultBadName},
 		{"supervisor.getProcessInfo", []any{"nosuch"}, "", protocol.FaultBadName},
-		{"supervisor.getProcessInfo", []any{7}, "", protocol.FaultIncorrectParameters},
+		{"supervisor.getProcessInfo", []any{7}, "", protocol.FaultBadName},
 		{"supervisor.getProcessInfo", nil, "", protocol.FaultIncorrectParameters},
 		{"supervisor.readLog", []any{0, 0}, `"2026-11-30 04:00:00,000 INFO supervisord started\n"`, 0},
 		{"supervisor.readLog", []any{-8, 0}, `"started\n"`, 0},
@@ -88,7 +88,7 @@ func TestMethods(t *testing.T) {
 		{"supervisor.startProcess", []any{"nosuch"}, "", protocol.FaultBadName},
 		{"supervisor.startProcess", []any{"nosuch:*"}, "", protocol.FaultBadName},
 		{"supervisor.startProcess", []any{"grp", 1}, "", protocol.FaultBadName},
-		{"supervisor.startProcess", []any{"cat", "yes"}, "", protocol.FaultIncorrectParameters},
+		{"supervisor.startProcess", []any{"cat", "yes"}, "", protocol.FaultAlreadyStarted},
 		{"supervisor.startProcess", []any{"cat", true, 1}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.stopProcess", []any{"grp:*"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.startProcess", []any{"grp:"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
@@ -148,8 +148,8 @@ func TestMethods(t *testing.T) {
 			map[string]any{"methodName": "system.multicall", "params": []any{[]any{}}},
 			map[string]any{"methodName": "supervisor.stopProcess", "params": []any{"grp:a", true}},
 			map[string]any{"methodName": "supervisor.startProcess", "params": []any{"grp:a", true}},
-			"not a struct",
 		}}, "", 0},
+		{"system.multicall", []any{[]any{map[string]any{"methodName": "supervisor.getPID"}, "not a struct"}}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.shutdown", nil, "true", 0},
 		{"supervisor.getState", nil, "", protocol.FaultShutdownState},
 		{"supervisor.getVersion", nil, "", protocol.FaultShutdownState},
@@ -190,8 +190,9 @@ func TestMulticallResults(t *testing.T) {
 		map[string]any{"methodName": "system.multicall", "params": []any{[]any{}}},
 		map[string]any{"methodName": "supervisor.stopProcess", "params": []any{"cat", true}},
 		map[string]any{"methodName": "supervisor.startProcess", "params": []any{"cat", true}},
-		map[string]any{"methodName": "supervisor.getProcessInfo", "params": "cat"},
-		"not a struct",
+		map[string]any{"methodName": "supervisor.getProcessInfo", "params": 7},
+		map[string]any{"methodName": "supervisor.getProcessInfo", "params": "c"},
+		map[string]any{"methodName": 5},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -200,8 +201,9 @@ func TestMulticallResults(t *testing.T) {
 		" map[faultCode:2 faultString:INCORRECT_PARAMETERS: No methodName]" +
 		" map[faultCode:2 faultString:INCORRECT_PARAMETERS: Recursive system.multicall forbidden]" +
 		" true true" +
-		" map[faultCode:2 faultString:INCORRECT_PARAMETERS: params must be an array]" +
-		" map[faultCode:2 faultString:INCORRECT_PARAMETERS: a call must be a struct]]"
+		" map[faultCode:2 faultString:INCORRECT_PARAMETERS]" +
+		" map[faultCode:10 faultString:BAD_NAME: c]" +
+		" map[faultCode:30 faultString:FAILED: <class 'AttributeError'>:'int' object has no attribute 'split']]"
 	if s := show(got); s != want {
 		t.Errorf("multicall\n got %s\nwant %s", s, want)
 	}

@@ -12,35 +12,42 @@ import (
 	"gosupervisor/supervisord/engine"
 )
 
-// argKind is the XML-RPC type a parameter must convert to.
-type argKind int
-
-const (
-	kindString argKind = iota
-	kindInt
-	kindBool
-	kindArray
-)
-
 // method is one published XML-RPC method.
 type method struct {
 	name     string
 	help     string // docstring with @param/@return tags; methodSignature parses it
-	params   []argKind
-	required int  // leading params that must be present; the rest default
-	guarded  bool // faults SHUTDOWN_STATE while supervisord stops or restarts
+	params   int    // how many parameters it takes at most
+	required int    // leading params that must be present; the rest default
+	guarded  bool   // faults SHUTDOWN_STATE while supervisord stops or restarts
 	call     func(ctx context.Context, a args) (any, error)
 }
 
-// args are a call's converted parameters, defaults filled in.
+// args are a call's parameters as decoded. A method converts each one
+// where the reference's code does, so faults come in the same order.
 type args []any
 
-func (a args) str(i int) string  { return a[i].(string) }
-func (a args) num(i int) int64   { return a[i].(int64) }
-func (a args) flag(i int) bool   { return a[i].(bool) }
-func (a args) list(i int) []any  { return a[i].([]any) }
-func (a args) has(i int) bool    { return i < len(a) }
-func (a args) boolOr(i int) bool { return !a.has(i) || a.flag(i) }
+// wait is an optional wait flag: its Python truth, true when absent.
+func (a args) wait(i int) bool { return i >= len(a) || pyTruth(a[i]) }
+
+// int is int() of parameter i; where Python's int() raises, bare
+// INCORRECT_PARAMETERS (the reference's answer to the TypeError, and the
+// closest fault to its HTTP 500 on a ValueError).
+func (a args) int(i int) (int64, error) {
+	n, ok := pyInt(a[i])
+	if !ok {
+		return 0, NewFault(protocol.FaultIncorrectParameters, "")
+	}
+	return n, nil
+}
+
+// ints is int() of the offset and length parameters at i and i+1.
+func (a args) ints(i int) (offset, length int64, err error) {
+	if offset, err = a.int(i); err != nil {
+		return 0, 0, err
+	}
+	length, err = a.int(i + 1)
+	return offset, length, err
+}
 
 // registry holds the methods of the supervisor and system namespaces.
 type registry struct {
@@ -61,7 +68,6 @@ func (r *registry) add(m *method, aliases ...string) {
 func newRegistry(d *dispatcher) *registry {
 	r := &registry{methods: map[string]*method{}}
 	b := d.backend
-	S, I, B, A := kindString, kindInt, kindBool, kindArray
 	sv := func(name string) string { return "supervisor." + name }
 
 	r.add(&method{name: sv("getAPIVersion"), guarded: true,
@@ -83,14 +89,14 @@ func newRegistry(d *dispatcher) *registry {
 	r.add(&method{name: sv("getPID"), guarded: true,
 		help: "Answer the process id of the daemon.\n@return int pid  the daemon's pid",
 		call: func(context.Context, args) (any, error) { return b.PID(), nil }})
-	r.add(&method{name: sv("readLog"), guarded: true, params: []argKind{I, I}, required: 2,
+	r.add(&method{name: sv("readLog"), guarded: true, params: 2, required: 2,
 		help: "Read bytes of the main log. A negative offset with length 0 reads the\n" +
 			"last -offset bytes; length 0 reads to the end.\n" +
 			"@param int offset  where to start reading\n" +
 			"@param int length  how many bytes to read (0 = to the end)\n" +
 			"@return string log  the bytes read",
 		call: func(_ context.Context, a args) (any, error) {
-			return d.readFile(b.MainLogPath(), a.num(0), a.num(1))
+			return d.readFile(b.MainLogPath(), a, 0)
 		}}, sv("readMainLog"))
 	r.add(&method{name: sv("clearLog"), guarded: true,
 		help: "Delete the main log and start a fresh one.\n@return boolean result  true unless an error occurs",
@@ -112,76 +118,101 @@ func newRegistry(d *dispatcher) *registry {
 			}
 			return []any{[]any{nonNil(added), nonNil(changed), nonNil(removed)}}, nil
 		}})
-	r.add(&method{name: sv("addProcessGroup"), guarded: true, params: []argKind{S}, required: 1,
+	r.add(&method{name: sv("addProcessGroup"), guarded: true, params: 1, required: 1,
 		help: "Activate a process group from the configuration read last.\n" +
 			"@param string name  the group to add\n@return boolean result  true unless an error occurs",
-		call: func(_ context.Context, a args) (any, error) { return true, b.AddProcessGroup(a.str(0)) }})
-	r.add(&method{name: sv("removeProcessGroup"), guarded: true, params: []argKind{S}, required: 1,
+		call: func(_ context.Context, a args) (any, error) {
+			// The reference compares the name with each configured one.
+			name, err := groupName(a[0], true)
+			if err != nil {
+				return nil, err
+			}
+			return true, b.AddProcessGroup(name)
+		}})
+	r.add(&method{name: sv("removeProcessGroup"), guarded: true, params: 1, required: 1,
 		help: "Deactivate a process group whose processes are all stopped.\n" +
 			"@param string name  the group to remove\n@return boolean result  true unless an error occurs",
-		call: func(_ context.Context, a args) (any, error) { return true, b.RemoveProcessGroup(a.str(0)) }})
+		call: func(_ context.Context, a args) (any, error) {
+			name, err := groupName(a[0], false)
+			if err != nil {
+				return nil, err
+			}
+			return true, b.RemoveProcessGroup(name)
+		}})
 
-	r.add(&method{name: sv("startProcess"), guarded: true, params: []argKind{S, B}, required: 1,
+	r.add(&method{name: sv("startProcess"), guarded: true, params: 2, required: 1,
 		help: "Start one process, or a whole group with \"group:*\" (which answers an\n" +
 			"array of results).\n" +
 			"@param string name  the process (\"name\", \"group:name\" or \"group:*\")\n" +
 			"@param boolean wait  wait until the process is RUNNING (default true)\n" +
 			"@return boolean result  true unless an error occurs",
 		call: d.startProcess})
-	r.add(&method{name: sv("startProcessGroup"), guarded: true, params: []argKind{S, B}, required: 1,
+	r.add(&method{name: sv("startProcessGroup"), guarded: true, params: 2, required: 1,
 		help: "Start every process of a group that is not running.\n" +
 			"@param string name  the group\n@param boolean wait  wait until each is RUNNING (default true)\n" +
 			"@return array result  one {name, group, status, description} per process",
 		call: func(ctx context.Context, a args) (any, error) {
-			return results(b.StartProcessGroup(ctx, a.str(0), a.boolOr(1)))
+			name, err := groupName(a[0], false)
+			if err != nil {
+				return nil, err
+			}
+			return results(b.StartProcessGroup(ctx, name, a.wait(1)))
 		}})
-	r.add(&method{name: sv("startAllProcesses"), guarded: true, params: []argKind{B}, required: 0,
+	r.add(&method{name: sv("startAllProcesses"), guarded: true, params: 1, required: 0,
 		help: "Start every process that is not running, in priority order.\n" +
 			"@param boolean wait  wait until each is RUNNING (default true)\n" +
 			"@return array result  one {name, group, status, description} per process",
 		call: func(ctx context.Context, a args) (any, error) {
-			return results(b.StartAllProcesses(ctx, a.boolOr(0)))
+			return results(b.StartAllProcesses(ctx, a.wait(0)))
 		}})
-	r.add(&method{name: sv("stopProcess"), guarded: true, params: []argKind{S, B}, required: 1,
+	r.add(&method{name: sv("stopProcess"), guarded: true, params: 2, required: 1,
 		help: "Stop one process, or a whole group with \"group:*\" (which answers an\n" +
 			"array of results).\n" +
 			"@param string name  the process (\"name\", \"group:name\" or \"group:*\")\n" +
 			"@param boolean wait  wait until the process has stopped (default true)\n" +
 			"@return boolean result  true unless an error occurs",
 		call: d.stopProcess})
-	r.add(&method{name: sv("stopProcessGroup"), guarded: true, params: []argKind{S, B}, required: 1,
+	r.add(&method{name: sv("stopProcessGroup"), guarded: true, params: 2, required: 1,
 		help: "Stop every running process of a group.\n" +
 			"@param string name  the group\n@param boolean wait  wait until each has stopped (default true)\n" +
 			"@return array result  one {name, group, status, description} per process",
 		call: func(ctx context.Context, a args) (any, error) {
-			return results(b.StopProcessGroup(ctx, a.str(0), a.boolOr(1)))
+			name, err := groupName(a[0], false)
+			if err != nil {
+				return nil, err
+			}
+			return results(b.StopProcessGroup(ctx, name, a.wait(1)))
 		}})
-	r.add(&method{name: sv("stopAllProcesses"), guarded: true, params: []argKind{B}, required: 0,
-		help: "Stop every running process, in reverse priority order.\n" +
+	r.add(&method{name: sv("stopAllProcesses"), guarded: true, params: 1, required: 0,
+		help: "Stop every running process, in priority order.\n" +
 			"@param boolean wait  wait until each has stopped (default true)\n" +
 			"@return array result  one {name, group, status, description} per process",
 		call: func(ctx context.Context, a args) (any, error) {
-			return results(b.StopAllProcesses(ctx, a.boolOr(0)))
+			return results(b.StopAllProcesses(ctx, a.wait(0)))
 		}})
-	r.add(&method{name: sv("signalProcess"), guarded: true, params: []argKind{S, S}, required: 2,
+	r.add(&method{name: sv("signalProcess"), guarded: true, params: 2, required: 2,
 		help: "Send a Unix signal to one process, or to a group with \"group:*\".\n" +
 			"@param string name  the process (\"name\", \"group:name\" or \"group:*\")\n" +
 			"@param string signal  a signal name (\"HUP\", \"SIGHUP\") or number (\"1\")\n" +
 			"@return boolean result  true unless an error occurs",
 		call: d.signalProcess})
-	r.add(&method{name: sv("signalProcessGroup"), guarded: true, params: []argKind{S, S}, required: 2,
+	r.add(&method{name: sv("signalProcessGroup"), guarded: true, params: 2, required: 2,
 		help: "Send a Unix signal to every signallable process of a group.\n" +
 			"@param string name  the group\n@param string signal  a signal name or number\n" +
 			"@return array result  one {name, group, status, description} per process",
 		call: func(_ context.Context, a args) (any, error) {
-			return results(b.SignalProcessGroup(a.str(0), a.str(1)))
+			name, err := groupName(a[0], false)
+			if err != nil {
+				return nil, err
+			}
+			return results(b.SignalProcessGroup(name, signalText(a[1])))
 		}})
-	r.add(&method{name: sv("signalAllProcesses"), guarded: true, params: []argKind{S}, required: 1,
+	r.add(&method{name: sv("signalAllProcesses"), guarded: true, params: 1, required: 1,
 		help: "Send a Unix signal to every signallable process.\n" +
 			"@param string signal  a signal name or number\n" +
 			"@return array result  one {name, group, status, description} per process",
 		call: func(_ context.Context, a args) (any, error) {
-			return results(b.SignalAllProcesses(a.str(0)))
+			return results(b.SignalAllProcesses(signalText(a[0])))
 		}})
 
 	r.add(&method{name: sv("getAllConfigInfo"), guarded: true,
@@ -196,14 +227,14 @@ func newRegistry(d *dispatcher) *registry {
 			}
 			return out, nil
 		}})
-	r.add(&method{name: sv("getProcessInfo"), guarded: true, params: []argKind{S}, required: 1,
+	r.add(&method{name: sv("getProcessInfo"), guarded: true, params: 1, required: 1,
 		help: "Describe one process.\n" +
 			"@param string name  the process (\"name\" or \"group:name\")\n" +
 			"@return struct result  the process info struct",
 		call: func(_ context.Context, a args) (any, error) {
-			name := a.str(0)
-			if _, proc := splitNamespec(name); proc == "" {
-				return nil, NewFault(protocol.FaultBadName, name)
+			name, err := oneProcess(a[0])
+			if err != nil {
+				return nil, err
 			}
 			p, err := b.Process(name)
 			if err != nil {
@@ -250,26 +281,32 @@ func newRegistry(d *dispatcher) *registry {
 		if ch.channel == protocol.Stdout {
 			readAliases, tailAliases = []string{sv("readProcessLog")}, []string{sv("tailProcessLog")}
 		}
-		r.add(&method{name: sv(ch.read), guarded: true, params: []argKind{S, I, I}, required: 3,
+		r.add(&method{name: sv(ch.read), guarded: true, params: 3, required: 3,
 			help: readHelp(ch.channel.String()),
 			call: func(_ context.Context, a args) (any, error) {
-				path, err := d.processLog(a.str(0), ch.channel)
+				path, err := d.processLog(a[0], ch.channel)
 				if err != nil {
 					return nil, err
 				}
-				return d.readFile(path, a.num(1), a.num(2))
+				return d.readFile(path, a, 1)
 			}}, readAliases...)
-		r.add(&method{name: sv(ch.tail), guarded: true, params: []argKind{S, I, I}, required: 3,
+		r.add(&method{name: sv(ch.tail), guarded: true, params: 3, required: 3,
 			help: tailHelp(ch.channel.String()),
 			call: func(_ context.Context, a args) (any, error) {
-				path, err := d.processLog(a.str(0), ch.channel)
+				path, err := d.processLog(a[0], ch.channel)
 				if err != nil {
 					return nil, err
 				}
-				if path == "" {
+				// The reference answers an empty tail before it looks
+				// at the offset and length.
+				if path == "" || !fileExists(path) {
 					return []any{"", 0, false}, nil
 				}
-				data, next, overflow, err := logrot.Tail(path, a.num(1), a.num(2))
+				offset, length, err := a.ints(1)
+				if err != nil {
+					return nil, err
+				}
+				data, next, overflow, err := logrot.Tail(path, offset, length)
 				if err != nil { // missing or unreadable: nothing to tail yet
 					return []any{"", 0, false}, nil
 				}
@@ -277,14 +314,14 @@ func newRegistry(d *dispatcher) *registry {
 			}}, tailAliases...)
 	}
 
-	r.add(&method{name: sv("clearProcessLogs"), guarded: true, params: []argKind{S}, required: 1,
+	r.add(&method{name: sv("clearProcessLogs"), guarded: true, params: 1, required: 1,
 		help: "Empty the stdout and stderr logs of a process and reopen them.\n" +
 			"@param string name  the process (\"name\" or \"group:name\")\n" +
 			"@return boolean result  true unless an error occurs",
 		call: func(_ context.Context, a args) (any, error) {
-			name := a.str(0)
-			if _, proc := splitNamespec(name); proc == "" {
-				return nil, NewFault(protocol.FaultBadName, name)
+			name, err := oneProcess(a[0])
+			if err != nil {
+				return nil, err
 			}
 			return true, b.ClearProcessLogs(name)
 		}}, sv("clearProcessLog"))
@@ -292,51 +329,60 @@ func newRegistry(d *dispatcher) *registry {
 		help: "Empty the logs of every process.\n" +
 			"@return array result  one {name, group, status, description} per process",
 		call: func(context.Context, args) (any, error) { return results(b.ClearAllProcessLogs(), nil) }})
-	r.add(&method{name: sv("sendProcessStdin"), guarded: true, params: []argKind{S, S}, required: 2,
+	r.add(&method{name: sv("sendProcessStdin"), guarded: true, params: 2, required: 2,
 		help: "Write characters to a process's stdin, encoded as UTF-8.\n" +
 			"@param string name  the process (\"name\" or \"group:name\")\n" +
 			"@param string chars  the characters to write\n" +
 			"@return boolean result  true unless an error occurs",
 		call: func(_ context.Context, a args) (any, error) {
-			name := a.str(0)
-			if _, proc := splitNamespec(name); proc == "" {
-				return nil, NewFault(protocol.FaultBadName, name)
+			// The reference checks the characters before the name.
+			chars, ok := pyString(a[1])
+			switch {
+			case !ok && a[1] == nil:
+				return nil, NewFault(protocol.FaultIncorrectParameters, "")
+			case !ok:
+				return nil, NewFaultFor(protocol.FaultIncorrectParameters, pyStr(a[1]))
 			}
-			return true, b.SendProcessStdin(name, []byte(a.str(1)))
+			name, err := oneProcess(a[0])
+			if err != nil {
+				return nil, err
+			}
+			return true, b.SendProcessStdin(name, []byte(chars))
 		}})
-	r.add(&method{name: sv("sendRemoteCommEvent"), guarded: false, params: []argKind{S, S}, required: 2,
+	r.add(&method{name: sv("sendRemoteCommEvent"), guarded: false, params: 2, required: 2,
 		help: "Emit a REMOTE_COMMUNICATION event to the listeners subscribed to it.\n" +
 			"@param string type  the value of the event's type header\n" +
 			"@param string data  the event body\n" +
 			"@return boolean result  true unless an error occurs",
 		call: func(_ context.Context, a args) (any, error) {
-			return true, b.SendRemoteCommEvent(a.str(0), a.str(1))
+			// The reference formats both into the payload with %s.
+			return true, b.SendRemoteCommEvent(pyStr(a[0]), pyStr(a[1]))
 		}})
 
 	r.add(&method{name: "system.listMethods",
 		help: "List the names of every method this server publishes.\n@return array result  the method names, sorted",
 		call: func(context.Context, args) (any, error) { return r.names, nil }})
-	r.add(&method{name: "system.methodHelp", params: []argKind{S}, required: 1,
+	r.add(&method{name: "system.methodHelp", params: 1, required: 1,
 		help: "Answer the documentation of a method.\n" +
 			"@param string name  the method's full name\n@return string result  its documentation",
 		call: func(_ context.Context, a args) (any, error) {
-			m := r.methods[a.str(0)]
+			m := r.lookupName(a[0])
 			if m == nil {
 				return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 			}
 			return m.help, nil
 		}})
-	r.add(&method{name: "system.methodSignature", params: []argKind{S}, required: 1,
+	r.add(&method{name: "system.methodSignature", params: 1, required: 1,
 		help: "Answer a method's signature as [return type, parameter types...].\n" +
 			"@param string name  the method's full name\n@return array result  the types",
 		call: func(_ context.Context, a args) (any, error) {
-			m := r.methods[a.str(0)]
+			m := r.lookupName(a[0])
 			if m == nil {
 				return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 			}
 			return signature(m.help)
 		}})
-	r.add(&method{name: "system.multicall", params: []argKind{A}, required: 1,
+	r.add(&method{name: "system.multicall", params: 1, required: 1,
 		help: "Run several calls in order and answer their results in one array. A\n" +
 			"result is the bare value, or {faultCode, faultString} for a fault.\n" +
 			"@param array calls  structs {methodName: string, params: array}\n" +
@@ -472,13 +518,18 @@ func noneIfEmpty(s string) string {
 }
 
 // readFile applies readLog's rules to path and maps failures to faults:
-// no path → NO_FILE, missing file → NO_FILE: path.
-func (d *dispatcher) readFile(path string, offset, length int64) (any, error) {
+// no path → NO_FILE, missing file → NO_FILE: path; then the offset and
+// length (parameters i and i+1) are converted, as the reference does.
+func (d *dispatcher) readFile(path string, a args, i int) (any, error) {
 	if path == "" {
 		return nil, NewFault(protocol.FaultNoFile, "")
 	}
 	if !fileExists(path) {
 		return nil, NewFault(protocol.FaultNoFile, path)
+	}
+	offset, length, err := a.ints(i)
+	if err != nil {
+		return nil, err
 	}
 	data, err := logrot.ReadRange(path, offset, length)
 	switch {
@@ -495,15 +546,40 @@ func (d *dispatcher) readFile(path string, offset, length int64) (any, error) {
 // processLog resolves a process's log path for the read and tail
 // methods; a whole-group namespec is BAD_NAME, a channel without a file
 // (or whose file does not exist yet) gives "".
-func (d *dispatcher) processLog(name string, channel protocol.Channel) (string, error) {
-	if _, proc := splitNamespec(name); proc == "" {
-		return "", NewFault(protocol.FaultBadName, name)
+func (d *dispatcher) processLog(nameVal any, channel protocol.Channel) (string, error) {
+	name, err := oneProcess(nameVal)
+	if err != nil {
+		return "", err
 	}
 	path, err := d.backend.LogFile(name, channel)
 	if err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+// oneProcess is a name parameter that must name one process: a
+// whole-group namespec is BAD_NAME.
+func oneProcess(v any) (string, error) {
+	name, err := processName(v)
+	if err != nil {
+		return "", err
+	}
+	if _, proc := splitNamespec(name); proc == "" {
+		return "", NewFaultFor(protocol.FaultBadName, name)
+	}
+	return name, nil
+}
+
+// lookupName is the method a methodHelp or methodSignature parameter
+// names; the reference compares it with each name, so a value that is
+// no str names none.
+func (r *registry) lookupName(v any) *method {
+	name, ok := pyString(v)
+	if !ok {
+		return nil
+	}
+	return r.methods[name]
 }
 
 func fileExists(path string) bool {

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Install what the test suite needs when it is missing: the Python
 # reference (Debian's supervisor 4.2.5) and, for the web UI test, chromium.
+# "deps.sh bench" also wants a C compiler (make bench builds its C log
+# reader).
 set -e
 need=""
+[ "$1" = bench ] && ! command -v cc >/dev/null && need="$need gcc"
 [ -x /usr/bin/supervisord ] && [ -x /usr/bin/supervisorctl ] || need="$need supervisor"
 [ -x /usr/bin/chromium ] || need="$need chromium"
 [ -x /usr/bin/chromedriver ] || need="$need chromium-driver"

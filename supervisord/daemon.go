@@ -2,6 +2,7 @@ package supervisord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/safefs"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/events"
@@ -99,9 +101,8 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if first && d.parent.waiting() {
 		d.finishDetach(cfg, mainLogger{log})
 	}
-	pidfileWritten := writePidfile(cfg.Supervisord.Pidfile, mainLogger{log})
-	if pidfileWritten {
-		defer os.Remove(cfg.Supervisord.Pidfile)
+	if removePidfile := writePidfile(cfg.Supervisord.Pidfile, mainLogger{log}); removePidfile != nil {
+		defer removePidfile()
 	}
 
 	exit, err := runEngine(eng, log, signals)
@@ -201,14 +202,32 @@ func (s *startupMessages) flush(parse []config.Message, log *logrot.MainLog) {
 	s.msgs = nil
 }
 
-// writePidfile writes "<pid>\n" and logs the reference's line; it reports
-// whether the file was written (and so must be removed at exit).
-func writePidfile(path string, log mainLogger) bool {
+// writePidfile writes "<pid>\n" and logs the reference's line. It returns
+// what removes the pidfile at exit, nil when it was not written. The file
+// is opened by safefs's rule: a link or file another user planted at the
+// name in a directory others can write (/tmp) is refused, not written
+// through. The reason follows the reference's line in the main log.
+func writePidfile(path string, log mainLogger) (remove func()) {
 	pid := os.Getpid()
-	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
+	f, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	var st os.FileInfo
+	if err == nil {
+		_, err = fmt.Fprintf(f, "%d\n", pid)
+		if err == nil {
+			st, err = f.Stat()
+		}
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
 		log.Logf(protocol.LevelCritical, "could not write pidfile %s", path)
-		return false
+		log.Logf(protocol.LevelError, "pidfile: %v", err)
+		return nil
 	}
 	log.Logf(protocol.LevelInfo, "supervisord started with pid %d", pid)
-	return true
+	return func() {
+		// Only our own file: the name may have been replaced meanwhile.
+		if cur, err := os.Lstat(path); err == nil && os.SameFile(cur, st) {
+			_ = os.Remove(path)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"gosupervisor/bench"
 )
@@ -35,9 +36,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("n", 0, "runs per scenario and daemon (default 3, or 1 with -quick)")
 	quick := fs.Bool("quick", false, "short run (~2 minutes)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file (- for stdout, replacing the table)")
-	only := fs.String("only", "", "comma-separated scenarios to run (idle,many,logs,chatty,respawn,rpc,startup)")
+	only := fs.String("only", "", "comma-separated scenarios to run (idle,many,logs-disk,logs-tmpfs,chatty,respawn,rpc,rpc-mixed,startup,scale; logs = both logs-*, rpc = both rpc*)")
 	daemons := fs.String("daemons", "ours,ref", "which daemons to run: ours, ref or both")
-	logDir := fs.String("logdir", defaultLogDir(), "where the log throughput scenario writes (\"\" = the temp dir); tmpfs keeps disk noise out of the comparison")
+	diskDir := fs.String("diskdir", "/var/tmp", "where logs-disk writes: a directory on a disk filesystem")
+	tmpfsDir := fs.String("tmpfsdir", "/dev/shm", "where logs-tmpfs writes: a directory on tmpfs")
+	logReader := fs.String("logreader", "bin/logreader", "the C log reader (make bench builds it from bench/logreader/logreader.c)")
+	svgOut := fs.String("svg", "", "also draw the scale curve as an SVG in this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	// Daemons run in their own directories: make relative paths absolute.
-	for _, bin := range []*string{ours, ref} {
+	for _, bin := range []*string{ours, ref, logReader} {
 		*bin = resolveBinary(*bin)
 	}
 	helper, err := os.Executable()
@@ -56,10 +60,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: own executable: %v\n", err)
 		return 1
 	}
+	params := bench.DefaultParams(*quick)
 	opts := bench.Options{
 		Ours: *ours, Ref: *ref, Runs: *runs, Quick: *quick,
-		Params: bench.DefaultParams(*quick), Helper: helper, Progress: stderr,
-		Kinds: splitList(*daemons), Only: splitList(*only), LogRoot: *logDir,
+		Params: params, Helper: helper, LogReader: *logReader, Progress: stderr,
+		Kinds: splitList(*daemons), Only: splitList(*only),
 	}
 	for _, k := range opts.Kinds {
 		if k != bench.Ours && k != bench.Ref {
@@ -67,7 +72,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	rep, runErr := bench.Run(ctx, bench.Scenarios(), opts)
+	start := time.Now()
+	rep, runErr := bench.Run(ctx, bench.Scenarios(bench.Setup{DiskDir: *diskDir, TmpfsDir: *tmpfsDir, Params: params}), opts)
+	fmt.Fprintf(stderr, "bench: took %s\n", time.Since(start).Round(time.Second))
 	if *jsonOut != "-" {
 		if err := rep.WriteTable(stdout); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
@@ -79,6 +86,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
 		}
+	}
+	if *svgOut != "" && rep.HasCurve() {
+		if err := writeSVG(rep, *svgOut); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "bench: scale curve drawn in %s\n", *svgOut)
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "bench: stopped early: %v\n", runErr)
@@ -102,6 +116,18 @@ func writeJSON(rep *bench.Report, path string, stdout io.Writer) error {
 	return f.Close()
 }
 
+func writeSVG(rep *bench.Report, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("svg: %w", err)
+	}
+	if err := rep.WriteSVG(f); err != nil {
+		f.Close()
+		return fmt.Errorf("svg %s: %w", path, err)
+	}
+	return f.Close()
+}
+
 // resolveBinary makes a path with a slash absolute and looks a bare name up
 // in PATH. What cannot be resolved is returned as given: its runs then
 // fail with the exec error in their rows.
@@ -116,15 +142,6 @@ func resolveBinary(bin string) string {
 		return p
 	}
 	return bin
-}
-
-// defaultLogDir is /dev/shm when it is there: a tmpfs, so log throughput
-// compares the daemons rather than the disk's writeback.
-func defaultLogDir() string {
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		return "/dev/shm"
-	}
-	return ""
 }
 
 func splitList(s string) []string {

@@ -49,7 +49,11 @@ func (e *Engine) startOne(p *process, name string, wait bool, now time.Time) (*p
 	if p.spawnErr != "" {
 		return nil, fail(ErrSpawn, name)
 	}
-	e.mach.transition(p, now, e.moodNow())
+	// The reference reads the clock again here, after the spawn: a
+	// startsecs=0 program is then RUNNING already and answers at once
+	// (a group call lists it in the immediate results, before any fault
+	// of a later process). The step's now is from before the spawn.
+	e.mach.transition(p, e.clock.Now(), e.moodNow())
 	if !wait || p.state == protocol.StateRunning {
 		return nil, nil
 	}
@@ -121,14 +125,14 @@ func (e *Engine) StartProcess(ctx context.Context, name string, wait bool) error
 
 // StartProcessGroup starts every process of a group that is not running.
 func (e *Engine) StartProcessGroup(ctx context.Context, group string, wait bool) ([]Outcome, error) {
-	return e.many(ctx, group, notRunning, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, group, false, notRunning, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.startOne(p, name, wait, now)
 	})
 }
 
 // StartAllProcesses starts every process that is not running, in priority order.
 func (e *Engine) StartAllProcesses(ctx context.Context, wait bool) ([]Outcome, error) {
-	return e.many(ctx, "", notRunning, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, "", true, notRunning, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.startOne(p, name, wait, now)
 	})
 }
@@ -142,14 +146,14 @@ func (e *Engine) StopProcess(ctx context.Context, name string, wait bool) error 
 
 // StopProcessGroup stops the running processes of a group.
 func (e *Engine) StopProcessGroup(ctx context.Context, group string, wait bool) ([]Outcome, error) {
-	return e.many(ctx, group, running, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, group, false, running, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.stopOne(p, name, wait, now)
 	})
 }
 
 // StopAllProcesses stops every running process.
 func (e *Engine) StopAllProcesses(ctx context.Context, wait bool) ([]Outcome, error) {
-	return e.many(ctx, "", running, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(ctx, "", true, running, func(p *process, name string, now time.Time) (*pending, error) {
 		return e.stopOne(p, name, wait, now)
 	})
 }
@@ -163,14 +167,14 @@ func (e *Engine) SignalProcess(name, signal string) error {
 
 // SignalProcessGroup signals the signallable processes of a group.
 func (e *Engine) SignalProcessGroup(group, signal string) ([]Outcome, error) {
-	return e.many(context.Background(), group, signallable, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(context.Background(), group, false, signallable, func(p *process, name string, now time.Time) (*pending, error) {
 		return nil, e.signalOne(p, name, signal, now)
 	})
 }
 
 // SignalAllProcesses signals every signallable process.
 func (e *Engine) SignalAllProcesses(signal string) ([]Outcome, error) {
-	return e.many(context.Background(), "", signallable, func(p *process, name string, now time.Time) (*pending, error) {
+	return e.many(context.Background(), "", true, signallable, func(p *process, name string, now time.Time) (*pending, error) {
 		return nil, e.signalOne(p, name, signal, now)
 	})
 }
@@ -184,13 +188,18 @@ func (e *Engine) SendProcessStdin(name string, data []byte) error {
 		if p, err = e.lookup(name); err != nil {
 			return
 		}
+		var full *errStdinFull
 		switch {
 		case p.pid == 0 || p.killing:
 			err = fail(ErrNotRunning, name)
 		case p.io == nil || p.io.stdin == nil:
 			err = fail(ErrNoStdin, name)
-		case p.io.stdin.send(data) != nil:
-			err = fail(ErrNoStdin, name)
+		default:
+			if serr := p.io.stdin.send(data); errors.As(serr, &full) {
+				err = fail(ErrStdinFull, name+": "+full.Error())
+			} else if serr != nil {
+				err = fail(ErrNoStdin, name)
+			}
 		}
 	}); cerr != nil {
 		return cerr

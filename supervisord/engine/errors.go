@@ -29,6 +29,8 @@ var (
 	// ErrNoStdin: the process has no stdin to write to (an fcgi program,
 	// or its stdin is closed).
 	ErrNoStdin = errors.New("stdin not available")
+	// ErrStdinFull: the program lags too far behind reading its stdin.
+	ErrStdinFull = errors.New("stdin queue full")
 	// ErrNoLog: there is no main log file.
 	ErrNoLog = errors.New("no log file")
 	// ErrAlreadyActive: the group to add is active already.

@@ -19,7 +19,7 @@ type eventState struct {
 	// ticks is the last time slice seen per TICK period (epoch seconds);
 	// nil until Run starts.
 	ticks map[int64]int64
-	queue pumpQueue
+	queue *pumpQueue
 	// hold is the listener pool whose stop a shutdown delays until
 	// holdUntil (see holdListeners).
 	hold      *group
@@ -34,7 +34,7 @@ func newEventState(serial *events.Serial) eventState {
 	if serial == nil {
 		serial = &events.Serial{}
 	}
-	return eventState{serial: serial, queue: pumpQueue{wake: make(chan struct{}, 1)}}
+	return eventState{serial: serial, queue: newPumpQueue()}
 }
 
 // pumpMsgKind says what an output pump reports to the loop.
@@ -53,17 +53,53 @@ type pumpMsg struct {
 	data []byte
 }
 
-// pumpQueue carries messages from output pumps to the loop. push never
-// blocks, so a pump never waits for the loop (nor the loop for a pump).
+// pumpQueue carries messages from output pumps to the loop. The loop
+// never waits for a pump. A pump waits only when the messages the loop has
+// not taken yet hold maxPumpQueueBytes of output: a child (an event
+// listener, a program with capture mode or *_events_enabled) writing
+// faster than the loop digests its output is held back by its pipe, as
+// under the reference's single loop, instead of growing the daemon.
 type pumpQueue struct {
 	wake chan struct{}
 	mu   sync.Mutex
 	msgs []pumpMsg
+	// size is the output held by msgs; space is signalled when take or
+	// close may have made room.
+	size   int
+	space  sync.Cond
+	closed bool // the loop has ended: messages are dropped
 }
 
+// maxPumpQueueBytes bounds the output held by messages the loop has not
+// taken yet (one message may pass the bound).
+const maxPumpQueueBytes = 16 << 20
+
+func newPumpQueue() *pumpQueue {
+	q := &pumpQueue{wake: make(chan struct{}, 1)}
+	q.space.L = &q.mu
+	return q
+}
+
+func (m *pumpMsg) size() int {
+	n := len(m.data)
+	if m.ev != nil {
+		n += len(m.ev.Payload)
+	}
+	return n
+}
+
+// push queues m for the loop, first waiting while the queue is full.
 func (q *pumpQueue) push(m pumpMsg) {
 	q.mu.Lock()
+	for q.size >= maxPumpQueueBytes && !q.closed {
+		q.space.Wait()
+	}
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
 	q.msgs = append(q.msgs, m)
+	q.size += m.size()
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -75,8 +111,19 @@ func (q *pumpQueue) take() []pumpMsg {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	msgs := q.msgs
-	q.msgs = nil
+	q.msgs, q.size = nil, 0
+	q.space.Broadcast()
 	return msgs
+}
+
+// close drops what is queued and releases every waiting pump; later
+// pushes are dropped. The loop calls it before waiting for the pumps.
+func (q *pumpQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	q.msgs, q.size = nil, 0
+	q.space.Broadcast()
 }
 
 // handlePumpMessages acts on everything the pumps queued, in order.

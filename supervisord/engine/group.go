@@ -1,19 +1,20 @@
 package engine
 
 import (
+	"cmp"
 	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
+	"gosupervisor/internal/safefs"
 	"gosupervisor/logrot"
 )
 
@@ -66,13 +67,12 @@ func (e *Engine) addGroup(gc *config.Group) error {
 		e.releaseSocket(g)
 	}
 	e.groups[gc.Name] = g
+	// By priority, ties in the order the groups were added: the reference
+	// sorts its group dict by priority alone, so a group added at run time
+	// comes after the groups of its priority that were there before (the
+	// config's own order, by priority then name, is the start-up one).
 	e.order = append(e.order, g)
-	slices.SortStableFunc(e.order, func(a, b *group) int {
-		if a.cfg.Priority != b.cfg.Priority {
-			return a.cfg.Priority - b.cfg.Priority
-		}
-		return strings.Compare(a.cfg.Name, b.cfg.Name)
-	})
+	slices.SortStableFunc(e.order, func(a, b *group) int { return cmp.Compare(a.cfg.Priority, b.cfg.Priority) })
 	e.groupAdded(g)
 	return nil
 }
@@ -137,7 +137,7 @@ func (e *Engine) logPath(pc *config.Process, ch protocol.Channel) (string, error
 	prefix := fmt.Sprintf("%s-%s---%s-", pc.Name, ch, e.identifier)
 	for range 100 {
 		path := filepath.Join(dir, prefix+randomSuffix()+".log")
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if os.IsExist(err) {
 			continue
 		}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"time"
 	"unicode/utf8"
 
@@ -35,6 +36,9 @@ type listenerInstance struct {
 	held   events.Entry // the event being processed while BUSY
 	busy   bool         // held is set
 	closed bool         // stdout reached EOF: never dispatch again
+	// stdinFull: an event could not be sent because the listener does
+	// not read its stdin (logged once, until a send succeeds).
+	stdinFull bool
 }
 
 func (lp *listenerPool) name() string { return lp.g.cfg.Name }
@@ -101,10 +105,18 @@ func (e *Engine) deliver(lp *listenerPool, entry events.Entry) bool {
 			Server: e.identifier, Serial: entry.Event.Serial(), Pool: lp.name(),
 			PoolSerial: entry.PoolSerial, Type: entry.Event.Type, Payload: entry.Event.Payload,
 		}
-		if err := p.io.stdin.send(env.Bytes()); err != nil {
+		var full *errStdinFull
+		if err := p.io.stdin.send(env.Bytes()); errors.As(err, &full) {
+			if !inst.stdinFull {
+				e.log.Logf(protocol.LevelWarn, "listener %s: %v: event %d is not sent to it", p.name(), err, entry.Event.Serial())
+				inst.stdinFull = true
+			}
+			continue
+		} else if err != nil {
 			e.log.Logf(protocol.LevelDebug, "epipe occurred while sending event %d to listener %s, listener state unchanged", entry.Event.Serial(), p.name())
 			continue
 		}
+		inst.stdinFull = false
 		inst.proto.Dispatched()
 		inst.held, inst.busy = entry, true
 		e.log.Logf(protocol.LevelDebug, "event %d sent to listener %s", entry.Event.Serial(), p.name())
@@ -134,6 +146,8 @@ func (e *Engine) listenerOutput(inst *listenerInstance, data []byte) {
 				line = "Undecodable: " + pyrepr.Bytes(st.Body)
 			}
 			e.log.Logf(protocol.LevelWarn, "%s: bad result line: '%s'", name, line)
+		case events.StepLongResult:
+			e.log.Logf(protocol.LevelWarn, "%s: bad result line: no newline in its first %d bytes (it starts with %s)", name, events.MaxResultLine, pyrepr.Bytes(st.Body))
 		case events.StepRequeue:
 			e.requeue(inst)
 		}
@@ -185,7 +199,7 @@ func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWrit
 	if !lc.EventsEnabled && lc.CaptureMaxBytes <= 0 {
 		return base, nil
 	}
-	q := &e.ev.queue
+	q := e.ev.queue
 	name, group := p.name(), p.group.cfg.Name
 	plain := func(d []byte) []byte {
 		if base != nil {
@@ -248,7 +262,7 @@ func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWrit
 // the protocol parser, logs it at debug level as the reference does
 // (bytes repr), and returns what goes to stdout_logfile.
 func (e *Engine) listenerFilter(inst *listenerInstance) (func([]byte) []byte, func()) {
-	q := &e.ev.queue
+	q := e.ev.queue
 	strip := e.cfg.Supervisord.StripANSI
 	debug := e.log.Enabled(protocol.LevelDebug)
 	log, repr := e.log, pyrepr.Str(inst.p.name())

@@ -65,7 +65,8 @@ func (e *Engine) ClearProcessLogs(name string) error {
 	return clearWriters(writers, name)
 }
 
-// ClearAllProcessLogs empties every process's logs, in priority order.
+// ClearAllProcessLogs empties every process's logs, in priority order
+// (groups, then the processes of each).
 func (e *Engine) ClearAllProcessLogs() []Outcome {
 	type entry struct {
 		outcome  Outcome
@@ -75,7 +76,7 @@ func (e *Engine) ClearAllProcessLogs() []Outcome {
 	var entries []entry
 	_ = e.call(func(time.Time) {
 		for _, g := range e.order {
-			for _, p := range g.procs {
+			for _, p := range g.byPriority() {
 				entries = append(entries, entry{outcome(p, nil), p.namespec(), e.processWriters(p)})
 			}
 		}

@@ -211,6 +211,7 @@ func (e *Engine) stopAllIO() {
 			}
 		}
 	}
+	e.ev.queue.close() // a pump waiting for room would never see its deadline
 	e.stdinWG.Wait()
 	e.pumps.Wait()
 }
@@ -246,6 +247,20 @@ func (e *Engine) outputFilter(p *process, ch protocol.Channel) func([]byte) []by
 	}
 }
 
+// maxStdinQueue bounds what a child's stdin queue holds that the child
+// has not read yet (beyond the pipe's own buffer). The reference buffers
+// without limit; a child that never reads its stdin would make the daemon
+// grow with every sendProcessStdin. One write of any size (the RPC body
+// limit bounds it) is accepted when the queue is empty.
+const maxStdinQueue = 4 << 20
+
+// errStdinFull is a send refused because the queue is full.
+type errStdinFull struct{ pending int }
+
+func (e *errStdinFull) Error() string {
+	return fmt.Sprintf("stdin queue full (%d bytes not yet read by the program)", e.pending)
+}
+
 // stdinWriter feeds a child's stdin from its own goroutine, so a child
 // that stops reading never blocks the engine loop.
 type stdinWriter struct {
@@ -255,17 +270,23 @@ type stdinWriter struct {
 
 	mu      sync.Mutex
 	queue   [][]byte
+	pending int // bytes queued or being written, not yet taken by the pipe
 	broken  bool
 	closing bool
 }
 
-// send queues data; it fails once the pipe is closed or broken (EPIPE).
+// send queues data; it fails once the pipe is closed or broken (EPIPE),
+// or with *errStdinFull when the child lags maxStdinQueue behind.
 func (s *stdinWriter) send(data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.broken || s.closing {
 		return syscall.EPIPE
 	}
+	if s.pending > 0 && s.pending+len(data) > maxStdinQueue {
+		return &errStdinFull{pending: s.pending}
+	}
+	s.pending += len(data)
 	s.queue = append(s.queue, append([]byte(nil), data...))
 	select {
 	case s.wake <- struct{}{}:
@@ -296,11 +317,16 @@ func (s *stdinWriter) run() {
 		batch := s.queue
 		s.queue = nil
 		s.mu.Unlock()
-		for _, b := range batch {
-			if _, err := s.f.Write(b); err != nil {
-				s.mu.Lock()
+		for i, b := range batch {
+			_, err := s.f.Write(b)
+			batch[i] = nil // written: let it go before the rest is
+			s.mu.Lock()
+			s.pending -= len(b)
+			if err != nil {
 				s.broken = true
-				s.mu.Unlock()
+			}
+			s.mu.Unlock()
+			if err != nil {
 				return
 			}
 		}

@@ -113,9 +113,10 @@ func (e *Engine) single(ctx context.Context, name string, op func(p *process, no
 }
 
 // many runs an operation over processes as the reference's make_allfunc:
-// immediate outcomes first, then waits in completion order. groupName ""
-// means every active group, in priority order.
-func (e *Engine) many(ctx context.Context, groupName string, pred func(*process) bool,
+// immediate outcomes first, then waits in completion order. It covers
+// every process when all is set, else the group named groupName (any
+// name, "" too, that is no active group is ErrNoSuchName).
+func (e *Engine) many(ctx context.Context, groupName string, all bool, pred func(*process) bool,
 	op func(p *process, name string, now time.Time) (*pending, error)) ([]Outcome, error) {
 	type reply struct {
 		outcomes []Outcome
@@ -124,7 +125,7 @@ func (e *Engine) many(ctx context.Context, groupName string, pred func(*process)
 	replyc := make(chan reply, 1)
 	if err := e.call(func(now time.Time) {
 		var procs []*process
-		if groupName != "" {
+		if !all {
 			g := e.groups[groupName]
 			if g == nil {
 				replyc <- reply{err: fail(ErrNoSuchName, groupName)}

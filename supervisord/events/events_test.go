@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"math"
 	"reflect"
 	"strings"
@@ -310,6 +311,16 @@ func TestListenerProtocol(t *testing.T) {
 		{"empty result waits", 1, []string{"READY\n", "RESULT 0\n"}, []Step{st(ListenerAcknowledged, ListenerReady)}, ListenerBusy},
 		{"empty result refused later", 1, []string{"READY\n", "RESULT 0\n", "READY\n"},
 			[]Step{st(ListenerAcknowledged, ListenerReady), {Kind: StepRefused, Body: nil}, st(ListenerBusy, ListenerAcknowledged), requeue, st(ListenerAcknowledged, ListenerReady)}, ListenerReady},
+		{"long result line", 1, []string{"READY\n", "RESULT " + strings.Repeat("0", MaxResultLine)},
+			[]Step{st(ListenerAcknowledged, ListenerReady), {Kind: StepLongResult, Body: []byte("RESULT " + strings.Repeat("0", MaxKeptResult-7))}, st(ListenerBusy, ListenerUnknown), requeue}, ListenerUnknown},
+		{"long result line with its newline", 1, []string{"READY\n", "RESULT " + strings.Repeat("0", MaxResultLine) + "2\nOK"},
+			[]Step{st(ListenerAcknowledged, ListenerReady), {Kind: StepLongResult, Body: []byte("RESULT " + strings.Repeat("0", MaxKeptResult-7))}, st(ListenerBusy, ListenerUnknown), requeue}, ListenerUnknown},
+		{"longest result line", 1, []string{"READY\n", "RESULT " + strings.Repeat("0", MaxResultLine-8) + "2\nOK"},
+			[]Step{st(ListenerAcknowledged, ListenerReady), processed, st(ListenerBusy, ListenerAcknowledged)}, ListenerAcknowledged},
+		{"long refused result keeps its start", 1, []string{"READY\n", "RESULT 100\n", strings.Repeat("n", 100)},
+			[]Step{st(ListenerAcknowledged, ListenerReady), {Kind: StepRefused, Body: []byte(strings.Repeat("n", MaxKeptResult))}, st(ListenerBusy, ListenerAcknowledged), requeue}, ListenerAcknowledged},
+		{"OK followed by more is refused", 1, []string{"READY\n", "RESULT 3\nOKK"},
+			[]Step{st(ListenerAcknowledged, ListenerReady), {Kind: StepRefused, Body: []byte("OKK")}, st(ListenerBusy, ListenerAcknowledged), requeue}, ListenerAcknowledged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,6 +342,33 @@ func TestListenerProtocol(t *testing.T) {
 				t.Errorf("state = %v, want %v", l.State(), tt.wantState)
 			}
 		})
+	}
+}
+
+// TestListenerHugeResultIsCounted feeds 256 MiB of a result announced as
+// 999,999,999,999 bytes: the parser counts it without keeping it, so its
+// buffers stay small, and the listener stays BUSY as under the reference.
+func TestListenerHugeResultIsCounted(t *testing.T) {
+	l := NewListener()
+	l.Feed([]byte("READY\n"))
+	l.Dispatched()
+	if steps := l.Feed([]byte("RESULT 999999999999\n")); len(steps) != 0 {
+		t.Fatalf("result line: steps %+v", steps)
+	}
+	chunk := bytes.Repeat([]byte("z"), 128<<10)
+	for range 2048 {
+		if steps := l.Feed(chunk); len(steps) != 0 {
+			t.Fatalf("result bytes: steps %+v", steps)
+		}
+	}
+	if l.State() != ListenerBusy {
+		t.Errorf("state %v, want BUSY", l.State())
+	}
+	if c := cap(l.buf) + cap(l.result); c > MaxResultLine+MaxKeptResult {
+		t.Errorf("parser holds %d bytes of buffers after 256 MiB of result", c)
+	}
+	if l.got != 256<<20 {
+		t.Errorf("counted %d bytes, want %d", l.got, 256<<20)
 	}
 }
 

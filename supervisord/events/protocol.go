@@ -55,24 +55,42 @@ const (
 	StepBadResult
 	// StepRequeue: the current event goes back to the head of its pool.
 	StepRequeue
+	// StepLongResult: more than MaxResultLine bytes came without the
+	// newline that ends the result line (Body: their start, at most
+	// MaxKeptResult bytes).
+	StepLongResult
 )
 
 // Step is one outcome of Listener.Feed.
 type Step struct {
 	Kind     StepKind
 	From, To ListenerState // StepState
-	Body     []byte        // StepRefused: the result; StepBadResult: the line
+	Body     []byte        // StepRefused: the result's start; StepBadResult: the line; StepLongResult: its start
 }
 
 // Listener parses one listener instance's stdout as the reference's
 // PEventListenerDispatcher does. A new instance starts ACKNOWLEDGED. The
 // zero value is not ready for use: call NewListener.
+//
+// Its memory is bounded whatever the listener writes: a result is counted,
+// not kept (only its first MaxKeptResult bytes are, since only "OK" means
+// anything), and a result line may be at most MaxResultLine bytes long.
 type Listener struct {
 	state     ListenerState
-	buf       []byte
-	result    []byte
-	resultLen int // -1 until the result line has been read
+	buf       []byte // unparsed output: under a token, or a result line without its newline
+	result    []byte // the result's first bytes, at most MaxKeptResult
+	resultLen int    // -1 until the result line has been read
+	got       int    // bytes of the result read so far
 }
+
+// MaxResultLine bounds a result line ("RESULT <length>"). A listener that
+// writes more than this without a newline while BUSY breaks the protocol
+// (StepLongResult); the reference would buffer it without limit.
+const MaxResultLine = 4096
+
+// MaxKeptResult is how much of a result the parser keeps (Step.Body of
+// StepRefused); the rest is only counted. Only "OK" has a meaning.
+const MaxKeptResult = 64
 
 // NewListener is a listener instance that has just been spawned.
 func NewListener() *Listener {
@@ -87,73 +105,94 @@ func (l *Listener) State() ListenerState { return l.state }
 func (l *Listener) Dispatched() { l.state = ListenerBusy }
 
 // Feed consumes output the listener wrote on stdout and returns what it
-// caused, in order.
+// caused, in order. It keeps no reference to data.
 func (l *Listener) Feed(data []byte) []Step {
-	l.buf = append(l.buf, data...)
-	var steps []Step
+	in := data
+	if len(l.buf) > 0 {
+		l.buf = append(l.buf, data...)
+		in = l.buf
+	}
+	steps, rest := l.parse(in)
+	// Keep what is left for the next call, in a buffer no larger than a
+	// token or a result line (plus the chunk that brought it).
+	l.buf = append(l.buf[:0], rest...)
+	if len(l.buf) == 0 && cap(l.buf) > MaxResultLine {
+		l.buf = nil
+	}
+	return steps
+}
+
+// parse runs the protocol over in and returns the steps and the part of
+// in it could not decide on yet.
+func (l *Listener) parse(in []byte) (steps []Step, rest []byte) {
 	change := func(to ListenerState) {
 		steps = append(steps, Step{Kind: StepState, From: l.state, To: to})
 		l.state = to
 	}
-	for len(l.buf) > 0 {
+	for len(in) > 0 {
 		switch l.state {
 		case ListenerUnknown:
-			l.buf = nil
-			return steps
+			return steps, nil
 		case ListenerAcknowledged:
-			if len(l.buf) < len(readyToken) {
-				return steps // not enough to decide yet
+			if len(in) < len(readyToken) {
+				return steps, in // not enough to decide yet
 			}
-			if bytes.HasPrefix(l.buf, readyToken) {
+			if bytes.HasPrefix(in, readyToken) {
 				change(ListenerReady)
-				l.buf = l.buf[len(readyToken):]
+				in = in[len(readyToken):]
 			} else {
 				change(ListenerUnknown)
-				l.buf = nil
+				return steps, nil
 			}
 		case ListenerReady:
 			// Spurious output: the reference is strict about it.
 			change(ListenerUnknown)
-			l.buf = nil
+			return steps, nil
 		case ListenerBusy:
 			if l.resultLen < 0 {
-				pos := bytes.IndexByte(l.buf, '\n')
-				if pos < 0 {
-					return steps // no full result line yet
+				pos := bytes.IndexByte(in, '\n')
+				if pos > MaxResultLine || (pos < 0 && len(in) > MaxResultLine) {
+					steps = append(steps, Step{Kind: StepLongResult, Body: bytes.Clone(in[:MaxKeptResult])})
+					change(ListenerUnknown)
+					return append(steps, Step{Kind: StepRequeue}), nil
 				}
-				line := bytes.Clone(l.buf[:pos])
-				l.buf = l.buf[pos+1:]
+				if pos < 0 {
+					return steps, in // no full result line yet
+				}
+				line := bytes.Clone(in[:pos])
+				in = in[pos+1:]
 				n, ok := pyInt(line[min(len(resultTokenStart), len(line)):])
 				if !ok {
 					steps = append(steps, Step{Kind: StepBadResult, Body: line})
 					change(ListenerUnknown)
-					steps = append(steps, Step{Kind: StepRequeue})
-					l.buf = nil
-					return steps
+					return append(steps, Step{Kind: StepRequeue}), nil
 				}
-				l.resultLen = n
+				l.resultLen, l.got, l.result = n, 0, l.result[:0]
 				continue
 			}
-			if need := l.resultLen - len(l.result); need > 0 {
-				take := min(need, len(l.buf))
-				l.result = append(l.result, l.buf[:take]...)
-				l.buf = l.buf[take:]
+			take := min(l.resultLen-l.got, len(in))
+			if keep := min(take, MaxKeptResult-len(l.result)); keep > 0 {
+				l.result = append(l.result, in[:keep]...)
 			}
-			if len(l.result) >= l.resultLen {
-				result := l.result
-				l.result, l.resultLen = nil, -1
-				if string(result) == "OK" {
-					steps = append(steps, Step{Kind: StepProcessed})
-					change(ListenerAcknowledged)
-				} else {
-					steps = append(steps, Step{Kind: StepRefused, Body: result})
-					change(ListenerAcknowledged)
-					steps = append(steps, Step{Kind: StepRequeue})
-				}
+			l.got += take
+			in = in[take:]
+			if l.got < l.resultLen {
+				return steps, nil
+			}
+			ok := l.resultLen == 2 && string(l.result) == "OK"
+			body := bytes.Clone(l.result)
+			l.resultLen, l.got, l.result = -1, 0, l.result[:0]
+			if ok {
+				steps = append(steps, Step{Kind: StepProcessed})
+				change(ListenerAcknowledged)
+			} else {
+				steps = append(steps, Step{Kind: StepRefused, Body: body})
+				change(ListenerAcknowledged)
+				steps = append(steps, Step{Kind: StepRequeue})
 			}
 		}
 	}
-	return steps
+	return steps, nil
 }
 
 // pyInt parses b as Python's int() does for bytes: surrounding
