@@ -66,7 +66,7 @@ type HandlerOptions struct {
 // handler serves XML-RPC, log tails, the health check and the UI.
 type handler struct {
 	opts     HandlerOptions
-	backend  Backend
+	logFiles processLogs // for the /logtail and /mainlogtail streams
 	disp     *dispatcher
 	rpcSlots chan struct{}
 	bufs     sync.Pool // *[]byte response buffers
@@ -100,7 +100,7 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	}
 	return &handler{
 		opts:     opts,
-		backend:  b,
+		logFiles: b,
 		disp:     newDispatcher(b, opts.Now),
 		rpcSlots: make(chan struct{}, opts.MaxConcurrentRPC),
 		tails:    make(chan struct{}, opts.MaxLogTails),

@@ -30,7 +30,7 @@ func (h *handler) serveProcessTail(w http.ResponseWriter, r *http.Request, rest 
 		httpError(w, http.StatusNotFound)
 		return
 	}
-	path, err := h.backend.LogFile(namespec, channel)
+	path, err := h.logFiles.LogFile(namespec, channel)
 	if err != nil || path == "" {
 		httpError(w, http.StatusNotFound)
 		return
@@ -43,7 +43,7 @@ func (h *handler) serveMainTail(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest)
 		return
 	}
-	path := h.backend.MainLogPath()
+	path := h.logFiles.MainLogPath()
 	if path == "" {
 		httpError(w, http.StatusNotFound)
 		return
