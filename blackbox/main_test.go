@@ -42,6 +42,8 @@ func TestMain(m *testing.M) {
 //	          "got: <line>"
 //	stubborn  like serve, and ignore SIGTERM too (stops end in SIGKILL)
 //	exit1     exit 1 at once
+//	env       print SUPERVISOR_SERVER_URL=<value> (or "... unset"), then
+//	          wait to be killed
 func runHelper(mode string) int {
 	// Die with the daemon, whatever way it ends.
 	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
@@ -65,6 +67,13 @@ func runHelper(mode string) int {
 		select {}
 	case "exit1":
 		return 1
+	case "env":
+		if url, ok := os.LookupEnv("SUPERVISOR_SERVER_URL"); ok {
+			fmt.Println("SUPERVISOR_SERVER_URL=" + url)
+		} else {
+			fmt.Println("SUPERVISOR_SERVER_URL unset")
+		}
+		select {}
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 	return 2
@@ -184,7 +193,9 @@ func (s *side) writeFile(t *testing.T, name, text string) {
 func (s *side) start(t *testing.T) {
 	t.Helper()
 	s.daemon = testenv.Start(t, s.dir, s.impl.bin(t), "-n", "-c", s.conf)
-	t.Cleanup(func() { killHelpers(s.dir) })
+	// The daemon goes first: it would restart the helpers killed before
+	// it, and they would write into the directory being removed.
+	t.Cleanup(func() { s.daemon.Kill(); killHelpers(s.dir) })
 	testenv.Eventually(t, 20*time.Second, func() error {
 		select {
 		case <-s.daemon.Exited:

@@ -66,7 +66,7 @@ func BenchmarkGetAllProcessInfo(b *testing.B) { benchCall(b, "supervisor.getAllP
 // share the process, so cpu-ns/op is an upper bound of the daemon's part.
 func BenchmarkGetStateOverUnixSocket(b *testing.B) {
 	sock := filepath.Join(b.TempDir(), "sock")
-	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1})
+	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1}, UnixOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -124,7 +124,7 @@ print('OK')
 func serveUnix(t *testing.T, h http.Handler) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "sock")
-	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1})
+	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1}, UnixOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestListenUnix(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "s.sock")
 	cfg := config.UnixHTTPServer{File: sock, Chmod: 0o760, ChownUID: -1, ChownGID: -1}
-	ln, err := ListenUnix(cfg)
+	ln, err := ListenUnix(cfg, UnixOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestListenUnix(t *testing.T) {
 	}()
 
 	// A live server on the name: refuse.
-	if _, err := ListenUnix(cfg); !errors.Is(err, ErrAddressInUse) {
+	if _, err := ListenUnix(cfg, UnixOptions{}); !errors.Is(err, ErrAddressInUse) {
 		t.Errorf("second listener: %v, want ErrAddressInUse", err)
 	}
 	if _, err := os.Stat(sock); err != nil {
@@ -320,7 +320,7 @@ func TestListenUnix(t *testing.T) {
 	dead.SetUnlinkOnClose(false)
 	dead.Close()
 	var report bytes.Buffer
-	ln2, err := ListenUnixReport(config.UnixHTTPServer{File: sock, ChownUID: os.Getuid(), ChownGID: os.Getgid()}, &report)
+	ln2, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: os.Getuid(), ChownGID: os.Getgid()}, UnixOptions{Report: &report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,9 +335,47 @@ func TestListenUnix(t *testing.T) {
 	}
 
 	// A directory that does not exist: the reference's error wording.
-	_, err = ListenUnix(config.UnixHTTPServer{File: filepath.Join(dir, "no", "s"), ChownUID: -1, ChownGID: -1})
+	_, err = ListenUnix(config.UnixHTTPServer{File: filepath.Join(dir, "no", "s"), ChownUID: -1, ChownGID: -1}, UnixOptions{})
 	if err == nil || err.Error() != "Cannot open an HTTP server: socket.error reported errno.ENOENT (2)" {
 		t.Errorf("missing dir: %v", err)
+	}
+}
+
+// TestListenUnixLongPath: a name that fits in sun_path is served even
+// when the temporary name in the private directory would not fit.
+func TestListenUnixLongPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	long := filepath.Join(dir, strings.Repeat("d", maxSunPath-len(dir)-4))
+	if err := os.Mkdir(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(long, "s")
+	var bound string
+	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, Chmod: 0o750, ChownUID: -1, ChownGID: -1},
+		UnixOptions{Bound: func(p string) { bound = p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if len(sock) > maxSunPath || !strings.HasPrefix(bound, "/proc/self/fd/") {
+		t.Errorf("socket %q (%d bytes) bound at %q", sock, len(sock), bound)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o750 {
+		t.Fatalf("socket: %v %v", fi, err)
+	}
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if entries, _ := os.ReadDir(long); len(entries) != 1 {
+		t.Errorf("temporary names left behind: %v", entries)
 	}
 }
 

@@ -249,6 +249,9 @@ func TestDecodeRequestRejectsMalformed(t *testing.T) {
 		"latin1 encoding": `<?xml version="1.0" encoding="iso-8859-1"?><methodCall><methodName>m</methodName></methodCall>`,
 		"invalid utf8":    "<methodCall><methodName>m\xff</methodName></methodCall>",
 		"too deep":        deep,
+		"-- in comment":   "<methodCall><!-- a -- b --><methodName>m</methodName></methodCall>",
+		"comment --->":    "<methodCall><methodName>m<!-----></methodName></methodCall>",
+		"unterminated --": "<methodCall><methodName>m</methodName></methodCall><!-- x",
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -264,6 +267,10 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte("<methodCall><methodName>m</methodName><params><param><value><struct><member><name>a</name><value><array><data><value><i4>1</i4></value></data></array></value></member></struct></value></param></params></methodCall>"))
 	f.Add([]byte("<methodCall><methodName>m</methodName><params><param><value><base64>YWI=</base64></value></param><param><value><dateTime.iso8601>20260102T03:04:05</dateTime.iso8601></value></param></params></methodCall>"))
 	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "b">]><methodCall><methodName>&a;</methodName></methodCall>`))
+	// Small versions of the bodies built to make decoding superlinear.
+	for _, body := range costBodies(2 << 10) {
+		f.Add(body)
+	}
 	d := newDispatcher(newFakeBackend(f), fakeNow)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		method, params, err := DecodeRequest(body)

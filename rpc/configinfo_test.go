@@ -18,7 +18,7 @@ func TestConfigInfoSpellings(t *testing.T) {
 		cp   engine.ConfiguredProcess
 		want map[string]any
 	}{
-		{"unset", engine.ConfiguredProcess{Group: g, Process: &config.Process{Name: "p", UID: -1}},
+		{"unset", engine.ConfiguredProcess{Group: g, Process: &config.Process{Name: "p", UID: -1, ServerURL: "AUTO"}},
 			map[string]any{"uid": "none", "directory": "none", "serverurl": "none",
 				"stdout_logfile": "none", "stderr_logfile": "none", "inuse": false, "group_prio": 5}},
 		{"set", engine.ConfiguredProcess{Group: g, Active: true, Process: &config.Process{Name: "p",
@@ -30,6 +30,8 @@ func TestConfigInfoSpellings(t *testing.T) {
 			map[string]any{"uid": "none"}},
 		{"AUTO serverurl", engine.ConfiguredProcess{Group: g, Process: &config.Process{Name: "p", ServerURL: " auto "}},
 			map[string]any{"serverurl": "none"}},
+		{"empty serverurl", engine.ConfiguredProcess{Group: g, Process: &config.Process{Name: "p", ServerURL: ""}},
+			map[string]any{"serverurl": ""}},
 		{"AUTO logs not named yet", engine.ConfiguredProcess{Group: g, Process: &config.Process{Name: "p",
 			Stdout: config.LogConfig{Auto: true}, Stderr: config.LogConfig{Auto: true}}},
 			map[string]any{"stdout_logfile": "auto", "stderr_logfile": "auto"}},

@@ -138,7 +138,7 @@ func (p *parser) trailer() error {
 
 // text reads character data up to the end of the element called name.
 func (p *parser) text(name string) (string, error) {
-	var out string
+	var out textJoin
 	for {
 		t, err := p.s.next()
 		if err != nil {
@@ -146,12 +146,12 @@ func (p *parser) text(name string) (string, error) {
 		}
 		switch t.kind {
 		case tokText:
-			out += string(t.text)
+			out.add(t.text)
 		case tokEnd:
 			if string(t.name) != name {
 				return "", fmt.Errorf("expected </%s>, got %s", name, describe(t))
 			}
-			return out, nil
+			return out.String(), nil
 		case tokStart:
 			return "", fmt.Errorf("unexpected %s in <%s>", describe(t), name)
 		case tokEOF:
@@ -194,7 +194,7 @@ func (p *parser) value(depth int) (any, error) {
 	if depth > maxValueDepth {
 		return nil, errors.New("values nested too deeply")
 	}
-	var untyped string
+	var untyped textJoin
 	for {
 		t, err := p.s.next()
 		if err != nil {
@@ -202,12 +202,12 @@ func (p *parser) value(depth int) (any, error) {
 		}
 		switch t.kind {
 		case tokText:
-			untyped += string(t.text)
+			untyped.add(t.text)
 		case tokEnd: // </value> with no type element: a string
 			if string(t.name) != "value" {
 				return nil, fmt.Errorf("expected </value>, got %s", describe(t))
 			}
-			return untyped, nil
+			return untyped.String(), nil
 		case tokStart:
 			v, err := p.typed(string(t.name), depth)
 			if err != nil {
@@ -357,6 +357,37 @@ func (p *parser) member(m map[string]any, depth int) error {
 			return fmt.Errorf("unexpected %s in member", describe(t))
 		}
 	}
+}
+
+// textJoin joins the pieces of one element's text (split by comments,
+// processing instructions, CDATA sections or references) in time linear
+// in their total size: a string grown by += copies everything so far on
+// each piece, and 500,000 pieces in a 4 MiB body then took a minute. The
+// usual single piece is copied once.
+type textJoin struct {
+	first  string
+	more   []byte
+	pieces int
+}
+
+func (j *textJoin) add(piece []byte) {
+	switch j.pieces {
+	case 0:
+		j.first = string(piece)
+	case 1:
+		j.more = append(append(make([]byte, 0, 2*(len(j.first)+len(piece))), j.first...), piece...)
+	default:
+		j.more = append(j.more, piece...)
+	}
+	j.pieces++
+}
+
+// String returns the joined text.
+func (j *textJoin) String() string {
+	if j.pieces <= 1 {
+		return j.first
+	}
+	return string(j.more)
 }
 
 // clip shortens client-supplied text quoted in an error, so a fault or

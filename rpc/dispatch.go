@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -259,14 +258,9 @@ func spreadParams(p any) ([]any, bool) {
 		}
 		return out, true
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		out := make([]any, len(keys))
-		for i, k := range keys {
-			out[i] = k
+		var out []any
+		for _, k := range pyKeys(x) {
+			out = append(out, k)
 		}
 		return out, true
 	}

@@ -105,7 +105,9 @@ func newRegistry(d *dispatcher) *registry {
 		help: "Stop every process, then exit the daemon.\n@return boolean result  true unless an error occurs",
 		call: func(context.Context, args) (any, error) { return true, b.Shutdown() }})
 	r.add(&method{name: sv("restart"), guarded: true,
-		help: "Stop every process, re-read the configuration and start again.\n@return boolean result  true unless an error occurs",
+		help: "Read the configuration again and, when it is valid, stop every process and\n" +
+			"start again on it; a broken configuration changes nothing (CANT_REREAD).\n" +
+			"@return boolean result  true unless an error occurs",
 		call: func(context.Context, args) (any, error) { return true, b.Restart() }})
 	r.add(&method{name: sv("reloadConfig"), guarded: true,
 		help: "Read the configuration file again without applying it, and report\n" +
@@ -451,8 +453,9 @@ func capInt32(n int64) int64 {
 }
 
 // configInfoStruct is one entry of getAllConfigInfo, with the
-// reference's spellings: "none" for an unset directory, uid, serverurl or
-// log file, "auto" for an AUTO log not yet named, the uid as an int.
+// reference's spellings: "none" for an unset directory, uid or log file
+// and for serverurl=AUTO, "auto" for an AUTO log not yet named, the uid
+// as an int.
 func configInfoStruct(cp *engine.ConfiguredProcess) Struct {
 	pc := cp.Process
 	exitcodes := pc.ExitCodes
@@ -464,8 +467,8 @@ func configInfoStruct(cp *engine.ConfiguredProcess) Struct {
 		uid = pc.UID
 	}
 	serverURL := "none"
-	if u := strings.TrimSpace(pc.ServerURL); u != "" && !strings.EqualFold(u, "AUTO") {
-		serverURL = pc.ServerURL
+	if !strings.EqualFold(strings.TrimSpace(pc.ServerURL), "AUTO") {
+		serverURL = pc.ServerURL // "" for an empty serverurl=, as the reference
 	}
 	logName := func(ch protocol.Channel) string {
 		lc := pc.Log(ch)

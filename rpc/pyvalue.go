@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -57,14 +58,7 @@ func pyStr(v any) string {
 		}
 		return "[" + strings.Join(items, ", ") + "]"
 	case map[string]any:
-		// A Python dict keeps the request's order, which the decoder has
-		// lost: keys come sorted (one-key structs, the usual mistake,
-		// print the same).
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := pyKeys(x)
 		items := make([]string, len(keys))
 		for i, k := range keys {
 			items[i] = pyrepr.Str(k) + ": " + pyRepr(x[k])
@@ -73,6 +67,12 @@ func pyStr(v any) string {
 	}
 	return "?"
 }
+
+// pyKeys are a struct's member names in the order the reference's dict
+// would hold them. That is the request's order, which the decoder has
+// lost: they come sorted (a one-member struct, the usual case, is the
+// same either way).
+func pyKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
 // pyRepr is Python's repr() of a decoded value, as str() shows the
 // items of a list or dict.

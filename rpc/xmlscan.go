@@ -65,9 +65,14 @@ func (s *scanner) next() (token, error) {
 		rest := s.src[s.pos:]
 		switch {
 		case bytes.HasPrefix(rest, []byte("<!--")):
-			end := bytes.Index(rest[4:], []byte("-->"))
+			// The first "--" must end the comment: XML allows it nowhere
+			// else in one (so "<!-- a -- b -->" and "<!--->" are errors).
+			end := bytes.Index(rest[4:], []byte("--"))
 			if end < 0 {
 				return token{}, s.errorf("unterminated comment")
+			}
+			if 4+end+2 >= len(rest) || rest[4+end+2] != '>' {
+				return token{}, s.errorf("'--' in comment")
 			}
 			s.pos += 4 + end + 3
 		case bytes.HasPrefix(rest, []byte("<![CDATA[")):

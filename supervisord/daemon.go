@@ -31,6 +31,9 @@ type daemon struct {
 	parent *parentLink
 	// detached is true in the daemon half of a detach.
 	detached bool
+	// socketBound, when set, is called after each unix socket is bound
+	// (a test hook, see socketHoldEnv).
+	socketBound func(path string)
 	// eventSerial outlives each engine: the reference keeps counting
 	// event serials across a restart.
 	eventSerial events.Serial
@@ -92,7 +95,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if err != nil {
 		return nil, d.startupFailed(first, log, &usageError{msg: err.Error()})
 	}
-	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr)
+	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr, d.socketBound)
 	if err != nil {
 		return nil, d.startupFailed(first, log, err)
 	}
@@ -113,14 +116,9 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if exit != engine.ExitRestart {
 		return nil, nil
 	}
-	next, err := d.load()
-	if err != nil {
-		// The reference exits here (status 2, message lost when
-		// daemonized); staying up on the previous config serves users better.
-		mainLogger{log}.Logf(protocol.LevelError, "could not reload the configuration, keeping the previous one: %v", err)
-		return cfg, nil
-	}
-	return next, nil
+	// Read and checked by the engine before it stopped anything: a broken
+	// config refused the restart and left every process running.
+	return eng.RestartConfig(), nil
 }
 
 // startupFailed returns err, first logging it when it ends a restart: the

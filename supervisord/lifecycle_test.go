@@ -569,9 +569,12 @@ func readPIDs(path string) []int {
 	return pids
 }
 
-// TestSIGHUPWithBrokenConfig: the reference exits (status 2) when the
-// config it re-reads on SIGHUP is broken; ours logs the error and runs on
-// with the previous config, in the same pid.
+// TestSIGHUPWithBrokenConfig (issue 12, item 7): a restart (SIGHUP or
+// supervisor.restart) whose config is broken touches nothing in ours: the
+// error is logged (and the RPC answers CANT_REREAD), no process is
+// stopped, no pid changes. The reference stops everything, then exits
+// (status 2) on either; that difference is in README.md. Once the config
+// is fixed, a SIGHUP restarts (new pids), so the checks can see one.
 func TestSIGHUPWithBrokenConfig(t *testing.T) {
 	testenv.RequireReference(t)
 	t.Parallel()
@@ -582,18 +585,33 @@ environment={{env}}
 startsecs=1
 `
 	const broken = programs + "\n[program:beta]\nstartsecs=1\n" // no command
-	for _, sd := range []struct{ name, bin string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
+	const refused = "ERRO could not reload the configuration, keeping the previous one: program section program:beta does not specify a command"
+	for _, sd := range []struct{ name, bin, how string }{
+		{"ours", ours, "both"}, {"ref/SIGHUP", testenv.PythonSupervisord, "SIGHUP"}, {"ref/restart", testenv.PythonSupervisord, "restart"},
+	} {
 		t.Run(sd.name, func(t *testing.T) {
 			t.Parallel()
 			s := newSide(t, sd.name, sd.bin, programs)
 			s.start(t, "")
 			s.waitStates(t, 10*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			alphaPID := func() int {
+				infos, err := s.infos(t)
+				if err != nil || len(infos) != 1 {
+					t.Fatalf("getAllProcessInfo = %+v, %v", infos, err)
+				}
+				return infos[0].PID
+			}
+			before := alphaPID()
 			s.writeConfig(t, broken)
 			pid := s.daemon.Cmd.Process.Pid
-			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
-				t.Fatal(err)
-			}
-			if sd.name == "ref" {
+			if sd.name != "ours" {
+				if sd.how == "SIGHUP" {
+					if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := s.call(t, "supervisor.restart", nil, nil); err != nil {
+					t.Fatalf("restart: %v", err)
+				}
 				select {
 				case <-s.daemon.Exited:
 				case <-time.After(20 * time.Second):
@@ -604,12 +622,44 @@ startsecs=1
 				}
 				return
 			}
-			s.waitLog(t, 15*time.Second, "ERRO could not reload the configuration, keeping the previous one: program section program:beta does not specify a command", 1)
+			// Nothing may have moved: same daemon, same child, no stop.
+			untouched := func(n int) {
+				t.Helper()
+				s.waitLog(t, 15*time.Second, refused, n)
+				if now := alphaPID(); now != before {
+					t.Errorf("alpha's pid %d, was %d: it was restarted", now, before)
+				}
+				var got int
+				if err := s.call(t, "supervisor.getPID", nil, &got); err != nil || got != pid {
+					t.Errorf("getPID = %d, %v; want %d", got, err, pid)
+				}
+				log, _ := os.ReadFile(s.log)
+				for _, line := range []string{"stopped: alpha", "waiting for alpha", "supervisord started with pid"} {
+					if n := strings.Count(string(log), line); n > map[bool]int{true: 1}[line == "supervisord started with pid"] {
+						t.Errorf("main log has %q %d times after a refused restart:\n%s", line, n, log)
+					}
+				}
+			}
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			untouched(1)
+			// kolo/xmlrpc hands faults over as net/rpc's ServerError text.
+			if err := s.call(t, "supervisor.restart", nil, nil); err == nil ||
+				!strings.HasPrefix(err.Error(), "Fault(92): CANT_REREAD: program section program:beta does not specify a command") {
+				t.Errorf("restart with a broken config: %v, want fault 92 CANT_REREAD", err)
+			}
+			untouched(2)
+			s.waitStates(t, 5*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+
+			s.writeConfig(t, programs)
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
 			s.waitLog(t, 15*time.Second, "supervisord started with pid", 2)
 			s.waitStates(t, 15*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
-			var got int
-			if err := s.call(t, "supervisor.getPID", nil, &got); err != nil || got != pid {
-				t.Errorf("getPID = %d, %v; want %d", got, err, pid)
+			if after := alphaPID(); after == before {
+				t.Errorf("alpha kept pid %d through a restart", after)
 			}
 			s.stop(t)
 		})

@@ -86,6 +86,8 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 		stderr:   stderr,
 		parent:   parent,
 		detached: detached,
+
+		socketBound: takeSocketHold(cfg.Supervisord.Nodaemon || detached),
 	}
 	return d.serve(cfg)
 }

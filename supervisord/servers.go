@@ -29,11 +29,13 @@ type httpServers struct {
 }
 
 // openServers binds every configured server, inet ones first then unix
-// ones as the reference orders them, and serves backend on each. It logs
+// ones as the reference orders them, and serves eng on each. It logs
 // the reference's per-server lines: one INFO per RPC interface, and CRIT
 // when the server has no authentication. A bind error is a startup error
 // with the reference's text; a stale unix socket is reported on stderr.
-func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr io.Writer) (*httpServers, error) {
+// bound, when set, is called after each unix socket is bound (a test
+// hook).
+func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr io.Writer, bound func(path string)) (*httpServers, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hs := &httpServers{cancel: cancel}
 	type server struct {
@@ -48,7 +50,9 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 	}
 	for _, s := range cfg.UnixHTTPServers {
 		all = append(all, server{s.Section, s.Username, s.Password,
-			func() (net.Listener, error) { return rpc.ListenUnixReport(s, stderr) }})
+			func() (net.Listener, error) {
+				return rpc.ListenUnix(s, rpc.UnixOptions{Report: stderr, Bound: bound})
+			}})
 	}
 	ui := webui.New(eng, webui.Options{Fault: func(err error) (protocol.FaultCode, string) {
 		f := rpc.FaultOf(err)

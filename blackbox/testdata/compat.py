@@ -7,8 +7,10 @@
 # Results are given as the client sees them: a value, {"fault": code,
 # "string": text} or {"http": status}. DIR is replaced by "DIR".
 import datetime
+import io
 import json
 import os
+import shutil
 import sys
 import time
 import xmlrpc.client as xc
@@ -217,6 +219,51 @@ def signals():
         post=lambda r: [r['statename'], r['exitstatus']])
 
 
-{'order': order, 'faults': faults, 'signals': signals}[SCENARIO]()
+def state_now(r):
+    return [r['statename'], r['pid'] > 0] if isinstance(r, dict) else r
+
+
+def addgroup():
+    """Item 5 of issue 12: right after addProcessGroup (and after
+    supervisorctl update), the group's autostart programs are spawned."""
+    wait(lambda: states().get('cat:cat') == 'RUNNING', 'cat RUNNING')
+    shutil.copy(os.path.join(DIR, 'conf.extra'), os.path.join(DIR, 'supervisord.conf'))
+    rec('reloadConfig', 'supervisor.reloadConfig')
+    rec('addProcessGroup extra', 'supervisor.addProcessGroup', 'extra')
+    rec('getProcessInfo extra:extra_19 at once', 'supervisor.getProcessInfo', 'extra:extra_19', post=state_now)
+    rec('getProcessInfo extra:extra_00 at once', 'supervisor.getProcessInfo', 'extra:extra_00', post=state_now)
+    shutil.copy(os.path.join(DIR, 'conf.more'), os.path.join(DIR, 'supervisord.conf'))
+    # The stock supervisorctl, run in this interpreter so that nothing
+    # (no process start or exit) delays the call that follows it.
+    from supervisor import options, supervisorctl
+    out = io.TextIOWrapper(io.BytesIO(), encoding='utf-8', write_through=True)
+    real = sys.stdout
+    sys.stdout = options.Options.stdout = out
+    try:
+        supervisorctl.main(['-c', os.path.join(DIR, 'supervisord.conf'), 'update'])
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    finally:
+        sys.stdout = real
+    transcript.append(['supervisorctl update', [code, out.buffer.getvalue().decode()]])
+    # The reference answers this one STOPPED or STARTING by timing: its
+    # reply to supervisorctl leaves before the spawn, and a request on
+    # another connection can be read in between. Ours is checked alone.
+    rec('getProcessInfo more:more_29 at once (ours only)', 'supervisor.getProcessInfo', 'more:more_29', post=state_now)
+
+
+def serverurl():
+    """Item 6 of issue 12: SUPERVISOR_SERVER_URL in the child for each
+    form of [program:x] serverurl, and what getAllConfigInfo says."""
+    names = ('nokey', 'auto', 'empty', 'explicit')
+    for n in names:
+        wait(lambda: P.supervisor.readProcessStdoutLog(n, 0, 0).endswith('\n'), 'the output of ' + n)
+        rec('environment of ' + n, 'supervisor.readProcessStdoutLog', n, 0, 0)
+    rec('getAllConfigInfo serverurl', 'supervisor.getAllConfigInfo',
+        post=lambda r: {i['name']: i['serverurl'] for i in r})
+
+
+{'order': order, 'faults': faults, 'signals': signals, 'addgroup': addgroup, 'serverurl': serverurl}[SCENARIO]()
 json.dump(transcript, sys.stdout, indent=1, ensure_ascii=False)
 sys.stdout.write('\n')

@@ -104,6 +104,7 @@ type Engine struct {
 	lastReport time.Time // last "waiting for ... to die"
 	draining   []drainingIO
 	exit       Exit
+	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
 	pub        publisher // snapshots for read-only calls (snapshot.go)
 }
@@ -405,19 +406,40 @@ func (e *Engine) Shutdown() error {
 	return err
 }
 
-// Restart asks for an orderly stop of every process, then Run returns
-// ExitRestart. During a shutdown it answers SHUTDOWN_STATE and changes
-// nothing.
+// Restart reads the config file again and, when it is valid, asks for an
+// orderly stop of every process, then Run returns ExitRestart and
+// RestartConfig holds that config. A config that cannot be read changes
+// nothing: the error is logged and answered as ErrReread, every process
+// runs on (the reference stops everything, then exits). During a shutdown
+// it answers ErrShutdown and changes nothing.
 func (e *Engine) Restart() error {
+	if e.moodNow() < protocol.SupervisorRunning {
+		return fail(ErrShutdown, "")
+	}
+	if e.opts.Reload == nil {
+		return fail(ErrReread, "no configuration file to re-read")
+	}
+	// Read outside the loop: parsing touches the file system.
+	next, rerr := e.opts.Reload()
+	if rerr != nil {
+		e.log.Logf(protocol.LevelError, "could not reload the configuration, keeping the previous one: %v", rerr)
+		return fail(ErrReread, rerr.Error())
+	}
 	var err error
 	if cerr := e.call(func(time.Time) {
 		if e.moodNow() < protocol.SupervisorRunning {
 			err = fail(ErrShutdown, "")
 			return
 		}
+		e.restartCfg = next
 		e.setMood(protocol.SupervisorRestarting)
 	}); cerr != nil {
 		return cerr
 	}
 	return err
 }
+
+// RestartConfig is the config a restart read and checked before it
+// stopped anything; the next run starts on it. Call it once Run has
+// returned ExitRestart.
+func (e *Engine) RestartConfig() *config.Config { return e.restartCfg }

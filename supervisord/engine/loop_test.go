@@ -48,9 +48,19 @@ func testConfig(t *testing.T, groups ...*config.Group) *config.Config {
 // returned stop shuts it down and returns Run's result.
 func runFake(t *testing.T, cfg *config.Config) (*Engine, *fakeOS, *recLog, func() Exit) {
 	t.Helper()
+	return runFakeWith(t, cfg, nil)
+}
+
+// runFakeWith is runFake with the options adjusted by mod.
+func runFakeWith(t *testing.T, cfg *config.Config, mod func(*Options)) (*Engine, *fakeOS, *recLog, func() Exit) {
+	t.Helper()
 	fos := newFakeOS()
 	log := &recLog{}
-	e, err := New(Options{Config: cfg, Log: log, OS: fos})
+	opts := Options{Config: cfg, Log: log, OS: fos}
+	if mod != nil {
+		mod(&opts)
+	}
+	e, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -123,7 +133,7 @@ func TestLoopAutostartInPriorityOrderWithoutDelay(t *testing.T) {
 		synctest.Wait()
 		info, err := e.Process("early")
 		if err != nil || info.State.String() != "RUNNING" || describe(info) != "pid 1001, uptime 0:00:01" {
-			t.Fatalf("ProcessInfo(early) = %+v, %v", info, err)
+			t.Fatalf("Process(early) = %+v, %v", info, err)
 		}
 		if info, _ := e.Process("manual"); info.State.String() != "STOPPED" || describe(info) != "Not started" {
 			t.Fatalf("manual = %+v", info)
@@ -365,12 +375,33 @@ func TestLoopGroupResultsInCompletionOrder(t *testing.T) {
 func TestLoopRestartAndUnknownPid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig(t, testProgram(t, "a", 1, []string{"run"}))
-		e, fos, log, _ := runFake(t, cfg)
+		next := testConfig(t, testProgram(t, "b", 1, []string{"run"}))
+		broken := true
+		e, fos, log, _ := runFakeWith(t, cfg, func(o *Options) {
+			o.Reload = func() (*config.Config, error) {
+				if broken {
+					return nil, errors.New("program section program:b does not specify a command")
+				}
+				return next, nil
+			}
+		})
 		fos.exit(4242, exitStatus(0))
 		synctest.Wait()
 		if !log.find("INFO reaped unknown pid 4242 (exit status 0)") {
 			t.Fatalf("unknown pid not logged: %q", log.snapshot())
 		}
+		// A broken config refuses the restart and touches nothing.
+		if err := e.Restart(); !errors.Is(err, ErrReread) {
+			t.Fatalf("restart with a broken config: %v", err)
+		}
+		synctest.Wait()
+		if e.State().String() != "RUNNING" || len(fos.killLog()) != 0 || len(fos.startLog()) != 1 {
+			t.Fatalf("after a refused restart: state %+v, kills %v, starts %v", e.State(), fos.killLog(), fos.startLog())
+		}
+		if !log.find("ERRO could not reload the configuration, keeping the previous one: program section program:b does not specify a command") {
+			t.Fatalf("refused restart not logged: %q", log.snapshot())
+		}
+		broken = false
 		if err := e.Restart(); err != nil {
 			t.Fatal(err)
 		}
@@ -381,8 +412,8 @@ func TestLoopRestartAndUnknownPid(t *testing.T) {
 			t.Fatalf("restart during restart: %v", err)
 		}
 		<-e.done
-		if e.exit != ExitRestart {
-			t.Fatalf("exit = %v", e.exit)
+		if e.exit != ExitRestart || e.RestartConfig() != next {
+			t.Fatalf("exit = %v, next config %p (want %p)", e.exit, e.RestartConfig(), next)
 		}
 		if _, err := e.Process("a"); !errors.Is(err, ErrShutdown) {
 			t.Fatalf("ProcessInfo after Run = %v", err)

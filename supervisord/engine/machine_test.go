@@ -76,7 +76,7 @@ func testProcConfig(mods ...func(*config.Process)) *config.Process {
 		Name: "p", Group: "p", ProgramName: "p", NumProcs: 1,
 		Command: "/bin/true", Argv: []string{"/bin/true"}, Umask: -1, Priority: 999,
 		Autostart: true, Autorestart: config.AutorestartUnexpected, StartSecs: 1, StartRetries: 3,
-		ExitCodes: []int{0}, StopSignal: syscall.SIGTERM, StopWaitSecs: 10, UID: -1, GID: -1,
+		ExitCodes: []int{0}, StopSignal: syscall.SIGTERM, StopWaitSecs: 10, UID: -1, GID: -1, ServerURL: "AUTO",
 	}
 	for _, m := range mods {
 		m(pc)

@@ -346,7 +346,7 @@ func TestRealNumprocsAndStdin(t *testing.T) {
 		waitState(t, e, name, "RUNNING")
 	}
 	if _, err := e.Process("multi"); !errors.Is(err, ErrNoSuchName) {
-		t.Errorf("ProcessInfo(multi) = %v, want BAD_NAME", err)
+		t.Errorf("Process(multi) = %v, want ErrNoSuchName", err)
 	}
 	if err := e.SendProcessStdin("multi:multi_01", []byte("hello\n")); err != nil {
 		t.Fatalf("SendProcessStdin: %v", err)

@@ -42,10 +42,13 @@ func (e *Engine) ReloadConfig() (added, changed, removed []string, err error) {
 }
 
 // AddProcessGroup activates a group of the config read last; its autostart
-// processes start at once.
+// processes are spawned before it returns, as the reference has spawned
+// them (in the transitions of the loop turn that handled the request)
+// when its reply goes out: a getProcessInfo right after finds them
+// STARTING.
 func (e *Engine) AddProcessGroup(name string) error {
 	var err error
-	if cerr := e.call(func(time.Time) {
+	if cerr := e.call(func(now time.Time) {
 		idx := slices.IndexFunc(e.cfg.Groups, func(g *config.Group) bool { return g.Name == name })
 		switch {
 		case idx < 0:
@@ -55,6 +58,11 @@ func (e *Engine) AddProcessGroup(name string) error {
 		default:
 			if aerr := e.addGroup(e.cfg.Groups[idx]); aerr != nil {
 				err = fail(ErrFailed, aerr.Error())
+				return
+			}
+			mood := e.moodNow()
+			for _, p := range e.groups[name].procs {
+				e.mach.transition(p, now, mood)
 			}
 		}
 	}); cerr != nil {

@@ -81,7 +81,7 @@ func TestSnapshotShowsEveryOutcomeAtOnce(t *testing.T) {
 			for _, info := range want {
 				one, err := e.Process(info.Group + ":" + info.Name)
 				if err != nil || one != info {
-					t.Errorf("%s: ProcessInfo(%s) = %+v, %v; want %+v", s.name, info.Name, one, err, info)
+					t.Errorf("%s: Process(%s) = %+v, %v; want %+v", s.name, info.Name, one, err, info)
 				}
 				if w, ok := s.wantState[info.Name]; ok && info.State.String() != w {
 					t.Errorf("%s: %s is %s, want %s", s.name, info.Name, info.State.String(), w)
@@ -93,7 +93,7 @@ func TestSnapshotShowsEveryOutcomeAtOnce(t *testing.T) {
 		}
 		for _, name := range []string{"a", "b:a", "b:", "b:*", "nosuch"} {
 			if _, err := e.Process(name); !errors.Is(err, ErrNoSuchName) {
-				t.Errorf("ProcessInfo(%q) = %v, want BAD_NAME", name, err)
+				t.Errorf("Process(%q) = %v, want ErrNoSuchName", name, err)
 			}
 		}
 		stop()

@@ -99,8 +99,10 @@ func (e *Engine) childEnv(p *process) []string {
 		set(k, v)
 	}
 	set("SUPERVISOR_ENABLED", "1")
+	// serverurl=AUTO (the config's value for an absent key too) is the
+	// daemon's own URL; an empty serverurl= sets none, as in the reference.
 	url := p.cfg.ServerURL
-	if url == "" || strings.EqualFold(strings.TrimSpace(url), "AUTO") {
+	if strings.EqualFold(strings.TrimSpace(url), "AUTO") {
 		url = autoServerURL(p.group.src)
 	}
 	if url != "" {

@@ -80,6 +80,8 @@ func TestChildEnv(t *testing.T) {
 		{name: "inet with an empty host is localhost", serverURL: "auto", inet: []config.InetHTTPServer{{Port: 9001}},
 			want: map[string]string{"SUPERVISOR_SERVER_URL": "http://localhost:9001"}},
 		{name: "no server leaves it unset", serverURL: "AUTO", want: map[string]string{"SUPERVISOR_SERVER_URL": ""}},
+		{name: "empty serverurl sets none", serverURL: "", unix: []config.UnixHTTPServer{{File: "/s"}},
+			want: map[string]string{"SUPERVISOR_SERVER_URL": ""}},
 		{name: "explicit serverurl", serverURL: "http://h:1", unix: []config.UnixHTTPServer{{File: "/s"}},
 			want: map[string]string{"SUPERVISOR_SERVER_URL": "http://h:1"}},
 		{name: "program environment wins", serverURL: "AUTO",
@@ -106,6 +108,9 @@ func TestChildEnv(t *testing.T) {
 			for k, want := range tc.want {
 				if got := envValue(env, k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+				if want == "" && seen[k] > 0 {
+					t.Errorf("%s is set, want it unset", k)
 				}
 			}
 		})

@@ -1,0 +1,6 @@
+//go:build !race
+
+package rpc
+
+// raceEnabled is true when the race detector slows every memory access.
+const raceEnabled = false
