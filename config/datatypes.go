@@ -15,46 +15,6 @@ import (
 	"gosupervisor/internal/pyrepr"
 )
 
-// pyInt parses an integer as Python's int(str) does: surrounding
-// whitespace, an optional sign, and single underscores between digits.
-func pyInt(s string, base int) (int64, error) {
-	t := pyStrip(s)
-	neg := false
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		neg = t[0] == '-'
-		t = t[1:]
-	}
-	if base == 8 && len(t) > 1 && t[0] == '0' && (t[1] == 'o' || t[1] == 'O') {
-		t = t[2:]
-		if strings.HasPrefix(t, "_") {
-			t = t[1:]
-		}
-	}
-	if t == "" || t[0] == '_' || t[0] == '+' || t[0] == '-' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
-		return 0, invalidLiteral(s, base)
-	}
-	n, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), base, 64)
-	if err != nil {
-		var ne *strconv.NumError
-		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
-			return 0, fmt.Errorf("integer %s is too large", s)
-		}
-		return 0, invalidLiteral(s, base)
-	}
-	if neg {
-		n = -n
-	}
-	return n, nil
-}
-
-// PyInt is Python's int(s) for a str: surrounding whitespace, a sign
-// and single underscores between digits are allowed.
-func PyInt(s string) (int64, error) { return pyInt(s, 10) }
-
-func invalidLiteral(s string, base int) error {
-	return fmt.Errorf("invalid literal for int() with base %d: %s", base, pyrepr.Str(s))
-}
-
 // ParseInteger is Supervisor's integer(): Python's int() of the value
 // (see pyInt), with the same error texts.
 func ParseInteger(s string) (int, error) {
@@ -103,7 +63,7 @@ func ParseByteSize(s string) (int64, error) {
 				return 0, err
 			}
 			if n > math.MaxInt64/u.mult || n < math.MinInt64/u.mult {
-				return 0, fmt.Errorf("integer %s is too large", s)
+				return 0, &tooLargeError{s}
 			}
 			return n * u.mult, nil
 		}
@@ -116,6 +76,10 @@ func ParseByteSize(s string) (int64, error) {
 // type".
 func ParseOctal(s string) (int, error) {
 	n, err := pyInt(s, 8)
+	var big *tooLargeError
+	if errors.As(err, &big) {
+		return 0, err
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%s can not be converted to an octal type", s)
 	}

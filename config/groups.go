@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -154,7 +153,26 @@ func (l *loader) homogeneousGroup(sec string, kind sectionKind, g *Group) (*Grou
 	return g, nil
 }
 
-var tcpSocketRE = regexp.MustCompile(`^tcp://([^\s:]+):(\d+)$`)
+// matchTCPSocket is the reference's re.match(r'tcp://([^\s:]+):(\d+)$')
+// with Python's Unicode classes: \s is str.isspace(), \d any decimal
+// digit, and $ also matches before a final newline.
+func matchTCPSocket(url string) (host, port string, ok bool) {
+	rest, ok := strings.CutPrefix(url, "tcp://")
+	if !ok {
+		return "", "", false
+	}
+	host, port, ok = strings.Cut(rest, ":")
+	if !ok || host == "" || strings.IndexFunc(host, pyIsSpace) >= 0 {
+		return "", "", false
+	}
+	port = strings.TrimSuffix(port, "\n")
+	for _, r := range port {
+		if _, digit := pyDecimal(r); !digit && (r < '0' || r > '9') {
+			return "", "", false
+		}
+	}
+	return host, port, port != ""
+}
 
 // pyTupleError renders str(ValueError(fmt, arg)): the reference passes
 // printf-style arguments to ValueError, which shows them as a tuple.
@@ -191,18 +209,18 @@ func fcgiSocket(c *keyCtx, raw string) error {
 	if c.ownerSet || c.modeSet {
 		return fmt.Errorf("socket_owner and socket_mode params should only be used with a Unix domain socket in [%s] socket", sec)
 	}
-	m := tcpSocketRE.FindStringSubmatch(url)
-	if m == nil {
+	host, portText, ok := matchTCPSocket(url)
+	if !ok {
 		return fmt.Errorf("%s in [%s] socket", pyTupleError("Bad socket format %s", url), sec)
 	}
-	port, err := pyInt(m[2], 10)
+	port, err := pyInt(portText, 10)
 	if err == nil {
 		err = portRange(port)
 	}
 	if err != nil {
 		return fmt.Errorf("%v in [%s] socket", err, sec)
 	}
-	host := strings.ToLower(m[1])
+	host = strings.ToLower(host)
 	sock.URL = fmt.Sprintf("tcp://%s:%d", host, port)
 	sock.Network, sock.Address = "tcp", fmt.Sprintf("%s:%d", host, port)
 	return nil

@@ -186,7 +186,8 @@ func parsed[T any](parse func(string) (T, error), at func(*Process) *T) func(*ke
 func processKeys() []keyRow {
 	rows := groupRows()
 	rows = append(rows, sectionRows()...)
-	return append(rows, processRows()...)
+	rows = append(rows, processRows()...)
+	return append(rows, notifyRows()...)
 }
 
 // groupRows are read while process_groups_from_parser builds a group,
@@ -380,7 +381,7 @@ func processRows() []keyRow {
 			return nil
 		}},
 		{name: "directory", optional: true, set: func(c *keyCtx, v string) error {
-			c.proc.Directory = v
+			c.proc.Directory, c.proc.DirectorySet = v, true
 			return nil
 		}},
 	}

@@ -29,6 +29,8 @@ func corpusEnv(t *testing.T) []string {
 		"SUPTEST_PCT=50%",
 		"SUPTEST_SPACE=a b",
 		"SUPTEST_NUM=7",
+		"SUPTEST_WS= 7\u00a0",
+		"SUPTEST_UNI=٣",
 	}
 }
 
@@ -138,9 +140,13 @@ func dumpServer(c *Config) map[string]any {
 		unix = append(unix, map[string]any{"section": srv.Section, "file": srv.File, "chmod": srv.Chmod,
 			"chown": []int{srv.ChownUID, srv.ChownGID}, "username": srv.Username, "password": srv.Password})
 	}
-	rpc := [][]string{}
+	rpc := []any{}
 	for _, r := range c.RPCInterfaces {
-		rpc = append(rpc, []string{r.Name, r.Factory})
+		extras := map[string]string{}
+		for k, v := range r.Extras {
+			extras[k] = v
+		}
+		rpc = append(rpc, []any{r.Name, r.Factory, extras})
 	}
 	groups := []any{}
 	for _, g := range c.Groups {
@@ -157,8 +163,12 @@ func dumpServer(c *Config) map[string]any {
 			if exitcodes == nil {
 				exitcodes = []int{}
 			}
+			var directory any // None when directory= is absent
+			if p.DirectorySet {
+				directory = p.Directory
+			}
 			procs = append(procs, map[string]any{
-				"name": p.Name, "command": p.Command, "directory": p.Directory, "umask": p.Umask,
+				"name": p.Name, "command": p.Command, "directory": directory, "umask": p.Umask,
 				"priority": p.Priority, "autostart": p.Autostart, "autorestart": autorestart,
 				"startsecs": p.StartSecs, "startretries": p.StartRetries, "exitcodes": exitcodes,
 				"stopsignal": int(p.StopSignal), "stopwaitsecs": p.StopWaitSecs, "stopasgroup": p.StopAsGroup,

@@ -71,6 +71,13 @@ func (l *loader) supervisord() (*Supervisord, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An extension key; the reference ignores it.
+	if nd := str("notify_dir", ""); nd != "" {
+		s.NotifyDir = l.r.paths.normalize(nd)
+	}
+	if err != nil {
+		return nil, err
+	}
 	exp := l.environ.merge(expansions{"here": l.here, "host_node_name": l.r.hostname})
 	v, err = expand(v, exp, "environment")
 	if err != nil {

@@ -12,6 +12,8 @@
 //   - childlogdir is made absolute (the reference keeps it as written).
 //   - An empty *_logfile= is NONE here; the reference keeps the empty path,
 //     which also means no log file but compares unequal to NONE in Diff.
+//   - Integers beyond 64 bits are refused ("integer … is too large");
+//     Python's int() has no limit below 4300 digits.
 //   - numprocs is bounded (65536); config files must be regular files of at
 //     most 16 MiB (the reference would read a device or FIFO forever).
 //   - [rpcinterface:x] factories and result_handler= are not imported, so
@@ -41,6 +43,9 @@ type Config struct {
 	Supervisorctl *Supervisorctl
 	// Groups holds every process group (program, [group:x], fcgi-program,
 	// eventlistener), sorted by (Priority, Name) as the reference sorts them.
+	// Two groups may share a name, e.g. a [program:web] beside a
+	// [group:web] without programs=: the daemon activates only the first
+	// (an empty group there, so web never runs), as the reference does.
 	Groups        []*Group
 	RPCInterfaces []RPCInterface
 	// ServerURL is what serverurl=AUTO means for children: "unix://<file>"
@@ -82,6 +87,10 @@ type Supervisord struct {
 	StripANSI       bool
 	Environment     []EnvVar // in file order
 	Identifier      string
+	// NotifyDir is notify_dir (an extension key): where programs'
+	// notification sockets live, absolute; "" = a private directory
+	// under the temporary directory.
+	NotifyDir string
 }
 
 // EnvVar is one KEY=VALUE pair of an environment= setting.
@@ -187,7 +196,10 @@ type Process struct {
 	// "can't parse command 'X': <ArgvErr>".
 	ArgvErr   string
 	Directory string // "" = inherit
-	Umask     int    // -1 = inherit
+	// DirectorySet reports that directory= was given, even empty (the
+	// reference's getAllConfigInfo shows '' then, and 'none' without it).
+	DirectorySet bool
+	Umask        int // -1 = inherit
 
 	Priority     int
 	Autostart    bool
@@ -213,6 +225,12 @@ type Process struct {
 	// ServerURL is the value for SUPERVISOR_SERVER_URL: "AUTO" (use
 	// Config.ServerURL), a URL, or "" (set none, as serverurl= does).
 	ServerURL string
+
+	// Notify is the sd_notify settings (notify, notify_access,
+	// ready_timeout_secs, watchdog_secs, watchdog_signal).
+	Notify Notify
+	// Health is the health check (healthcheck_*).
+	Health HealthCheck
 
 	// Extensions are the extension keys (ones Supervisor 4.2.5 ignores)
 	// the section sets, by name, with their expanded values; nil for a

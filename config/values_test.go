@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"math/rand"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode"
 
 	"gosupervisor/internal/testenv"
 )
@@ -22,6 +24,18 @@ var valueCases = []struct{ kind, input string }{
 	{"bool", "off"}, {"bool", "0"}, {"bool", "maybe"}, {"bool", ""}, {"bool", " yes"}, {"bool", "2"},
 	{"int", "10"}, {"int", " 10 "}, {"int", "-3"}, {"int", "+4"}, {"int", "1_000"}, {"int", "1.5"},
 	{"int", ""}, {"int", "010"}, {"int", "00"}, {"int", "1__0"}, {"int", "_1"}, {"int", "abc"},
+	{"int", "٣"}, {"int", " ٣ "}, {"int", "+٣"}, {"int", "-３"}, {"int", "٣_٣"}, {"int", "𝟗"}, {"int", "\u00a01\u2003"},
+	{"int", "\u30001\u3000"}, {"int", "\u00851"}, {"int", "\x1c5"}, {"int", "\x1c5\u00a0"}, {"int", "²"}, {"int", "1\u200b"},
+	{"int", "1\x7f"}, {"int", "٣\x00"}, {"int", "1 0"}, {"int", "- 1"},
+	{"int", "+_1"}, {"int", "0_0"}, {"int", "٠٠7"}, {"int", "1_"}, {"int", "\v\f1\r\n"}, {"int", "9223372036854775807"},
+	{"int", "-9223372036854775808"}, {"int", "99999999999999999999"}, {"int", "-9223372036854775809"}, {"int", strings.Repeat("x", 300)}, {"int", strings.Repeat("é", 250)},
+	{"int", strings.Repeat("1", 4301)}, {"int", strings.Repeat("1", 4301) + "x"}, {"int", strings.Repeat("1_", 4300) + "1"},
+	{"int", strings.Repeat("٣", 4301)}, {"int", strings.Repeat("0", 4300)},
+	{"octal", "٧"}, {"octal", "0o٧"}, {"octal", "0o_7"}, {"octal", "0_o7"}, {"octal", "-0o7"}, {"octal", "0o"}, {"octal", "８"},
+	{"octal", " 0O1_7 "}, {"octal", "\u00a0022"}, {"octal", strings.Repeat("7", 5000)[:30]},
+	{"bytes", "٣KB"}, {"bytes", " ٣ mb"}, {"bytes", "1_0GB"}, {"bytes", "٣\u00a0gb"}, {"bytes", "9999999999GB"},
+	{"signal", "٩"}, {"signal", " ١٥ "}, {"signal", "+9"}, {"exitcodes", "٠,٣"}, {"exitcodes", " ٢ , 1_0 "},
+	{"inet", "٩٠٠١"}, {"inet", "h:٩٠٠١"}, {"inet", "h: 80"},
 	{"bytes", "1024"}, {"bytes", "1KB"}, {"bytes", "1kb"}, {"bytes", "5MB"}, {"bytes", "2gB"},
 	{"bytes", " 10 MB"}, {"bytes", "10b"}, {"bytes", "1.5MB"}, {"bytes", "MB"}, {"bytes", "10K"},
 	{"bytes", "-1KB"}, {"bytes", ""}, {"bytes", "0"}, {"bytes", "b"},
@@ -70,12 +84,13 @@ func randomValueCases() []struct{ kind, input string } {
 		"format": {"%", "%", "(", ")", "here", "process_num", "ENV_X", "s", "d", "r", "x", "c", "0", "5", ".", "-", "+", "#", " ", "%%", "a", "l", "*"},
 		"kv":     {"A", "B", "=", "=", ",", ",", "'", "\"", " ", "x", "1", "/", ".", ":", "#", "$", "-", "\n", "é", ";"},
 		"split":  {"a", "b", " ", " ", "'", "\"", "\\", "#", "\t", "x y", "$", "é"},
-		"bytes":  {"1", "0", "k", "K", "b", "B", "m", "g", " ", ".", "-", "_"},
-		"int":    {"1", "0", "_", " ", "-", "+", ".", "a"},
+		"bytes":  {"1", "0", "k", "K", "b", "B", "m", "g", " ", ".", "-", "_", "٣", "\u00a0"},
+		"int":    {"1", "0", "_", " ", "-", "+", ".", "a", "٣", "３", "\u00a0", "\u2003", "\x1c", "²", "\t"},
+		"octal":  {"7", "0", "8", "o", "O", "_", " ", "-", "+", "٧", "\u3000"},
 	}
 	r := rand.New(rand.NewSource(3))
 	var out []struct{ kind, input string }
-	for _, kind := range []string{"format", "kv", "split", "bytes", "int"} {
+	for _, kind := range []string{"format", "kv", "split", "bytes", "int", "octal"} {
 		for i := 0; i < 150; i++ {
 			var b strings.Builder
 			for n := 1 + r.Intn(8); n > 0; n-- {
@@ -94,6 +109,13 @@ func wholeMappingDivergence(kind string, ref [2]any, ourErr error) bool {
 	out, ok := ref[1].(string)
 	return kind == "format" && ref[0] == true && ok && strings.Contains(out, "{'here': '/h'") &&
 		ourErr != nil && strings.Contains(ourErr.Error(), "would format the whole mapping")
+}
+
+// bigIntDivergence recognises the other: an integer beyond 64 bits, which
+// the reference accepts and we refuse.
+func bigIntDivergence(ref [2]any, ourErr error) bool {
+	n, ok := ref[1].(float64)
+	return ref[0] == true && ok && math.Abs(n) >= 1<<63 && ourErr != nil && strings.Contains(ourErr.Error(), "is too large")
 }
 
 // ours evaluates one case with our parsers, in refvalues.py's shape.
@@ -187,11 +209,69 @@ func TestValueParsersMatchReference(t *testing.T) {
 			got = normalize(t, []any{true, v})
 		}
 		want := normalize(t, ref[i][:])
-		if wholeMappingDivergence(c.kind, ref[i], err) {
+		if wholeMappingDivergence(c.kind, ref[i], err) || bigIntDivergence(ref[i], err) {
 			continue
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s(%q): ours %v, reference %v", c.kind, c.input, got, want)
 		}
+	}
+}
+
+// TestIntCharactersMatchReference classifies every character from U+007F
+// up as the reference's int() sees it (a decimal digit and its value,
+// whitespace, or neither) and compares with pyIntASCII. The reference's
+// int() accepts exactly the characters str.isdecimal() or str.isspace()
+// holds for; the script asks int() itself for those.
+func TestIntCharactersMatchReference(t *testing.T) {
+	script := `
+import json, sys
+out = {}
+for c in range(0x7f, 0x110000):
+    s = chr(c)
+    if s.isdecimal():
+        out[c] = int(s)
+    elif s.isspace():
+        out[c] = -1 if int(s + "1" + s) == 1 else -2
+json.dump(out, sys.stdout)
+`
+	cmd := exec.Command(testenv.Python3, "-c", script)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	var ref map[string]int
+	if err := json.Unmarshal(out, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref) < 600 {
+		t.Fatalf("the reference lists only %d digits and spaces", len(ref))
+	}
+	mismatches := 0
+	for r := rune(0x7f); r <= unicode.MaxRune; r++ {
+		if r >= 0xd800 && r < 0xe000 {
+			continue // surrogates are not in Go strings
+		}
+		got := -3 // neither
+		switch t := pyIntASCII(string(r)); {
+		case t == " ":
+			got = -1
+		case len(t) == 1 && t[0] >= '0' && t[0] <= '9':
+			got = int(t[0] - '0')
+		}
+		want, listed := ref[strconv.Itoa(int(r))]
+		if !listed {
+			want = -3
+		}
+		if got != want {
+			mismatches++
+			if mismatches <= 10 {
+				t.Errorf("U+%04X: ours %d, reference %d (-1 space, -3 neither)", r, got, want)
+			}
+		}
+	}
+	if mismatches > 10 {
+		t.Errorf("%d characters differ in all", mismatches)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
@@ -453,8 +454,8 @@ func capInt32(n int64) int64 {
 }
 
 // configInfoStruct is one entry of getAllConfigInfo, with the
-// reference's spellings: "none" for an unset directory, uid or log file
-// and for serverurl=AUTO, "auto" for an AUTO log not yet named, the uid
+// reference's spellings: "none" for an absent directory=, an unset uid
+// or log file and for serverurl=AUTO, "auto" for an AUTO log not yet named, the uid
 // as an int.
 func configInfoStruct(cp *engine.ConfiguredProcess) Struct {
 	pc := cp.Process
@@ -482,7 +483,7 @@ func configInfoStruct(cp *engine.ConfiguredProcess) Struct {
 	}
 	return Struct{
 		{"autostart", pc.Autostart},
-		{"directory", noneIfEmpty(pc.Directory)},
+		{"directory", configuredDirectory(pc)},
 		{"uid", uid},
 		{"command", pc.Command},
 		{"exitcodes", exitcodes},
@@ -511,6 +512,15 @@ func configInfoStruct(cp *engine.ConfiguredProcess) Struct {
 		{"stderr_syslog", pc.Stderr.Syslog},
 		{"serverurl", serverURL},
 	}
+}
+
+// configuredDirectory is getAllConfigInfo's directory: 'none' when
+// directory= is absent, as written (even empty) otherwise.
+func configuredDirectory(pc *config.Process) string {
+	if !pc.DirectorySet {
+		return "none"
+	}
+	return pc.Directory
 }
 
 func noneIfEmpty(s string) string {

@@ -90,6 +90,16 @@ func TestFlagErrorsMatchReference(t *testing.T) {
 	write("badsignal.conf", base+"[program:x]\ncommand=/bin/true\nstopsignal=NOPE\n")
 	// Above fs.nr_open: even root cannot raise RLIMIT_NOFILE that far.
 	write("minfds.conf", base+"minfds=2000000\n")
+	// Several mistakes, the first of them after integers only Python's
+	// int() accepts (Unicode digits, underscores): the same first error.
+	write("multi_format.conf", base+"minfds=١٠٢٤\n[program:x]\ncommand=/bin/x %(bad)s\nstartsecs=٣\n")
+	write("multi_procnum.conf", base+"[program:x]\ncommand=/bin/true\nstartsecs=٣\nnumprocs=٢\nstopsignal=BOGUS\n")
+	write("multi_name.conf", base+"logfile_backups=٣\n[program:a b]\ncommand=/bin/true\nstopsignal=BOGUS\n")
+	write("multi_unixfile.conf", base+"[program:x]\ncommand=/bin/true\nstdout_logfile_backups=٣\n[unix_http_server]\nchmod=0700\n")
+	write("multi_logdir.conf", "[supervisord]\nminfds=1_024\nlogfile=/nonexistent_e2/x.log\n[program:x]\nstartsecs=x\n")
+	write("multi_minfds.conf", base+"minfds=２٠٠٠٠٠0\n[program:x]\ncommand=/bin/true\nstartsecs=３\n")
+	write("multi_signal.conf", base+"[program:x]\ncommand=/bin/true\nstartretries=٣\nexitcodes=٠, 1_0\nstopsignal=BOGUS\n")
+	write("multi_fcgi.conf", base+"[program:x]\ncommand=/bin/true\nstopsignal=٩\n[fcgi-program:f]\ncommand=/bin/true\nsocket=tcp://127.0.0.1:٩٠٠٠\nsocket_backlog=٥\nnumprocs=٢\n")
 
 	cases := [][]string{
 		{"-x"},
@@ -129,6 +139,18 @@ func TestFlagErrorsMatchReference(t *testing.T) {
 		{"-c", "badsignal.conf"},
 		{"-n", "-c", "minfds.conf"},
 		{"-c", "minfds.conf"}, // fails in the daemon half of our detach
+		{"-c", "multi_format.conf"},
+		{"-c", "multi_procnum.conf"},
+		{"-c", "multi_name.conf"},
+		{"-c", "multi_unixfile.conf"},
+		{"-c", "multi_logdir.conf"},
+		{"-n", "-c", "multi_minfds.conf"},
+		{"-c", "multi_signal.conf"},
+		{"-c", "multi_fcgi.conf"},
+		{"-m", "٠٢٢", "-a", "١_٠٢٤", "--minprocs=２٠٠", "-z", " ٣ ", "-c", "multi_procnum.conf"},
+		{"-z", "٣x"},
+		{"-m", "٨"},
+		{"-y", "٣KB", "-c", "multi_name.conf"},
 	}
 	// A few at a time: each Python start costs ~0.3 s of CPU.
 	slots := make(chan struct{}, 3)

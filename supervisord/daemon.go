@@ -107,6 +107,9 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if removePidfile := writePidfile(cfg.Supervisord.Pidfile, mainLogger{log}); removePidfile != nil {
 		defer removePidfile()
 	}
+	// The parent of a detach exits when told: the pidfile must be there
+	// by then, since a Type=forking unit's PIDFile= is read at that moment.
+	d.parent.report("ok")
 
 	exit, err := runEngine(eng, log, signals)
 	if err != nil {

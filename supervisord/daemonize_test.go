@@ -201,3 +201,51 @@ func TestDaemonizedReloadWithRelativeConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestForkingUnitFindsPidfile starts supervisord as a Type=forking
+// systemd unit with PIDFile= does (no -n) and reads the pidfile the
+// moment the launching command exits, as systemd does: it must already
+// hold the pid of the running daemon. The daemon half used to release
+// its parent before writing the pidfile.
+func TestForkingUnitFindsPidfile(t *testing.T) {
+	t.Parallel()
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	for i := range 5 {
+		s := newSide(t, fmt.Sprintf("forking%d", i), ours, "[program:web]\ncommand={{helper}} run\nenvironment={{env}}\n")
+		launch := runCLI(t, s.dir, ours, "-c", s.conf)
+		pidfile := filepath.Join(s.dir, "supervisord.pid")
+		b, err := os.ReadFile(pidfile)
+		pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || perr != nil {
+			// Written late: find the daemon to kill it, then fail.
+			testenv.Eventually(t, 10*time.Second, func() error {
+				late, err := os.ReadFile(pidfile)
+				if err == nil {
+					pid, err = strconv.Atoi(strings.TrimSpace(string(late)))
+				}
+				return err
+			})
+		}
+		t.Cleanup(func() {
+			if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmdline), "supervisord") {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+		if launch.code != 0 || err != nil || perr != nil {
+			t.Fatalf("run %d: launch %+v; pidfile at its exit: %q, %v", i, launch, b, err)
+		}
+		if !alive(pid) {
+			t.Fatalf("run %d: pidfile names %d, which is not running", i, pid)
+		}
+		testenv.WaitUnixHTTP(t, s.sock, 10*time.Second)
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 20*time.Second, func() error {
+			if alive(pid) {
+				return fmt.Errorf("daemon %d still running after SIGTERM", pid)
+			}
+			return nil
+		})
+	}
+}

@@ -103,8 +103,8 @@ func (p *parentLink) report(status string) {
 }
 
 // finishDetach is the daemon half's daemonize step, at the point where the
-// reference forks: chdir to directory, stdio to /dev/null, umask, then the
-// parent is released.
+// reference forks: chdir to directory, stdio to /dev/null, umask. The
+// parent is released once the pidfile is written.
 func (d *daemon) finishDetach(cfg *config.Config, log mainLogger) {
 	log.Logf(protocol.LevelBlather, "supervisord forked; parent exiting")
 	log.Logf(protocol.LevelInfo, "daemonizing the supervisord process")
@@ -122,7 +122,6 @@ func (d *daemon) finishDetach(cfg *config.Config, log mainLogger) {
 		null.Close()
 	}
 	syscall.Umask(int(cfg.Supervisord.Umask))
-	d.parent.report("ok")
 }
 
 // pyOSError formats err as Python's str(OSError) for a path.

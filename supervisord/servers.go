@@ -3,8 +3,11 @@ package supervisord
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +61,7 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 		f := rpc.FaultOf(err)
 		return f.Code, f.String
 	}})
-	for _, s := range all {
+	for i, s := range all {
 		ln, err := s.listen()
 		if err != nil {
 			hs.close()
@@ -66,6 +69,11 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 		}
 		for _, ri := range cfg.RPCInterfaces {
 			if ri.Factory == stockRPCFactory {
+				if keys := slices.Sorted(maps.Keys(ri.Extras)); i == 0 && len(keys) > 0 {
+					// The reference passes them to the factory, which
+					// refuses them, and does not start; we start without.
+					log.Logf(protocol.LevelWarn, "RPC interface '%s' takes no options; ignored: %s", ri.Name, strings.Join(keys, ", "))
+				}
 				log.Logf(protocol.LevelInfo, "RPC interface '%s' initialized", ri.Name)
 			} else {
 				// The reference refuses to start; we serve the stock interface and go on.

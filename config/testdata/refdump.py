@@ -54,7 +54,7 @@ def process(p):
     return {
         "name": p.name,
         "command": p.command,
-        "directory": p.directory if p.directory is not None else "",
+        "directory": p.directory,
         "umask": p.umask if p.umask is not None else -1,
         "priority": p.priority,
         "autostart": bool(p.autostart),
@@ -138,7 +138,8 @@ def server(path):
         "serverurl": o.serverurl or "",
         "inet": servers["inet"],
         "unix": servers["unix"],
-        "rpc": [[name, "%s:%s" % (f.__module__, f.__name__)] for name, f, _ in o.rpcinterface_factories],
+        "rpc": [[name, "%s:%s" % (f.__module__, f.__name__), extras]
+                for name, f, extras in o.rpcinterface_factories],
         "groups": [group(g) for g in o.process_group_configs],
         "messages": [["WARN", m] for m in o.parse_warnings] + [["INFO", m] for m in o.parse_infos],
     }

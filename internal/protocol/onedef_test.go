@@ -17,21 +17,24 @@ import (
 // appears anywhere in the module. In any file: a constant named like a
 // state, fault or level holding one of their codes, an int map or slice
 // literal holding several process state codes, a literal listing several
-// state names. Outside tests also: a string literal that is a state name,
-// fault name, level code or the version, or three level names in one file
-// (alone they are common words); tests may spell names out as expected
-// output.
+// state names. Outside tests also: a string literal that is a fault
+// name, a level code or the version, two state names or three level names
+// in one file (alone they are words of other protocols or of English);
+// tests may spell names out as expected output.
 func TestOneDefinition(t *testing.T) {
 	root := moduleRoot(t)
 	codes := map[string]map[int64]bool{"state": {}, "fault": {}, "level": {}}
 	names := map[string]string{Version: "the version"}
+	// State names are also words of other protocols (sd_notify's
+	// STOPPING=1): two of them in one file make a table.
+	stateWords := map[string]bool{}
 	for _, s := range ProcessStates {
 		codes["state"][int64(s)] = true
-		names[s.String()] = "a process state name"
+		stateWords[s.String()] = true
 	}
 	for s := SupervisorShutdown; s <= SupervisorFatal; s++ {
 		codes["state"][int64(s)] = true
-		names[s.String()] = "a supervisord state name"
+		stateWords[s.String()] = true
 	}
 	for c := FaultCode(1); c < 100; c++ {
 		if !strings.HasPrefix(c.String(), "FAULT_") {
@@ -47,7 +50,7 @@ func TestOneDefinition(t *testing.T) {
 	}
 	// UNKNOWN is also an event listener's state, and the name of any
 	// state outside the table.
-	delete(names, StateUnknown.String())
+	delete(stateWords, StateUnknown.String())
 	processCodes := map[int64]bool{}
 	for _, s := range ProcessStates {
 		if s != StateStopped {
@@ -85,7 +88,7 @@ func TestOneDefinition(t *testing.T) {
 			return err
 		}
 		checked++
-		seenLevels := map[string]bool{}
+		seenLevels, seenStates := map[string]bool{}, map[string]bool{}
 		report := func(n ast.Node, format string, args ...any) {
 			t.Errorf("%s:%d: "+format+" (use gosupervisor/internal/protocol)", append([]any{rel, fset.Position(n.Pos()).Line}, args...)...)
 		}
@@ -147,6 +150,12 @@ func TestOneDefinition(t *testing.T) {
 				}
 				if what, ok := names[s]; ok {
 					report(n, "string %q is %s", s, what)
+				}
+				if stateWords[s] && !seenStates[s] {
+					seenStates[s] = true
+					if len(seenStates) == 2 {
+						report(n, "a second state name %q copies the state table", s)
+					}
 				}
 				if levelNames[s] && !seenLevels[s] {
 					seenLevels[s] = true

@@ -143,6 +143,9 @@ func New(o Options) (*Engine, error) {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
 	}
 	for _, gc := range o.Config.Groups {
+		if e.groups[gc.Name] != nil {
+			continue // the first group of a name wins, as in the reference
+		}
 		if err := e.addGroup(gc); err != nil {
 			e.closeGroups()
 			return nil, err
