@@ -200,15 +200,11 @@ func logEqual(a, b LogConfig) bool {
 	return true
 }
 
-// mergedEnv is [supervisord] environment overlaid with the program's own.
+// mergedEnv is p's environment as c configures it, as a map: the
+// reference compares dicts, so order does not count.
 func mergedEnv(c *Config, p *Process) map[string]string {
 	env := map[string]string{}
-	if c != nil {
-		for _, kv := range c.Supervisord.Environment {
-			env[kv.Key] = kv.Value
-		}
-	}
-	for _, kv := range p.Environment {
+	for _, kv := range c.ProcessEnvironment(p) {
 		env[kv.Key] = kv.Value
 	}
 	return env

@@ -8,18 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-)
 
-// Process states supervisorctl looks at.
-const (
-	stateRunning = 20
+	"gosupervisor/internal/protocol"
 )
-
-// stoppedStates are STOPPED, EXITED, FATAL and UNKNOWN: status exits 3.
-var stoppedStates = map[int]bool{0: true, 100: true, 200: true, 1000: true}
 
 // noIgnoredFault is passed to setExitFromFault when no fault is tolerated.
-const noIgnoredFault = -1
+const noIgnoredFault protocol.FaultCode = -1
 
 func asFault(err error) (*Fault, bool) {
 	var f *Fault
@@ -87,7 +81,7 @@ func (c *controller) doStatus(arg string) error {
 	}
 	c.showStatuses(matching)
 	for _, info := range matching {
-		if stoppedStates[info.State] {
+		if info.State.IsStopped() { // status exits 3 for these
 			c.exitStatus = statusNotRunning
 		}
 	}
@@ -140,7 +134,7 @@ func (c *controller) doPid(arg string) error {
 			var info processInfo
 			if err := c.call("getProcessInfo", &info, name); err != nil {
 				c.exitStatus = exitGeneric
-				if f, ok := asFault(err); ok && f.Code == faultBadName {
+				if f, ok := asFault(err); ok && f.Code == protocol.FaultBadName {
 					c.output("No such process " + name)
 					continue
 				}
@@ -159,15 +153,15 @@ func (c *controller) doPid(arg string) error {
 // reference does not know (it raises ValueError then).
 func startResult(r callResult) (string, error) {
 	name := makeNamespec(r.Group, r.Name)
-	reasons := map[int]string{
-		faultBadName:             "no such process",
-		faultNoFile:              "no such file",
-		faultNotExecutable:       "file is not executable",
-		faultAlreadyStarted:      "already started",
-		faultSpawnError:          "spawn error",
-		faultAbnormalTermination: "abnormal termination",
+	reasons := map[protocol.FaultCode]string{
+		protocol.FaultBadName:             "no such process",
+		protocol.FaultNoFile:              "no such file",
+		protocol.FaultNotExecutable:       "file is not executable",
+		protocol.FaultAlreadyStarted:      "already started",
+		protocol.FaultSpawnError:          "spawn error",
+		protocol.FaultAbnormalTermination: "abnormal termination",
 	}
-	if r.Status == faultSuccess {
+	if r.Status == protocol.FaultSuccess {
 		return name + ": started", nil
 	}
 	if reason, ok := reasons[r.Status]; ok {
@@ -179,7 +173,7 @@ func startResult(r callResult) (string, error) {
 // unknownResult is the reference's ValueError for a result code it does
 // not expect.
 type unknownResult struct {
-	code int
+	code protocol.FaultCode
 	name string
 }
 
@@ -189,7 +183,7 @@ func (e unknownResult) Error() string {
 
 // printResults prints each result with render and folds its status into
 // the exit status.
-func (c *controller) printResults(results []callResult, render func(callResult) (string, error), ignored int) error {
+func (c *controller) printResults(results []callResult, render func(callResult) (string, error), ignored protocol.FaultCode) error {
 	for _, r := range results {
 		line, err := render(r)
 		if err != nil {
@@ -217,14 +211,14 @@ func (c *controller) doStart(arg string) error {
 		if err := c.call("startAllProcesses", &results); err != nil {
 			return err
 		}
-		return c.printResults(results, startResult, faultAlreadyStarted)
+		return c.printResults(results, startResult, protocol.FaultAlreadyStarted)
 	}
 	for _, name := range names {
 		group, process, whole := splitNamespec(name)
 		if whole {
 			var results []callResult
 			if err := c.call("startProcessGroup", &results, group); err != nil {
-				if f, ok := asFault(err); ok && f.Code == faultBadName {
+				if f, ok := asFault(err); ok && f.Code == protocol.FaultBadName {
 					c.output(group + ": ERROR (no such group)")
 					c.exitStatus = exitInvalidArgs
 					continue
@@ -232,7 +226,7 @@ func (c *controller) doStart(arg string) error {
 				c.exitStatus = exitGeneric
 				return err
 			}
-			if err := c.printResults(results, startResult, faultAlreadyStarted); err != nil {
+			if err := c.printResults(results, startResult, protocol.FaultAlreadyStarted); err != nil {
 				return err
 			}
 			continue
@@ -248,7 +242,7 @@ func (c *controller) doStart(arg string) error {
 				return rerr
 			}
 			c.output(line)
-			c.setExitFromFault(f.Code, faultAlreadyStarted)
+			c.setExitFromFault(f.Code, protocol.FaultAlreadyStarted)
 			continue
 		}
 		c.output(makeNamespec(group, process) + ": started")
@@ -262,15 +256,15 @@ func signalResult(success string) func(callResult) (string, error) {
 	return func(r callResult) (string, error) {
 		name := makeNamespec(r.Group, r.Name)
 		switch r.Status {
-		case faultBadName:
+		case protocol.FaultBadName:
 			return name + ": ERROR (no such process)", nil
-		case faultBadSignal:
+		case protocol.FaultBadSignal:
 			return name + ": ERROR (bad signal name)", nil
-		case faultNotRunning:
+		case protocol.FaultNotRunning:
 			return name + ": ERROR (not running)", nil
-		case faultSuccess:
+		case protocol.FaultSuccess:
 			return name + ": " + success, nil
-		case faultFailed:
+		case protocol.FaultFailed:
 			return r.Description, nil
 		}
 		return "", unknownResult{r.Status, name}
@@ -294,7 +288,7 @@ func (c *controller) doStop(arg string) error {
 		if err := c.call("stopAllProcesses", &results); err != nil {
 			return err
 		}
-		return c.printResults(results, render, faultNotRunning)
+		return c.printResults(results, render, protocol.FaultNotRunning)
 	}
 	for _, name := range names {
 		group, process, whole := splitNamespec(name)
@@ -302,13 +296,13 @@ func (c *controller) doStop(arg string) error {
 			var results []callResult
 			if err := c.call("stopProcessGroup", &results, group); err != nil {
 				c.exitStatus = exitGeneric
-				if f, ok := asFault(err); ok && f.Code == faultBadName {
+				if f, ok := asFault(err); ok && f.Code == protocol.FaultBadName {
 					c.output(group + ": ERROR (no such group)")
 					continue
 				}
 				return err
 			}
-			if err := c.printResults(results, render, faultNotRunning); err != nil {
+			if err := c.printResults(results, render, protocol.FaultNotRunning); err != nil {
 				return err
 			}
 			continue
@@ -324,7 +318,7 @@ func (c *controller) doStop(arg string) error {
 				return rerr
 			}
 			c.output(line)
-			c.setExitFromFault(f.Code, faultNotRunning)
+			c.setExitFromFault(f.Code, protocol.FaultNotRunning)
 			continue
 		}
 		c.output(makeNamespec(group, process) + ": stopped")
@@ -357,7 +351,7 @@ func (c *controller) doSignal(arg string) error {
 		if whole {
 			var results []callResult
 			if err := c.call("signalProcessGroup", &results, group, sig); err != nil {
-				if f, ok := asFault(err); ok && f.Code == faultBadName {
+				if f, ok := asFault(err); ok && f.Code == protocol.FaultBadName {
 					c.output(group + ": ERROR (no such group)")
 					c.exitStatus = exitGeneric
 					continue
@@ -434,7 +428,7 @@ func (c *controller) doShutdown(arg string) error {
 		return nil
 	}
 	if f, ok := asFault(err); ok {
-		if f.Code == faultShutdownState {
+		if f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: already shutting down")
 			return nil
 		}
@@ -468,7 +462,7 @@ func (c *controller) doReload(arg string) error {
 	}
 	if err := c.call("restart", nil); err != nil {
 		c.exitStatus = exitGeneric
-		if f, ok := asFault(err); ok && f.Code == faultShutdownState {
+		if f, ok := asFault(err); ok && f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: already shutting down")
 			return nil
 		}
@@ -488,7 +482,7 @@ func (c *controller) doAvail(arg string) error {
 	var infos []configInfo
 	if err := c.call("getAllConfigInfo", &infos); err != nil {
 		c.exitStatus = exitGeneric
-		if f, ok := asFault(err); ok && f.Code == faultShutdownState {
+		if f, ok := asFault(err); ok && f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: supervisor shutting down")
 			return nil
 		}
@@ -530,10 +524,10 @@ func (c *controller) doReread(arg string) error {
 		c.exitStatus = exitGeneric
 		if f, ok := asFault(err); ok {
 			switch f.Code {
-			case faultShutdownState:
+			case protocol.FaultShutdownState:
 				c.output("ERROR: supervisor shutting down")
 				return nil
-			case faultCantReread:
+			case protocol.FaultCantReread:
 				c.output("ERROR: " + f.String)
 				return nil
 			}
@@ -575,12 +569,12 @@ func (c *controller) doAdd(arg string) error {
 		}
 		f, isFault := asFault(err)
 		switch {
-		case isFault && f.Code == faultShutdownState:
+		case isFault && f.Code == protocol.FaultShutdownState:
 			c.output("ERROR: shutting down")
 			c.exitStatus = exitGeneric
-		case isFault && f.Code == faultAlreadyAdded:
+		case isFault && f.Code == protocol.FaultAlreadyAdded:
 			c.output("ERROR: process group already active")
-		case isFault && f.Code == faultBadName:
+		case isFault && f.Code == protocol.FaultBadName:
 			c.output("ERROR: no such process/group: " + name)
 			c.exitStatus = exitGeneric
 		default:
@@ -602,9 +596,9 @@ func (c *controller) doRemove(arg string) error {
 		c.exitStatus = exitGeneric
 		f, isFault := asFault(err)
 		switch {
-		case isFault && f.Code == faultStillRunning:
+		case isFault && f.Code == protocol.FaultStillRunning:
 			c.output("ERROR: process/group still running: " + name)
-		case isFault && f.Code == faultBadName:
+		case isFault && f.Code == protocol.FaultBadName:
 			c.output("ERROR: no such process/group: " + name)
 		default:
 			return err
@@ -617,7 +611,7 @@ func (c *controller) doUpdate(arg string) error {
 	var result reloadResult
 	if err := c.call("reloadConfig", &result); err != nil {
 		c.exitStatus = exitGeneric
-		if f, ok := asFault(err); ok && f.Code == faultShutdownState {
+		if f, ok := asFault(err); ok && f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: already shutting down")
 			return nil
 		}
@@ -669,7 +663,7 @@ func (c *controller) doUpdate(arg string) error {
 		c.output(g + ": stopped")
 		failed := false
 		for _, r := range results {
-			failed = failed || r.Status == faultFailed
+			failed = failed || r.Status == protocol.FaultFailed
 		}
 		if failed {
 			c.output(g + ": has problems; not removing")
@@ -712,11 +706,11 @@ func (c *controller) doUpdate(arg string) error {
 func clearResult(r callResult) (string, error) {
 	name := makeNamespec(r.Group, r.Name)
 	switch r.Status {
-	case faultBadName:
+	case protocol.FaultBadName:
 		return name + ": ERROR (no such process)", nil
-	case faultFailed:
+	case protocol.FaultFailed:
 		return name + ": ERROR (failed)", nil
-	case faultSuccess:
+	case protocol.FaultSuccess:
 		return name + ": cleared", nil
 	}
 	return "", unknownResult{r.Status, name}

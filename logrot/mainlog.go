@@ -11,66 +11,9 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"gosupervisor/internal/protocol"
 )
-
-// Level is a Supervisor log level, with Supervisor's numbers: a message is
-// logged when its level is at least the configured one.
-type Level int
-
-// Supervisor's levels (loglevel= critical … blather).
-const (
-	LevelBlather  Level = 3
-	LevelTrace    Level = 5
-	LevelDebug    Level = 10
-	LevelInfo     Level = 20
-	LevelWarn     Level = 30
-	LevelError    Level = 40
-	LevelCritical Level = 50
-)
-
-// String is the four-letter code the log lines carry (CRIT, ERRO, WARN,
-// INFO, DEBG, TRAC, BLAT).
-func (l Level) String() string {
-	switch l {
-	case LevelCritical:
-		return "CRIT"
-	case LevelError:
-		return "ERRO"
-	case LevelWarn:
-		return "WARN"
-	case LevelInfo:
-		return "INFO"
-	case LevelDebug:
-		return "DEBG"
-	case LevelTrace:
-		return "TRAC"
-	case LevelBlather:
-		return "BLAT"
-	}
-	return fmt.Sprintf("LEVEL%d", int(l))
-}
-
-// LevelByName maps a loglevel= value (critical, error, warn, info, debug,
-// trace, blather; any case) to its Level.
-func LevelByName(name string) (Level, bool) {
-	switch strings.ToLower(name) {
-	case "critical":
-		return LevelCritical, true
-	case "error":
-		return LevelError, true
-	case "warn":
-		return LevelWarn, true
-	case "info":
-		return LevelInfo, true
-	case "debug":
-		return LevelDebug, true
-	case "trace":
-		return LevelTrace, true
-	case "blather":
-		return LevelBlather, true
-	}
-	return 0, false
-}
 
 // MainLogOptions configures supervisord's activity log.
 type MainLogOptions struct {
@@ -80,7 +23,7 @@ type MainLogOptions struct {
 	MaxBytes int64
 	Backups  int
 	// Level is the least level logged; the zero value logs everything.
-	Level Level
+	Level protocol.Level
 	// Syslog sends each line to syslog (facility USER, priority INFO,
 	// ident = program name) as logfile=syslog does; Path is then "".
 	Syslog bool
@@ -149,11 +92,11 @@ func NewMainLog(o MainLogOptions) (*MainLog, error) {
 
 // Enabled reports whether a message at level would be logged, so callers
 // can skip building expensive messages.
-func (l *MainLog) Enabled(level Level) bool { return level >= l.opts.Level }
+func (l *MainLog) Enabled(level protocol.Level) bool { return level >= l.opts.Level }
 
 // Logf logs a message at level. With no args, format is the message as is
 // (a literal '%' stays). Multi-line messages are written as they are.
-func (l *MainLog) Logf(level Level, format string, args ...any) {
+func (l *MainLog) Logf(level protocol.Level, format string, args ...any) {
 	if !l.Enabled(level) {
 		return
 	}
@@ -178,15 +121,15 @@ func (l *MainLog) Logf(level Level, format string, args ...any) {
 
 // logrusLevel maps Supervisor's seven levels onto logrus's (for hooks);
 // the line itself shows the Supervisor level.
-func logrusLevel(l Level) logrus.Level {
+func logrusLevel(l protocol.Level) logrus.Level {
 	switch {
-	case l >= LevelError:
+	case l >= protocol.LevelError:
 		return logrus.ErrorLevel
-	case l >= LevelWarn:
+	case l >= protocol.LevelWarn:
 		return logrus.WarnLevel
-	case l >= LevelInfo:
+	case l >= protocol.LevelInfo:
 		return logrus.InfoLevel
-	case l >= LevelDebug:
+	case l >= protocol.LevelDebug:
 		return logrus.DebugLevel
 	}
 	return logrus.TraceLevel
@@ -198,7 +141,7 @@ type lineFormatter struct{}
 
 // Format implements logrus.Formatter.
 func (lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
-	level, _ := e.Data[levelKey].(Level)
+	level, _ := e.Data[levelKey].(protocol.Level)
 	b := e.Buffer
 	if b == nil {
 		b = &bytes.Buffer{}
@@ -207,7 +150,7 @@ func (lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func appendLine(dst []byte, t time.Time, level Level, msg string) []byte {
+func appendLine(dst []byte, t time.Time, level protocol.Level, msg string) []byte {
 	dst = t.AppendFormat(dst, "2006-01-02 15:04:05,000")
 	dst = append(dst, ' ')
 	dst = append(dst, level.String()...)
@@ -218,7 +161,7 @@ func appendLine(dst []byte, t time.Time, level Level, msg string) []byte {
 
 // sendSyslog sends each line of msg formatted on its own (time and level
 // included), as the reference's SyslogHandler does.
-func (l *MainLog) sendSyslog(now time.Time, level Level, msg string) {
+func (l *MainLog) sendSyslog(now time.Time, level protocol.Level, msg string) {
 	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
 		l.syslog.sendLine(string(appendLine(nil, now, level, line)))
 	}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+
+	"gosupervisor/internal/protocol"
 )
 
 // TestStdinQueueBounded: a child that never reads its stdin gets at most
@@ -129,7 +131,7 @@ func TestEventsListenerBounds(t *testing.T) {
 	done := make(chan struct{})
 	go func() { sw.run(); close(done) }()
 	defer func() { sw.close(); <-done }()
-	p.state, p.pid, p.io = StateRunning, 4242, &instanceIO{stdin: sw}
+	p.state, p.pid, p.io = protocol.StateRunning, 4242, &instanceIO{stdin: sw}
 	e.listenerStarting(p)
 	inst := lp.current[p]
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/events"
 )
 
@@ -190,7 +191,7 @@ func TestEventsListenerProtocolInTheEngine(t *testing.T) {
 	sw := &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go sw.run()
 	defer sw.close()
-	p.state, p.pid, p.io = StateRunning, 4242, &instanceIO{stdin: sw}
+	p.state, p.pid, p.io = protocol.StateRunning, 4242, &instanceIO{stdin: sw}
 	e.listenerStarting(p)
 	inst := lp.current[p]
 
