@@ -22,6 +22,7 @@ type Backend interface {
 	processReader
 	processControl
 	processLogs
+	extensionReader
 }
 
 // daemonControl is what the methods about supervisord itself use.

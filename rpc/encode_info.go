@@ -61,7 +61,7 @@ func appendProcessInfo(buf []byte, p *engine.ProcessStatus, now int64) []byte {
 	buf = appendStringMember(buf, "<member>\n<name>stderr_logfile</name>\n<value><string>", p.LogFiles[protocol.Stderr])
 	buf = appendIntMember(buf, "<member>\n<name>pid</name>\n<value><int>", int64(p.PID))
 	buf = appendStringMember(buf, "<member>\n<name>description</name>\n<value><string>",
-		protocol.Describe(p.State, p.Name, p.PID, p.SpawnErr, start, stop, now))
+		p.Extras.Decorate(p.State, protocol.Describe(p.State, p.Name, p.PID, p.SpawnErr, start, stop, now)))
 	return append(buf, "</struct></value>\n"...)
 }
 

@@ -14,6 +14,7 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/engine"
+	"gosupervisor/supervisord/health"
 )
 
 // fakeBackend is an in-memory daemon: enough state for the dispatcher's
@@ -199,6 +200,39 @@ func (b *fakeBackend) Processes() ([]engine.ProcessStatus, error) {
 	}
 	return out, nil
 }
+
+// The fake's health: every RUNNING process is ready; "cat" also has a
+// failing health check and a STATUS= text.
+func (b *fakeBackend) health(p *fakeProc) engine.Health {
+	h := engine.Health{Name: p.info.Name, Group: p.info.Group, Ready: p.info.State == protocol.StateRunning, MainPID: p.info.PID}
+	if p.info.Name == "cat" {
+		h.State, h.Failures, h.LastResult, h.LastOutput = health.Unhealthy, 3, "HTTP 503", "busy"
+		h.LastCheck, h.Status, h.Watchdog = time.Unix(fakeStart+60, 0), "serving", 30*time.Second
+		h.LastExitReason = engine.ExitHealth
+	}
+	return h
+}
+
+func (b *fakeBackend) ProcessHealth(name string) (engine.Health, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, err := b.find(name)
+	if err != nil {
+		return engine.Health{}, err
+	}
+	return b.health(p), nil
+}
+
+func (b *fakeBackend) AllProcessHealth() ([]engine.Health, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]engine.Health, len(b.procs))
+	for i, p := range b.procs {
+		out[i] = b.health(p)
+	}
+	return out, nil
+}
+
 func (b *fakeBackend) ConfiguredProcesses() []engine.ConfiguredProcess {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+	"time"
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
@@ -34,6 +35,14 @@ type daemon struct {
 	// socketBound, when set, is called after each unix socket is bound
 	// (a test hook, see socketHoldEnv).
 	socketBound func(path string)
+	// service is the service manager supervisord runs under ($NOTIFY_SOCKET),
+	// nil when none; serviceWarning is what was wrong with its
+	// variables, for the main log.
+	service        *serviceManager
+	serviceWarning string
+	// stall, when set, is how long SIGUSR1 holds the engine loop (a test
+	// hook, see stallEnv).
+	stall time.Duration
 	// eventSerial outlives each engine: the reference keeps counting
 	// event serials across a restart.
 	eventSerial events.Serial
@@ -42,11 +51,19 @@ type daemon struct {
 // serve runs the engine on cfg until a shutdown, starting a new engine
 // with a freshly read config after each restart request.
 func (d *daemon) serve(cfg *config.Config) (int, error) {
-	if !cfg.Supervisord.Nodaemon && !d.detached {
+	// A service manager that waits for READY=1 accepts it only from the
+	// pid it started: supervisord stays in the foreground under one.
+	if !cfg.Supervisord.Nodaemon && !d.detached && d.service == nil {
 		return d.detach()
+	}
+	if d.service != nil {
+		defer d.service.Close()
 	}
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
+	if d.stall > 0 {
+		signal.Notify(signals, syscall.SIGUSR1)
+	}
 	defer signal.Stop(signals)
 
 	first := true
@@ -82,16 +99,26 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 		return nil, err
 	}
 	defer log.Close()
+	if first && d.serviceWarning != "" {
+		startup.add(protocol.LevelWarn, "%s", d.serviceWarning)
+	}
+	if first && d.service != nil && !cfg.Supervisord.Nodaemon {
+		startup.add(protocol.LevelInfo, "not daemonizing: a service manager waits for supervisord's READY=1 ($NOTIFY_SOCKET is set)")
+	}
 	startup.flush(cfg.Messages, log)
 
-	eng, err := engine.New(engine.Options{
+	opts := engine.Options{
 		Config:  cfg,
 		Log:     mainLogger{log},
 		MainLog: log,
 		Reload:  d.load,
 
 		EventSerial: &d.eventSerial,
-	})
+	}
+	if d.service != nil {
+		opts.Service = d.service
+	}
+	eng, err := engine.New(opts)
 	if err != nil {
 		return nil, d.startupFailed(first, log, &usageError{msg: err.Error()})
 	}
@@ -111,7 +138,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	// by then, since a Type=forking unit's PIDFile= is read at that moment.
 	d.parent.report("ok")
 
-	exit, err := runEngine(eng, log, signals)
+	exit, err := runEngine(eng, log, signals, d.stall)
 	if err != nil {
 		mainLogger{log}.Logf(protocol.LevelCritical, "engine failed: %v", err)
 		return nil, fmt.Errorf("engine: %w", err)
@@ -135,7 +162,7 @@ func (d *daemon) startupFailed(first bool, log *logrot.MainLog, err error) error
 
 // runEngine runs eng until it returns, turning OS signals into engine
 // requests as the reference does.
-func runEngine(eng *engine.Engine, log *logrot.MainLog, signals <-chan os.Signal) (engine.Exit, error) {
+func runEngine(eng *engine.Engine, log *logrot.MainLog, signals <-chan os.Signal, stall time.Duration) (engine.Exit, error) {
 	type result struct {
 		exit engine.Exit
 		err  error
@@ -153,6 +180,11 @@ func runEngine(eng *engine.Engine, log *logrot.MainLog, signals <-chan os.Signal
 		case r := <-done:
 			return r.exit, r.err
 		case sig := <-signals:
+			if sig == syscall.SIGUSR1 && stall > 0 {
+				logger.Logf(protocol.LevelWarn, "test hook: holding the engine loop for %v", stall)
+				eng.Pause(stall)
+				continue
+			}
 			handleSignal(sig.(syscall.Signal), eng, log, logger)
 		}
 	}

@@ -77,7 +77,11 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 	load := func() (*config.Config, error) {
 		return config.Load(path, config.Options{Overrides: cli.overrides})
 	}
-	defer startPprof(stderr, cfg.Supervisord.Nodaemon || detached)()
+	// Read before anything is spawned, and removed from the environment
+	// so that no program can report in supervisord's name.
+	service, serviceWarning := takeServiceManager()
+	runsEngine := cfg.Supervisord.Nodaemon || detached || service != nil
+	defer startPprof(stderr, runsEngine)()
 	d := &daemon{
 		progname: progname,
 		args:     args,
@@ -87,7 +91,10 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 		parent:   parent,
 		detached: detached,
 
-		socketBound: takeSocketHold(cfg.Supervisord.Nodaemon || detached),
+		socketBound:    takeSocketHold(runsEngine),
+		service:        service,
+		serviceWarning: serviceWarning,
+		stall:          takeStallHook(runsEngine),
 	}
 	return d.serve(cfg)
 }

@@ -3,6 +3,7 @@ package supervisord
 import (
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // socketHoldEnv names a test hook: GOSUPERVISOR_TEST_SOCKET_HOLD=<dir>
@@ -29,4 +30,25 @@ func takeSocketHold(runsEngine bool) func(path string) {
 		}
 		_, _ = os.ReadFile(filepath.Join(dir, "release"))
 	}
+}
+
+// stallEnv names a test hook: GOSUPERVISOR_TEST_STALL_LOOP=<duration>
+// (e.g. 3s) makes SIGUSR1 hold the engine loop for that long, as a wedged
+// loop would be held. Black-box tests use it to see the keep-alives to a
+// service manager stop. Unset, SIGUSR1 keeps its default action.
+const stallEnv = "GOSUPERVISOR_TEST_STALL_LOOP"
+
+// takeStallHook returns the hook's duration, or 0, in the process that
+// runs the engine; it removes the variable so children do not inherit it.
+func takeStallHook(runsEngine bool) time.Duration {
+	v := os.Getenv(stallEnv)
+	if v == "" || !runsEngine {
+		return 0
+	}
+	_ = os.Unsetenv(stallEnv)
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
 }

@@ -110,7 +110,7 @@ func rows(procs []engine.ProcessStatus, now int64) []processRow {
 			Namespec:    namespec(info.Group, info.Name),
 			State:       strings.ToLower(info.State.String()),
 			StateClass:  stateClass(info.State),
-			Description: protocol.Describe(info.State, info.Name, info.PID, info.SpawnErr, unixOrZero(info.Started), unixOrZero(info.Stopped), now),
+			Description: info.Extras.Decorate(info.State, protocol.Describe(info.State, info.Name, info.PID, info.SpawnErr, unixOrZero(info.Started), unixOrZero(info.Stopped), now)),
 			CanStart:    info.State == protocol.StateStopped || info.State == protocol.StateExited || info.State == protocol.StateFatal,
 			CanStop:     info.State == protocol.StateRunning,
 		})

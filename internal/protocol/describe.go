@@ -51,3 +51,59 @@ func appendUptime(b []byte, secs int64) []byte {
 	}
 	return b
 }
+
+// Extras are what gosupervisor's extension keys add to a description:
+// readiness and STATUS= from sd_notify, the health check's verdict. The
+// zero value adds nothing, so a program that uses none of those keys is
+// described exactly as the reference describes it.
+type Extras struct {
+	// Notify is set when the program reports readiness (notify=true):
+	// STARTING then reads "waiting for READY=1".
+	Notify bool
+	// Status is the program's last STATUS= text ("" = none).
+	Status string
+	// Health is "starting", "healthy" or "unhealthy" while a health
+	// check runs, else "". HealthDetail is what an unhealthy verdict
+	// rests on: "HTTP 503 (3/3)".
+	Health       string
+	HealthDetail string
+}
+
+// maxStatusInDescription bounds the STATUS= text shown in a description
+// (the full text is available through gosupervisor.getProcessHealth).
+const maxStatusInDescription = 200
+
+// Decorate adds x to desc, the description Describe gave a process in
+// state: a RUNNING one keeps the reference's "pid N, uptime U" prefix,
+// so scripts that parse it still work, and gets "[<health>]" and
+// ": <status>" after it; a STARTING one that reports readiness reads
+// "waiting for READY=1", with ": <status>". Other states are unchanged.
+func (x Extras) Decorate(state ProcessState, desc string) string {
+	if x == (Extras{}) {
+		return desc
+	}
+	switch state {
+	case StateStarting:
+		if !x.Notify {
+			return desc
+		}
+		desc = "waiting for READY=1"
+	case StateRunning:
+		switch {
+		case x.Health == "unhealthy" && x.HealthDetail != "":
+			desc += " [unhealthy: " + x.HealthDetail + "]"
+		case x.Health != "":
+			desc += " [" + x.Health + "]"
+		}
+	default:
+		return desc
+	}
+	if x.Status != "" {
+		status := x.Status
+		if r := []rune(status); len(r) > maxStatusInDescription {
+			status = string(r[:maxStatusInDescription]) + "…"
+		}
+		desc += ": " + status
+	}
+	return desc
+}

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,37 @@ func TestChannels(t *testing.T) {
 	}
 	if Stdout.String() != "stdout" || Stderr.String() != "stderr" {
 		t.Errorf("names: %q %q", Stdout, Stderr)
+	}
+}
+
+func TestDecorate(t *testing.T) {
+	const running = "pid 42, uptime 0:01:02"
+	long := strings.Repeat("é", 250)
+	rows := []struct {
+		name  string
+		x     Extras
+		state ProcessState
+		desc  string
+		want  string
+	}{
+		{"stock program", Extras{}, StateRunning, running, running},
+		{"stock starting", Extras{}, StateStarting, "", ""},
+		{"waiting", Extras{Notify: true}, StateStarting, "", "waiting for READY=1"},
+		{"waiting with status", Extras{Notify: true, Status: "loading 40%"}, StateStarting, "", "waiting for READY=1: loading 40%"},
+		{"status", Extras{Notify: true, Status: "serving"}, StateRunning, running, running + ": serving"},
+		{"healthy", Extras{Health: "healthy"}, StateRunning, running, running + " [healthy]"},
+		{"starting check", Extras{Health: "starting"}, StateRunning, running, running + " [starting]"},
+		{"unhealthy", Extras{Health: "unhealthy", HealthDetail: "HTTP 503 (3/3)"}, StateRunning, running, running + " [unhealthy: HTTP 503 (3/3)]"},
+		{"both", Extras{Health: "healthy", Status: "ok"}, StateRunning, running, running + " [healthy]: ok"},
+		{"long status", Extras{Status: long}, StateRunning, running, running + ": " + strings.Repeat("é", 200) + "…"},
+		{"stopped unchanged", Extras{Notify: true, Status: "x", Health: "healthy"}, StateStopped, "Not started", "Not started"},
+		{"fatal unchanged", Extras{Notify: true, Status: "x"}, StateFatal, "no READY=1 within 90s", "no READY=1 within 90s"},
+	}
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.x.Decorate(tt.state, tt.desc); got != tt.want {
+				t.Errorf("Decorate = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

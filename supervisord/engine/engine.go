@@ -31,6 +31,8 @@ import (
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
+	"gosupervisor/supervisord/health"
+	"gosupervisor/supervisord/notify"
 )
 
 // Logger is the main log as the engine needs it. Logf must be safe for
@@ -60,6 +62,16 @@ type Options struct {
 	// Pass the same counter to the Engine of each restart: the reference
 	// keeps counting across SIGHUP.
 	EventSerial *events.Serial
+	// Notifier makes programs' sd_notify sockets; nil = sockets in
+	// [supervisord] notify_dir (or a private directory), made on first
+	// use and removed when Run ends.
+	Notifier Notifier
+	// Checks makes the runner of HTTP and TCP health checks, reporting
+	// on out; nil = health.NewRunner, made on first use.
+	Checks func(out chan<- health.Report) HealthRunner
+	// Service is the service manager supervisord runs under ($NOTIFY_SOCKET),
+	// nil when there is none.
+	Service ServiceManager
 }
 
 // Exit says why Run returned.
@@ -107,6 +119,16 @@ type Engine struct {
 	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
 	pub        publisher // snapshots for read-only calls (snapshot.go)
+
+	// sd_notify, health checks and the service manager (notify.go,
+	// health.go, service.go).
+	notifier  Notifier
+	notifyc   chan notify.Delivery
+	mainExitc chan any
+	runner    HealthRunner
+	healthc   chan health.Report
+	probes    map[int]*probe // exec checks in flight or not yet reaped, by pid
+	svc       serviceState
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
@@ -132,6 +154,12 @@ func New(o Options) (*Engine, error) {
 		groups:     map[string]*group{},
 		byPID:      map[int]*process{},
 		syslog:     logrot.NewSyslog(nil),
+		notifier:   o.Notifier,
+		notifyc:    make(chan notify.Delivery),
+		mainExitc:  make(chan any),
+		healthc:    make(chan health.Report),
+		probes:     map[int]*probe{},
+		svc:        serviceState{mood: protocol.SupervisorRunning},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -210,10 +238,17 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			req(e.clock.Now())
 		case <-e.ev.queue.wake:
 			e.handlePumpMessages()
+		case d := <-e.notifyc:
+			e.notified(d, e.clock.Now())
+		case r := <-e.healthc:
+			e.networkChecked(r, e.clock.Now())
+		case token := <-e.mainExitc:
+			e.mainExited(token, e.clock.Now())
 		case <-timerC:
 		}
 	}
 	stopTimer()
+	e.closeExtensions()
 	e.finishWaiters()
 	e.stopAllIO()
 	e.closeGroups()
@@ -230,8 +265,12 @@ func (e *Engine) step(now time.Time) {
 	for _, g := range e.order {
 		for _, p := range g.procs {
 			e.mach.transition(p, now, mood)
+			e.extensionsDue(p, now)
 		}
 	}
+	// Before the shutdown's first step: STOPPING=1 precedes the extra
+	// time asked for each group.
+	e.serviceStep(now)
 	if mood < protocol.SupervisorRunning {
 		e.shutdownStep(now)
 	}
@@ -247,6 +286,11 @@ func (e *Engine) reap(now time.Time) {
 		if !ok {
 			return
 		}
+		if pr := e.probes[pid]; pr != nil {
+			delete(e.probes, pid)
+			e.checkExited(pr, ws, now)
+			continue
+		}
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
@@ -254,9 +298,63 @@ func (e *Engine) reap(now time.Time) {
 			continue
 		}
 		delete(e.byPID, pid)
+		if pid != p.pid {
+			// The spawned child of a program that named another main pid
+			// (MAINPID=): the instance lives on as that pid.
+			if pid == p.ntf.child && p.pid != 0 {
+				e.childExitedForMain(p, now)
+			}
+			continue
+		}
+		e.stopWatchingMain(p)
 		e.mach.finish(p, ws, now)
-		e.releaseIO(p, now)
-		e.releaseSocket(p.group)
+		e.instanceEnded(p, now)
+	}
+}
+
+// instanceEnded releases what p's instance held once it has ended.
+func (e *Engine) instanceEnded(p *process, now time.Time) {
+	e.releaseIO(p, now)
+	e.releaseSocket(p.group)
+	p.closeNotify()
+	p.ntf.ready = false
+	e.stopChecks(p)
+	p.hc.status.Stop()
+}
+
+// extensionsDue acts on the extension keys' deadlines that are reached.
+func (e *Engine) extensionsDue(p *process, now time.Time) {
+	if reached(p.due.ready, now) && p.state == protocol.StateStarting {
+		e.readyDue(p, now)
+	}
+	if reached(p.due.watchdog, now) {
+		e.watchdogDue(p, now)
+	}
+	if reached(p.due.probe, now) {
+		e.probeDue(p, now)
+	}
+	if reached(p.due.check, now) {
+		e.checkDue(p, now)
+	}
+	if reached(p.due.force, now) {
+		e.forceDue(p)
+	}
+}
+
+// closeExtensions releases the notification sockets, health checks and
+// main pid watches when Run ends.
+func (e *Engine) closeExtensions() {
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			p.closeNotify()
+			e.stopWatchingMain(p)
+		}
+	}
+	e.closeChecks()
+	if e.notifier != nil {
+		if err := e.notifier.Close(); err != nil {
+			e.log.Logf(protocol.LevelWarn, "couldn't remove notify_dir: %v", err)
+		}
 	}
 }
 
@@ -293,6 +391,9 @@ func (e *Engine) nextDeadline() (time.Time, bool) {
 	if t, ok := e.eventsDeadline(); ok {
 		consider(t)
 	}
+	if t, ok := e.serviceDeadline(); ok {
+		consider(t)
+	}
 	return at, found
 }
 
@@ -311,6 +412,10 @@ func (e *Engine) shutdownStep(now time.Time) {
 		if e.holdListeners(g, now) {
 			break
 		}
+		if e.svc.stopping != g && len(g.unstopped()) > 0 {
+			e.svc.stopping = g
+			e.serviceGroupStopping(g)
+		}
 		e.stopAllInGroup(g, now)
 		if len(g.unstopped()) > 0 {
 			break
@@ -318,7 +423,9 @@ func (e *Engine) shutdownStep(now time.Time) {
 		e.stopGroups = e.stopGroups[:len(e.stopGroups)-1]
 	}
 	if !e.hasUnstopped() {
-		e.finished = true
+		// Health checks killed as their programs stopped are reaped
+		// before the engine ends.
+		e.finished = len(e.probes) == 0
 		return
 	}
 	if e.lastReport.IsZero() || now.After(e.lastReport.Add(3*time.Second)) {

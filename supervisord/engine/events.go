@@ -157,9 +157,13 @@ func (e *Engine) emit(ev *events.Emitted) {
 // stateChanged is called by the machine after every transition: the one
 // place where PROCESS_STATE_* events are born. The payload's values are
 // taken now, as the reference renders them eagerly.
-func (e *Engine) stateChanged(p *process, from protocol.ProcessState, _ time.Time) {
-	if p.state == protocol.StateStarting {
+func (e *Engine) stateChanged(p *process, from protocol.ProcessState, now time.Time) {
+	switch p.state {
+	case protocol.StateStarting:
 		e.listenerStarting(p)
+	case protocol.StateRunning:
+		p.armWatchdog(now)
+		p.startChecks(now)
 	}
 	typ, ok := events.ForProcessState(p.state.String())
 	if !ok {
@@ -167,7 +171,7 @@ func (e *Engine) stateChanged(p *process, from protocol.ProcessState, _ time.Tim
 	}
 	sc := events.StateChange{
 		Process: p.name(), Group: p.group.cfg.Name, From: from.String(), To: typ,
-		Tries: p.backoff, PID: p.pid, Expected: p.expected(p.exitStatus),
+		Tries: p.backoff, PID: p.pid, Expected: p.exitedAsExpected(),
 	}
 	e.emit(events.New(typ, sc.Payload()))
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,6 +135,11 @@ func (f *fakeOS) Reap() (int, syscall.WaitStatus, bool) {
 func (f *fakeOS) ChildExited() <-chan struct{} { return f.notify }
 
 func (f *fakeOS) Close() {}
+
+// WatchExit: the fake plays no foreign processes; every pid is gone.
+func (f *fakeOS) WatchExit(pid int, _ any, _ chan<- any) (io.Closer, error) {
+	return nil, syscall.ESRCH
+}
 
 func (f *fakeOS) startLog() []fakeStart {
 	f.mu.Lock()

@@ -96,6 +96,11 @@ func (e *Engine) closeGroup(g *group) {
 			p.io.abandon(time.Now())
 			p.io = nil
 		}
+		p.closeNotify()
+		if p.hc.output != nil {
+			p.hc.output.Close()
+			p.hc.output = nil
+		}
 		for ch := range p.logs {
 			if w := p.logs[ch].w; w != nil {
 				w.Close()

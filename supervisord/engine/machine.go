@@ -82,6 +82,7 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 		return
 	}
 	p.killing = false
+	p.forced = ""
 	p.spawnErr = ""
 	p.exitStatus = 0
 	p.started = now
@@ -97,7 +98,12 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 	// One step may spawn hundreds of children over a second or more:
 	// startsecs counts from this child's own start, not the step's.
 	p.started = at
-	p.due.running = at.Add(time.Duration(p.cfg.StartSecs) * time.Second).Add(time.Nanosecond)
+	if nc := p.cfg.Notify; !nc.Ready {
+		p.due.running = at.Add(time.Duration(p.cfg.StartSecs) * time.Second).Add(time.Nanosecond)
+	} else if nc.ReadyTimeoutSecs > 0 {
+		// RUNNING comes with READY=1, whatever startsecs says.
+		p.due.ready = at.Add(time.Duration(nc.ReadyTimeoutSecs) * time.Second)
+	}
 	p.pid = pid
 	m.logf(protocol.LevelInfo, "spawned: %s with pid %d", pyrepr.Str(p.name()), pid)
 }
@@ -113,7 +119,7 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 			case config.AutorestartTrue:
 				m.spawnProcess(p, now)
 			case config.AutorestartUnexpected:
-				if !p.expected(p.exitStatus) {
+				if !p.exitedAsExpected() {
 					m.spawnProcess(p, now)
 				}
 			}
@@ -156,6 +162,7 @@ func (m *machine) giveUp(p *process, now time.Time) {
 // once from BACKOFF. It returns the reference's failure text or "".
 func (m *machine) stopProcess(p *process, now time.Time) string {
 	p.lastReport = time.Time{}
+	p.forced = "" // an end the engine forced becomes this ordinary stop
 	return m.killProcess(p, p.cfg.StopSignal, now)
 }
 
@@ -238,9 +245,22 @@ func (m *machine) stopReport(p *process, now time.Time) {
 // finish handles the reaped exit of p's current instance.
 func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 	code, how := decodeWaitStatus(ws)
+	m.finishWith(p, code, how, now)
+}
+
+// finishUnknown handles the end of an instance whose exit status cannot
+// be known: its main pid was not a child of ours (MAINPID=).
+func (m *machine) finishUnknown(p *process, now time.Time) {
+	m.finishWith(p, -1, "exit status unknown", now)
+}
+
+// finishWith handles the end of p's current instance with exit code code
+// (-1 after a signal), described as how.
+func (m *machine) finishWith(p *process, code int, how string, now time.Time) {
 	p.stopped = now
-	tooQuickly := now.Sub(p.started) < time.Duration(p.cfg.StartSecs)*time.Second
-	expected := p.expected(code)
+	// A program that reports readiness has started only once it said so.
+	tooQuickly := now.Sub(p.started) < time.Duration(p.cfg.StartSecs)*time.Second || p.cfg.Notify.Ready
+	expected := p.expected(code) && p.forced == ""
 	switch {
 	case p.killing:
 		p.killing = false
@@ -256,6 +276,9 @@ func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 	case tooQuickly && p.state == protocol.StateStarting:
 		p.exitStatus = 0
 		p.spawnErr = "Exited too quickly (process log may have details)"
+		if why := p.failedStartReason(); why != "" {
+			p.spawnErr = why
+		}
 		m.logf(protocol.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
 		m.changeState(p, protocol.StateBackoff, now)
 	default:

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"io"
 	"os"
 	"syscall"
 )
@@ -23,6 +24,11 @@ type OS interface {
 	// exited. Notification starts when the OS value is created, before the
 	// first spawn.
 	ChildExited() <-chan struct{}
+	// WatchExit watches pid, which need not be a child of ours (a main
+	// pid a program named with MAINPID=): once it has exited, token is
+	// sent on out. Closing the watch ends it. An error means pid cannot
+	// be watched (it is gone).
+	WatchExit(pid int, token any, out chan<- any) (io.Closer, error)
 	// Close stops the notifications.
 	Close()
 }

@@ -2,10 +2,14 @@ package engine
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // realOS spawns real children. Creating it subscribes to SIGCHLD (buffer 1:
@@ -102,4 +106,56 @@ func (r *realOS) Close() {
 	signal.Stop(r.sigc)
 	close(r.stop)
 	r.wg.Wait()
+}
+
+// WatchExit watches pid through a pidfd, which becomes readable when the
+// process exits (its status is for its parent to reap, not us).
+func (r *realOS) WatchExit(pid int, token any, out chan<- any) (io.Closer, error) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w := &pidWatch{f: f, quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		waited := false
+		// The first call asks the poller to wait; it calls again once the
+		// pidfd is readable, that is once pid has exited.
+		err := raw.Read(func(uintptr) bool {
+			done := waited
+			waited = true
+			return done
+		})
+		if err != nil {
+			return // closed
+		}
+		select {
+		case out <- token:
+		case <-w.quit:
+		}
+	}()
+	return w, nil
+}
+
+// pidWatch is one WatchExit.
+type pidWatch struct {
+	f    *os.File
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func (w *pidWatch) Close() error {
+	w.once.Do(func() {
+		close(w.quit)
+		w.f.Close()
+		<-w.done
+	})
+	return nil
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"io"
 	"slices"
 	"time"
 
@@ -34,6 +35,18 @@ type process struct {
 	logs [len(protocol.Channels)]channelLog
 	// io is the running instance's parent-side pipes; nil when not running.
 	io *instanceIO
+
+	// Extension keys of issue 14 (notify.go, health.go); zero for a
+	// program without them.
+	ntf notifyState
+	hc  healthState
+	// forced says why the engine itself is ending (or ended) the current
+	// instance; "" when it is not. Cleared at the next spawn, so after
+	// the exit it is the last exit's reason.
+	forced ExitReason
+	// watch watches a main pid that is not our child (MAINPID=); nil
+	// when there is none.
+	watch io.Closer
 }
 
 // channelLog is one output channel's log file.
@@ -78,6 +91,13 @@ func (p *process) namespec() string {
 
 func (p *process) expected(code int) bool { return slices.Contains(p.cfg.ExitCodes, code) }
 
+// exitedAsExpected reports whether the last exit counts as expected: an
+// exit code in exitcodes, and not an end the engine forced (watchdog,
+// health check).
+func (p *process) exitedAsExpected() bool {
+	return p.forced == "" && p.expected(p.exitStatus)
+}
+
 // deadlines are the instants at which the machine acts on a process by
 // itself, one named field per rule, each acting once the loop's now is
 // not before it. The zero time means not armed. Each is armed when its
@@ -87,13 +107,22 @@ type deadlines struct {
 	running time.Time // STARTING: RUNNING once up longer than startsecs
 	retry   time.Time // BACKOFF: spawn again (1 s, 2 s, ... after each failure)
 	kill    time.Time // STOPPING: SIGKILL once stopwaitsecs have passed
+
+	// The extension keys' deadlines (notify.go, health.go).
+	ready    time.Time // STARTING with notify=true: no READY=1 by then ends the instance
+	watchdog time.Time // RUNNING with a watchdog: a keep-alive was due by then
+	force    time.Time // STARTING/RUNNING: SIGKILL once an end the engine forced (or STOPPING=1) has taken stopwaitsecs
+	check    time.Time // RUNNING with a health check: the next check starts
+	probe    time.Time // RUNNING: the exec check in flight times out
 }
 
-// leave disarms the deadline that belongs to state, when it is left.
+// leave disarms the deadlines that belong to state, when it is left.
 func (d *deadlines) leave(state protocol.ProcessState) {
 	switch state {
 	case protocol.StateStarting:
-		d.running = time.Time{}
+		d.running, d.ready, d.force = time.Time{}, time.Time{}, time.Time{}
+	case protocol.StateRunning:
+		d.watchdog, d.force, d.check, d.probe = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	case protocol.StateBackoff:
 		d.retry = time.Time{}
 	case protocol.StateStopping:
@@ -119,6 +148,11 @@ func (p *process) deadline(mood protocol.SupervisorState) (time.Time, bool) {
 	}
 	consider(p.due.running)
 	consider(p.due.kill)
+	consider(p.due.ready)
+	consider(p.due.watchdog)
+	consider(p.due.force)
+	consider(p.due.check)
+	consider(p.due.probe)
 	if mood > protocol.SupervisorRestarting {
 		consider(p.due.retry)
 	}

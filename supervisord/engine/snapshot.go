@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/health"
 )
 
 // The read-only calls that clients poll (getProcessInfo,
@@ -36,6 +37,9 @@ type ProcessStatus struct {
 	// LogFiles are the channels' log files, by protocol.Channel; ""
 	// means none.
 	LogFiles [len(protocol.Channels)]string
+	// Extras are what the extension keys add to the description (zero
+	// for a program without them).
+	Extras protocol.Extras
 }
 
 // status is p as a snapshot entry.
@@ -43,6 +47,7 @@ func (p *process) status() ProcessStatus {
 	s := ProcessStatus{
 		Name: p.name(), Group: p.group.cfg.Name, State: p.state, PID: p.pid,
 		Started: p.started, Stopped: p.stopped, SpawnErr: p.spawnErr, ExitStatus: p.exitStatus,
+		Extras: p.extras(),
 	}
 	for ch := range p.logs {
 		s.LogFiles[ch] = p.logs[ch].path
@@ -145,7 +150,7 @@ func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
 func (s *infoSnapshot) matches(i int, p *process) bool {
 	in := &s.procs[i]
 	if p.state != in.State || p.pid != in.PID || !p.started.Equal(in.Started) || !p.stopped.Equal(in.Stopped) ||
-		p.spawnErr != in.SpawnErr || p.exitStatus != in.ExitStatus {
+		p.spawnErr != in.SpawnErr || p.exitStatus != in.ExitStatus || p.extras() != in.Extras {
 		return false
 	}
 	for ch := range p.logs {
@@ -204,4 +209,24 @@ func (e *Engine) Processes() ([]ProcessStatus, error) {
 func (e *Engine) HasGroup(group string) bool {
 	s, err := e.snapshot()
 	return err == nil && s.groups[group]
+}
+
+// extras is what p's extension keys add to its description; zero for a
+// program without them. It allocates nothing (publish calls it for every
+// process on every step).
+func (p *process) extras() protocol.Extras {
+	var x protocol.Extras
+	if p.ntf.sock != nil || p.cfg.Notify.Ready {
+		x.Notify = p.cfg.Notify.Ready
+		x.Status = p.ntf.status
+	}
+	if p.checking() && p.state == protocol.StateRunning {
+		if st := p.hc.status.State; st != health.None {
+			x.Health = st.String()
+			if st == health.Unhealthy {
+				x.HealthDetail = p.hc.detail
+			}
+		}
+	}
+	return x
 }

@@ -198,12 +198,20 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 		e.childFailed(p, err)
 		return 0, now, err
 	}
-	io, childFiles, err := e.makePipes(p)
-	if err != nil {
+	if err := e.openNotify(p); err != nil {
 		return 0, now, err
 	}
+	io, childFiles, err := e.makePipes(p)
+	if err != nil {
+		p.closeNotify()
+		return 0, now, err
+	}
+	env := e.childEnv(p)
+	if p.cfg.Notify.Socket() {
+		env = p.notifyEnv(env)
+	}
 	spec := &SpawnSpec{
-		Path: path, Argv: argv, Env: e.childEnv(p), Dir: p.cfg.Directory,
+		Path: path, Argv: argv, Env: env, Dir: p.cfg.Directory,
 		Umask: p.cfg.Umask, Files: childFiles, Credential: cred,
 	}
 	pid, err := e.os.Start(spec)
@@ -215,13 +223,22 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 	if err != nil {
 		io.closeAll()
 		e.releaseSocket(p.group)
+		p.closeNotify()
 		err = e.startError(p, argv, err)
 		e.childFailed(p, err)
 		return 0, now, err
 	}
 	e.byPID[pid] = p
 	e.startIO(p, io, pid)
-	return pid, e.clock.Now(), nil
+	at := e.clock.Now()
+	if p.ntf.sock != nil {
+		p.ntf.child = pid
+		p.ntf.sock.SetMainPID(pid)
+	}
+	if p.checking() {
+		p.hc.status.Start(p.cfg.Health, at)
+	}
+	return pid, at, nil
 }
 
 func checkDir(dir string) error {

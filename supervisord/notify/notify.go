@@ -171,15 +171,17 @@ type Options struct {
 	Access config.NotifyAccess
 	// Out receives what the engine must handle, in the order sent.
 	Out chan<- Delivery
+	// Token is handed back with every delivery, so the engine knows
+	// which process and spawn it is for.
+	Token any
 	// Now is the clock for keep-alive times.
 	Now func() time.Time
 }
 
 // Delivery is one datagram (or one problem) for the engine.
 type Delivery struct {
-	// Socket is the spawn's socket: a delivery for a socket that is no
-	// longer its process's current one is stale and dropped.
-	Socket *Socket
+	// Token is the socket's Options.Token.
+	Token any
 	// Msg is the parsed datagram; PID and UID are the sender's, as the
 	// kernel vouches for them.
 	Msg      sdnotify.Message
@@ -200,6 +202,7 @@ type Socket struct {
 	access config.NotifyAccess
 	uid    int // the program's uid (the daemon's when it has no user=)
 	out    chan<- Delivery
+	token  any
 	now    func() time.Time
 	bufs   *sync.Pool
 
@@ -226,7 +229,7 @@ func (d *Dir) Listen(o Options) (*Socket, error) {
 	}
 	s := &Socket{
 		addr: addr, conn: conn, access: o.Access, uid: o.UID,
-		out: o.Out, now: o.Now, bufs: &d.bufs,
+		out: o.Out, token: o.Token, now: o.Now, bufs: &d.bufs,
 		quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	if s.uid < 0 {
@@ -430,7 +433,7 @@ func (s *Socket) receive(raw syscall.RawConn) (*Delivery, []int, bool) {
 		return nil, nil, rerr == unix.EINTR
 	}
 	fds, cred, credErr := controlData(b.oob[:oobn])
-	d := &Delivery{Socket: s}
+	d := &Delivery{Token: s.token}
 	switch {
 	case flags&unix.MSG_TRUNC != 0 || n > sdnotify.MaxDatagram:
 		d.Err = fmt.Errorf("dropped a notification longer than %d bytes", sdnotify.MaxDatagram)

@@ -56,7 +56,7 @@ func listen(t *testing.T, access config.NotifyAccess) (*Socket, chan Delivery) {
 	t.Helper()
 	d := NewDir("", t.TempDir(), os.Getpid())
 	out := make(chan Delivery)
-	s, err := d.Listen(Options{Group: "g", Name: "p", UID: -1, GID: -1, Access: access, Out: out, Now: time.Now})
+	s, err := d.Listen(Options{Group: "g", Name: "p", UID: -1, GID: -1, Access: access, Out: out, Token: "tok", Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestDeliveries(t *testing.T) {
 
 	send(t, s.Addr(), "READY=1\nSTATUS=warming up")
 	d := next(t, out)
-	if d.Socket != s || d.PID != me || d.UID != os.Getuid() || d.Err != nil ||
+	if d.Token != "tok" || d.PID != me || d.UID != os.Getuid() || d.Err != nil ||
 		!d.Msg.Ready || d.Msg.Status != "warming up" {
 		t.Fatalf("delivery %+v", d)
 	}
