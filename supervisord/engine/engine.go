@@ -307,6 +307,7 @@ func (e *Engine) reap(now time.Time) {
 			continue
 		}
 		e.stopWatchingMain(p)
+		e.lastWords(p, now)
 		e.mach.finish(p, ws, now)
 		e.instanceEnded(p, now)
 	}

@@ -44,6 +44,9 @@ type NotifySocket interface {
 	SetMainPID(pid int)
 	// LastPing is the last keep-alive the socket took by itself.
 	LastPing() time.Time
+	// Drain stops the socket and returns, in order, what it received
+	// and has not handed over yet.
+	Drain() []notify.Delivery
 	Close()
 }
 
@@ -473,6 +476,7 @@ func (e *Engine) childExitedForMain(p *process, now time.Time) {
 	}
 	// Gone already.
 	delete(e.byPID, p.pid)
+	e.lastWords(p, now)
 	e.mach.finishUnknown(p, now)
 	e.instanceEnded(p, now)
 }
@@ -516,6 +520,19 @@ func (e *Engine) mainExited(token any, now time.Time) {
 	}
 	e.stopWatchingMain(p)
 	delete(e.byPID, p.pid)
+	e.lastWords(p, now)
 	e.mach.finishUnknown(p, now)
 	e.instanceEnded(p, now)
+}
+
+// lastWords handles what p's instance sent before it exited and the
+// loop has not seen yet: a READY=1 just before exiting makes the exit
+// that of a RUNNING instance. Called before the exit is handled.
+func (e *Engine) lastWords(p *process, now time.Time) {
+	if p.ntf.sock == nil {
+		return
+	}
+	for _, d := range p.ntf.sock.Drain() {
+		e.notified(d, now)
+	}
 }

@@ -76,6 +76,8 @@ func (s *fakeSocket) LastPing() time.Time {
 	return s.ping
 }
 
+func (s *fakeSocket) Drain() []notify.Delivery { return nil }
+
 func (s *fakeSocket) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -213,6 +213,11 @@ type Socket struct {
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	// drainc is closed by Drain; the goroutine then hands what is left
+	// on handoff and ends.
+	drainc    chan struct{}
+	handoff   chan Delivery
+	drainOnce sync.Once
 }
 
 // Listen creates the socket of the next spawn of a process and starts
@@ -231,6 +236,7 @@ func (d *Dir) Listen(o Options) (*Socket, error) {
 		addr: addr, conn: conn, access: o.Access, uid: o.UID,
 		out: o.Out, token: o.Token, now: o.Now, bufs: &d.bufs,
 		quit: make(chan struct{}), done: make(chan struct{}),
+		drainc: make(chan struct{}), handoff: make(chan Delivery),
 	}
 	if s.uid < 0 {
 		s.uid = os.Geteuid()
@@ -349,7 +355,7 @@ func (s *Socket) ProgramUID() int { return s.uid }
 // blocks or fails in sd_notify) instead of keeping the engine busy.
 const deliveryLimit = 200
 
-// run reads datagrams until Close.
+// run reads datagrams until Close, or until Drain has had the rest.
 func (s *Socket) run() {
 	defer close(s.done)
 	raw, err := s.conn.SyscallConn()
@@ -359,78 +365,171 @@ func (s *Socket) run() {
 	reported := false
 	window, count := s.now(), 0
 	for {
-		d, fds, ok := s.receive(raw)
+		d, fds, err := s.receive(raw, true)
+		if err != nil {
+			if s.draining() {
+				s.drainRest(raw, &reported)
+			}
+			return
+		}
 		if d != nil && d.Err != nil {
 			if reported {
 				d = nil
 			}
 			reported = true
 		}
+		ok := true
 		if d != nil {
 			if now := s.now(); now.Sub(window) >= time.Second {
 				window, count = now, 0
 			}
 			if count++; count > deliveryLimit {
-				ok = ok && s.pause(time.Second-s.now().Sub(window))
+				ok = s.pause(time.Second - s.now().Sub(window))
 				window, count = s.now(), 1
 			}
-			if ok {
-				select {
-				case s.out <- *d:
-				case <-s.quit:
-					ok = false
-				}
-			}
+			ok = ok && s.hand(*d)
 		}
 		// Descriptors are closed once the engine has taken the datagram
 		// they came with, and so everything sent before it: that is what
 		// a BARRIER=1 sender waits for.
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
+		closeAll(fds)
 		if !ok {
 			return
 		}
 	}
 }
 
-// pause waits for d or Close; it reports false after Close.
+// hand gives d to the engine: on Out, or to Drain once it has begun. It
+// reports false after Close.
+func (s *Socket) hand(d Delivery) bool {
+	select {
+	case s.out <- d:
+		return true
+	case <-s.drainc:
+		select {
+		case s.handoff <- d:
+			return true
+		case <-s.quit:
+			return false
+		}
+	case <-s.quit:
+		return false
+	}
+}
+
+// drainRest hands Drain every datagram still queued, then ends.
+func (s *Socket) drainRest(raw syscall.RawConn, reported *bool) {
+	for {
+		d, fds, err := s.receive(raw, false)
+		if err != nil {
+			return // nothing left (or closed)
+		}
+		if d != nil && d.Err != nil {
+			if *reported {
+				d = nil
+			}
+			*reported = true
+		}
+		ok := d == nil || s.hand(*d)
+		closeAll(fds)
+		if !ok {
+			return
+		}
+	}
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+func (s *Socket) draining() bool {
+	select {
+	case <-s.drainc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Drain returns, in order, what the socket has received and not yet
+// handed to the engine, and stops it: no delivery comes on Out after it
+// returns. The engine calls it when the instance's process has exited,
+// before it handles the exit, so that a program's last words (a READY=1
+// or STATUS= sent just before exiting) count, as systemd reads its
+// notification socket before it looks at exits. Close is still needed.
+func (s *Socket) Drain() []Delivery {
+	s.drainOnce.Do(func() { close(s.drainc) })
+	// Wake the goroutine if it waits for a datagram.
+	_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	var out []Delivery
+	for {
+		select {
+		case d := <-s.handoff:
+			out = append(out, d)
+		case <-s.done:
+			return out
+		}
+	}
+}
+
+// pause waits for d, Drain or Close; it reports false after Close.
 func (s *Socket) pause(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
+	case <-s.drainc:
+		return true
 	case <-s.quit:
 		return false
 	}
 }
 
-// receive reads one datagram. It returns the delivery for the engine (nil
-// when there is none: a keep-alive handled here, an empty datagram), the
-// descriptors that came with it, which the caller closes, and false once
-// the socket is closed.
-func (s *Socket) receive(raw syscall.RawConn) (*Delivery, []int, bool) {
+// errWouldBlock is receive's answer when it must not wait and nothing is
+// queued.
+var errWouldBlock = errors.New("no datagram queued")
+
+// receive reads one datagram, waiting for one when wait is set (else
+// errWouldBlock). It returns the delivery for the engine (nil when there
+// is none: a keep-alive handled here, an empty datagram) and the
+// descriptors that came with it, which the caller closes; an error once
+// the socket is closed (or its read deadline passed).
+func (s *Socket) receive(raw syscall.RawConn, wait bool) (*Delivery, []int, error) {
 	var (
 		n, oobn, flags int
 		rerr           error
 		b              *buffers
 	)
-	err := raw.Read(func(fd uintptr) bool {
+	read := func(fd uintptr) bool {
 		b = s.bufs.Get().(*buffers)
 		n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), b.data[:], b.oob[:], unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC|unix.MSG_TRUNC)
-		if rerr == unix.EAGAIN {
+		if rerr == unix.EAGAIN && wait {
 			s.bufs.Put(b)
 			return false
 		}
 		return true
-	})
+	}
+	var err error
+	if wait {
+		err = raw.Read(read)
+	} else {
+		// Control ignores the read deadline Drain set.
+		err = raw.Control(func(fd uintptr) { read(fd) })
+	}
 	if err != nil {
-		return nil, nil, false
+		return nil, nil, err
 	}
 	defer s.bufs.Put(b)
-	if rerr != nil {
-		return nil, nil, rerr == unix.EINTR
+	switch {
+	case rerr == unix.EAGAIN:
+		return nil, nil, errWouldBlock
+	case rerr == unix.EINTR:
+		return nil, nil, nil
+	case rerr != nil:
+		return nil, nil, rerr
 	}
 	fds, cred, credErr := controlData(b.oob[:oobn])
 	d := &Delivery{Token: s.token}
@@ -443,23 +542,23 @@ func (s *Socket) receive(raw syscall.RawConn) (*Delivery, []int, bool) {
 		d.Err = fmt.Errorf("dropped a notification: %w", credErr)
 	}
 	if d.Err != nil {
-		return d, fds, true
+		return d, fds, nil
 	}
 	if n == 0 {
-		return nil, fds, true
+		return nil, fds, nil
 	}
 	d.PID, d.UID = int(cred.Pid), int(cred.Uid)
 	d.Msg, err = sdnotify.Parse(b.data[:n])
 	if err != nil {
 		d.Err = fmt.Errorf("dropped a notification: %w", err)
-		return d, fds, true
+		return d, fds, nil
 	}
 	if d.Msg == (sdnotify.Message{Watchdog: true}) &&
 		Permits(s.access, d.PID, d.UID, int(s.mainPID.Load()), s.uid) {
 		s.ping.Store(max(int64(s.now().Sub(s.base)), 1))
-		return nil, fds, true
+		return nil, fds, nil
 	}
-	return d, fds, true
+	return d, fds, nil
 }
 
 // errNoCredentials is a datagram the kernel attached no credentials to.

@@ -430,3 +430,37 @@ func TestConfiguredDir(t *testing.T) {
 		}
 	}
 }
+
+// Drain hands over, in order, what was received and not yet taken (the
+// delivery the goroutine holds and what is still queued), so a program's
+// last words before exiting count.
+func TestDrain(t *testing.T) {
+	s, out := listen(t, config.NotifyMain)
+	s.SetMainPID(os.Getpid())
+	send(t, s.Addr(), "STATUS=one")
+	send(t, s.Addr(), sdnotify.Watchdog) // taken by the socket itself
+	send(t, s.Addr(), "READY=1")
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	send(t, s.Addr(), "BARRIER=1", p[1])
+	unix.Close(p[1])
+	got := s.Drain()
+	if len(got) != 3 || got[0].Msg.Status != "one" || !got[1].Msg.Ready || !got[2].Msg.Barrier {
+		t.Fatalf("Drain = %+v", got)
+	}
+	if s.LastPing().IsZero() {
+		t.Error("the keep-alive was not taken")
+	}
+	fds := []unix.PollFd{{Fd: int32(p[0])}}
+	if n, _ := unix.Poll(fds, 5000); n != 1 || fds[0].Revents&unix.POLLHUP == 0 {
+		t.Error("the barrier's descriptor is still open after Drain")
+	}
+	send(t, s.Addr(), "STATUS=late")
+	noDelivery(t, out, 50*time.Millisecond)
+	if again := s.Drain(); len(again) != 0 {
+		t.Fatalf("second Drain = %+v", again)
+	}
+}

@@ -7,12 +7,16 @@ KIND is how it sends:
   sendto    a new socket and one sendto() per message (libsystemd's way,
             written with the standard library)
   libsystemd  sd_notify(0, msg) from libsystemd.so.0 through ctypes
+  cli FILE  each STEP is an argument of one /usr/bin/systemd-notify run;
+            its exit status and duration in seconds go to FILE
 
 Each STEP is a message, with "|" for its newlines ("READY=1|STATUS=up"),
 or "sleep:SECONDS", or "ping:SECONDS:COUNT" (COUNT WATCHDOG=1 messages
 SECONDS apart; COUNT -1 = for ever), or "raw-long" (a datagram of 5000
-bytes), or "raw-nul" (a datagram with a NUL byte), or "exit:N". After
-the last step it sleeps until killed; it dies with its parent.
+bytes), or "raw-nul" (a datagram with a NUL byte), or "env:FILE" (write
+the NOTIFY_SOCKET and WATCHDOG_* variables to FILE), or "exit:N". After
+the last step it sleeps until killed; it dies with its parent. Without
+$NOTIFY_SOCKET (under the Python reference) it only sleeps.
 """
 import ctypes
 import os
@@ -24,10 +28,26 @@ import time
 PR_SET_PDEATHSIG = 1
 ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
-addr = os.environ["NOTIFY_SOCKET"]
+def idle():
+    while True:
+        time.sleep(3600)
+
+
+addr = os.environ.get("NOTIFY_SOCKET")
+if not addr:
+    idle()
 if addr.startswith("@"):
     addr = "\0" + addr[1:]
 kind = sys.argv[1]
+
+if kind == "cli":
+    import subprocess
+    start = time.monotonic()
+    rc = subprocess.run(["/usr/bin/systemd-notify"] + sys.argv[3:]).returncode
+    with open(sys.argv[2] + ".tmp", "w") as f:
+        f.write("%d %.3f\n" % (rc, time.monotonic() - start))
+    os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+    idle()
 
 if kind == "connect":
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -62,9 +82,13 @@ for step in sys.argv[2:]:
         send(b"STATUS=" + b"x" * 5000)
     elif step == "raw-nul":
         send(b"READY=1\0")
+    elif step.startswith("env:"):
+        with open(step[4:] + ".tmp", "w") as f:
+            for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+                f.write("%s=%s\n" % (k, os.environ.get(k, "<unset>")))
+        os.rename(step[4:] + ".tmp", step[4:])
     elif step.startswith("exit:"):
         sys.exit(int(step[5:]))
     else:
         send(step.replace("|", "\n").encode())
-while True:
-    time.sleep(3600)
+idle()
