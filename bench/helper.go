@@ -135,7 +135,7 @@ func chattyLine(buf []byte, name string, seq int, size int) []byte {
 //	                                 per line; the number written goes to F
 func HelperMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "bench helper: mode required (write, chatty)")
+		fmt.Fprintln(stderr, "bench helper: mode required (write, chatty, notify)")
 		return 2
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
@@ -155,6 +155,11 @@ func HelperMain(args []string, stdout, stderr io.Writer) int {
 		countFile := fs.String("count-file", "", "where to write the number of lines written")
 		if err = fs.Parse(args[1:]); err == nil {
 			err = chatty(stdout, *name, *every, *size, *dur, *countFile)
+		}
+	case "notify":
+		every := fs.Duration("every", time.Second, "interval between keep-alives")
+		if err = fs.Parse(args[1:]); err == nil {
+			err = notifyHelper(*every)
 		}
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])

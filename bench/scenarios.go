@@ -27,7 +27,7 @@ func Scenarios(setup Setup) []*Scenario {
 		idleScenario(), manyScenario(),
 		logScenario("logs-disk", setup.DiskDir, false), logScenario("logs-tmpfs", setup.TmpfsDir, true),
 		chattyScenario(), respawnScenario(), rpcScenario(), rpcMixedScenario(), startupScenario(),
-		scaleScenario(setup.Params.ScaleSizes),
+		watchdogScenario(), scaleScenario(setup.Params.ScaleSizes),
 	}
 }
 

@@ -2,12 +2,12 @@ package notify
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 		os.Exit(runHelper(mode, os.Args[1:]))
 	}
 	code := m.Run()
+	if readyExitBin != "" {
+		os.RemoveAll(filepath.Dir(readyExitBin))
+	}
 	if code == 0 {
 		code = testenv.CheckGoroutines(2)
 	}
@@ -36,7 +39,6 @@ func TestMain(m *testing.M) {
 // runHelper is a supervised child. Modes:
 //
 //	idle        wait to be killed
-//	ready-exit  send READY=1 to $NOTIFY_SOCKET, then exit 0
 //	env FILE    write NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID
 //	            (or <unset>) to FILE, then wait to be killed
 func runHelper(mode string, args []string) int {
@@ -65,19 +67,6 @@ func runHelper(mode string, args []string) int {
 		for {
 			time.Sleep(time.Hour)
 		}
-	case "ready-exit":
-		addr := os.Getenv("NOTIFY_SOCKET")
-		c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		if _, err := c.Write([]byte("READY=1")); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		c.Close()
-		return 0
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2
@@ -306,14 +295,41 @@ func (d *daemon) ctl(bin string, args ...string) string {
 // pid is the daemon's pid.
 func (d *daemon) pid() int { return d.d.Cmd.Process.Pid }
 
-// openFDs counts the daemon's open descriptors.
+// openFDs counts the daemon's open descriptors, leaving out stream
+// sockets: the HTTP server's connections come and go with its clients
+// (the test's own calls), while a leaked notification socket (a
+// datagram socket), pipe or file would count.
 func (d *daemon) openFDs() int {
 	d.t.Helper()
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.pid()))
+	dir := fmt.Sprintf("/proc/%d/fd", d.pid())
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	return len(ents)
+	streams := streamSocketInodes()
+	n := 0
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join(dir, e.Name()))
+		if ino, ok := strings.CutPrefix(target, "socket:["); ok && streams[strings.TrimSuffix(ino, "]")] {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// streamSocketInodes lists the inodes of unix stream sockets
+// (/proc/net/unix, type 0001).
+func streamSocketInodes() map[string]bool {
+	out := map[string]bool{}
+	b, _ := os.ReadFile("/proc/net/unix")
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 7 && f[4] == "0001" {
+			out[f[6]] = true
+		}
+	}
+	return out
 }
 
 // zombies lists the daemon's children that are zombies.
@@ -360,4 +376,31 @@ func processesMatching(s string) []int {
 		}
 	}
 	return out
+}
+
+var (
+	readyExitOnce sync.Once
+	readyExitBin  string
+	readyExitErr  error
+)
+
+// readyExit builds testdata/readyexit once, without the race detector.
+func readyExit(t *testing.T) string {
+	t.Helper()
+	readyExitOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gosup-readyexit-")
+		if err != nil {
+			readyExitErr = err
+			return
+		}
+		readyExitBin = filepath.Join(dir, "readyexit")
+		out, err := exec.Command("go", "build", "-o", readyExitBin, "./testdata/readyexit").CombinedOutput()
+		if err != nil {
+			readyExitErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if readyExitErr != nil {
+		t.Fatal(readyExitErr)
+	}
+	return readyExitBin
 }

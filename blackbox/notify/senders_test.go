@@ -171,8 +171,7 @@ func TestDescriptorsStable(t *testing.T) {
 	t.Parallel()
 	notifyDir := filepath.Join(t.TempDir(), "n")
 	d := newDaemon(t, "notify_dir="+notifyDir, `[program:flash]
-command={{helper}} ready-exit
-environment={{env}}ready-exit
+command=`+readyExit(t)+`
 process_name=flash_%(process_num)d
 numprocs=4
 notify=true

@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("n", 0, "runs per scenario and daemon (default 3, or 1 with -quick)")
 	quick := fs.Bool("quick", false, "short run (~2 minutes)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file (- for stdout, replacing the table)")
-	only := fs.String("only", "", "comma-separated scenarios to run (idle,many,logs-disk,logs-tmpfs,chatty,respawn,rpc,rpc-mixed,startup,scale; logs = both logs-*, rpc = both rpc*)")
+	only := fs.String("only", "", "comma-separated scenarios to run (idle,many,logs-disk,logs-tmpfs,chatty,respawn,rpc,rpc-mixed,startup,watchdog,scale; logs = both logs-*, rpc = both rpc*)")
 	daemons := fs.String("daemons", "ours,ref", "which daemons to run: ours, ref or both")
 	diskDir := fs.String("diskdir", "/var/tmp", "where logs-disk writes: a directory on a disk filesystem")
 	tmpfsDir := fs.String("tmpfsdir", "/dev/shm", "where logs-tmpfs writes: a directory on tmpfs")

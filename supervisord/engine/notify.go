@@ -280,7 +280,19 @@ func (p *process) armWatchdog(now time.Time) {
 	if p.ntf.pinged.Before(now) {
 		p.ntf.pinged = now
 	}
-	p.due.watchdog = p.ntf.pinged.Add(p.ntf.limit)
+	p.due.watchdog = watchdogCheck(p.ntf.pinged.Add(p.ntf.limit + notify.ReadLag))
+}
+
+// watchdogCheck is when the loop checks a keep-alive that is due at t:
+// the next whole second of the wall clock. Checks of every program then
+// share one wake-up a second at most (200 programs pinging every second
+// woke the loop 40 times a second), and a watchdog fires within a
+// second and a quarter of its limit.
+func watchdogCheck(t time.Time) time.Time {
+	if rem := t.UnixNano() % int64(time.Second); rem != 0 {
+		t = t.Add(time.Duration(int64(time.Second) - rem))
+	}
+	return t
 }
 
 // lastPing is the latest keep-alive, wherever it was taken.
@@ -297,9 +309,10 @@ func (p *process) lastPing() time.Time {
 // watchdogDue runs when the keep-alive deadline is reached: a keep-alive
 // the socket took since moves it on; otherwise the watchdog fires.
 func (e *Engine) watchdogDue(p *process, now time.Time) {
-	if last := p.lastPing(); last.Add(p.ntf.limit).After(now) {
+	// A keep-alive may sit unread for notify.ReadLag: allow for it.
+	if last := p.lastPing(); last.Add(p.ntf.limit + notify.ReadLag).After(now) {
 		p.ntf.pinged = last
-		p.due.watchdog = last.Add(p.ntf.limit)
+		p.due.watchdog = watchdogCheck(last.Add(p.ntf.limit + notify.ReadLag))
 		return
 	}
 	e.watchdogFired(p, "timeout", now)

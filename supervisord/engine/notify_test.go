@@ -269,9 +269,16 @@ func TestWatchdog(t *testing.T) {
 		if len(fos.killLog()) != 0 {
 			t.Fatalf("signals %v", fos.killLog())
 		}
-		// ...then none: SIGABRT 2 s after the last, which "run" ignores,
-		// SIGKILL stopwaitsecs later, EXITED unexpected, restarted.
-		time.Sleep(2*time.Second + time.Millisecond)
+		// ...then none: SIGABRT at the first whole second after the limit
+		// and the read lag (2.25 s after the last: at 3 s), which "run"
+		// ignores; SIGKILL stopwaitsecs later, EXITED unexpected,
+		// restarted.
+		time.Sleep(2*time.Second + notify.ReadLag)
+		synctest.Wait()
+		if got := fos.killLog(); len(got) != 0 {
+			t.Fatalf("signals before the check: %v", got)
+		}
+		time.Sleep(time.Second - notify.ReadLag)
 		synctest.Wait()
 		wantState(t, e, "dog", "RUNNING", "")
 		if got := fos.killLog(); !slices.Equal(got, []sent{{1001, syscall.SIGABRT}}) {

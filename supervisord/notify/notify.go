@@ -15,6 +15,7 @@ package notify
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,6 +52,7 @@ type Dir struct {
 	private bool   // we made path and remove it at Close
 	seq     uint64
 	bufs    sync.Pool // receive buffers, shared by every socket's goroutine
+	sweeper sweeper   // reads the resting sockets (see rest)
 }
 
 // NewDir describes the socket directory of the daemon with pid daemonPID:
@@ -58,6 +60,7 @@ type Dir struct {
 // Nothing is created yet.
 func NewDir(configured, tmp string, daemonPID int) *Dir {
 	d := &Dir{configured: configured, tmp: tmp, daemonPID: daemonPID}
+	d.sweeper.resting = map[*Socket]struct{}{}
 	d.bufs.New = func() any { return new(buffers) }
 	return d
 }
@@ -198,13 +201,20 @@ type Delivery struct {
 type Socket struct {
 	addr   string // the NOTIFY_SOCKET value
 	path   string // the file to remove; "" for an abstract socket
-	conn   *net.UnixConn
+	h      handle
 	access config.NotifyAccess
 	uid    int // the program's uid (the daemon's when it has no user=)
 	out    chan<- Delivery
 	token  any
 	now    func() time.Time
 	bufs   *sync.Pool
+	// sweeper reads the socket while it rests; wake is where it hands
+	// back what ends the rest.
+	sweeper *sweeper
+	wake    chan restResult
+	// busySweeps counts the sweeps in a row that found a keep-alive
+	// (the sweeper's, under its lock).
+	busySweeps int
 
 	mainPID atomic.Int64
 	base    time.Time    // lastPing counts from here (monotonic)
@@ -228,18 +238,26 @@ func (d *Dir) Listen(o Options) (*Socket, error) {
 	}
 	d.seq++
 	addr := d.address(o.Group, o.Name, d.seq)
-	conn, err := bind(addr)
+	fd, err := bind(addr)
 	if err != nil {
 		return nil, err
 	}
 	s := &Socket{
-		addr: addr, conn: conn, access: o.Access, uid: o.UID,
+		addr: addr, access: o.Access, uid: o.UID,
 		out: o.Out, token: o.Token, now: o.Now, bufs: &d.bufs,
+		sweeper: &d.sweeper, wake: make(chan restResult, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
 		drainc: make(chan struct{}), handoff: make(chan Delivery),
 	}
 	if s.uid < 0 {
 		s.uid = os.Geteuid()
+	}
+	fail := func(err error) (*Socket, error) {
+		unix.Close(fd)
+		if addr[0] == '/' {
+			os.Remove(addr)
+		}
+		return nil, fmt.Errorf("notify socket %s: %w", addr, err)
 	}
 	if addr[0] == '/' {
 		s.path = addr
@@ -250,45 +268,133 @@ func (d *Dir) Listen(o Options) (*Socket, error) {
 			err = os.Lchown(addr, o.UID, o.GID)
 		}
 		if err != nil {
-			conn.Close()
-			os.Remove(addr)
-			return nil, fmt.Errorf("notify socket %s: %w", addr, err)
+			return fail(err)
 		}
+	}
+	if err := s.h.open(fd, addr); err != nil {
+		return fail(err)
 	}
 	s.base = s.now()
 	go s.run()
 	return s, nil
 }
 
-// bind binds a datagram socket at addr with SO_PASSCRED. A socket file
-// left at the name by a daemon that died is replaced; a live one is not.
-func bind(addr string) (*net.UnixConn, error) {
-	ua := &net.UnixAddr{Name: addr, Net: "unixgram"}
-	conn, err := net.ListenUnixgram("unixgram", ua)
-	if err != nil && addr[0] == '/' && errors.Is(err, syscall.EADDRINUSE) && stale(addr) {
+// bind makes a non-blocking datagram socket bound at addr, with
+// SO_PASSCRED. A socket file left at the name by a daemon that died is
+// replaced; a live one is not.
+func bind(addr string) (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("notify socket %s: %w", addr, err)
+	}
+	sa := &unix.SockaddrUnix{Name: addr}
+	err = unix.Bind(fd, sa)
+	if errors.Is(err, unix.EADDRINUSE) && addr[0] == '/' && stale(addr) {
 		os.Remove(addr)
-		conn, err = net.ListenUnixgram("unixgram", ua)
+		err = unix.Bind(fd, sa)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("notify socket %s: %w", addr, err)
+		unix.Close(fd)
+		return -1, fmt.Errorf("notify socket %s: %w", addr, err)
 	}
-	raw, err := conn.SyscallConn()
-	if err == nil {
-		cerr := raw.Control(func(fd uintptr) {
-			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
-		})
-		if err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		conn.Close()
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fd)
 		if addr[0] == '/' {
 			os.Remove(addr)
 		}
-		return nil, fmt.Errorf("notify socket %s: SO_PASSCRED: %w", addr, err)
+		return -1, fmt.Errorf("notify socket %s: SO_PASSCRED: %w", addr, err)
 	}
-	return conn, nil
+	return fd, nil
+}
+
+// handle is the socket's descriptor in one of two forms: registered with
+// the runtime's poller (an *os.File) while the goroutine waits for
+// datagrams, or bare while the socket rests, so that a datagram wakes
+// nobody until the sweeper reads it (a registered descriptor wakes the
+// poller's thread for each one, read or not). Only the socket's
+// goroutine changes the form; Drain and Close only set the deadline.
+type handle struct {
+	mu   sync.Mutex
+	file *os.File        // nil while bare
+	raw  syscall.RawConn // file's
+	fd   int             // file's descriptor, or the bare one
+	// stopped is set by stop: a read waiting on the poller returns, now
+	// and after the next register.
+	stopped bool
+}
+
+func (h *handle) open(fd int, name string) error {
+	h.fd = fd
+	return h.register(name)
+}
+
+// register wraps the bare descriptor into a registered file.
+func (h *handle) register(name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := os.NewFile(uintptr(h.fd), name)
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	h.file, h.raw = f, raw
+	if h.stopped {
+		_ = f.SetReadDeadline(time.Unix(1, 0))
+	}
+	return nil
+}
+
+// unregister leaves the poller: a duplicate descriptor stays, the file
+// (and with it the registration) goes.
+func (h *handle) unregister() error {
+	dup, err := unix.FcntlInt(uintptr(h.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.file.Close()
+	h.file, h.raw, h.fd = nil, nil, dup
+	return nil
+}
+
+// stop wakes a read waiting on the poller, for good.
+func (h *handle) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	if h.file != nil {
+		_ = h.file.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// read calls f with the descriptor: once the poller says it is
+// readable, and again while f returns false (wait), or once at once.
+func (h *handle) read(wait bool, f func(fd uintptr) bool) error {
+	h.mu.Lock()
+	raw, fd := h.raw, h.fd
+	h.mu.Unlock()
+	switch {
+	case raw == nil && wait:
+		return errors.New("notify: waiting on a bare descriptor")
+	case raw == nil:
+		f(uintptr(fd))
+		return nil
+	case wait:
+		return raw.Read(f)
+	}
+	// Control ignores the deadline stop set.
+	return raw.Control(func(fd uintptr) { f(fd) })
+}
+
+func (h *handle) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.file != nil {
+		h.file.Close()
+	} else {
+		unix.Close(h.fd)
+	}
 }
 
 // stale reports whether the socket file at path has nobody bound to it.
@@ -323,8 +429,11 @@ func (s *Socket) LastPing() time.Time {
 func (s *Socket) Close() {
 	s.closeOnce.Do(func() {
 		close(s.quit)
-		s.conn.Close()
+		// Wake the goroutine if it waits for a datagram; it leaves the
+		// sweeper before it ends, so nothing reads the socket after.
+		s.h.stop()
 		<-s.done
+		s.h.close()
 		if s.path != "" {
 			os.Remove(s.path)
 		}
@@ -358,17 +467,18 @@ const deliveryLimit = 200
 // run reads datagrams until Close, or until Drain has had the rest.
 func (s *Socket) run() {
 	defer close(s.done)
-	raw, err := s.conn.SyscallConn()
-	if err != nil {
-		return
-	}
 	reported := false
 	window, count := s.now(), 0
 	for {
-		d, fds, err := s.receive(raw, true)
+		d, fds, err := s.receive(true)
+		if err == errPinged {
+			// The program sends keep-alives: let the sweeper read them.
+			closeAll(fds)
+			d, fds, err = s.rest()
+		}
 		if err != nil {
 			if s.draining() {
-				s.drainRest(raw, &reported)
+				s.drainRest(&reported)
 			}
 			return
 		}
@@ -399,6 +509,159 @@ func (s *Socket) run() {
 	}
 }
 
+// A program under a watchdog sends a keep-alive every few seconds, and
+// waking a goroutine through the poller for each costs more than the
+// keep-alive is worth (200 programs pinging every second took 2 % of a
+// core). So once a socket has had a keep-alive it rests: its goroutine
+// parks, and the Dir's sweeper reads every resting socket once per
+// restBeat with non-blocking reads, taking keep-alives itself. Anything
+// but a keep-alive, or keep-alives found sweep after sweep, ends the
+// rest: the goroutine gets it and waits on the poller
+// again. Messages that come during a rest wait for the next sweep (the
+// kernel queues them: net.unix.max_dgram_qlen, 10 by default, beyond
+// which a sender blocks), and a keep-alive is seen up to ReadLag late.
+const (
+	restBeat = 250 * time.Millisecond
+	// restMaxPings is how many sweeps in a row may find a keep-alive
+	// before the socket stops resting: a program that pings that often
+	// would fill the queue.
+	restMaxPings = 3
+)
+
+// ReadLag is how late a keep-alive may be seen: the engine allows it
+// before it decides that one was missed.
+const ReadLag = restBeat
+
+// restResult is what ends a rest: a datagram (as receive returns it), or
+// nothing (too many keep-alives: wait on the poller again).
+type restResult struct {
+	d   *Delivery
+	fds []int
+	err error
+}
+
+// errStopped ends a rest at Drain or Close.
+var errStopped = errors.New("socket stopped")
+
+// rest parks the goroutine while the sweeper reads the socket, until it
+// hands something back or Drain or Close comes.
+func (s *Socket) rest() (*Delivery, []int, error) {
+	if err := s.h.unregister(); err != nil {
+		return nil, nil, nil // rest another time
+	}
+	defer func() {
+		if err := s.h.register(s.addr); err != nil {
+			// Unlikely (the runtime's poller refused a socket); reading
+			// stops, the socket still closes.
+			s.h.stop()
+		}
+	}()
+	s.busySweeps = 0
+	s.sweeper.add(s)
+	select {
+	case r := <-s.wake:
+		return r.d, r.fds, r.err
+	case <-s.drainc:
+	case <-s.quit:
+	}
+	// Leave the sweeper; what it handed back meanwhile is still ours, and
+	// comes first.
+	s.sweeper.remove(s)
+	select {
+	case r := <-s.wake:
+		if r.d != nil || r.fds != nil || r.err != nil {
+			return r.d, r.fds, r.err
+		}
+	default:
+	}
+	return nil, nil, errStopped
+}
+
+// sweeper reads resting sockets every restBeat, from a timer that runs
+// only while some socket rests.
+type sweeper struct {
+	mu      sync.Mutex
+	resting map[*Socket]struct{}
+	armed   bool
+	// Reused by sweep: one poll(2) finds the sockets with something
+	// queued, so an idle socket costs no read.
+	pfds  []unix.PollFd
+	socks []*Socket
+}
+
+func (w *sweeper) add(s *Socket) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.resting[s] = struct{}{}
+	if !w.armed {
+		w.armed = true
+		time.AfterFunc(restBeat, w.sweep)
+	}
+}
+
+func (w *sweeper) remove(s *Socket) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.resting, s)
+}
+
+// sweep reads every resting socket, under the lock: a socket leaves
+// through remove, which waits for a sweep in progress, so nothing reads
+// it once it has left.
+func (w *sweeper) sweep() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pfds, w.socks = w.pfds[:0], w.socks[:0]
+	for s := range w.resting {
+		w.pfds = append(w.pfds, unix.PollFd{Fd: int32(s.h.fd), Events: unix.POLLIN})
+		w.socks = append(w.socks, s)
+	}
+	if _, err := unix.Poll(w.pfds, 0); err != nil {
+		// Read them all instead.
+		for i := range w.pfds {
+			w.pfds[i].Revents = unix.POLLIN
+		}
+	}
+	for i, s := range w.socks {
+		if w.pfds[i].Revents == 0 {
+			s.busySweeps = 0
+			continue
+		}
+		if r, rest := s.sweepOnce(); !rest {
+			delete(w.resting, s)
+			s.wake <- r // buffered, and empty while s rests
+		}
+	}
+	clear(w.socks) // no reference kept to closed sockets
+	if len(w.resting) > 0 {
+		time.AfterFunc(restBeat, w.sweep)
+	} else {
+		w.armed = false
+	}
+}
+
+// sweepOnce reads one datagram of s, which poll found readable, taking a
+// keep-alive; it reports whether s rests on. One read per sweep: a
+// second would most often only say EAGAIN, and reads are what resting
+// saves. A socket readable sweep after sweep belongs to a program that
+// pings faster than sweeps come, which would fill the queue: it goes
+// back to the poller.
+func (s *Socket) sweepOnce() (restResult, bool) {
+	d, fds, err := s.receive(false)
+	switch {
+	case err == errPinged:
+		s.busySweeps++
+		closeAll(fds)
+		return restResult{}, s.busySweeps <= restMaxPings
+	case err == errWouldBlock:
+		return restResult{}, true
+	case err != nil || d != nil:
+		return restResult{d, fds, err}, false
+	}
+	closeAll(fds) // an empty datagram's
+	return restResult{}, true
+}
+
 // hand gives d to the engine: on Out, or to Drain once it has begun. It
 // reports false after Close.
 func (s *Socket) hand(d Delivery) bool {
@@ -418,9 +681,13 @@ func (s *Socket) hand(d Delivery) bool {
 }
 
 // drainRest hands Drain every datagram still queued, then ends.
-func (s *Socket) drainRest(raw syscall.RawConn, reported *bool) {
+func (s *Socket) drainRest(reported *bool) {
 	for {
-		d, fds, err := s.receive(raw, false)
+		d, fds, err := s.receive(false)
+		if err == errPinged {
+			closeAll(fds)
+			continue
+		}
 		if err != nil {
 			return // nothing left (or closed)
 		}
@@ -462,7 +729,7 @@ func (s *Socket) draining() bool {
 func (s *Socket) Drain() []Delivery {
 	s.drainOnce.Do(func() { close(s.drainc) })
 	// Wake the goroutine if it waits for a datagram.
-	_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	s.h.stop()
 	var out []Delivery
 	for {
 		select {
@@ -489,15 +756,19 @@ func (s *Socket) pause(d time.Duration) bool {
 }
 
 // errWouldBlock is receive's answer when it must not wait and nothing is
-// queued.
-var errWouldBlock = errors.New("no datagram queued")
+// queued; errPinged when the datagram was a keep-alive it took itself.
+var (
+	errWouldBlock = errors.New("no datagram queued")
+	errPinged     = errors.New("keep-alive taken")
+)
 
 // receive reads one datagram, waiting for one when wait is set (else
 // errWouldBlock). It returns the delivery for the engine (nil when there
-// is none: a keep-alive handled here, an empty datagram) and the
-// descriptors that came with it, which the caller closes; an error once
-// the socket is closed (or its read deadline passed).
-func (s *Socket) receive(raw syscall.RawConn, wait bool) (*Delivery, []int, error) {
+// is none: an empty datagram, or a keep-alive it took itself, which it
+// says with errPinged) and the descriptors that came with it, which the
+// caller closes; another error once the socket is closed (or its read
+// deadline passed).
+func (s *Socket) receive(wait bool) (*Delivery, []int, error) {
 	var (
 		n, oobn, flags int
 		rerr           error
@@ -512,13 +783,7 @@ func (s *Socket) receive(raw syscall.RawConn, wait bool) (*Delivery, []int, erro
 		}
 		return true
 	}
-	var err error
-	if wait {
-		err = raw.Read(read)
-	} else {
-		// Control ignores the read deadline Drain set.
-		err = raw.Control(func(fd uintptr) { read(fd) })
-	}
+	err := s.h.read(wait, read)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -532,31 +797,33 @@ func (s *Socket) receive(raw syscall.RawConn, wait bool) (*Delivery, []int, erro
 		return nil, nil, rerr
 	}
 	fds, cred, credErr := controlData(b.oob[:oobn])
-	d := &Delivery{Token: s.token}
+	var dropped error
 	switch {
 	case flags&unix.MSG_TRUNC != 0 || n > sdnotify.MaxDatagram:
-		d.Err = fmt.Errorf("dropped a notification longer than %d bytes", sdnotify.MaxDatagram)
+		dropped = fmt.Errorf("dropped a notification longer than %d bytes", sdnotify.MaxDatagram)
 	case flags&unix.MSG_CTRUNC != 0:
-		d.Err = errors.New("dropped a notification with truncated control data")
+		dropped = errors.New("dropped a notification with truncated control data")
 	case credErr != nil:
-		d.Err = fmt.Errorf("dropped a notification: %w", credErr)
+		dropped = fmt.Errorf("dropped a notification: %w", credErr)
 	}
-	if d.Err != nil {
-		return d, fds, nil
+	if dropped != nil {
+		return &Delivery{Token: s.token, Err: dropped}, fds, nil
 	}
 	if n == 0 {
 		return nil, fds, nil
 	}
-	d.PID, d.UID = int(cred.Pid), int(cred.Uid)
-	d.Msg, err = sdnotify.Parse(b.data[:n])
-	if err != nil {
-		d.Err = fmt.Errorf("dropped a notification: %w", err)
-		return d, fds, nil
+	pid, uid := int(cred.Pid), int(cred.Uid)
+	// The common case first, without Parse's bookkeeping or allocating.
+	if data := b.data[:n]; string(data) == sdnotify.Watchdog || string(data) == sdnotify.Watchdog+"\n" {
+		if Permits(s.access, pid, uid, int(s.mainPID.Load()), s.uid) {
+			s.ping.Store(max(int64(s.now().Sub(s.base)), 1))
+			return nil, fds, errPinged
+		}
+		return &Delivery{Token: s.token, PID: pid, UID: uid, Msg: sdnotify.Message{Watchdog: true}}, fds, nil
 	}
-	if d.Msg == (sdnotify.Message{Watchdog: true}) &&
-		Permits(s.access, d.PID, d.UID, int(s.mainPID.Load()), s.uid) {
-		s.ping.Store(max(int64(s.now().Sub(s.base)), 1))
-		return nil, fds, nil
+	d := &Delivery{Token: s.token, PID: pid, UID: uid}
+	if d.Msg, err = sdnotify.Parse(b.data[:n]); err != nil {
+		d.Err = fmt.Errorf("dropped a notification: %w", err)
 	}
 	return d, fds, nil
 }
@@ -565,33 +832,42 @@ func (s *Socket) receive(raw syscall.RawConn, wait bool) (*Delivery, []int, erro
 var errNoCredentials = errors.New("no sender credentials")
 
 // controlData returns the descriptors in the control data (to be
-// closed) and the sender's credentials.
-func controlData(oob []byte) ([]int, *unix.Ucred, error) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, nil, fmt.Errorf("bad control data: %w", err)
-	}
+// closed) and the sender's credentials. It allocates only for
+// descriptors.
+func controlData(oob []byte) ([]int, unix.Ucred, error) {
 	var (
-		fds  []int
-		cred *unix.Ucred
+		fds   []int
+		cred  unix.Ucred
+		found bool
 	)
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Header.Level != unix.SOL_SOCKET {
+	for len(oob) > 0 {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			return fds, cred, fmt.Errorf("bad control data: %w", err)
+		}
+		oob = rest
+		if h.Level != unix.SOL_SOCKET {
 			continue
 		}
-		switch m.Header.Type {
+		switch h.Type {
 		case unix.SCM_RIGHTS:
-			rights, _ := unix.ParseUnixRights(m)
-			fds = append(fds, rights...)
+			for len(data) >= 4 {
+				fds = append(fds, int(int32(binary.NativeEndian.Uint32(data))))
+				data = data[4:]
+			}
 		case unix.SCM_CREDENTIALS:
-			if c, err := unix.ParseUnixCredentials(m); err == nil && cred == nil {
-				cred = c
+			if len(data) >= unix.SizeofUcred && !found {
+				found = true
+				cred = unix.Ucred{
+					Pid: int32(binary.NativeEndian.Uint32(data[0:])),
+					Uid: binary.NativeEndian.Uint32(data[4:]),
+					Gid: binary.NativeEndian.Uint32(data[8:]),
+				}
 			}
 		}
 	}
-	if cred == nil {
-		return fds, nil, errNoCredentials
+	if !found {
+		return fds, cred, errNoCredentials
 	}
 	return fds, cred, nil
 }

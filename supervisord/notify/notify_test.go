@@ -195,14 +195,28 @@ func TestBadDatagrams(t *testing.T) {
 }
 
 func TestNoCredentials(t *testing.T) {
-	fds, cred, err := controlData(nil)
-	if cred != nil || !errors.Is(err, errNoCredentials) || len(fds) != 0 {
-		t.Fatalf("controlData(nil) = %v, %v, %v", fds, cred, err)
+	fds, _, err := controlData(nil)
+	if !errors.Is(err, errNoCredentials) || len(fds) != 0 {
+		t.Fatalf("controlData(nil) = %v, %v", fds, err)
 	}
 	// Descriptors are returned for closing even without credentials.
 	fds, _, err = controlData(unix.UnixRights(7, 8))
 	if !errors.Is(err, errNoCredentials) || len(fds) != 2 || fds[0] != 7 || fds[1] != 8 {
 		t.Fatalf("controlData(rights) = %v, %v", fds, err)
+	}
+	// Credentials and descriptors together, in either order.
+	ucred := &unix.Ucred{Pid: 42, Uid: 1000, Gid: 1001}
+	for _, oob := range [][]byte{
+		append(unix.UnixCredentials(ucred), unix.UnixRights(9)...),
+		append(unix.UnixRights(9), unix.UnixCredentials(ucred)...),
+	} {
+		fds, cred, err := controlData(oob)
+		if err != nil || cred != *ucred || len(fds) != 1 || fds[0] != 9 {
+			t.Fatalf("controlData = %v, %+v, %v", fds, cred, err)
+		}
+	}
+	if _, _, err := controlData([]byte{1, 2, 3}); err == nil {
+		t.Fatal("truncated control data accepted")
 	}
 }
 
@@ -462,5 +476,44 @@ func TestDrain(t *testing.T) {
 	noDelivery(t, out, 50*time.Millisecond)
 	if again := s.Drain(); len(again) != 0 {
 		t.Fatalf("second Drain = %+v", again)
+	}
+}
+
+// After a keep-alive the socket rests on the beat: later keep-alives are
+// still taken, and other messages still arrive, within a beat.
+func TestRestingSocket(t *testing.T) {
+	s, out := listen(t, config.NotifyMain)
+	s.SetMainPID(os.Getpid())
+	send(t, s.Addr(), sdnotify.Watchdog)
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if s.LastPing().IsZero() {
+			return errors.New("no keep-alive taken")
+		}
+		return nil
+	})
+	for range 3 {
+		before := s.LastPing()
+		send(t, s.Addr(), sdnotify.Watchdog)
+		testenv.Eventually(t, 5*time.Second, func() error {
+			if !s.LastPing().After(before) {
+				return errors.New("keep-alive not taken while resting")
+			}
+			return nil
+		})
+	}
+	start := time.Now()
+	send(t, s.Addr(), "STATUS=still here")
+	if d := next(t, out); d.Msg.Status != "still here" {
+		t.Fatalf("delivery %+v", d)
+	}
+	if took := time.Since(start); took > restBeat+time.Second {
+		t.Errorf("a message took %v to arrive while resting (beat %v)", took, restBeat)
+	}
+	// Drain works on a resting socket too.
+	send(t, s.Addr(), sdnotify.Watchdog)
+	send(t, s.Addr(), "READY=1")
+	got := s.Drain()
+	if len(got) != 1 || !got[0].Msg.Ready {
+		t.Fatalf("Drain = %+v", got)
 	}
 }
