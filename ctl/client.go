@@ -44,6 +44,13 @@ func (e errUnknownProtocol) Error() string {
 	return "Unknown protocol for serverurl " + e.serverURL
 }
 
+// asFault returns err's Fault, if it is one.
+func asFault(err error) (*Fault, bool) {
+	var f *Fault
+	ok := errors.As(err, &f)
+	return f, ok
+}
+
 // Supervisor's fault codes that supervisorctl interprets.
 const (
 	faultUnknownMethod       = 1
