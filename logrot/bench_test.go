@@ -1,6 +1,7 @@
 package logrot
 
 import (
+	"io"
 	"path/filepath"
 	"testing"
 )
@@ -73,4 +74,33 @@ func BenchmarkStripANSI(b *testing.B) {
 		copy(buf, src)
 		StripANSI(buf)
 	}
+}
+
+// benchMainLog measures one main-log line: formatted, filtered by level,
+// stamped and written to a rotating file (maxbytes 50 MB, 10 backups), or
+// only to io.Discard (the logger's own cost, without the write(2)).
+func benchMainLog(b *testing.B, o MainLogOptions, toFile bool) {
+	if toFile {
+		o.Path = filepath.Join(b.TempDir(), "supervisord.log")
+		o.MaxBytes, o.Backups = 50<<20, 10
+	} else {
+		o.Stdout = io.Discard
+	}
+	l, err := NewMainLog(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Logf(LevelInfo, "spawned: '%s' with pid %d", "web", 4242)
+	}
+}
+
+func BenchmarkMainLogfFile(b *testing.B)    { benchMainLog(b, MainLogOptions{Level: LevelInfo}, true) }
+func BenchmarkMainLogfDiscard(b *testing.B) { benchMainLog(b, MainLogOptions{Level: LevelInfo}, false) }
+
+// BenchmarkMainLogfFiltered is a line below the configured level.
+func BenchmarkMainLogfFiltered(b *testing.B) {
+	benchMainLog(b, MainLogOptions{Level: LevelWarn}, false)
 }
