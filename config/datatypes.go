@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"math"
 	"os"
 	"os/user"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // ParseInteger is Supervisor's integer(): Python's int() of the value

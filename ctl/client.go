@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/kolo/xmlrpc"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // Fault is an XML-RPC fault answered by supervisord.

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // parsePyInt parses like Python's int(str): surrounding whitespace, an

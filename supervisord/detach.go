@@ -2,16 +2,16 @@ package supervisord
 
 import (
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"gosupervisor/config"
-
 	"golang.org/x/sys/unix"
+
+	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 )
 
 // detachEnv names the environment variable that tells a re-executed

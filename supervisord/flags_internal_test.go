@@ -2,7 +2,6 @@ package supervisord
 
 import (
 	"errors"
-	"gosupervisor/internal/pyrepr"
 	"maps"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 )
 

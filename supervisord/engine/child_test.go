@@ -3,7 +3,6 @@ package engine
 import (
 	"bufio"
 	"fmt"
-	"gosupervisor/internal/testenv"
 	"os"
 	"os/signal"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gosupervisor/internal/testenv"
 )
 
 // childEnvVar makes the test binary act as a supervised child instead of

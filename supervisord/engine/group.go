@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/rand"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 	"gosupervisor/internal/safefs"
 	"gosupervisor/logrot"
 )

@@ -3,11 +3,11 @@ package engine
 import (
 	"bytes"
 	"errors"
-	"gosupervisor/internal/pyrepr"
 	"time"
 	"unicode/utf8"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
 )

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"os"
 	"slices"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 )
 

@@ -3,12 +3,12 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"slices"
 	"syscall"
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 )
 
 // process is one supervised program instance slot. It is a plain record

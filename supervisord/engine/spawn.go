@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 )
 
 // commandError is a command that cannot be run. startProcess pre-checks

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"gosupervisor/internal/pyrepr"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/pyrepr"
 )
 
 func TestResolveCommand(t *testing.T) {
