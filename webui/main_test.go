@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"os"
 	"testing"
 
 	"gosupervisor/internal/testenv"
@@ -9,10 +8,4 @@ import (
 
 // TestMain fails the package when a goroutine outlives the tests (a tail
 // stream, a browser session or a daemon connection that never ended).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		code = testenv.CheckGoroutines(1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }

@@ -188,6 +188,17 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
+// Main is the TestMain of a package with nothing else to set up: it runs
+// the tests, then fails the run if a goroutine outlives them
+// (CheckGoroutines(1)).
+func Main(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		code = CheckGoroutines(1)
+	}
+	os.Exit(code)
+}
+
 // CheckGoroutines is for TestMain after m.Run: it waits up to 10 s for
 // the goroutines to fall to allowed (1: TestMain's own) and returns 1,
 // after printing every stack, when they do not. os/signal's watcher is
