@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		code = testenv.CheckGoroutines(2)
+		code = testenv.CheckGoroutines(1)
 	}
 	os.Exit(code)
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -187,23 +188,55 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
-// CheckGoroutines is for TestMain after m.Run: it waits up to 10 s for the
-// goroutine count to fall to allowed (main, plus os/signal's watcher where
-// the package uses signals) and returns 1, after printing every stack,
-// when it does not. A goroutine that outlives the tests is a leaked pump,
+// Main is the TestMain of a package with nothing else to set up: it runs
+// the tests, then fails the run if a goroutine outlives them
+// (CheckGoroutines(1)).
+func Main(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		code = CheckGoroutines(1)
+	}
+	os.Exit(code)
+}
+
+// CheckGoroutines is for TestMain after m.Run: it waits up to 10 s for
+// the goroutines to fall to allowed (1: TestMain's own) and returns 1,
+// after printing every stack, when they do not. os/signal's watcher is
+// not counted: signal.Notify (and the fuzzing engine) start it and it
+// never ends. A goroutine that outlives the tests is a leaked pump,
 // stream, waiter or connection.
 func CheckGoroutines(allowed int) int {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n := runtime.NumGoroutine()
-		if n <= allowed {
+		stacks := goroutineStacks()
+		if len(stacks) <= allowed {
 			return 0
 		}
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "%d goroutines leaked (%d allowed):\n%s\n", n, allowed, buf[:runtime.Stack(buf, true)])
+			fmt.Fprintf(os.Stderr, "%d goroutines leaked (%d allowed):\n%s\n", len(stacks)-allowed, allowed, strings.Join(stacks, "\n\n"))
 			return 1
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// goroutineStacks returns the stack of every goroutine but os/signal's
+// watcher, the caller's first.
+func goroutineStacks() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var stacks []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, "os/signal.loop") {
+			stacks = append(stacks, g)
+		}
+	}
+	return stacks
 }
