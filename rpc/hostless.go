@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"sync"
 )
 
 // maxHeadBytes is how much of a request head hostlessConn holds while it
@@ -32,6 +33,10 @@ var emptyHost = []byte("Host: \r\n")
 // exactly as it would have.
 type hostlessConn struct {
 	net.Conn
+	// mu serialises Reads: a net.Conn may be read from several
+	// goroutines (net/http's watch for a closed connection, and the log
+	// streams' own), and the rewrite state is shared.
+	mu      sync.Mutex
 	buf     []byte // bytes read; out may alias it
 	r, w    int    // buf[r:w] is read and not yet passed on
 	out     []byte // bytes to pass on before anything else
@@ -47,6 +52,8 @@ func newHostlessConn(c net.Conn) *hostlessConn {
 
 // Read passes the request stream on, with Host lines inserted.
 func (c *hostlessConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for {
 		if len(c.out) > 0 {
 			n := copy(p, c.out)
