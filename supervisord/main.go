@@ -77,7 +77,7 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 	load := func() (*config.Config, error) {
 		return config.Load(path, config.Options{Overrides: cli.overrides})
 	}
-	defer startPprof(stderr, cfg.Supervisord.Nodaemon || detached)()
+	defer startPprof(stderr, cfg.Supervisord.Nodaemon || detached, cfg)()
 	d := &daemon{
 		progname: progname,
 		args:     args,

@@ -240,3 +240,24 @@ func goroutineStacks() []string {
 	}
 	return stacks
 }
+
+// KillHelpers kills, by pid, every process still running this test binary
+// (the supervised helper children) with dir as its working directory: the
+// helpers inherit the daemon's, so a test that failed half-way and left
+// its daemon's children behind gets rid of them.
+func KillHelpers(dir string) {
+	entries, _ := os.ReadDir("/proc")
+	self, _ := os.Executable()
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != self {
+			continue
+		}
+		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == dir {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"gosupervisor/config"
-	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/events"
 )
 
@@ -174,25 +172,8 @@ func TestEventsOverflowAndResultHandler(t *testing.T) {
 // place of a child.
 func TestEventsListenerProtocolInTheEngine(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testPool(t, "lis", []string{"REMOTE_COMMUNICATION"}, 10, "run"))
 	log := &recLog{debug: true}
-	e, err := New(Options{Config: cfg, Log: log, OS: newFakeOS()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.closeGroups()
-	lp := e.ev.pools[0]
-	p := lp.g.procs[0]
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	sw := &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go sw.run()
-	defer sw.close()
-	p.state, p.pid, p.io = protocol.StateRunning, 4242, &instanceIO{stdin: sw}
-	e.listenerStarting(p)
+	e, lp, p, r := listenerInEngine(t, log)
 	inst := lp.current[p]
 
 	wantEnvelope := "ver:3.0 server:supervisor serial:0 pool:lis poolserial:0 eventname:REMOTE_COMMUNICATION len:8\ntype:t\nx"
