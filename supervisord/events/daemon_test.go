@@ -498,10 +498,11 @@ func TestListenerFailuresMatchReference(t *testing.T) {
 		diffLines(t, c.what+": our events vs the expected ones", c.ours, c.want)
 		diffLines(t, c.what+": events", c.ours, c.ref)
 	}
-	// The reference also logs "rebuffering" when its dispatch finds the
-	// listener not ready after all (its timing, seen under load); ours
-	// logs it only when an event goes back to its pool. Those lines are
-	// compared apart: ours must be exactly the re-deliveries.
+	// Both daemons also log "rebuffering" when a dispatch sends one event
+	// and finds no READY listener for the next (events queued behind a
+	// busy listener: timing, seen under load; pinned by
+	// TestQueuedEventsRebufferedAsReference). Those lines are compared
+	// apart: ours must hold the re-deliveries, in order.
 	rebuffered := func(lines []string) (rest, rebuf []string) {
 		for _, l := range lines {
 			if strings.HasPrefix(l, "DEBG rebuffering event ") {
@@ -523,7 +524,8 @@ func TestListenerFailuresMatchReference(t *testing.T) {
 		oursRest, oursRebuf := rebuffered(ours.logs[pool])
 		refRest, _ := rebuffered(ref.logs[pool])
 		diffLines(t, pool+": main log protocol lines", oursRest, refRest)
-		diffLines(t, pool+": our rebuffering lines", oursRebuf, wantRebuffered[pool])
+		redelivered := slices.DeleteFunc(oursRebuf, func(l string) bool { return !slices.Contains(wantRebuffered[pool], l) })
+		diffLines(t, pool+": our rebuffering lines of re-deliveries", redelivered, wantRebuffered[pool])
 	}
 	if p := ours.dyingPIDs; p[0] == p[1] || p[1] != p[2] {
 		t.Errorf("dying listener pids %v: want the redelivery to a new instance", p)
