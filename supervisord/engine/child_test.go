@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/execshim"
 	"gosupervisor/internal/testenv"
 )
 
@@ -19,6 +20,8 @@ import (
 const childEnvVar = "ENGINE_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	// Children with rlimits start through the exec shim: this binary.
+	execshim.Main()
 	if os.Getenv(childEnvVar) != "" {
 		os.Exit(runChild(os.Args[1:]))
 	}
