@@ -39,8 +39,14 @@ $(BIN)/logreader: bench/logreader/logreader.c
 soak: deps build
 	$(GO) test -v -count=1 -timeout 20m -run TestSoak ./soak/ -args -soak.duration=10m
 
+# Imports in goimports' groups: the standard library, then other modules,
+# then this module's packages (gosupervisor/...), each group in a block of
+# its own. Fix a file with: go run $(GOIMPORTS) -local gosupervisor -w FILE
+GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.53.0
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$($(GO) run $(GOIMPORTS) -local gosupervisor -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "imports need grouping (go run $(GOIMPORTS) -local gosupervisor -w FILE):"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
 fuzz:

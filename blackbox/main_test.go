@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		code = testenv.CheckGoroutines(2)
+		code = testenv.CheckGoroutines(1)
 	}
 	os.Exit(code)
 }
@@ -195,7 +195,7 @@ func (s *side) start(t *testing.T) {
 	s.daemon = testenv.Start(t, s.dir, s.impl.bin(t), "-n", "-c", s.conf)
 	// The daemon goes first: it would restart the helpers killed before
 	// it, and they would write into the directory being removed.
-	t.Cleanup(func() { s.daemon.Kill(); killHelpers(s.dir) })
+	t.Cleanup(func() { s.daemon.Kill(); testenv.KillHelpers(s.dir) })
 	testenv.Eventually(t, 20*time.Second, func() error {
 		select {
 		case <-s.daemon.Exited:
@@ -210,27 +210,6 @@ func (s *side) start(t *testing.T) {
 		resp.Body.Close()
 		return nil
 	})
-}
-
-// killHelpers kills, by pid, every helper child still running for the
-// side's directory (a test that failed half-way leaves them behind): the
-// helpers run with the daemon's working directory.
-func killHelpers(dir string) {
-	entries, _ := os.ReadDir("/proc")
-	self, _ := os.Executable()
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
-			continue
-		}
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		if err != nil || exe != self {
-			continue
-		}
-		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == dir {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
 }
 
 // program is one [program:x] section running the helper in mode.

@@ -19,7 +19,10 @@ import (
 // rpcPrograms is the config of the XML-RPC transcript: one program per
 // situation the script needs.
 var rpcPrograms = program("cat", "serve", "startsecs=0") +
-	program("failer", "exit1", "startretries=0\nautostart=false") +
+	// startsecs=10: the reference notices an exit only on its next loop
+	// turn, and when that comes after startsecs (a loaded machine) it
+	// calls the program RUNNING first and its start a success.
+	program("failer", "exit1", "startretries=0\nautostart=false\nstartsecs=10") +
 	program("slow", "serve", "startsecs=3\nautostart=false") +
 	program("nolog", "serve", "startsecs=0\nautostart=false\nstdout_logfile=NONE\nstderr_logfile=NONE") +
 	"[program:nofile]\ncommand={{here}}/nosuchcmd\nautostart=false\n\n" +

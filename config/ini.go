@@ -2,10 +2,11 @@ package config
 
 import (
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // iniFile is the result of reading one or more files the way Supervisor's

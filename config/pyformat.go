@@ -2,12 +2,13 @@ package config
 
 import (
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // expansions are the names a value may reference as %(name)s. Values are

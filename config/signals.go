@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"strings"
 	"syscall"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // signalNames are the names Python's signal module defines on Linux (what

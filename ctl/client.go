@@ -27,6 +27,13 @@ type Fault struct {
 // Error renders the fault as Python's repr of xmlrpc.client.Fault.
 func (f *Fault) Error() string { return fmt.Sprintf("<Fault %d: %s>", f.Code, pyrepr.Str(f.String)) }
 
+// asFault returns err's Fault, if it is one.
+func asFault(err error) (*Fault, bool) {
+	var f *Fault
+	ok := errors.As(err, &f)
+	return f, ok
+}
+
 // ProtocolError is a non-200 HTTP answer to an XML-RPC call.
 type ProtocolError struct {
 	Status int

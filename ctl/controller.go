@@ -374,6 +374,9 @@ func isOSError(err error) bool {
 	return errors.As(err, &en)
 }
 
+// noIgnoredFault is passed to setExitFromFault when no fault is tolerated.
+const noIgnoredFault protocol.FaultCode = -1
+
 // setExitFromFault maps a result status to the exit status, ignoring
 // the one fault the action tolerates.
 func (c *controller) setExitFromFault(code, ignored protocol.FaultCode) {

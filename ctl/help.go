@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -270,4 +271,38 @@ func columnize(words []string, displayWidth int) string {
 		b.WriteString(strings.Join(texts, "  ") + "\n")
 	}
 	return b.String()
+}
+
+// help prints the help of command name.
+func (c *controller) help(name string) {
+	fmt.Fprint(c.out, helpTopics[name].render())
+}
+
+// refuseArgs reports (and prints, with the command's help) that cmd,
+// which takes no arguments, was given some.
+func (c *controller) refuseArgs(cmd, arg string) bool {
+	if arg == "" {
+		return false
+	}
+	c.output("Error: " + cmd + " accepts no arguments")
+	c.exitStatus = exitGeneric
+	c.help(cmd)
+	return true
+}
+
+// doHelp is "help": the command list, or one command's help.
+func (c *controller) doHelp(arg string) error {
+	switch {
+	case arg == "help":
+		fmt.Fprint(c.out, helpOnHelp.render())
+	case arg == "":
+		fmt.Fprint(c.out, topicList(listedCommands()))
+	default:
+		if t, ok := helpTopics[arg]; ok {
+			fmt.Fprint(c.out, t.render())
+		} else {
+			c.output("*** No help on " + arg)
+		}
+	}
+	return nil
 }

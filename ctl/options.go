@@ -2,10 +2,11 @@ package ctl
 
 import (
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // usageText is supervisorctl's -h text; %s stands for the program name.

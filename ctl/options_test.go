@@ -1,13 +1,14 @@
 package ctl
 
 import (
-	"gosupervisor/internal/pyrepr"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"syscall"
 	"testing"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 func TestGetopt(t *testing.T) {

@@ -1,8 +1,11 @@
 package logrot
 
 import (
+	"io"
 	"path/filepath"
 	"testing"
+
+	"gosupervisor/internal/protocol"
 )
 
 // benchPump measures a child writing chunks of size bytes into a pipe
@@ -73,4 +76,37 @@ func BenchmarkStripANSI(b *testing.B) {
 		copy(buf, src)
 		StripANSI(buf)
 	}
+}
+
+// benchMainLog measures one main-log line: formatted, filtered by level,
+// stamped and written to a rotating file (maxbytes 50 MB, 10 backups), or
+// only to io.Discard (the logger's own cost, without the write(2)).
+func benchMainLog(b *testing.B, o MainLogOptions, toFile bool) {
+	if toFile {
+		o.Path = filepath.Join(b.TempDir(), "supervisord.log")
+		o.MaxBytes, o.Backups = 50<<20, 10
+	} else {
+		o.Stdout = io.Discard
+	}
+	l, err := NewMainLog(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Logf(protocol.LevelInfo, "spawned: '%s' with pid %d", "web", 4242)
+	}
+}
+
+func BenchmarkMainLogfFile(b *testing.B) {
+	benchMainLog(b, MainLogOptions{Level: protocol.LevelInfo}, true)
+}
+func BenchmarkMainLogfDiscard(b *testing.B) {
+	benchMainLog(b, MainLogOptions{Level: protocol.LevelInfo}, false)
+}
+
+// BenchmarkMainLogfFiltered is a line below the configured level.
+func BenchmarkMainLogfFiltered(b *testing.B) {
+	benchMainLog(b, MainLogOptions{Level: protocol.LevelWarn}, false)
 }

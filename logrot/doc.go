@@ -3,7 +3,8 @@
 // It covers the child-output side (a rotating [Writer] fed by [Pump] from a
 // child's pipe, with an optional chunk filter such as [StripANSI]), the read
 // side used by the XML-RPC and HTTP layers ([ReadRange], [Tail], [Follow])
-// and supervisord's own activity log ([MainLog]).
+// and supervisord's own activity log ([MainLog], a logrus logger writing the
+// reference's line format or JSON lines).
 //
 // The rules are those of Supervisor 4.2.5: rotation is checked after each
 // whole chunk is written (so a file may exceed maxbytes by up to one chunk),

@@ -2,18 +2,36 @@ package logrot
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"gosupervisor/internal/protocol"
+
+	"github.com/sirupsen/logrus"
 )
+
+// Format is how the main log writes its records.
+type Format int
+
+const (
+	// FormatText is the reference's line, byte for byte:
+	// "2026-11-30 02:14:28,123 INFO spawned: 'x' with pid 123\n". Fields
+	// are not shown, as the reference has none.
+	FormatText Format = iota
+	// FormatJSON is one JSON object per line: "time" (RFC 3339, local,
+	// milliseconds), "level" (its loglevel= name), "message", then the
+	// record's fields in key order.
+	FormatJSON
+)
+
+// Fields are structured data attached to one record (LogFields).
+type Fields map[string]any
 
 // MainLogOptions configures supervisord's activity log.
 type MainLogOptions struct {
@@ -24,6 +42,9 @@ type MainLogOptions struct {
 	Backups  int
 	// Level is the least level logged; the zero value logs everything.
 	Level protocol.Level
+	// Format is the file's and the stdout copy's record format (syslog
+	// always gets text lines).
+	Format Format
 	// Syslog sends each line to syslog (facility USER, priority INFO,
 	// ident = program name) as logfile=syslog does; Path is then "".
 	Syslog bool
@@ -37,23 +58,21 @@ type MainLogOptions struct {
 	OnError func(error)
 }
 
-// MainLog is supervisord's activity log: lines formatted like
-// "2026-11-30 02:14:28,123 INFO spawned: 'x' with pid 123\n" (the time as
-// Now gives it, milliseconds truncated) going to a rotating file, syslog
-// and/or a stdout copy. It is safe for concurrent use.
+// MainLog is supervisord's activity log, a logrus logger: logrus filters
+// by level, formats (the reference's text line or JSON), serializes
+// writes to the sinks (a rotating file and/or a stdout copy) and fires the
+// syslog hook. The time is Now's, milliseconds truncated. It is safe for
+// concurrent use.
 type MainLog struct {
-	// mu makes stamping and writing one step, so records land in the
+	// mu makes stamping and logging one step, so records land in the
 	// order of their stamps when several goroutines log at once (the
 	// reference, single-threaded, never writes them out of order).
 	mu     sync.Mutex
 	opts   MainLogOptions
 	file   *Writer
-	logger *logrus.Logger // formats and serializes writes to the sinks
-	syslog *Syslog        // nil unless opts.Syslog
+	logger *logrus.Logger
+	syslog *Syslog // nil unless opts.Syslog
 }
-
-// levelKey carries the Supervisor level through logrus to the formatter.
-const levelKey = "supervisor_level"
 
 // NewMainLog opens the activity log described by o.
 func NewMainLog(o MainLogOptions) (*MainLog, error) {
@@ -61,9 +80,6 @@ func NewMainLog(o MainLogOptions) (*MainLog, error) {
 		o.Now = time.Now
 	}
 	l := &MainLog{opts: o}
-	if o.Syslog {
-		l.syslog = NewSyslog(o.SyslogSend)
-	}
 	var sinks []io.Writer
 	if o.Path != "" {
 		var opts []Option
@@ -80,49 +96,38 @@ func NewMainLog(o MainLogOptions) (*MainLog, error) {
 	if o.Stdout != nil {
 		sinks = append(sinks, o.Stdout)
 	}
+	var formatter logrus.Formatter = textFormatter{}
+	if o.Format == FormatJSON {
+		formatter = jsonFormatter{}
+	}
+	// Records are logged with Entry.Log/Logf only, which never exit or
+	// panic whatever the level, so ExitFunc is never called.
 	l.logger = &logrus.Logger{
 		Out:       &teeWriter{sinks: sinks},
-		Formatter: lineFormatter{},
+		Formatter: formatter,
 		Hooks:     make(logrus.LevelHooks),
-		Level:     logrus.TraceLevel,
-		ExitFunc:  os.Exit,
+		Level:     toLogrus(o.Level),
+	}
+	if o.Syslog {
+		l.syslog = NewSyslog(o.SyslogSend)
+		l.logger.AddHook(syslogHook{l.syslog})
 	}
 	return l, nil
 }
 
-// Enabled reports whether a message at level would be logged, so callers
-// can skip building expensive messages.
-func (l *MainLog) Enabled(level protocol.Level) bool { return level >= l.opts.Level }
+// Supervisor's seven levels map one to one onto logrus's, so that logrus
+// does the filtering and hooks can pick levels: CRIT is logrus's Fatal
+// (logged with Entry.Log, which never exits), TRAC its Trace, and BLAT one
+// step more verbose than Trace (logrus compares levels as numbers; only
+// our formatters name them).
+const blatherLevel = logrus.TraceLevel + 1
 
-// Logf logs a message at level. With no args, format is the message as is
-// (a literal '%' stays). Multi-line messages are written as they are.
-func (l *MainLog) Logf(level protocol.Level, format string, args ...any) {
-	if !l.Enabled(level) {
-		return
-	}
-	msg := format
-	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.opts.Now()
-	if l.syslog != nil {
-		l.sendSyslog(now, level, msg)
-	}
-	if l.file == nil && l.opts.Stdout == nil {
-		return
-	}
-	entry := logrus.NewEntry(l.logger)
-	entry.Time = now
-	entry.Data = logrus.Fields{levelKey: level}
-	entry.Log(logrusLevel(level), msg)
-}
-
-// logrusLevel maps Supervisor's seven levels onto logrus's (for hooks);
-// the line itself shows the Supervisor level.
-func logrusLevel(l protocol.Level) logrus.Level {
+// toLogrus maps a Supervisor level to logrus's; a number between two
+// levels counts as the lower one, as Supervisor compares them.
+func toLogrus(l protocol.Level) logrus.Level {
 	switch {
+	case l >= protocol.LevelCritical:
+		return logrus.FatalLevel
 	case l >= protocol.LevelError:
 		return logrus.ErrorLevel
 	case l >= protocol.LevelWarn:
@@ -131,22 +136,74 @@ func logrusLevel(l protocol.Level) logrus.Level {
 		return logrus.InfoLevel
 	case l >= protocol.LevelDebug:
 		return logrus.DebugLevel
+	case l >= protocol.LevelTrace:
+		return logrus.TraceLevel
 	}
-	return logrus.TraceLevel
+	return blatherLevel
 }
 
-// lineFormatter renders the reference's '%(asctime)s %(levelname)s
+// fromLogrus is toLogrus's inverse.
+func fromLogrus(l logrus.Level) protocol.Level {
+	switch l {
+	case logrus.PanicLevel, logrus.FatalLevel:
+		return protocol.LevelCritical
+	case logrus.ErrorLevel:
+		return protocol.LevelError
+	case logrus.WarnLevel:
+		return protocol.LevelWarn
+	case logrus.InfoLevel:
+		return protocol.LevelInfo
+	case logrus.DebugLevel:
+		return protocol.LevelDebug
+	case logrus.TraceLevel:
+		return protocol.LevelTrace
+	}
+	return protocol.LevelBlather
+}
+
+// Enabled reports whether a message at level would be logged, so callers
+// can skip building expensive messages.
+func (l *MainLog) Enabled(level protocol.Level) bool { return l.logger.IsLevelEnabled(toLogrus(level)) }
+
+// Logf logs a message at level. With no args, format is the message as is
+// (a literal '%' stays). Multi-line messages are written as they are.
+func (l *MainLog) Logf(level protocol.Level, format string, args ...any) {
+	lv := toLogrus(level)
+	if !l.logger.IsLevelEnabled(lv) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := &logrus.Entry{Logger: l.logger, Time: l.opts.Now()}
+	if len(args) == 0 {
+		e.Log(lv, format)
+		return
+	}
+	e.Logf(lv, format, args...)
+}
+
+// LogFields logs msg at level with structured fields. The text format
+// shows the message only, as the reference's lines do; JSON adds the
+// fields.
+func (l *MainLog) LogFields(level protocol.Level, fields Fields, msg string) {
+	lv := toLogrus(level)
+	if !l.logger.IsLevelEnabled(lv) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := &logrus.Entry{Logger: l.logger, Time: l.opts.Now(), Data: logrus.Fields(fields)}
+	e.Log(lv, msg)
+}
+
+// textFormatter renders the reference's '%(asctime)s %(levelname)s
 // %(message)s\n'.
-type lineFormatter struct{}
+type textFormatter struct{}
 
 // Format implements logrus.Formatter.
-func (lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
-	level, _ := e.Data[levelKey].(protocol.Level)
-	b := e.Buffer
-	if b == nil {
-		b = &bytes.Buffer{}
-	}
-	b.Write(appendLine(b.AvailableBuffer(), e.Time, level, e.Message))
+func (textFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	b := entryBuffer(e)
+	b.Write(appendLine(b.AvailableBuffer(), e.Time, fromLogrus(e.Level), e.Message))
 	return b.Bytes(), nil
 }
 
@@ -159,12 +216,74 @@ func appendLine(dst []byte, t time.Time, level protocol.Level, msg string) []byt
 	return append(dst, '\n')
 }
 
-// sendSyslog sends each line of msg formatted on its own (time and level
-// included), as the reference's SyslogHandler does.
-func (l *MainLog) sendSyslog(now time.Time, level protocol.Level, msg string) {
-	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		l.syslog.sendLine(string(appendLine(nil, now, level, line)))
+// jsonFormatter renders FormatJSON. A field named like one of the fixed
+// keys is written as "fields.<name>", as logrus's own JSON formatter does.
+type jsonFormatter struct{}
+
+// Format implements logrus.Formatter.
+func (jsonFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	b := entryBuffer(e)
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	// encode writes v as JSON; Encode's newline is taken back.
+	encode := func(v any) {
+		if err := enc.Encode(v); err != nil {
+			_ = enc.Encode(fmt.Sprint(v)) // a value JSON cannot hold goes as its text
+		}
+		b.Truncate(b.Len() - 1)
 	}
+	b.WriteString(`{"time":"`)
+	b.Write(e.Time.AppendFormat(b.AvailableBuffer(), "2006-01-02T15:04:05.000Z07:00"))
+	b.WriteString(`","level":"`)
+	b.WriteString(fromLogrus(e.Level).Name())
+	b.WriteString(`","message":`)
+	encode(e.Message)
+	keys := make([]string, 0, len(e.Data))
+	for k := range e.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteByte(',')
+		name := k
+		if k == "time" || k == "level" || k == "message" {
+			name = "fields." + k
+		}
+		encode(name)
+		b.WriteByte(':')
+		encode(e.Data[k])
+	}
+	b.WriteString("}\n")
+	return b.Bytes(), nil
+}
+
+// entryBuffer is the buffer logrus lends the entry, or a new one.
+func entryBuffer(e *logrus.Entry) *bytes.Buffer {
+	if e.Buffer != nil {
+		return e.Buffer
+	}
+	return &bytes.Buffer{}
+}
+
+// syslogHook sends every record to syslog, each line of its message on
+// its own as a text line (time and level included), as the reference's
+// SyslogHandler does.
+type syslogHook struct{ s *Syslog }
+
+// Levels implements logrus.Hook: all of them.
+func (syslogHook) Levels() []logrus.Level {
+	return []logrus.Level{logrus.PanicLevel, logrus.FatalLevel, logrus.ErrorLevel, logrus.WarnLevel,
+		logrus.InfoLevel, logrus.DebugLevel, logrus.TraceLevel, blatherLevel}
+}
+
+// Fire implements logrus.Hook; sending never fails (Syslog drops what it
+// cannot send).
+func (h syslogHook) Fire(e *logrus.Entry) error {
+	level := fromLogrus(e.Level)
+	for _, line := range strings.Split(strings.TrimRight(e.Message, "\n"), "\n") {
+		h.s.sendLine(string(appendLine(nil, e.Time, level, line)))
+	}
+	return nil
 }
 
 // Dropped is the number of bytes the log file failed to take.

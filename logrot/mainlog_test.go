@@ -2,6 +2,7 @@ package logrot
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -270,5 +271,73 @@ func TestMainLogConcurrentRecordsInStampOrder(t *testing.T) {
 		if lines[i][:23] <= lines[i-1][:23] {
 			t.Fatalf("line %d %q is not stamped after line %d %q", i, lines[i], i-1, lines[i-1])
 		}
+	}
+}
+
+// TestMainLogLevelsMapOntoLogrus checks the one-to-one mapping that lets
+// logrus filter: each level comes back as itself, and the order is kept.
+func TestMainLogLevelsMapOntoLogrus(t *testing.T) {
+	levels := []protocol.Level{protocol.LevelBlather, protocol.LevelTrace, protocol.LevelDebug, protocol.LevelInfo, protocol.LevelWarn, protocol.LevelError, protocol.LevelCritical}
+	for i, lv := range levels {
+		if got := fromLogrus(toLogrus(lv)); got != lv {
+			t.Errorf("%v comes back as %v", lv, got)
+		}
+		if i > 0 && toLogrus(lv) >= toLogrus(levels[i-1]) {
+			t.Errorf("%v maps to logrus %d, not less verbose than %v (%d)", lv, toLogrus(lv), levels[i-1], toLogrus(levels[i-1]))
+		}
+	}
+	for _, tt := range []struct{ in, want protocol.Level }{{0, protocol.LevelBlather}, {4, protocol.LevelBlather}, {25, protocol.LevelInfo}, {99, protocol.LevelCritical}} {
+		if got := fromLogrus(toLogrus(tt.in)); got != tt.want {
+			t.Errorf("level %d counts as %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMainLogJSON(t *testing.T) {
+	var out bytes.Buffer
+	l, err := NewMainLog(MainLogOptions{Level: protocol.LevelDebug, Format: FormatJSON, Stdout: &out, Now: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Logf(protocol.LevelInfo, "spawned: '%s' with pid %d", "web", 4242)
+	l.Logf(protocol.LevelTrace, "filtered")
+	l.LogFields(protocol.LevelWarn, Fields{"process": "web", "pid": 4242, "level": "clash", "tags": []string{"a<b"}}, "exited: web (exit status 1; not expected)")
+	l.Logf(protocol.LevelCritical, "bytes \xff and\nlines \"quoted\" & <tagged>")
+	l.LogFields(protocol.LevelDebug, Fields{"bad": func() {}}, "a value JSON cannot hold")
+	want := `{"time":"2026-11-30T02:14:28.123Z","level":"info","message":"spawned: 'web' with pid 4242"}
+{"time":"2026-11-30T02:14:28.123Z","level":"warn","message":"exited: web (exit status 1; not expected)","fields.level":"clash","pid":4242,"process":"web","tags":["a<b"]}
+{"time":"2026-11-30T02:14:28.123Z","level":"critical","message":"bytes \ufffd and\nlines \"quoted\" & <tagged>"}
+`
+	got := out.String()
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("got:\n%s\nwant first lines:\n%s", got, want)
+	}
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), got)
+	}
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not one JSON object: %q: %v", line, err)
+		}
+	}
+	if !strings.Contains(lines[3], `"bad":"0x`) {
+		t.Errorf("a function field should be written as its text: %q", lines[3])
+	}
+}
+
+// The text format is the reference's line whatever fields a record has.
+func TestMainLogTextIgnoresFields(t *testing.T) {
+	var out bytes.Buffer
+	l, err := NewMainLog(MainLogOptions{Level: protocol.LevelInfo, Stdout: &out, Now: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.LogFields(protocol.LevelInfo, Fields{"pid": 1}, "100% done")
+	if want := "2026-11-30 02:14:28,123 INFO 100% done\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }

@@ -678,15 +678,9 @@ func TestWriterReopenFailureIsReturnedNotReported(t *testing.T) {
 	}
 }
 
-// TestRotationNeverHidesTheBase: a reader (readProcessStdoutLog, /logtail)
-// must always find the base file, even in the middle of a rotation.
-func TestRotationNeverHidesTheBase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.log")
-	w, err := Open(path, 10, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+// watchName checks over and over that path exists, until stop is called;
+// stop returns the first failure.
+func watchName(path string) (stop func() error) {
 	done := make(chan struct{})
 	missing := make(chan error, 1)
 	go func() {
@@ -697,19 +691,61 @@ func TestRotationNeverHidesTheBase(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := os.Stat(path); err != nil {
+			if _, err := os.Lstat(path); err != nil {
 				missing <- err
 				return
 			}
 		}
 	}()
+	return func() error {
+		close(done)
+		return <-missing
+	}
+}
+
+// TestClearNeverHidesTheBase: clearLog and clearProcessLogs give the base
+// name a new empty file without a moment where the name is missing (the
+// reference removes, then reopens: a reader between gets NO_FILE, and
+// another user who can write the directory can take the name).
+func TestClearNeverHidesTheBase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	w, err := Open(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	stop := watchName(path)
+	for i := range 500 {
+		mustWrite(t, w, fmt.Sprintf("record %d\n", i))
+		if err := w.Clear(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("base file missing during clear: %v", err)
+	}
+	mustWrite(t, w, "last\n")
+	if got := dirFiles(t, filepath.Dir(path)); len(got) != 1 || got["x.log"] != "last\n" {
+		t.Errorf("after clears: %q, want only x.log holding the last record", got)
+	}
+}
+
+// TestRotationNeverHidesTheBase: a reader (readProcessStdoutLog, /logtail)
+// must always find the base file, even in the middle of a rotation.
+func TestRotationNeverHidesTheBase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	w, err := Open(path, 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	stop := watchName(path)
 	for i := range 2000 {
 		if _, err := fmt.Fprintf(w, "record %06d\n", i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	close(done)
-	if err := <-missing; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("base file missing during rotation: %v", err)
 	}
 	for _, name := range []string{path, path + ".1", path + ".2", path + ".3"} {

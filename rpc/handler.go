@@ -2,9 +2,6 @@ package rpc
 
 import (
 	"context"
-	"crypto/sha1"
-	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,6 +36,14 @@ type HandlerOptions struct {
 	// Username is set. Password is cleartext or "{SHA}" + SHA-1 hex.
 	Username string
 	Password string
+	// CheckHost, for a server reachable over TCP, refuses requests whose
+	// Host header names neither localhost, an IP address nor one of
+	// LocalNames (this machine's names) while no Username is set: a page
+	// whose name an attacker points at this machine's address (DNS
+	// rebinding) sends its own name. A browser cannot reach a unix
+	// socket, and with authentication such a page lacks the credentials.
+	CheckHost  bool
+	LocalNames []string
 	// UI serves "/", "/index.html", "/tail.html" and static files; nil
 	// answers 404 there.
 	UI http.Handler
@@ -81,7 +86,8 @@ type handler struct {
 //
 // Endpoints: POST /RPC2… (XML-RPC), GET /logtail/<namespec>[/stdout|
 // /stderr] and GET /mainlogtail (endless chunked streams), /ok.html
-// ("OK"), and the UI for everything else. Basic auth guards every path.
+// ("OK"), and the UI for everything else. Every path is behind Guard:
+// Basic auth, cross-site and DNS-rebinding checks, nosniff.
 func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -98,7 +104,7 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &handler{
+	return Guard(&handler{
 		opts:     opts,
 		logFiles: b,
 		disp:     newDispatcher(b, opts.Now),
@@ -106,7 +112,7 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 		tails:    make(chan struct{}, opts.MaxLogTails),
 		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
 		xmlType:  []string{"text/xml"},
-	}
+	}, opts)
 }
 
 func (h *handler) log(level protocol.Level, format string, args ...any) {
@@ -122,11 +128,6 @@ func (h *handler) logs(level protocol.Level) bool {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="default"`)
-		httpError(w, http.StatusUnauthorized)
-		return
-	}
 	path := r.URL.Path
 	switch {
 	case strings.HasPrefix(path, "/RPC2"):
@@ -144,26 +145,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		httpError(w, http.StatusNotFound)
 	}
-}
-
-// authorized checks Basic credentials in constant time; a missing or
-// malformed Authorization header is simply unauthorized.
-func (h *handler) authorized(r *http.Request) bool {
-	if h.opts.Username == "" {
-		return true
-	}
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
-	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(h.opts.Username)) == 1
-	want := h.opts.Password
-	if hexWant, isSHA := strings.CutPrefix(want, "{SHA}"); isSHA {
-		sum := sha1.Sum([]byte(pass))
-		got := hex.EncodeToString(sum[:])
-		return userOK && subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(hexWant))) == 1
-	}
-	return userOK && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
 }
 
 // httpError answers an HTML error page like the reference's.

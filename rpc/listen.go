@@ -105,7 +105,7 @@ func ListenUnix(cfg config.UnixHTTPServer, opts UnixOptions) (net.Listener, erro
 			return nil, openError(err)
 		}
 	}
-	return &unixListener{UnixListener: ln, path: cfg.File, ino: ino}, nil
+	return hostlessListener{&unixListener{UnixListener: ln, path: cfg.File, ino: ino}}, nil
 }
 
 // privateSocket is the socket's name inside its private directory.
@@ -217,7 +217,7 @@ func ListenInet(cfg config.InetHTTPServer) (net.Listener, error) {
 	if err != nil {
 		return nil, openError(err)
 	}
-	return ln, nil
+	return hostlessListener{ln}, nil
 }
 
 // openError words a listen failure as the reference's startup error.

@@ -258,8 +258,9 @@ func writePidfile(path string, log mainLogger) (remove func()) {
 	}
 	log.Logf(protocol.LevelInfo, "supervisord started with pid %d", pid)
 	return func() {
-		// Only our own file: the name may have been replaced meanwhile.
-		if cur, err := os.Lstat(path); err == nil && os.SameFile(cur, st) {
+		// Only our own file (or a link to it, removed as the reference
+		// does): the name may have been replaced meanwhile.
+		if cur, err := os.Stat(path); err == nil && os.SameFile(cur, st) {
 			_ = os.Remove(path)
 		}
 	}

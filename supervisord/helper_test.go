@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gosupervisor/internal/testenv"
 )
 
 // helperEnv marks a run of this test binary as a supervised child: both
@@ -83,5 +85,9 @@ func TestMain(m *testing.M) {
 	if !explicit {
 		_ = flag.Set("test.parallel", "6")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		code = testenv.CheckGoroutines(1)
+	}
+	os.Exit(code)
 }

@@ -81,7 +81,7 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 	// so that no program can report in supervisord's name.
 	service, serviceWarning := takeServiceManager()
 	runsEngine := cfg.Supervisord.Nodaemon || detached || service != nil
-	defer startPprof(stderr, runsEngine)()
+	defer startPprof(stderr, runsEngine, cfg)()
 	d := &daemon{
 		progname: progname,
 		args:     args,

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -44,15 +45,18 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 	type server struct {
 		section            string
 		username, password string
-		listen             func() (net.Listener, error)
+		// localNames is set for TCP servers: the names of this machine
+		// a browser may send as Host without authentication.
+		localNames []string
+		listen     func() (net.Listener, error)
 	}
 	var all []server
 	for _, s := range cfg.InetHTTPServers {
-		all = append(all, server{s.Section, s.Username, s.Password,
+		all = append(all, server{s.Section, s.Username, s.Password, localNames(s),
 			func() (net.Listener, error) { return rpc.ListenInet(s) }})
 	}
 	for _, s := range cfg.UnixHTTPServers {
-		all = append(all, server{s.Section, s.Username, s.Password,
+		all = append(all, server{s.Section, s.Username, s.Password, nil,
 			func() (net.Listener, error) {
 				return rpc.ListenUnix(s, rpc.UnixOptions{Report: stderr, Bound: bound})
 			}})
@@ -84,11 +88,13 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 			log.Logf(protocol.LevelCritical, "Server '%s' running without any HTTP authentication checking", s.section)
 		}
 		srv := rpc.NewServer(ctx, rpc.NewHandler(eng, rpc.HandlerOptions{
-			Username: s.username,
-			Password: s.password,
-			UI:       ui,
-			Log:      func(level protocol.Level, msg string) { log.Logf(level, "%s", msg) },
-			LogLevel: cfg.Supervisord.LogLevel,
+			Username:   s.username,
+			Password:   s.password,
+			CheckHost:  s.localNames != nil,
+			LocalNames: s.localNames,
+			UI:         ui,
+			Log:        func(level protocol.Level, msg string) { log.Logf(level, "%s", msg) },
+			LogLevel:   cfg.Supervisord.LogLevel,
 		}))
 		hs.servers = append(hs.servers, srv)
 		hs.wg.Add(1)
@@ -98,6 +104,20 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 		}()
 	}
 	return hs, nil
+}
+
+// localNames are the names of this machine a browser may send as Host
+// to a TCP server without authentication: its host name and the host
+// part of port= (localhost and IP addresses always pass).
+func localNames(s config.InetHTTPServer) []string {
+	names := []string{}
+	if h, err := os.Hostname(); err == nil {
+		names = append(names, h)
+	}
+	if s.Host != "" {
+		names = append(names, s.Host)
+	}
+	return names
 }
 
 // close stops accepting (closing a unix listener removes its socket

@@ -50,6 +50,10 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if action := formValue(r, "action"); action != "" {
+		if err := h.crossSite(r); err != nil {
+			http.Error(w, "webui: action refused: "+err.Error(), http.StatusForbidden)
+			return
+		}
 		// A start or stop waits for the process (stopwaitsecs, startsecs):
 		// the server's timeouts must not cut that short, only the client
 		// leaving, which cancels the request's context.
@@ -94,7 +98,7 @@ func (h *Handler) redirectWithMessage(w http.ResponseWriter, r *http.Request, ms
 		location = scheme + "://" + r.Host + location
 	}
 	hdr := w.Header()
-	setNoCache(hdr)
+	setPageHeaders(hdr)
 	hdr.Set("Location", location)
 	hdr.Set("Content-Type", "text/html;charset=utf-8")
 	w.WriteHeader(http.StatusMovedPermanently)

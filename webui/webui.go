@@ -73,6 +73,8 @@ type Options struct {
 
 // Handler serves the web UI over a Backend. It is safe for concurrent use.
 type Handler struct {
+	// cop tells the actions a browser sent from a page of another site.
+	cop     *http.CrossOriginProtection
 	backend Backend
 	version string
 	now     func() time.Time
@@ -91,6 +93,7 @@ type staticFile struct {
 // New returns the web UI for b.
 func New(b Backend, opts Options) *Handler {
 	h := &Handler{
+		cop:     http.NewCrossOriginProtection(),
 		backend: b,
 		version: opts.Version,
 		now:     opts.Now,
@@ -212,6 +215,14 @@ func setNoCache(hdr http.Header) {
 	hdr.Set("Expires", "Thu, 01 Jan 1970 00:00:00 GMT")
 }
 
+// setPageHeaders sets the headers of every page and redirect: the
+// reference's no-cache ones, and a policy that no site may frame the
+// page (a framed, hidden Stop button under a decoy is clickjacking).
+func setPageHeaders(hdr http.Header) {
+	setNoCache(hdr)
+	hdr.Set("Content-Security-Policy", "frame-ancestors 'none'")
+}
+
 // render writes a page from the named template. The template runs into a
 // buffer first so that a template error becomes a clean 500.
 func (h *Handler) render(w http.ResponseWriter, name string, data any) {
@@ -222,8 +233,19 @@ func (h *Handler) render(w http.ResponseWriter, name string, data any) {
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/html;charset=utf-8")
-	setNoCache(hdr)
+	setPageHeaders(hdr)
 	_, _ = w.Write([]byte(buf.String()))
+}
+
+// crossSite reports an action a browser sent from a page of another
+// site, by the rule net/http.CrossOriginProtection applies to unsafe
+// methods: the UI's actions also come as GET links (as in the
+// reference), which the protection itself lets through as safe, and an
+// <img> on any page could follow them.
+func (h *Handler) crossSite(r *http.Request) error {
+	asUnsafe := *r
+	asUnsafe.Method = http.MethodPost
+	return h.cop.Check(&asUnsafe)
 }
 
 // parseForm merges query and urlencoded body as the reference does: a

@@ -256,7 +256,7 @@ func (r *run) start(t *testing.T) {
 	r.daemon = testenv.Start(t, r.dir, bin, "-n", "-c", r.conf)
 	t.Cleanup(func() {
 		r.daemon.Kill()
-		killHelpers(r.dir)
+		testenv.KillHelpers(r.dir)
 	})
 	testenv.Eventually(t, 20*time.Second, func() error {
 		r.checkAlive(t)
@@ -358,26 +358,6 @@ func (r *run) daemonMemory(t *testing.T) memory {
 		t.Fatalf("no VmRSS/VmHWM in /proc status:\n%s", b)
 	}
 	return m
-}
-
-// killHelpers kills, by pid, every helper child still running in the
-// run's directory (the daemon's working directory, which the helpers
-// inherit): a test that failed half-way may leave them behind.
-func killHelpers(dir string) {
-	entries, _ := os.ReadDir("/proc")
-	self, _ := os.Executable()
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != self {
-			continue
-		}
-		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == dir {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
 }
 
 // waitFile waits until path exists.

@@ -212,7 +212,7 @@ func (s *side) start(t *testing.T) {
 	s.daemon = testenv.Start(t, s.dir, s.impl.bin(t), "-n", "-c", s.conf)
 	t.Cleanup(func() {
 		s.daemon.Kill()
-		killHelpers(s.dir)
+		testenv.KillHelpers(s.dir)
 	})
 	s.waitRunning(t)
 }
@@ -270,26 +270,6 @@ func (s *side) signal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
 	if err := s.daemon.Cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("%s: signal %v: %v", s.impl.name, sig, err)
-	}
-}
-
-// killHelpers kills, by pid, every helper child still running for the
-// side's directory (the daemon's working directory, which the helpers
-// inherit): a test that failed half-way may leave them behind.
-func killHelpers(dir string) {
-	entries, _ := os.ReadDir("/proc")
-	self, _ := os.Executable()
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != self {
-			continue
-		}
-		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == dir {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
 	}
 }
 

@@ -38,6 +38,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -181,6 +182,55 @@ func (d *Dir) Exists(name string) (bool, error) {
 		return false, nil
 	}
 	return false, &fs.PathError{Op: "lstat", Path: d.join(name), Err: err}
+}
+
+// ChmodSocket sets the mode bits (chmod(2)'s, special bits included) of
+// the socket file at path, which the daemon's user must own. Unlike
+// os.Chmod it never follows a link at path: where other users can write
+// the directory, the socket just bound may have been swapped for a link
+// to a file of root's.
+func ChmodSocket(path string, mode uint32) error {
+	return onOwnSocket(path, "chmod", func(fd int) error {
+		// chmod(2) through the descriptor's /proc link reaches the
+		// socket's inode itself (fchmod cannot take an O_PATH descriptor).
+		return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode&0o7777)
+	})
+}
+
+// ChownSocket sets the owner and group (-1 keeps one) of the socket file
+// at path, which the daemon's user must own, never following a link at
+// path (see ChmodSocket).
+func ChownSocket(path string, uid, gid int) error {
+	return onOwnSocket(path, "chown", func(fd int) error {
+		return unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH)
+	})
+}
+
+// onOwnSocket runs f on an O_PATH descriptor of the entry at path once it
+// is known to be a socket the daemon's user owns.
+func onOwnSocket(path, op string, f func(fd int) error) error {
+	dir, name := filepath.Split(path)
+	d, err := OpenDir(dir)
+	if err != nil {
+		return &fs.PathError{Op: op, Path: path, Err: unwrapPath(err)}
+	}
+	defer d.Close()
+	fd, err := openPath(d.fd, name, unix.O_NOFOLLOW)
+	if err != nil {
+		return &fs.PathError{Op: op, Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: op, Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Uid != uint32(os.Geteuid()) {
+		return &fs.PathError{Op: op, Path: path, Err: fmt.Errorf("%w (mode %o, owner uid %d: not the socket just bound)", ErrUntrustedFile, st.Mode, st.Uid)}
+	}
+	if err := ignoringEINTR(func() error { return f(fd) }); err != nil {
+		return &fs.PathError{Op: op, Path: path, Err: err}
+	}
+	return nil
 }
 
 // checkName accepts a single, real path component.

@@ -440,3 +440,58 @@ func TestMkdirAll(t *testing.T) {
 		t.Errorf("sys/new was created through the planted link: %v", err)
 	}
 }
+
+// TestSocketOwnership: the socket just bound gets its mode and owner; a
+// link swapped in for it, or a socket of another user's, is refused and
+// left as it was.
+func TestSocketOwnership(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	tr.dir("run", 0o755, other)
+	sock := tr.path("run/s.sock")
+	bind := func() int {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: sock}); err != nil {
+			t.Fatal(err)
+		}
+		return fd
+	}
+	fd := bind()
+	defer unix.Close(fd)
+	if err := ChmodSocket(sock, 0o660); err != nil {
+		t.Fatal(err)
+	}
+	if err := ChownSocket(sock, other, -1); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(sock, &st); err != nil || st.Mode&0o7777 != 0o660 || st.Uid != other || st.Gid != 0 {
+		t.Fatalf("socket mode %o uid %d gid %d (%v), want 0660 %d 0", st.Mode&0o7777, st.Uid, st.Gid, err, other)
+	}
+	// Now another user's: refused.
+	if err := ChmodSocket(sock, 0o777); !errors.Is(err, ErrUntrustedFile) {
+		t.Errorf("chmod of another user's socket: %v, want ErrUntrustedFile", err)
+	}
+
+	// The directory's owner swaps the socket for a link to root's file.
+	tr.file("victim", "precious", 0)
+	if err := os.Chmod(tr.path("victim"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(sock); err != nil {
+		t.Fatal(err)
+	}
+	tr.link("run/s.sock", "@victim", other)
+	if err := ChmodSocket(sock, 0o777); !errors.Is(err, ErrUntrustedFile) {
+		t.Errorf("chmod through a swapped-in link: %v, want ErrUntrustedFile", err)
+	}
+	if err := ChownSocket(sock, other, other); !errors.Is(err, ErrUntrustedFile) {
+		t.Errorf("chown through a swapped-in link: %v, want ErrUntrustedFile", err)
+	}
+	if err := unix.Stat(tr.path("victim"), &st); err != nil || st.Mode&0o7777 != 0o600 || st.Uid != 0 {
+		t.Errorf("victim is now mode %o uid %d", st.Mode&0o7777, st.Uid)
+	}
+}

@@ -6,13 +6,16 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -46,7 +49,7 @@ func RepoRoot() string {
 func Binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gosupervisor-bin-")
+		dir, err := BuildDir("gosupervisor-bin")
 		if err != nil {
 			buildErr = err
 			return
@@ -63,6 +66,24 @@ func Binaries(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return buildDir
+}
+
+// BuildDir makes a temporary directory for binaries built once per test
+// process, named after the process; no test owns it, so nothing removes
+// it when the process ends. Each call first removes the ones of the same
+// prefix whose process has ended, so that runs do not pile up copies.
+func BuildDir(prefix string) (string, error) {
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"-*-*"))
+	for _, d := range old {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d)[len(prefix)+1:], "%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, fs.ErrNotExist) {
+			_ = os.RemoveAll(d)
+		}
+	}
+	return os.MkdirTemp("", fmt.Sprintf("%s-%d-", prefix, os.Getpid()))
 }
 
 // RequireReference fails the test when the Python reference is missing.
@@ -187,23 +208,76 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
-// CheckGoroutines is for TestMain after m.Run: it waits up to 10 s for the
-// goroutine count to fall to allowed (main, plus os/signal's watcher where
-// the package uses signals) and returns 1, after printing every stack,
-// when it does not. A goroutine that outlives the tests is a leaked pump,
+// Main is the TestMain of a package with nothing else to set up: it runs
+// the tests, then fails the run if a goroutine outlives them
+// (CheckGoroutines(1)).
+func Main(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		code = CheckGoroutines(1)
+	}
+	os.Exit(code)
+}
+
+// CheckGoroutines is for TestMain after m.Run: it waits up to 10 s for
+// the goroutines to fall to allowed (1: TestMain's own) and returns 1,
+// after printing every stack, when they do not. os/signal's watcher is
+// not counted: signal.Notify (and the fuzzing engine) start it and it
+// never ends. A goroutine that outlives the tests is a leaked pump,
 // stream, waiter or connection.
 func CheckGoroutines(allowed int) int {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n := runtime.NumGoroutine()
-		if n <= allowed {
+		stacks := goroutineStacks()
+		if len(stacks) <= allowed {
 			return 0
 		}
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "%d goroutines leaked (%d allowed):\n%s\n", n, allowed, buf[:runtime.Stack(buf, true)])
+			fmt.Fprintf(os.Stderr, "%d goroutines leaked (%d allowed):\n%s\n", len(stacks)-allowed, allowed, strings.Join(stacks, "\n\n"))
 			return 1
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// goroutineStacks returns the stack of every goroutine but os/signal's
+// watcher, the caller's first.
+func goroutineStacks() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var stacks []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, "os/signal.loop") {
+			stacks = append(stacks, g)
+		}
+	}
+	return stacks
+}
+
+// KillHelpers kills, by pid, every process still running this test binary
+// (the supervised helper children) with dir as its working directory: the
+// helpers inherit the daemon's, so a test that failed half-way and left
+// its daemon's children behind gets rid of them.
+func KillHelpers(dir string) {
+	entries, _ := os.ReadDir("/proc")
+	self, _ := os.Executable()
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != self {
+			continue
+		}
+		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == dir {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }

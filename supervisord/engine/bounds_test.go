@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -17,16 +18,7 @@ import (
 // queue is empty; the queue takes writes again once the child reads.
 func TestStdinQueueBounded(t *testing.T) {
 	t.Parallel()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	sw := &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	done := make(chan struct{})
-	go func() { sw.run(); close(done) }()
-	defer func() { sw.close(); <-done }()
-
+	sw, r := newTestStdin(t)
 	big := bytes.Repeat([]byte("x"), maxStdinQueue+1)
 	if err := sw.send(big); err != nil {
 		t.Fatalf("one oversized write into an empty queue: %v", err)
@@ -40,7 +32,7 @@ func TestStdinQueueBounded(t *testing.T) {
 	}
 	// The child reads everything: the queue takes writes again.
 	buf := make([]byte, len(big))
-	if _, err := readFull(r, buf); err != nil {
+	if _, err := io.ReadFull(r, buf); err != nil {
 		t.Fatal(err)
 	}
 	sw.mu.Lock()
@@ -54,16 +46,42 @@ func TestStdinQueueBounded(t *testing.T) {
 	}
 }
 
-func readFull(f *os.File, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := f.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
+// newTestStdin is a stdin writer on a real pipe, stopped at cleanup; r is
+// the child's end.
+func newTestStdin(t *testing.T) (sw *stdinWriter, r *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return n, nil
+	sw = &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	done := make(chan struct{})
+	go func() { sw.run(); close(done) }()
+	t.Cleanup(func() {
+		sw.close()
+		<-done
+		r.Close()
+	})
+	return sw, r
+}
+
+// listenerInEngine is an engine (not running) with the pool "lis" of one
+// listener process, RUNNING with a real stdin pipe (r is the child's end)
+// and a fresh protocol instance.
+func listenerInEngine(t *testing.T, log *recLog) (e *Engine, lp *listenerPool, p *process, r *os.File) {
+	t.Helper()
+	cfg := testConfig(t, testPool(t, "lis", []string{"REMOTE_COMMUNICATION"}, 10, "run"))
+	e, err := New(Options{Config: cfg, Log: log, OS: newFakeOS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.closeGroups)
+	lp = e.ev.pools[0]
+	p = lp.g.procs[0]
+	sw, r := newTestStdin(t)
+	p.state, p.pid, p.io = protocol.StateRunning, 4242, &instanceIO{stdin: sw}
+	e.listenerStarting(p)
+	return e, lp, p, r
 }
 
 // TestPumpQueueBounded: a pump waits while the loop has not taken
@@ -113,29 +131,11 @@ func TestPumpQueueBounded(t *testing.T) {
 // result line without its newline ends the protocol once it is too long.
 func TestEventsListenerBounds(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testPool(t, "lis", []string{"REMOTE_COMMUNICATION"}, 10, "run"))
 	log := &recLog{debug: true}
-	e, err := New(Options{Config: cfg, Log: log, OS: newFakeOS()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.closeGroups()
-	lp := e.ev.pools[0]
-	p := lp.g.procs[0]
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	sw := &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	done := make(chan struct{})
-	go func() { sw.run(); close(done) }()
-	defer func() { sw.close(); <-done }()
-	p.state, p.pid, p.io = protocol.StateRunning, 4242, &instanceIO{stdin: sw}
-	e.listenerStarting(p)
+	e, lp, p, _ := listenerInEngine(t, log)
 	inst := lp.current[p]
 
-	if err := sw.send(make([]byte, maxStdinQueue)); err != nil { // nobody reads r
+	if err := p.io.stdin.send(make([]byte, maxStdinQueue)); err != nil { // nobody reads the pipe
 		t.Fatal(err)
 	}
 	e.sendRemoteComm("t", "x")

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"gosupervisor/config"
-	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/events"
 )
 
@@ -174,25 +172,8 @@ func TestEventsOverflowAndResultHandler(t *testing.T) {
 // place of a child.
 func TestEventsListenerProtocolInTheEngine(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testPool(t, "lis", []string{"REMOTE_COMMUNICATION"}, 10, "run"))
 	log := &recLog{debug: true}
-	e, err := New(Options{Config: cfg, Log: log, OS: newFakeOS()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.closeGroups()
-	lp := e.ev.pools[0]
-	p := lp.g.procs[0]
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	sw := &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go sw.run()
-	defer sw.close()
-	p.state, p.pid, p.io = protocol.StateRunning, 4242, &instanceIO{stdin: sw}
-	e.listenerStarting(p)
+	e, lp, p, r := listenerInEngine(t, log)
 	inst := lp.current[p]
 
 	wantEnvelope := "ver:3.0 server:supervisor serial:0 pool:lis poolserial:0 eventname:REMOTE_COMMUNICATION len:8\ntype:t\nx"
@@ -247,4 +228,33 @@ func TestEventsListenerProtocolInTheEngine(t *testing.T) {
 		"DEBG rebuffering event 1 for pool lis (buf size=0, max=10)",
 		"DEBG lis: ACKNOWLEDGED -> UNKNOWN",
 		"WARN lis: has entered the UNKNOWN state and will no longer receive events")
+}
+
+// Two events waiting when the one listener says READY: the first goes
+// out, and the second is put back with the reference's "rebuffering"
+// line (its dispatch takes each event out of the buffer and puts back
+// the one no listener can take). A pool with no READY listener is not
+// tried at all, so a BUSY listener adds no line.
+func TestEventsRebufferedWhileListenerBusy(t *testing.T) {
+	t.Parallel()
+	log := &recLog{debug: true}
+	e, lp, p, _ := listenerInEngine(t, log)
+
+	e.sendRemoteComm("t", "one")
+	e.sendRemoteComm("t", "two")
+	e.sendRemoteComm("t", "three")
+	e.dispatchEvents() // not READY yet: nothing tried
+	e.listenerOutput(lp.current[p], []byte("READY\n"))
+	e.dispatchEvents()
+	e.dispatchEvents() // BUSY: nothing tried
+	if lp.pool.Len() != 2 {
+		t.Fatalf("pool holds %d events, want 2", lp.pool.Len())
+	}
+	if n := strings.Count(strings.Join(log.snapshot(), "\n"), "rebuffering"); n != 1 {
+		t.Errorf("%d rebuffering lines, want 1: %q", n, log.snapshot())
+	}
+	wantLinesInOrder(t, log,
+		"DEBG lis: ACKNOWLEDGED -> READY",
+		"DEBG event 0 sent to listener lis",
+		"DEBG rebuffering event 1 for pool lis (buf size=1, max=10)")
 }

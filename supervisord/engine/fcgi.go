@@ -8,6 +8,7 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/safefs"
 )
 
 // openFCGISocket binds and listens on an [fcgi-program:x] socket with the
@@ -48,11 +49,12 @@ func openFCGISocket(s *config.FCGISocket) (*os.File, error) {
 			return nil, fmt.Errorf("socket: %w", err)
 		}
 		err = syscall.Bind(fd, &syscall.SockaddrUnix{Name: s.Address})
+		// Never through a link another user swapped in after the bind.
 		if err == nil {
-			err = os.Chmod(s.Address, os.FileMode(s.Mode))
+			err = safefs.ChmodSocket(s.Address, uint32(s.Mode))
 		}
 		if err == nil && (s.OwnerUID >= 0 || s.OwnerGID >= 0) {
-			err = os.Chown(s.Address, s.OwnerUID, s.OwnerGID)
+			err = safefs.ChownSocket(s.Address, s.OwnerUID, s.OwnerGID)
 		}
 	default:
 		return nil, fmt.Errorf("unsupported socket network %q", s.Network)

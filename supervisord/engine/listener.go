@@ -80,14 +80,35 @@ func (e *Engine) listenerStarting(p *process) {
 // the listener's stdin writer goroutine: the loop never blocks on them.
 func (e *Engine) dispatchEvents() {
 	for _, lp := range e.ev.pools {
+		if !dispatchCapable(lp) {
+			continue
+		}
 		for {
 			entry, ok := lp.pool.Peek()
-			if !ok || !e.deliver(lp, entry) {
+			if !ok {
+				break
+			}
+			if !e.deliver(lp, entry) {
+				// The reference takes the event out, finds no READY
+				// listener (the last one just took the event before)
+				// and puts it back, with this line.
+				e.log.Logf(protocol.LevelDebug, "rebuffering event %d for pool %s (buf size=%d, max=%d)", entry.Event.Serial(), lp.name(), lp.pool.Len()-1, lp.g.cfg.BufferSize)
 				break
 			}
 			lp.pool.Pop()
 		}
 	}
+}
+
+// dispatchCapable reports whether a listener of the pool is RUNNING and
+// READY: only then does the reference try to dispatch the pool's events.
+func dispatchCapable(lp *listenerPool) bool {
+	for _, p := range lp.g.procs {
+		if inst := lp.current[p]; p.state == protocol.StateRunning && inst != nil && !inst.closed && inst.proto.State() == events.ListenerReady {
+			return true
+		}
+	}
+	return false
 }
 
 // deliver writes entry to the first RUNNING and READY listener of the

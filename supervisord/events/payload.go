@@ -2,10 +2,11 @@ package events
 
 import (
 	"fmt"
-	"gosupervisor/internal/pyrepr"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"gosupervisor/internal/pyrepr"
 )
 
 // StateChange describes one process state transition for its
