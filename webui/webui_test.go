@@ -623,3 +623,27 @@ func TestSummarize(t *testing.T) {
 		})
 	}
 }
+
+// The status table shows what a program's extension keys add to its
+// description (health, STATUS=), after the reference's prefix; a stock
+// program's row is as before.
+func TestRowsShowExtras(t *testing.T) {
+	started := fixedNow().Add(-5 * time.Second)
+	procs := []engine.ProcessStatus{
+		{Name: "api", Group: "api", State: protocol.StateRunning, PID: 42, Started: started,
+			Extras: protocol.Extras{Health: "unhealthy", HealthDetail: "HTTP 503 (3/3)", Status: "draining"}},
+		{Name: "worker", Group: "worker", State: protocol.StateStarting, PID: 43, Started: started,
+			Extras: protocol.Extras{Notify: true}},
+		{Name: "plain", Group: "plain", State: protocol.StateRunning, PID: 44, Started: started},
+	}
+	got := rows(procs, fixedNow().Unix())
+	for i, want := range []string{
+		"pid 42, uptime 0:00:05 [unhealthy: HTTP 503 (3/3)]: draining",
+		"waiting for READY=1",
+		"pid 44, uptime 0:00:05",
+	} {
+		if got[i].Description != want {
+			t.Errorf("row %d: %q, want %q", i, got[i].Description, want)
+		}
+	}
+}

@@ -216,3 +216,20 @@ stderr_logfile=NONE
 		t.Errorf("only %d of %d spawns were RUNNING by READY=1", ready, spawns)
 	}
 }
+
+// TestWatchdogPID: WATCHDOG_PID is set, to the program's own pid, only
+// when the exec shim starts the program anyway (here for rlimit_nofile);
+// otherwise it stays unset (TestAbstractSocket).
+func TestWatchdogPID(t *testing.T) {
+	t.Parallel()
+	d := newDaemon(t, "", readyProgram("shimmed", "{{python}} {{sender}} sendto env:{{dir}}/env READY=1", "watchdog_secs=30\nrlimit_nofile=4096"))
+	d.start()
+	i := d.waitState("shimmed", "RUNNING", "", 30*time.Second)
+	b, err := os.ReadFile(filepath.Join(d.dir, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("WATCHDOG_USEC=30000000\nWATCHDOG_PID=%d\n", i.PID); !strings.Contains(string(b), want) {
+		t.Errorf("the program's environment:\n%s\nwant %q", b, want)
+	}
+}
