@@ -27,11 +27,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runHelper(mode, os.Args[1:]))
 	}
 	code := m.Run()
-	if readyExitBin != "" {
-		os.RemoveAll(filepath.Dir(readyExitBin))
-	}
 	if code == 0 {
-		code = testenv.CheckGoroutines(2)
+		code = testenv.CheckGoroutines(1)
 	}
 	os.Exit(code)
 }
@@ -210,13 +207,16 @@ type info struct {
 	PID         int    `xmlrpc:"pid"`
 }
 
-func (d *daemon) info(name string) info {
+func (d *daemon) info(name string) info { return rpcStruct[info](d, "supervisor.getProcessInfo", name) }
+
+// rpcStruct calls a method that takes a process name and answers a struct.
+func rpcStruct[T any](d *daemon, method, name string) T {
 	d.t.Helper()
-	var i info
-	if err := d.call("supervisor.getProcessInfo", name, &i); err != nil {
-		d.t.Fatalf("getProcessInfo(%s): %v", name, err)
+	var v T
+	if err := d.call(method, name, &v); err != nil {
+		d.t.Fatalf("%s(%s): %v", method, name, err)
 	}
-	return i
+	return v
 }
 
 // healthInfo is gosupervisor.getProcessHealth's struct.
@@ -237,12 +237,7 @@ type healthInfo struct {
 }
 
 func (d *daemon) health(name string) healthInfo {
-	d.t.Helper()
-	var h healthInfo
-	if err := d.call("gosupervisor.getProcessHealth", name, &h); err != nil {
-		d.t.Fatalf("getProcessHealth(%s): %v", name, err)
-	}
-	return h
+	return rpcStruct[healthInfo](d, "gosupervisor.getProcessHealth", name)
 }
 
 // wait polls until cond accepts name's info.
@@ -388,7 +383,7 @@ var (
 func readyExit(t *testing.T) string {
 	t.Helper()
 	readyExitOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gosup-readyexit-")
+		dir, err := testenv.BuildDir("gosup-readyexit")
 		if err != nil {
 			readyExitErr = err
 			return

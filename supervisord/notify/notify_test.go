@@ -16,13 +16,7 @@ import (
 	"gosupervisor/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		code = testenv.CheckGoroutines(1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestPermits(t *testing.T) {
 	const main, prog = 100, 1000
