@@ -104,6 +104,7 @@ serverurl=unix://{{dir}}/supervisor.sock
 // {{env}} (the environment= value that makes it a helper).
 func newDaemon(t *testing.T, supervisordLines, programs string) *daemon {
 	t.Helper()
+	requireSenders(t)
 	dir := t.TempDir()
 	// Programs run as nobody must reach the sender script and write
 	// their results: a world-writable directory outside the 0700 temp
@@ -133,6 +134,35 @@ func newDaemon(t *testing.T, supervisordLines, programs string) *daemon {
 		t.Fatal(err)
 	}
 	return d
+}
+
+var (
+	sendersOnce sync.Once
+	sendersErr  error
+)
+
+// requireSenders fails the test, naming what is missing, when a sender
+// the programs use is absent: Python, /usr/bin/systemd-notify, or a
+// libsystemd.so.0 that ctypes can load (scripts/deps.sh installs them;
+// without this a missing tool would read as a program that never
+// became RUNNING). The reference is checked too: the tests run the
+// stock supervisorctl.
+func requireSenders(t *testing.T) {
+	t.Helper()
+	testenv.RequireReference(t)
+	sendersOnce.Do(func() {
+		if _, err := os.Stat("/usr/bin/systemd-notify"); err != nil {
+			sendersErr = fmt.Errorf("/usr/bin/systemd-notify missing (run `make deps` as root): %w", err)
+			return
+		}
+		out, err := exec.Command(testenv.Python3, "-c", `import ctypes; ctypes.CDLL("libsystemd.so.0")`).CombinedOutput()
+		if err != nil {
+			sendersErr = fmt.Errorf("libsystemd.so.0 cannot be loaded through ctypes (run `make deps` as root): %v\n%s", err, out)
+		}
+	})
+	if sendersErr != nil {
+		t.Fatal(sendersErr)
+	}
 }
 
 func (d *daemon) expand(s string) string {
