@@ -320,11 +320,11 @@ func (d *daemon) ctl(bin string, args ...string) string {
 // pid is the daemon's pid.
 func (d *daemon) pid() int { return d.d.Cmd.Process.Pid }
 
-// openFDs counts the daemon's open descriptors, leaving out stream
-// sockets: the HTTP server's connections come and go with its clients
-// (the test's own calls), while a leaked notification socket (a
+// openFDs maps the daemon's open descriptors to their targets, leaving
+// out stream sockets: the HTTP server's connections come and go with its
+// clients (the test's own calls), while a leaked notification socket (a
 // datagram socket), pipe or file would count.
-func (d *daemon) openFDs() int {
+func (d *daemon) openFDs() map[string]string {
 	d.t.Helper()
 	dir := fmt.Sprintf("/proc/%d/fd", d.pid())
 	ents, err := os.ReadDir(dir)
@@ -332,15 +332,18 @@ func (d *daemon) openFDs() int {
 		d.t.Fatal(err)
 	}
 	streams := streamSocketInodes()
-	n := 0
+	fds := map[string]string{}
 	for _, e := range ents {
-		target, _ := os.Readlink(filepath.Join(dir, e.Name()))
+		target, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // closed since the listing
+		}
 		if ino, ok := strings.CutPrefix(target, "socket:["); ok && streams[strings.TrimSuffix(ino, "]")] {
 			continue
 		}
-		n++
+		fds[e.Name()] = target
 	}
-	return n
+	return fds
 }
 
 // streamSocketInodes lists the inodes of unix stream sockets
