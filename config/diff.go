@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 )
@@ -129,6 +130,10 @@ func processFieldRule(field string) fieldRule {
 	case "Argv", "ArgvErr":
 		// Derived from Command.
 		return compareIgnored
+	case "Requires":
+		// Derived from DependsOn and the other groups' processes (a
+		// dependency's numprocs changing changes its own group only).
+		return compareIgnored
 	case "User", "GID":
 		// The reference compares the resolved uid only.
 		return compareIgnored
@@ -200,12 +205,17 @@ func logEqual(a, b LogConfig) bool {
 	return true
 }
 
-// mergedEnv is [supervisord] environment overlaid with the program's own.
+// mergedEnv is [supervisord] environment overlaid with the program's own,
+// and [supervisord] environment_file's entries (under a key no variable
+// can have): a program's environment changes with either.
 func mergedEnv(c *Config, p *Process) map[string]string {
 	env := map[string]string{}
 	if c != nil {
 		for _, kv := range c.Supervisord.Environment {
 			env[kv.Key] = kv.Value
+		}
+		for i, e := range c.Supervisord.EnvironmentFiles {
+			env[fmt.Sprintf("=environment_file %d", i)] = e.String()
 		}
 	}
 	for _, kv := range p.Environment {
