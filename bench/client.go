@@ -9,26 +9,17 @@ import (
 	"time"
 
 	"github.com/kolo/xmlrpc"
-)
 
-// Process states as numbers on the wire (supervisor.states.ProcessStates).
-const (
-	stateStopped  = 0
-	stateStarting = 10
-	stateRunning  = 20
-	stateBackoff  = 30
-	stateStopping = 40
-	stateExited   = 100
-	stateFatal    = 200
+	"gosupervisor/internal/protocol"
 )
 
 // ProcessInfo is the part of getProcessInfo's struct the scenarios read.
 type ProcessInfo struct {
-	Name      string `xmlrpc:"name"`
-	Group     string `xmlrpc:"group"`
-	State     int    `xmlrpc:"state"`
-	StateName string `xmlrpc:"statename"`
-	PID       int    `xmlrpc:"pid"`
+	Name      string                `xmlrpc:"name"`
+	Group     string                `xmlrpc:"group"`
+	State     protocol.ProcessState `xmlrpc:"state"`
+	StateName string                `xmlrpc:"statename"`
+	PID       int                   `xmlrpc:"pid"`
 }
 
 // Client is an XML-RPC client of one daemon's unix socket. Calls on one
@@ -143,15 +134,14 @@ func (c *Client) StartProcess(name string, wait bool) error {
 // back and how many of them were not a success.
 func (c *Client) StopAllProcesses(wait bool) (results, failed int, err error) {
 	var rs []struct {
-		Name   string `xmlrpc:"name"`
-		Status int    `xmlrpc:"status"`
+		Name   string             `xmlrpc:"name"`
+		Status protocol.FaultCode `xmlrpc:"status"`
 	}
 	if err := c.call("supervisor.stopAllProcesses", wait, &rs); err != nil {
 		return 0, 0, err
 	}
 	for _, r := range rs {
-		const success = 80 // supervisor.xmlrpc.Faults.SUCCESS
-		if r.Status != success {
+		if r.Status != protocol.FaultSuccess {
 			failed++
 		}
 	}
@@ -159,8 +149,8 @@ func (c *Client) StopAllProcesses(wait bool) (results, failed int, err error) {
 }
 
 // countStates counts infos per state.
-func countStates(infos []ProcessInfo) map[int]int {
-	n := map[int]int{}
+func countStates(infos []ProcessInfo) map[protocol.ProcessState]int {
+	n := map[protocol.ProcessState]int{}
 	for _, i := range infos {
 		n[i.State]++
 	}

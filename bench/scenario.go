@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // Params sizes the scenarios; DefaultParams gives the full and quick runs.
@@ -154,15 +156,15 @@ func pollUntil(ctx context.Context, d *Daemon, interval, timeout time.Duration, 
 
 // waitAllInState polls getAllProcessInfo until want processes are all in
 // state.
-func waitAllInState(ctx context.Context, d *Daemon, want, state int, interval, timeout time.Duration) error {
+func waitAllInState(ctx context.Context, d *Daemon, want int, state protocol.ProcessState, interval, timeout time.Duration) error {
 	return pollUntil(ctx, d, interval, timeout, fmt.Sprintf("%d processes in state %d", want, state), func() (bool, error) {
 		infos, err := d.Client.GetAllProcessInfo()
 		if err != nil {
 			return false, err
 		}
 		n := countStates(infos)
-		if n[stateFatal] > 0 {
-			return false, permanent{fmt.Errorf("%d processes FATAL", n[stateFatal])}
+		if n[protocol.StateFatal] > 0 {
+			return false, permanent{fmt.Errorf("%d processes FATAL", n[protocol.StateFatal])}
 		}
 		return len(infos) == want && n[state] == want, fmt.Errorf("states %v", n)
 	})

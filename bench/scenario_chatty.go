@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 func chattyScenario() *Scenario {
@@ -52,7 +54,7 @@ func runChattyScenario(ctx context.Context, env *Env) (Sample, error) {
 		return s, err
 	}
 	t0 := time.Now()
-	if err := waitAllInState(ctx, d, p.ChattyProcs, stateExited, 500*time.Millisecond, p.ChattyFor+time.Minute); err != nil {
+	if err := waitAllInState(ctx, d, p.ChattyProcs, protocol.StateExited, 500*time.Millisecond, p.ChattyFor+time.Minute); err != nil {
 		return s, err
 	}
 	u1, err := d.Usage()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 func respawnScenario() *Scenario {
@@ -33,12 +35,12 @@ func runRespawnScenario(ctx context.Context, env *Env) (Sample, error) {
 		return nil, err
 	}
 	defer d.Close()
-	if err := waitAllInState(ctx, d, 1, stateRunning, 10*time.Millisecond, 10*time.Second); err != nil {
+	if err := waitAllInState(ctx, d, 1, protocol.StateRunning, 10*time.Millisecond, 10*time.Second); err != nil {
 		return nil, err
 	}
 	running := func() (ProcessInfo, error) {
 		info, err := d.Client.GetProcessInfo("victim")
-		if err == nil && (info.State != stateRunning || info.PID <= 0) {
+		if err == nil && (info.State != protocol.StateRunning || info.PID <= 0) {
 			err = fmt.Errorf("victim is %s pid %d", info.StateName, info.PID)
 		}
 		return info, err
@@ -90,7 +92,7 @@ func runRespawnScenario(ctx context.Context, env *Env) (Sample, error) {
 		t0 := time.Now()
 		err = pollUntil(ctx, d, 0, 10*time.Second, "a new victim RUNNING", func() (bool, error) {
 			now, err := d.Client.GetProcessInfo("victim")
-			return err == nil && now.State == stateRunning && now.PID != info.PID && now.PID > 0, err
+			return err == nil && now.State == protocol.StateRunning && now.PID != info.PID && now.PID > 0, err
 		})
 		if err != nil {
 			return s, err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // rpcMethod is a call the rpc scenario makes, with its arguments.
@@ -49,7 +51,7 @@ func runRPCScenario(ctx context.Context, env *Env) (Sample, error) {
 		return nil, err
 	}
 	defer d.Close()
-	if err := waitAllInState(ctx, d, 1, stateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
+	if err := waitAllInState(ctx, d, 1, protocol.StateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
 		return nil, err
 	}
 	clients := make([]*Client, p.RPCClients)
@@ -182,7 +184,7 @@ func runRPCMixedScenario(ctx context.Context, env *Env) (Sample, error) {
 		return nil, err
 	}
 	defer d.Close()
-	if err := waitAllInState(ctx, d, 1, stateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
+	if err := waitAllInState(ctx, d, 1, protocol.StateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
 		return nil, err
 	}
 	res, err := runPythonClients(ctx, d.Config.SocketPath(), p.RPCClients, p.RPCFor, d,

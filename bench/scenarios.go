@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // Setup says where the log scenarios write and how big the scale curve is.
@@ -48,7 +50,7 @@ func idleScenario() *Scenario {
 				return nil, err
 			}
 			defer d.Close()
-			if err := waitAllInState(ctx, d, 1, stateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
+			if err := waitAllInState(ctx, d, 1, protocol.StateRunning, 50*time.Millisecond, 10*time.Second); err != nil {
 				return nil, err
 			}
 			if err := sleepCtx(ctx, env.Params.IdleSettle); err != nil {
@@ -216,10 +218,10 @@ func waitRunningInLog(ctx context.Context, d *Daemon, n int, timeout time.Durati
 			return false, err
 		}
 		c := countStates(infos)
-		if c[stateFatal] > 0 {
-			return false, permanent{fmt.Errorf("%d processes FATAL", c[stateFatal])}
+		if c[protocol.StateFatal] > 0 {
+			return false, permanent{fmt.Errorf("%d processes FATAL", c[protocol.StateFatal])}
 		}
-		if len(infos) == n && c[stateRunning] == n {
+		if len(infos) == n && c[protocol.StateRunning] == n {
 			at = time.Now()
 			usage, err = d.Usage()
 			return err == nil, err
@@ -231,7 +233,7 @@ func waitRunningInLog(ctx context.Context, d *Daemon, n int, timeout time.Durati
 
 // allRunning checks that infos are n processes, all RUNNING.
 func allRunning(infos []ProcessInfo, n int) error {
-	if c := countStates(infos); len(infos) != n || c[stateRunning] != n {
+	if c := countStates(infos); len(infos) != n || c[protocol.StateRunning] != n {
 		return fmt.Errorf("getAllProcessInfo: %d processes in states %v, want %d RUNNING", len(infos), c, n)
 	}
 	return nil

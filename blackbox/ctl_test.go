@@ -29,7 +29,10 @@ import (
 // ctlPrograms is the config the stock supervisorctl drives.
 var ctlPrograms = program("cat", "serve", "startsecs=0") +
 	program("manual", "serve", "startsecs=0\nautostart=false") +
-	program("failer", "exit1", "startretries=0\nautostart=false") +
+	// startsecs=10: the reference notices an exit only on its next loop
+	// turn, and when that comes after startsecs (a loaded machine) it
+	// calls the program RUNNING first and its start a success.
+	program("failer", "exit1", "startretries=0\nautostart=false\nstartsecs=10") +
 	program("multi", "serve", "autostart=false\nstartsecs=0\nnumprocs=2\nprocess_name=%(program_name)s_%(process_num)02d") +
 	"[program:nofile]\ncommand={{here}}/nosuchcmd\nautostart=false\n\n" +
 	program("a", "serve", "startsecs=0") +

@@ -12,13 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
 
 // rpcPrograms is the config of the XML-RPC transcript: one program per
 // situation the script needs.
 var rpcPrograms = program("cat", "serve", "startsecs=0") +
-	program("failer", "exit1", "startretries=0\nautostart=false") +
+	// startsecs=10: the reference notices an exit only on its next loop
+	// turn, and when that comes after startsecs (a loaded machine) it
+	// calls the program RUNNING first and its start a success.
+	program("failer", "exit1", "startretries=0\nautostart=false\nstartsecs=10") +
 	program("slow", "serve", "startsecs=3\nautostart=false") +
 	program("nolog", "serve", "startsecs=0\nautostart=false\nstdout_logfile=NONE\nstderr_logfile=NONE") +
 	"[program:nofile]\ncommand={{here}}/nosuchcmd\nautostart=false\n\n" +
@@ -211,24 +215,30 @@ func TestXMLRPCTranscript(t *testing.T) {
 
 // reachableFaults are the fault codes of checklist §3.2 a client can
 // provoke; the transcript must meet each of them.
-var reachableFaults = []int{1, 2, 3, 4, 6, 10, 11, 20, 21, 30, 40, 50, 60, 70, 90, 91, 92}
+var reachableFaults = []protocol.FaultCode{
+	protocol.FaultUnknownMethod, protocol.FaultIncorrectParameters, protocol.FaultBadArguments,
+	protocol.FaultSignatureUnsupported, protocol.FaultShutdownState, protocol.FaultBadName,
+	protocol.FaultBadSignal, protocol.FaultNoFile, protocol.FaultNotExecutable, protocol.FaultFailed,
+	protocol.FaultAbnormalTermination, protocol.FaultSpawnError, protocol.FaultAlreadyStarted,
+	protocol.FaultNotRunning, protocol.FaultAlreadyAdded, protocol.FaultStillRunning, protocol.FaultCantReread,
+}
 
 // checkCoverage fails unless the reference's transcript called all 41
 // methods it lists and met every reachable fault, so that equal
 // transcripts mean something.
 func checkCoverage(t *testing.T, ref []entry) {
 	t.Helper()
-	seen := map[int]bool{}
+	seen := map[protocol.FaultCode]bool{}
 	for _, e := range ref {
 		var f struct {
-			Fault int `json:"fault"`
+			Fault protocol.FaultCode `json:"fault"`
 		}
 		if json.Unmarshal(e.result, &f) == nil && f.Fault != 0 {
 			seen[f.Fault] = true
 		}
 		// multicall answers faults inline.
 		var inline []struct {
-			Code int `json:"faultCode"`
+			Code protocol.FaultCode `json:"faultCode"`
 		}
 		if json.Unmarshal(e.result, &inline) == nil {
 			for _, f := range inline {

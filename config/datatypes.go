@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 )
 
@@ -85,24 +86,10 @@ func ParseOctal(s string) (int, error) {
 	return int(n), nil
 }
 
-// ParseLogLevel is Supervisor's logging_level(): critical, error, warn,
-// info, debug, trace or blather, in any case.
-func ParseLogLevel(s string) (LogLevel, error) {
-	switch strings.ToLower(s) {
-	case "critical":
-		return LevelCritical, nil
-	case "error":
-		return LevelError, nil
-	case "warn":
-		return LevelWarn, nil
-	case "info":
-		return LevelInfo, nil
-	case "debug":
-		return LevelDebug, nil
-	case "trace":
-		return LevelTrace, nil
-	case "blather":
-		return LevelBlather, nil
+// ParseLogLevel is Supervisor's logging_level().
+func ParseLogLevel(s string) (protocol.Level, error) {
+	if l, ok := protocol.ParseLevel(s); ok {
+		return l, nil
 	}
 	return 0, fmt.Errorf("bad logging level name %s", pyrepr.Str(s))
 }

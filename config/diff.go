@@ -205,20 +205,18 @@ func logEqual(a, b LogConfig) bool {
 	return true
 }
 
-// mergedEnv is [supervisord] environment overlaid with the program's own,
-// and [supervisord] environment_file's entries (under a key no variable
-// can have): a program's environment changes with either.
+// mergedEnv is p's environment as c configures it, as a map (the
+// reference compares dicts, so order does not count), with [supervisord]
+// environment_file's entries under keys no variable can have: a program's
+// environment changes with either.
 func mergedEnv(c *Config, p *Process) map[string]string {
 	env := map[string]string{}
 	if c != nil {
-		for _, kv := range c.Supervisord.Environment {
-			env[kv.Key] = kv.Value
-		}
 		for i, e := range c.Supervisord.EnvironmentFiles {
 			env[fmt.Sprintf("=environment_file %d", i)] = e.String()
 		}
 	}
-	for _, kv := range p.Environment {
+	for _, kv := range c.ProcessEnvironment(p) {
 		env[kv.Key] = kv.Value
 	}
 	return env

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"gosupervisor/internal/protocol"
 )
 
 // Options makes Load pure and testable: everything the reference takes
@@ -161,10 +163,10 @@ func load(path string, opts Options, keys []keyRow) (*Config, error) {
 		}
 	}
 	for _, w := range l.warnings {
-		cfg.Messages = append(cfg.Messages, Message{Level: LevelWarn, Text: w})
+		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelWarn, Text: w})
 	}
 	for _, i := range l.infos {
-		cfg.Messages = append(cfg.Messages, Message{Level: LevelInfo, Text: i})
+		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelInfo, Text: i})
 	}
 	return cfg, nil
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"gosupervisor/internal/protocol"
 )
 
 // writeConf writes files (name → content) into a temp dir and returns it.
@@ -171,8 +173,8 @@ func TestIncludeAndMessages(t *testing.T) {
 		t.Fatalf("groups = %+v", cfg.Groups)
 	}
 	want := []Message{
-		{LevelWarn, `No file matches via include "` + dir + `/missing/*.conf"`},
-		{LevelInfo, `Included extra file "` + dir + `/conf.d/a.conf" during parsing`},
+		{protocol.LevelWarn, `No file matches via include "` + dir + `/missing/*.conf"`},
+		{protocol.LevelInfo, `Included extra file "` + dir + `/conf.d/a.conf" during parsing`},
 	}
 	if !reflect.DeepEqual(cfg.Messages, want) {
 		t.Errorf("messages = %v\nwant %v", cfg.Messages, want)
@@ -213,7 +215,7 @@ func TestOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := cfg.Supervisord
-	if s.LogLevel != LevelDebug || !s.Nodaemon || s.Logfile != filepath.Join(opts.Cwd, "rel.log") || s.Identifier != "100%" {
+	if s.LogLevel != protocol.LevelDebug || !s.Nodaemon || s.Logfile != filepath.Join(opts.Cwd, "rel.log") || s.Identifier != "100%" {
 		t.Errorf("overrides not applied: %+v", s)
 	}
 	opts.Overrides = map[string]string{"umask": "8"}

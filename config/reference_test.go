@@ -204,7 +204,7 @@ func dumpServer(c *Config) map[string]any {
 	}
 	messages := [][]string{}
 	for _, m := range c.Messages {
-		level := map[LogLevel]string{LevelWarn: "WARN", LevelInfo: "INFO"}[m.Level]
+		level := m.Level.String()
 		messages = append(messages, []string{level, m.Text})
 	}
 	return map[string]any{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 )
 
@@ -174,7 +175,7 @@ func (l *loader) realize(s *Supervisord, ov overrides) error {
 		case "minprocs":
 			s.MinProcs = v.(int)
 		case "loglevel":
-			s.LogLevel = v.(LogLevel)
+			s.LogLevel = v.(protocol.Level)
 		}
 	}
 	if l.userSet {

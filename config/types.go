@@ -26,6 +26,7 @@ import (
 	"syscall"
 
 	"gosupervisor/internal/envfile"
+	"gosupervisor/internal/protocol"
 )
 
 // Config is one fully parsed and validated configuration file (with its
@@ -61,23 +62,9 @@ type Config struct {
 // Message is a log line produced while parsing, to be written to the main
 // log once it exists.
 type Message struct {
-	Level LogLevel
+	Level protocol.Level
 	Text  string
 }
-
-// LogLevel is a main-log level with Supervisor's numbering.
-type LogLevel int
-
-// Supervisor's log levels, lowest (most verbose) first.
-const (
-	LevelBlather  LogLevel = 3
-	LevelTrace    LogLevel = 5
-	LevelDebug    LogLevel = 10
-	LevelInfo     LogLevel = 20
-	LevelWarn     LogLevel = 30
-	LevelError    LogLevel = 40
-	LevelCritical LogLevel = 50
-)
 
 // Supervisord is the [supervisord] section.
 type Supervisord struct {
@@ -86,7 +73,7 @@ type Supervisord struct {
 	LogfileSyslog   bool
 	LogfileMaxBytes int64
 	LogfileBackups  int
-	LogLevel        LogLevel
+	LogLevel        protocol.Level
 	Pidfile         string // absolute path
 	Umask           uint32 // default 0o022; applied only when daemonizing
 	Nodaemon        bool

@@ -14,17 +14,25 @@ import (
 
 	"github.com/kolo/xmlrpc"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 )
 
 // Fault is an XML-RPC fault answered by supervisord.
 type Fault struct {
-	Code   int
+	Code   protocol.FaultCode
 	String string
 }
 
 // Error renders the fault as Python's repr of xmlrpc.client.Fault.
 func (f *Fault) Error() string { return fmt.Sprintf("<Fault %d: %s>", f.Code, pyrepr.Str(f.String)) }
+
+// asFault returns err's Fault, if it is one.
+func asFault(err error) (*Fault, bool) {
+	var f *Fault
+	ok := errors.As(err, &f)
+	return f, ok
+}
 
 // ProtocolError is a non-200 HTTP answer to an XML-RPC call.
 type ProtocolError struct {
@@ -44,32 +52,6 @@ type errUnknownProtocol struct{ serverURL string }
 func (e errUnknownProtocol) Error() string {
 	return "Unknown protocol for serverurl " + e.serverURL
 }
-
-// asFault returns err's Fault, if it is one.
-func asFault(err error) (*Fault, bool) {
-	var f *Fault
-	ok := errors.As(err, &f)
-	return f, ok
-}
-
-// Supervisor's fault codes that supervisorctl interprets.
-const (
-	faultUnknownMethod       = 1
-	faultShutdownState       = 6
-	faultBadName             = 10
-	faultBadSignal           = 11
-	faultNoFile              = 20
-	faultNotExecutable       = 21
-	faultFailed              = 30
-	faultAbnormalTermination = 40
-	faultSpawnError          = 50
-	faultAlreadyStarted      = 60
-	faultNotRunning          = 70
-	faultSuccess             = 80
-	faultAlreadyAdded        = 90
-	faultStillRunning        = 91
-	faultCantReread          = 92
-)
 
 // rpcClient speaks XML-RPC to one supervisord over HTTP or a unix socket,
 // reusing one persistent connection as the Python client does.
@@ -152,7 +134,7 @@ func (c *rpcClient) call(ctx context.Context, method string, result any, args ..
 	if ferr := r.Err(); ferr != nil {
 		var fe xmlrpc.FaultError
 		if errors.As(ferr, &fe) {
-			return &Fault{Code: fe.Code, String: fe.String}
+			return &Fault{Code: protocol.FaultCode(fe.Code), String: fe.String}
 		}
 		return fmt.Errorf("decode %s fault: %w", method, ferr)
 	}
@@ -207,20 +189,20 @@ func reasonPhrase(resp *http.Response) string {
 // processInfo is the struct getProcessInfo and getAllProcessInfo return
 // (only the fields supervisorctl reads).
 type processInfo struct {
-	Name        string `xmlrpc:"name"`
-	Group       string `xmlrpc:"group"`
-	State       int    `xmlrpc:"state"`
-	StateName   string `xmlrpc:"statename"`
-	Description string `xmlrpc:"description"`
-	PID         int    `xmlrpc:"pid"`
+	Name        string                `xmlrpc:"name"`
+	Group       string                `xmlrpc:"group"`
+	State       protocol.ProcessState `xmlrpc:"state"`
+	StateName   string                `xmlrpc:"statename"`
+	Description string                `xmlrpc:"description"`
+	PID         int                   `xmlrpc:"pid"`
 }
 
 // callResult is one entry of a group or "all" call's result list.
 type callResult struct {
-	Name        string `xmlrpc:"name"`
-	Group       string `xmlrpc:"group"`
-	Status      int    `xmlrpc:"status"`
-	Description string `xmlrpc:"description"`
+	Name        string             `xmlrpc:"name"`
+	Group       string             `xmlrpc:"group"`
+	Status      protocol.FaultCode `xmlrpc:"status"`
+	Description string             `xmlrpc:"description"`
 }
 
 // configInfo is one entry of getAllConfigInfo.

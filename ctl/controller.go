@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"gosupervisor/internal/protocol"
 )
 
 // LSB init-script exit statuses the reference uses.
@@ -26,9 +28,6 @@ const (
 	statusNotRunning = 3
 	statusUnknown    = 4
 )
-
-// apiVersion is the XML-RPC API version this client speaks.
-const apiVersion = "3.0"
 
 // errInterrupted stands for Python's KeyboardInterrupt: the user pressed
 // Ctrl-C while we waited for input or streamed a log.
@@ -340,14 +339,14 @@ func (c *controller) upcheck() (bool, error) {
 	var f *Fault
 	switch {
 	case err == nil:
-		if api != apiVersion {
-			c.output(fmt.Sprintf("Sorry, this version of supervisorctl expects to talk to a server with API version %s, but the remote version is %s.", apiVersion, api))
+		if api != protocol.APIVersion {
+			c.output(fmt.Sprintf("Sorry, this version of supervisorctl expects to talk to a server with API version %s, but the remote version is %s.", protocol.APIVersion, api))
 			c.exitStatus = exitNotInstalled
 			return false, nil
 		}
 		return true, nil
 	case errors.As(err, &f):
-		if f.Code == faultUnknownMethod {
+		if f.Code == protocol.FaultUnknownMethod {
 			c.output("Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).")
 			c.exitStatus = exitUnimplemented
 			return false, nil
@@ -376,14 +375,14 @@ func isOSError(err error) bool {
 }
 
 // noIgnoredFault is passed to setExitFromFault when no fault is tolerated.
-const noIgnoredFault = -1
+const noIgnoredFault protocol.FaultCode = -1
 
 // setExitFromFault maps a result status to the exit status, ignoring
 // the one fault the action tolerates.
-func (c *controller) setExitFromFault(code, ignored int) {
+func (c *controller) setExitFromFault(code, ignored protocol.FaultCode) {
 	switch code {
-	case ignored, faultSuccess:
-	case faultSpawnError, faultAbnormalTermination, faultNotRunning:
+	case ignored, protocol.FaultSuccess:
+	case protocol.FaultSpawnError, protocol.FaultAbnormalTermination, protocol.FaultNotRunning:
 		c.exitStatus = exitNotRunning
 	default:
 		c.exitStatus = exitGeneric

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+
+	"gosupervisor/internal/protocol"
 )
 
 // doEOF ends the shell (exit, quit, end of input) with an empty line.
@@ -40,7 +42,7 @@ func (c *controller) doShutdown(arg string) error {
 		return nil
 	}
 	if f, ok := asFault(err); ok {
-		if f.Code == faultShutdownState {
+		if f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: already shutting down")
 			return nil
 		}
@@ -71,7 +73,7 @@ func (c *controller) doReload(arg string) error {
 	}
 	if err := c.call("restart", nil); err != nil {
 		c.exitStatus = exitGeneric
-		if f, ok := asFault(err); ok && f.Code == faultShutdownState {
+		if f, ok := asFault(err); ok && f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: already shutting down")
 			return nil
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"gosupervisor/internal/protocol"
 )
 
 func (c *controller) doAvail(arg string) error {
@@ -13,7 +15,7 @@ func (c *controller) doAvail(arg string) error {
 	var infos []configInfo
 	if err := c.call("getAllConfigInfo", &infos); err != nil {
 		c.exitStatus = exitGeneric
-		if f, ok := asFault(err); ok && f.Code == faultShutdownState {
+		if f, ok := asFault(err); ok && f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: supervisor shutting down")
 			return nil
 		}
@@ -52,10 +54,10 @@ func (c *controller) doReread(arg string) error {
 		c.exitStatus = exitGeneric
 		if f, ok := asFault(err); ok {
 			switch f.Code {
-			case faultShutdownState:
+			case protocol.FaultShutdownState:
 				c.output("ERROR: supervisor shutting down")
 				return nil
-			case faultCantReread:
+			case protocol.FaultCantReread:
 				c.output("ERROR: " + f.String)
 				return nil
 			}
@@ -97,12 +99,12 @@ func (c *controller) doAdd(arg string) error {
 		}
 		f, isFault := asFault(err)
 		switch {
-		case isFault && f.Code == faultShutdownState:
+		case isFault && f.Code == protocol.FaultShutdownState:
 			c.output("ERROR: shutting down")
 			c.exitStatus = exitGeneric
-		case isFault && f.Code == faultAlreadyAdded:
+		case isFault && f.Code == protocol.FaultAlreadyAdded:
 			c.output("ERROR: process group already active")
-		case isFault && f.Code == faultBadName:
+		case isFault && f.Code == protocol.FaultBadName:
 			c.output("ERROR: no such process/group: " + name)
 			c.exitStatus = exitGeneric
 		default:
@@ -124,9 +126,9 @@ func (c *controller) doRemove(arg string) error {
 		c.exitStatus = exitGeneric
 		f, isFault := asFault(err)
 		switch {
-		case isFault && f.Code == faultStillRunning:
+		case isFault && f.Code == protocol.FaultStillRunning:
 			c.output("ERROR: process/group still running: " + name)
-		case isFault && f.Code == faultBadName:
+		case isFault && f.Code == protocol.FaultBadName:
 			c.output("ERROR: no such process/group: " + name)
 		default:
 			return err
@@ -139,7 +141,7 @@ func (c *controller) doUpdate(arg string) error {
 	var result reloadResult
 	if err := c.call("reloadConfig", &result); err != nil {
 		c.exitStatus = exitGeneric
-		if f, ok := asFault(err); ok && f.Code == faultShutdownState {
+		if f, ok := asFault(err); ok && f.Code == protocol.FaultShutdownState {
 			c.output("ERROR: already shutting down")
 			return nil
 		}
@@ -191,7 +193,7 @@ func (c *controller) doUpdate(arg string) error {
 		c.output(g + ": stopped")
 		failed := false
 		for _, r := range results {
-			failed = failed || r.Status == faultFailed
+			failed = failed || r.Status == protocol.FaultFailed
 		}
 		if failed {
 			c.output(g + ": has problems; not removing")

@@ -3,21 +3,23 @@ package ctl
 import (
 	"fmt"
 	"strings"
+
+	"gosupervisor/internal/protocol"
 )
 
 // startResult renders one start result; a code the reference does not
 // know is an unknownResult error (it raises ValueError then).
 func startResult(r callResult) (string, error) {
 	name := makeNamespec(r.Group, r.Name)
-	reasons := map[int]string{
-		faultBadName:             "no such process",
-		faultNoFile:              "no such file",
-		faultNotExecutable:       "file is not executable",
-		faultAlreadyStarted:      "already started",
-		faultSpawnError:          "spawn error",
-		faultAbnormalTermination: "abnormal termination",
+	reasons := map[protocol.FaultCode]string{
+		protocol.FaultBadName:             "no such process",
+		protocol.FaultNoFile:              "no such file",
+		protocol.FaultNotExecutable:       "file is not executable",
+		protocol.FaultAlreadyStarted:      "already started",
+		protocol.FaultSpawnError:          "spawn error",
+		protocol.FaultAbnormalTermination: "abnormal termination",
 	}
-	if r.Status == faultSuccess {
+	if r.Status == protocol.FaultSuccess {
 		return name + ": started", nil
 	}
 	if reason, ok := reasons[r.Status]; ok {
@@ -29,7 +31,7 @@ func startResult(r callResult) (string, error) {
 // unknownResult is the reference's ValueError for a result code it does
 // not expect.
 type unknownResult struct {
-	code int
+	code protocol.FaultCode
 	name string
 }
 
@@ -39,7 +41,7 @@ func (e unknownResult) Error() string {
 
 // printResults prints each result with render and folds its status into
 // the exit status.
-func (c *controller) printResults(results []callResult, render func(callResult) (string, error), ignored int) error {
+func (c *controller) printResults(results []callResult, render func(callResult) (string, error), ignored protocol.FaultCode) error {
 	for _, r := range results {
 		line, err := render(r)
 		if err != nil {
@@ -65,7 +67,7 @@ type processAction struct {
 	render      func(callResult) (string, error)
 	// ignored is the fault that leaves the exit status alone ("already
 	// started" for start, "not running" for stop).
-	ignored int
+	ignored protocol.FaultCode
 	// groupBadName is the exit status when a group is unknown. Any other
 	// failure ends the command with an error, which onecmd reports (exit
 	// status 1).
@@ -78,13 +80,13 @@ var processActions = map[string]processAction{
 	"start": {
 		one: "startProcess", group: "startProcessGroup", all: "startAllProcesses",
 		missing: "Error: start requires a process name", missingExit: exitInvalidArgs,
-		render: startResult, ignored: faultAlreadyStarted,
+		render: startResult, ignored: protocol.FaultAlreadyStarted,
 		groupBadName: exitInvalidArgs,
 	},
 	"stop": {
 		one: "stopProcess", group: "stopProcessGroup", all: "stopAllProcesses",
 		missing: "Error: stop requires a process name", missingExit: exitGeneric,
-		render: signalResult("stopped"), ignored: faultNotRunning,
+		render: signalResult("stopped"), ignored: protocol.FaultNotRunning,
 		groupBadName: exitGeneric,
 	},
 	"signal": {
@@ -131,7 +133,7 @@ func (c *controller) actOnProcesses(cmd, arg string) error {
 		if whole {
 			var results []callResult
 			if err := c.call(a.group, &results, append([]any{group}, extra...)...); err != nil {
-				if f, ok := asFault(err); ok && f.Code == faultBadName {
+				if f, ok := asFault(err); ok && f.Code == protocol.FaultBadName {
 					c.output(group + ": ERROR (no such group)")
 					c.exitStatus = a.groupBadName
 					continue
@@ -143,7 +145,7 @@ func (c *controller) actOnProcesses(cmd, arg string) error {
 			}
 			continue
 		}
-		r := callResult{Name: process, Group: group, Status: faultSuccess}
+		r := callResult{Name: process, Group: group, Status: protocol.FaultSuccess}
 		var ok bool
 		if err := c.call(a.one, &ok, append([]any{name}, extra...)...); err != nil {
 			f, isFault := asFault(err)
@@ -165,15 +167,15 @@ func signalResult(success string) func(callResult) (string, error) {
 	return func(r callResult) (string, error) {
 		name := makeNamespec(r.Group, r.Name)
 		switch r.Status {
-		case faultBadName:
+		case protocol.FaultBadName:
 			return name + ": ERROR (no such process)", nil
-		case faultBadSignal:
+		case protocol.FaultBadSignal:
 			return name + ": ERROR (bad signal name)", nil
-		case faultNotRunning:
+		case protocol.FaultNotRunning:
 			return name + ": ERROR (not running)", nil
-		case faultSuccess:
+		case protocol.FaultSuccess:
 			return name + ": " + success, nil
-		case faultFailed:
+		case protocol.FaultFailed:
 			return r.Description, nil
 		}
 		return "", unknownResult{r.Status, name}
@@ -199,11 +201,11 @@ func (c *controller) doRestart(arg string) error {
 func clearResult(r callResult) (string, error) {
 	name := makeNamespec(r.Group, r.Name)
 	switch r.Status {
-	case faultBadName:
+	case protocol.FaultBadName:
 		return name + ": ERROR (no such process)", nil
-	case faultFailed:
+	case protocol.FaultFailed:
 		return name + ": ERROR (failed)", nil
-	case faultSuccess:
+	case protocol.FaultSuccess:
 		return name + ": cleared", nil
 	}
 	return "", unknownResult{r.Status, name}

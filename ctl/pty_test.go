@@ -28,7 +28,7 @@ var (
 func builtCtl(t *testing.T) string {
 	t.Helper()
 	ctlBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gosupervisorctl-")
+		dir, err := testenv.BuildDir("gosupervisorctl")
 		if err != nil {
 			ctlBuildErr = err
 			return

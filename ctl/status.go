@@ -3,15 +3,9 @@ package ctl
 import (
 	"strconv"
 	"strings"
-)
 
-// Process states supervisorctl looks at.
-const (
-	stateRunning = 20
+	"gosupervisor/internal/protocol"
 )
-
-// stoppedStates are STOPPED, EXITED, FATAL and UNKNOWN: status exits 3.
-var stoppedStates = map[int]bool{0: true, 100: true, 200: true, 1000: true}
 
 func (c *controller) doStatus(arg string) error {
 	up, err := c.upcheck()
@@ -48,7 +42,7 @@ func (c *controller) doStatus(arg string) error {
 	}
 	c.showStatuses(matching)
 	for _, info := range matching {
-		if stoppedStates[info.State] {
+		if info.State.IsStopped() { // status exits 3 for these
 			c.exitStatus = statusNotRunning
 		}
 	}
@@ -101,7 +95,7 @@ func (c *controller) doPid(arg string) error {
 			var info processInfo
 			if err := c.call("getProcessInfo", &info, name); err != nil {
 				c.exitStatus = exitGeneric
-				if f, ok := asFault(err); ok && f.Code == faultBadName {
+				if f, ok := asFault(err); ok && f.Code == protocol.FaultBadName {
 					c.output("No such process " + name)
 					continue
 				}

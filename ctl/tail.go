@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 )
 
@@ -90,11 +91,11 @@ func (c *controller) doTail(arg string) error {
 		}
 		c.exitStatus = exitGeneric
 		switch f.Code {
-		case faultNoFile:
+		case protocol.FaultNoFile:
 			c.output(name + ": ERROR (no log file)")
-		case faultFailed:
+		case protocol.FaultFailed:
 			c.output(name + ": ERROR (unknown error reading log)")
-		case faultBadName:
+		case protocol.FaultBadName:
 			c.output(name + ": ERROR (no such process name)")
 		default:
 			return err
@@ -143,9 +144,9 @@ func (c *controller) doMaintail(arg string) error {
 		}
 		c.exitStatus = exitGeneric
 		switch f.Code {
-		case faultNoFile:
+		case protocol.FaultNoFile:
 			c.output("supervisord: ERROR (no log file)")
-		case faultFailed:
+		case protocol.FaultFailed:
 			c.output("supervisord: ERROR (unknown error reading log)")
 		default:
 			return err
@@ -249,7 +250,7 @@ func (c *controller) doFg(arg string) error {
 		if !ok {
 			return err
 		}
-		if f.Code == faultBadName {
+		if f.Code == protocol.FaultBadName {
 			c.output("ERROR: bad process name supplied")
 			c.exitStatus = exitGeneric
 		} else {
@@ -257,7 +258,7 @@ func (c *controller) doFg(arg string) error {
 		}
 		return nil
 	}
-	if info.State != stateRunning {
+	if info.State != protocol.StateRunning {
 		c.output("ERROR: process not running")
 		c.exitStatus = exitGeneric
 		return nil
@@ -291,7 +292,7 @@ func (c *controller) doFg(arg string) error {
 			if !ok {
 				return err
 			}
-			if f.Code == faultNotRunning {
+			if f.Code == protocol.FaultNotRunning {
 				c.output("Process got killed")
 			} else {
 				c.output("ERROR: " + f.Error())
@@ -302,7 +303,7 @@ func (c *controller) doFg(arg string) error {
 		if err := c.call("getProcessInfo", &info, name); err != nil {
 			return err
 		}
-		if info.State != stateRunning {
+		if info.State != protocol.StateRunning {
 			c.output("Process got killed")
 			c.output("Exiting foreground")
 			return nil

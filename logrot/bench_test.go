@@ -4,6 +4,8 @@ import (
 	"io"
 	"path/filepath"
 	"testing"
+
+	"gosupervisor/internal/protocol"
 )
 
 // benchPump measures a child writing chunks of size bytes into a pipe
@@ -93,14 +95,18 @@ func benchMainLog(b *testing.B, o MainLogOptions, toFile bool) {
 	defer l.Close()
 	b.ReportAllocs()
 	for b.Loop() {
-		l.Logf(LevelInfo, "spawned: '%s' with pid %d", "web", 4242)
+		l.Logf(protocol.LevelInfo, "spawned: '%s' with pid %d", "web", 4242)
 	}
 }
 
-func BenchmarkMainLogfFile(b *testing.B)    { benchMainLog(b, MainLogOptions{Level: LevelInfo}, true) }
-func BenchmarkMainLogfDiscard(b *testing.B) { benchMainLog(b, MainLogOptions{Level: LevelInfo}, false) }
+func BenchmarkMainLogfFile(b *testing.B) {
+	benchMainLog(b, MainLogOptions{Level: protocol.LevelInfo}, true)
+}
+func BenchmarkMainLogfDiscard(b *testing.B) {
+	benchMainLog(b, MainLogOptions{Level: protocol.LevelInfo}, false)
+}
 
 // BenchmarkMainLogfFiltered is a line below the configured level.
 func BenchmarkMainLogfFiltered(b *testing.B) {
-	benchMainLog(b, MainLogOptions{Level: LevelWarn}, false)
+	benchMainLog(b, MainLogOptions{Level: protocol.LevelWarn}, false)
 }

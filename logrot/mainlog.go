@@ -11,89 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"gosupervisor/internal/protocol"
+
 	"github.com/sirupsen/logrus"
 )
-
-// Level is a Supervisor log level, with Supervisor's numbers: a message is
-// logged when its level is at least the configured one.
-type Level int
-
-// Supervisor's levels (loglevel= critical … blather).
-const (
-	LevelBlather  Level = 3
-	LevelTrace    Level = 5
-	LevelDebug    Level = 10
-	LevelInfo     Level = 20
-	LevelWarn     Level = 30
-	LevelError    Level = 40
-	LevelCritical Level = 50
-)
-
-// String is the four-letter code the log lines carry (CRIT, ERRO, WARN,
-// INFO, DEBG, TRAC, BLAT).
-func (l Level) String() string {
-	switch l {
-	case LevelCritical:
-		return "CRIT"
-	case LevelError:
-		return "ERRO"
-	case LevelWarn:
-		return "WARN"
-	case LevelInfo:
-		return "INFO"
-	case LevelDebug:
-		return "DEBG"
-	case LevelTrace:
-		return "TRAC"
-	case LevelBlather:
-		return "BLAT"
-	}
-	return fmt.Sprintf("LEVEL%d", int(l))
-}
-
-// LevelByName maps a loglevel= value (critical, error, warn, info, debug,
-// trace, blather; any case) to its Level.
-func LevelByName(name string) (Level, bool) {
-	switch strings.ToLower(name) {
-	case "critical":
-		return LevelCritical, true
-	case "error":
-		return LevelError, true
-	case "warn":
-		return LevelWarn, true
-	case "info":
-		return LevelInfo, true
-	case "debug":
-		return LevelDebug, true
-	case "trace":
-		return LevelTrace, true
-	case "blather":
-		return LevelBlather, true
-	}
-	return 0, false
-}
-
-// Name is the level's loglevel= spelling (critical, error, warn, info,
-// debug, trace, blather).
-func (l Level) Name() string {
-	switch l {
-	case LevelCritical:
-		return "critical"
-	case LevelError:
-		return "error"
-	case LevelWarn:
-		return "warn"
-	case LevelInfo:
-		return "info"
-	case LevelDebug:
-		return "debug"
-	case LevelTrace:
-		return "trace"
-	case LevelBlather:
-		return "blather"
-	}
-	return fmt.Sprintf("level%d", int(l))
-}
 
 // Format is how the main log writes its records.
 type Format int
@@ -120,7 +41,7 @@ type MainLogOptions struct {
 	MaxBytes int64
 	Backups  int
 	// Level is the least level logged; the zero value logs everything.
-	Level Level
+	Level protocol.Level
 	// Format is the file's and the stdout copy's record format (syslog
 	// always gets text lines).
 	Format Format
@@ -203,50 +124,50 @@ const blatherLevel = logrus.TraceLevel + 1
 
 // toLogrus maps a Supervisor level to logrus's; a number between two
 // levels counts as the lower one, as Supervisor compares them.
-func toLogrus(l Level) logrus.Level {
+func toLogrus(l protocol.Level) logrus.Level {
 	switch {
-	case l >= LevelCritical:
+	case l >= protocol.LevelCritical:
 		return logrus.FatalLevel
-	case l >= LevelError:
+	case l >= protocol.LevelError:
 		return logrus.ErrorLevel
-	case l >= LevelWarn:
+	case l >= protocol.LevelWarn:
 		return logrus.WarnLevel
-	case l >= LevelInfo:
+	case l >= protocol.LevelInfo:
 		return logrus.InfoLevel
-	case l >= LevelDebug:
+	case l >= protocol.LevelDebug:
 		return logrus.DebugLevel
-	case l >= LevelTrace:
+	case l >= protocol.LevelTrace:
 		return logrus.TraceLevel
 	}
 	return blatherLevel
 }
 
 // fromLogrus is toLogrus's inverse.
-func fromLogrus(l logrus.Level) Level {
+func fromLogrus(l logrus.Level) protocol.Level {
 	switch l {
 	case logrus.PanicLevel, logrus.FatalLevel:
-		return LevelCritical
+		return protocol.LevelCritical
 	case logrus.ErrorLevel:
-		return LevelError
+		return protocol.LevelError
 	case logrus.WarnLevel:
-		return LevelWarn
+		return protocol.LevelWarn
 	case logrus.InfoLevel:
-		return LevelInfo
+		return protocol.LevelInfo
 	case logrus.DebugLevel:
-		return LevelDebug
+		return protocol.LevelDebug
 	case logrus.TraceLevel:
-		return LevelTrace
+		return protocol.LevelTrace
 	}
-	return LevelBlather
+	return protocol.LevelBlather
 }
 
 // Enabled reports whether a message at level would be logged, so callers
 // can skip building expensive messages.
-func (l *MainLog) Enabled(level Level) bool { return l.logger.IsLevelEnabled(toLogrus(level)) }
+func (l *MainLog) Enabled(level protocol.Level) bool { return l.logger.IsLevelEnabled(toLogrus(level)) }
 
 // Logf logs a message at level. With no args, format is the message as is
 // (a literal '%' stays). Multi-line messages are written as they are.
-func (l *MainLog) Logf(level Level, format string, args ...any) {
+func (l *MainLog) Logf(level protocol.Level, format string, args ...any) {
 	lv := toLogrus(level)
 	if !l.logger.IsLevelEnabled(lv) {
 		return
@@ -264,7 +185,7 @@ func (l *MainLog) Logf(level Level, format string, args ...any) {
 // LogFields logs msg at level with structured fields. The text format
 // shows the message only, as the reference's lines do; JSON adds the
 // fields.
-func (l *MainLog) LogFields(level Level, fields Fields, msg string) {
+func (l *MainLog) LogFields(level protocol.Level, fields Fields, msg string) {
 	lv := toLogrus(level)
 	if !l.logger.IsLevelEnabled(lv) {
 		return
@@ -286,7 +207,7 @@ func (textFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func appendLine(dst []byte, t time.Time, level Level, msg string) []byte {
+func appendLine(dst []byte, t time.Time, level protocol.Level, msg string) []byte {
 	dst = t.AppendFormat(dst, "2006-01-02 15:04:05,000")
 	dst = append(dst, ' ')
 	dst = append(dst, level.String()...)

@@ -11,22 +11,24 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // fixedClock is 2026-11-30 02:14:28.123456 UTC.
 func fixedClock() time.Time { return time.Date(2026, 11, 30, 2, 14, 28, 123456789, time.UTC) }
 
 func TestMainLogFormatAndLevels(t *testing.T) {
-	all := []Level{LevelCritical, LevelError, LevelWarn, LevelInfo, LevelDebug, LevelTrace, LevelBlather}
+	all := []protocol.Level{protocol.LevelCritical, protocol.LevelError, protocol.LevelWarn, protocol.LevelInfo, protocol.LevelDebug, protocol.LevelTrace, protocol.LevelBlather}
 	tests := []struct {
-		level Level
+		level protocol.Level
 		want  []string // level codes logged, in order
 	}{
-		{LevelCritical, []string{"CRIT"}},
-		{LevelWarn, []string{"CRIT", "ERRO", "WARN"}},
-		{LevelInfo, []string{"CRIT", "ERRO", "WARN", "INFO"}},
-		{LevelDebug, []string{"CRIT", "ERRO", "WARN", "INFO", "DEBG"}},
-		{LevelBlather, []string{"CRIT", "ERRO", "WARN", "INFO", "DEBG", "TRAC", "BLAT"}},
+		{protocol.LevelCritical, []string{"CRIT"}},
+		{protocol.LevelWarn, []string{"CRIT", "ERRO", "WARN"}},
+		{protocol.LevelInfo, []string{"CRIT", "ERRO", "WARN", "INFO"}},
+		{protocol.LevelDebug, []string{"CRIT", "ERRO", "WARN", "INFO", "DEBG"}},
+		{protocol.LevelBlather, []string{"CRIT", "ERRO", "WARN", "INFO", "DEBG", "TRAC", "BLAT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.level.String(), func(t *testing.T) {
@@ -45,7 +47,7 @@ func TestMainLogFormatAndLevels(t *testing.T) {
 			}
 			var want strings.Builder
 			for _, code := range tt.want {
-				lv := map[string]Level{"CRIT": 50, "ERRO": 40, "WARN": 30, "INFO": 20, "DEBG": 10, "TRAC": 5, "BLAT": 3}[code]
+				lv := map[string]protocol.Level{"CRIT": 50, "ERRO": 40, "WARN": 30, "INFO": 20, "DEBG": 10, "TRAC": 5, "BLAT": 3}[code]
 				fmt.Fprintf(&want, "2026-11-30 02:14:28,123 %s msg %d\n", code, int(lv))
 			}
 			got, err := os.ReadFile(path)
@@ -77,11 +79,11 @@ func TestMainLogMessages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			l, err := NewMainLog(MainLogOptions{Level: LevelInfo, Stdout: &out, Now: fixedClock})
+			l, err := NewMainLog(MainLogOptions{Level: protocol.LevelInfo, Stdout: &out, Now: fixedClock})
 			if err != nil {
 				t.Fatal(err)
 			}
-			l.Logf(LevelInfo, tt.format, tt.args...)
+			l.Logf(protocol.LevelInfo, tt.format, tt.args...)
 			if want := "2026-11-30 02:14:28,123 INFO " + tt.want + "\n"; out.String() != want {
 				t.Errorf("got %q, want %q", out.String(), want)
 			}
@@ -93,16 +95,16 @@ func TestMainLogMessages(t *testing.T) {
 // reference's logger with its clock pinned, in UTC.
 func TestMainLogMatchesReference(t *testing.T) {
 	msgs := []struct {
-		level Level
+		level protocol.Level
 		msg   string
 	}{
-		{LevelCritical, "Supervisor is running as root."},
-		{LevelInfo, "spawned: 'cat' with pid 4242"},
-		{LevelWarn, "received SIGTERM indicating exit request"},
-		{LevelDebug, "'x' stdout output:\nhello\n"},
-		{LevelBlather, "blather"},
-		{LevelTrace, "XML-RPC method called: supervisor.getPID()"},
-		{LevelError, "tab\there"},
+		{protocol.LevelCritical, "Supervisor is running as root."},
+		{protocol.LevelInfo, "spawned: 'cat' with pid 4242"},
+		{protocol.LevelWarn, "received SIGTERM indicating exit request"},
+		{protocol.LevelDebug, "'x' stdout output:\nhello\n"},
+		{protocol.LevelBlather, "blather"},
+		{protocol.LevelTrace, "XML-RPC method called: supervisor.getPID()"},
+		{protocol.LevelError, "tab\there"},
 	}
 	dir := t.TempDir()
 	pyPath, goPath := filepath.Join(dir, "py.log"), filepath.Join(dir, "go.log")
@@ -120,7 +122,7 @@ loggers.handle_file(logger, %q, '%%(asctime)s %%(levelname)s %%(message)s\n', ro
 	}
 	runPython(t, script.String())
 
-	l, err := NewMainLog(MainLogOptions{Path: goPath, MaxBytes: 1 << 20, Backups: 2, Level: LevelBlather, Now: fixedClock})
+	l, err := NewMainLog(MainLogOptions{Path: goPath, MaxBytes: 1 << 20, Backups: 2, Level: protocol.LevelBlather, Now: fixedClock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,15 +144,15 @@ func TestMainLogSyslogLines(t *testing.T) {
 	var lines []string
 	var stdout bytes.Buffer
 	l, err := NewMainLog(MainLogOptions{
-		Syslog: true, Level: LevelInfo, Now: fixedClock, Stdout: &stdout,
+		Syslog: true, Level: protocol.LevelInfo, Now: fixedClock, Stdout: &stdout,
 		SyslogSend: func(line string) error { mu.Lock(); lines = append(lines, line); mu.Unlock(); return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	l.Logf(LevelWarn, "first\nsecond\n")
-	l.Logf(LevelDebug, "filtered")
+	l.Logf(protocol.LevelWarn, "first\nsecond\n")
+	l.Logf(protocol.LevelDebug, "filtered")
 	want := []string{"2026-11-30 02:14:28,123 WARN first\n", "2026-11-30 02:14:28,123 WARN second\n"}
 	if fmt.Sprint(lines) != fmt.Sprint(want) {
 		t.Errorf("syslog got %q, want %q", lines, want)
@@ -172,13 +174,13 @@ func TestMainLogSyslogLines(t *testing.T) {
 func TestMainLogRotatesClearsReopens(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "supervisord.log")
-	l, err := NewMainLog(MainLogOptions{Path: path, MaxBytes: 100, Backups: 1, Level: LevelInfo, Now: fixedClock})
+	l, err := NewMainLog(MainLogOptions{Path: path, MaxBytes: 100, Backups: 1, Level: protocol.LevelInfo, Now: fixedClock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	for i := range 5 {
-		l.Logf(LevelInfo, "message number %d", i) // 46 bytes a line
+		l.Logf(protocol.LevelInfo, "message number %d", i) // 46 bytes a line
 	}
 	files := dirFiles(t, dir)
 	line := func(i int) string { return fmt.Sprintf("2026-11-30 02:14:28,123 INFO message number %d\n", i) }
@@ -192,14 +194,14 @@ func TestMainLogRotatesClearsReopens(t *testing.T) {
 	if err := l.Clear(); err != nil {
 		t.Fatal(err)
 	}
-	l.Logf(LevelInfo, "after clear")
+	l.Logf(protocol.LevelInfo, "after clear")
 	if err := os.Rename(path, path+".moved"); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Reopen(); err != nil {
 		t.Fatal(err)
 	}
-	l.Logf(LevelInfo, "after reopen")
+	l.Logf(protocol.LevelInfo, "after reopen")
 	files = dirFiles(t, dir)
 	want = map[string]string{
 		"supervisord.log.moved": "2026-11-30 02:14:28,123 INFO after clear\n",
@@ -211,32 +213,15 @@ func TestMainLogRotatesClearsReopens(t *testing.T) {
 	}
 }
 
-func TestLevelByName(t *testing.T) {
-	tests := []struct {
-		name string
-		want Level
-		ok   bool
-	}{
-		{"critical", LevelCritical, true}, {"ERROR", LevelError, true}, {"warn", LevelWarn, true},
-		{"info", LevelInfo, true}, {"Debug", LevelDebug, true}, {"trace", LevelTrace, true},
-		{"blather", LevelBlather, true}, {"warning", 0, false}, {"", 0, false},
-	}
-	for _, tt := range tests {
-		if got, ok := LevelByName(tt.name); got != tt.want || ok != tt.ok {
-			t.Errorf("LevelByName(%q) = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestMainLogCountsDroppedAndReportsOnce(t *testing.T) {
 	var rec errorRecorder
-	l, err := NewMainLog(MainLogOptions{Path: "/dev/full", Level: LevelInfo, Now: fixedClock, OnError: rec.record})
+	l, err := NewMainLog(MainLogOptions{Path: "/dev/full", Level: protocol.LevelInfo, Now: fixedClock, OnError: rec.record})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	l.Logf(LevelInfo, "one")
-	l.Logf(LevelInfo, "two")
+	l.Logf(protocol.LevelInfo, "one")
+	l.Logf(protocol.LevelInfo, "two")
 	if got, want := l.Dropped(), int64(2*len("2026-11-30 02:14:28,123 INFO one\n")); got != want {
 		t.Errorf("Dropped = %d, want %d", got, want)
 	}
@@ -258,7 +243,7 @@ func TestMainLogConcurrentRecordsInStampOrder(t *testing.T) {
 		clock = clock.Add(time.Millisecond)
 		return clock
 	}
-	l, err := NewMainLog(MainLogOptions{Path: path, Level: LevelInfo, Now: tick})
+	l, err := NewMainLog(MainLogOptions{Path: path, Level: protocol.LevelInfo, Now: tick})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +251,7 @@ func TestMainLogConcurrentRecordsInStampOrder(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 300 {
-				l.Logf(LevelInfo, "goroutine %d record %d", g, i)
+				l.Logf(protocol.LevelInfo, "goroutine %d record %d", g, i)
 			}
 		})
 	}
@@ -292,7 +277,7 @@ func TestMainLogConcurrentRecordsInStampOrder(t *testing.T) {
 // TestMainLogLevelsMapOntoLogrus checks the one-to-one mapping that lets
 // logrus filter: each level comes back as itself, and the order is kept.
 func TestMainLogLevelsMapOntoLogrus(t *testing.T) {
-	levels := []Level{LevelBlather, LevelTrace, LevelDebug, LevelInfo, LevelWarn, LevelError, LevelCritical}
+	levels := []protocol.Level{protocol.LevelBlather, protocol.LevelTrace, protocol.LevelDebug, protocol.LevelInfo, protocol.LevelWarn, protocol.LevelError, protocol.LevelCritical}
 	for i, lv := range levels {
 		if got := fromLogrus(toLogrus(lv)); got != lv {
 			t.Errorf("%v comes back as %v", lv, got)
@@ -301,7 +286,7 @@ func TestMainLogLevelsMapOntoLogrus(t *testing.T) {
 			t.Errorf("%v maps to logrus %d, not less verbose than %v (%d)", lv, toLogrus(lv), levels[i-1], toLogrus(levels[i-1]))
 		}
 	}
-	for _, tt := range []struct{ in, want Level }{{0, LevelBlather}, {4, LevelBlather}, {25, LevelInfo}, {99, LevelCritical}} {
+	for _, tt := range []struct{ in, want protocol.Level }{{0, protocol.LevelBlather}, {4, protocol.LevelBlather}, {25, protocol.LevelInfo}, {99, protocol.LevelCritical}} {
 		if got := fromLogrus(toLogrus(tt.in)); got != tt.want {
 			t.Errorf("level %d counts as %v, want %v", tt.in, got, tt.want)
 		}
@@ -310,16 +295,16 @@ func TestMainLogLevelsMapOntoLogrus(t *testing.T) {
 
 func TestMainLogJSON(t *testing.T) {
 	var out bytes.Buffer
-	l, err := NewMainLog(MainLogOptions{Level: LevelDebug, Format: FormatJSON, Stdout: &out, Now: fixedClock})
+	l, err := NewMainLog(MainLogOptions{Level: protocol.LevelDebug, Format: FormatJSON, Stdout: &out, Now: fixedClock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	l.Logf(LevelInfo, "spawned: '%s' with pid %d", "web", 4242)
-	l.Logf(LevelTrace, "filtered")
-	l.LogFields(LevelWarn, Fields{"process": "web", "pid": 4242, "level": "clash", "tags": []string{"a<b"}}, "exited: web (exit status 1; not expected)")
-	l.Logf(LevelCritical, "bytes \xff and\nlines \"quoted\" & <tagged>")
-	l.LogFields(LevelDebug, Fields{"bad": func() {}}, "a value JSON cannot hold")
+	l.Logf(protocol.LevelInfo, "spawned: '%s' with pid %d", "web", 4242)
+	l.Logf(protocol.LevelTrace, "filtered")
+	l.LogFields(protocol.LevelWarn, Fields{"process": "web", "pid": 4242, "level": "clash", "tags": []string{"a<b"}}, "exited: web (exit status 1; not expected)")
+	l.Logf(protocol.LevelCritical, "bytes \xff and\nlines \"quoted\" & <tagged>")
+	l.LogFields(protocol.LevelDebug, Fields{"bad": func() {}}, "a value JSON cannot hold")
 	want := `{"time":"2026-11-30T02:14:28.123Z","level":"info","message":"spawned: 'web' with pid 4242"}
 {"time":"2026-11-30T02:14:28.123Z","level":"warn","message":"exited: web (exit status 1; not expected)","fields.level":"clash","pid":4242,"process":"web","tags":["a<b"]}
 {"time":"2026-11-30T02:14:28.123Z","level":"critical","message":"bytes \ufffd and\nlines \"quoted\" & <tagged>"}
@@ -346,12 +331,12 @@ func TestMainLogJSON(t *testing.T) {
 // The text format is the reference's line whatever fields a record has.
 func TestMainLogTextIgnoresFields(t *testing.T) {
 	var out bytes.Buffer
-	l, err := NewMainLog(MainLogOptions{Level: LevelInfo, Stdout: &out, Now: fixedClock})
+	l, err := NewMainLog(MainLogOptions{Level: protocol.LevelInfo, Stdout: &out, Now: fixedClock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	l.LogFields(LevelInfo, Fields{"pid": 1}, "100% done")
+	l.LogFields(protocol.LevelInfo, Fields{"pid": 1}, "100% done")
 	if want := "2026-11-30 02:14:28,123 INFO 100% done\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}

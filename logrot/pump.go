@@ -20,10 +20,10 @@ import (
 // Rotation is checked after every chunk or splice, as the reference does
 // after every read; a splice moves up to 1 MiB but never so much that the
 // file would end more than ChunkSize bytes past maxbytes, the bound the
-// reference's 128 KiB reads give. Write
-// failures never stop the pump: w counts and reports them (Dropped,
-// WithOnError) and the pipe keeps being drained, so the child never blocks
-// on a full pipe because its log is broken.
+// reference's 128 KiB reads give. Write failures never stop the pump: w
+// counts and reports them (Dropped, WithOnError) and the pipe keeps being
+// drained, so the child never blocks on a full pipe because its log is
+// broken.
 //
 // Pump blocks its goroutine, parked on the runtime netpoller while the
 // pipe is empty. It returns nil at EOF. To abandon a pipe a grandchild

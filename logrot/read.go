@@ -13,12 +13,12 @@ import (
 // Errors of the read side, mapped by the RPC layer to Supervisor's faults.
 var (
 	// ErrNoFile: the log file does not exist (NO_FILE).
-	ErrNoFile = errors.New("NO_FILE")
+	ErrNoFile = errors.New("no such log file")
 	// ErrBadArguments: an offset/length combination readLog refuses
 	// (BAD_ARGUMENTS).
-	ErrBadArguments = errors.New("BAD_ARGUMENTS")
+	ErrBadArguments = errors.New("bad offset or length")
 	// ErrFailed: the file exists but could not be read (FAILED).
-	ErrFailed = errors.New("FAILED")
+	ErrFailed = errors.New("log file unreadable")
 )
 
 // ReadRange reads part of a log as readLog / readProcessStdoutLog do:

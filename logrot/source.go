@@ -16,11 +16,11 @@ import (
 //
 // Unlike an *os.File from os.Pipe, a Source is registered with the Go
 // runtime's poller (epoll) only until it first has data and then while its
-// Pump waits for more, not while
-// the Pump pauses to let a chatty child's lines gather (WithCoalesce). A
-// pipe registered with the runtime wakes it on every write the child
-// makes, read or not: fifty children writing a line a millisecond made
-// 34,000 wake-ups a second, most of the daemon's CPU, for 5,000 splices.
+// Pump waits for more, not while the Pump pauses to let a chatty child's
+// lines gather (WithCoalesce). A pipe registered with the runtime wakes it
+// on every write the child makes, read or not: fifty children writing a
+// line a millisecond made 34,000 wake-ups a second, most of the daemon's
+// CPU, for 5,000 splices.
 //
 // The registration holds no extra descriptor: while registered, the read
 // end belongs to an *os.File (waiter); resting moves it to a duplicate and
@@ -172,9 +172,9 @@ func (s *Source) rest() {
 }
 
 // moved tells the Source that one read moved n bytes. A read that took
-// a whole pipe means the child outruns its Pump: the pipe is
-// grown once, so that a fast stream wakes its Pump and blocks its child
-// far less often, and one splice moves up to spliceMax. Only such streams
+// a whole pipe means the child outruns its Pump: the pipe is grown once,
+// so that a fast stream wakes its Pump and blocks its child far less
+// often, and one splice moves up to spliceMax. Only such streams
 // are grown because the kernel charges a pipe's capacity, used or not, to
 // the user's pipe-user-pages quota. Failure (over pipe-max-size or the
 // quota) leaves the pipe as it was.

@@ -38,7 +38,7 @@ func cpuTime() time.Duration {
 // write. cpu-ns/op is the process's CPU time per call (wall time on a
 // busy machine overstates it).
 func benchCall(b *testing.B, method string, params ...any) {
-	h := NewHandler(newFakeBackend(b), HandlerOptions{Username: "user", Password: "pw"})
+	h := NewHandler(newFakeBackend(b), HandlerOptions{Username: "user", Password: "pw", Now: fakeNow})
 	body := encodeCall(b, method, params...)
 	req := httptest.NewRequest("POST", "/RPC2", nil)
 	req.Header.Set("Authorization", basic("user", "pw"))
@@ -70,7 +70,7 @@ func BenchmarkGetStateOverUnixSocket(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := NewServer(context.Background(), NewHandler(newFakeBackend(b), HandlerOptions{}))
+	srv := NewServer(context.Background(), NewHandler(newFakeBackend(b), HandlerOptions{Now: fakeNow}))
 	go srv.Serve(ln)
 	defer srv.Close()
 	client := testenv.UnixClient(sock)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
 
@@ -142,7 +143,7 @@ func serveUnix(t *testing.T, h http.Handler) string {
 
 func prepareClientBackend(t *testing.T) *fakeBackend {
 	b := newFakeBackend(t)
-	writeFile(t, b.procs[3].info.StdoutLogfile, "\x1b[31mred\x1b[0m \xff\n")
+	writeFile(t, b.procs[3].info.LogFiles[protocol.Stdout], "\x1b[31mred\x1b[0m \xff\n")
 	return b
 }
 
@@ -167,7 +168,7 @@ func TestPythonClient(t *testing.T) {
 	})
 	t.Run("unix socket", func(t *testing.T) {
 		t.Parallel()
-		sock := serveUnix(t, NewHandler(prepareClientBackend(t), HandlerOptions{}))
+		sock := serveUnix(t, NewHandler(prepareClientBackend(t), HandlerOptions{Now: fakeNow}))
 		runPython(t, "unix://"+sock, "", "")
 	})
 }
@@ -179,7 +180,7 @@ func TestStockSupervisorctl(t *testing.T) {
 	t.Parallel()
 	testenv.RequireReference(t)
 	b := newFakeBackend(t)
-	sock := serveUnix(t, NewHandler(b, HandlerOptions{Username: "u", Password: "pw"}))
+	sock := serveUnix(t, NewHandler(b, HandlerOptions{Username: "u", Password: "pw", Now: fakeNow}))
 	conf := filepath.Join(t.TempDir(), "ctl.conf")
 	writeFile(t, conf, "[supervisorctl]\nserverurl=unix://"+sock+"\nusername=u\npassword=pw\n")
 	ctl := func(args ...string) (string, int) {
@@ -261,7 +262,7 @@ func TestStockSupervisorctl(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	appendFile(t, b.procs[3].info.StdoutLogfile, "followed line\n")
+	appendFile(t, b.procs[3].info.LogFiles[protocol.Stdout], "followed line\n")
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if s := out.String(); !strings.HasPrefix(s, "==> Press Ctrl-C to exit <==\n") || !strings.Contains(s, "followed line\n") {
 			return errors.New("tail -f printed " + s)

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
+	"gosupervisor/supervisord/engine"
 )
 
 // pythonDumps runs /usr/bin/python3 once and returns
@@ -87,17 +89,17 @@ func TestEncodeMatchesPython(t *testing.T) {
 		{"empty struct", Struct{}, "{}"},
 		{"ordered struct", Struct{{"z", 1}, {"a<", "v"}, {"m", Struct{{"k", []any{}}}}}, "{'z': 1, 'a<': 'v', 'm': {'k': []}}"},
 		{"map struct", map[string]any{"b": 2, "a": 1}, "{'a': 1, 'b': 2}"},
-		{"process info shape", &processInfoValue{Name: "cat", Group: "cat", Start: 1 << 40, StateName: "RUNNING", State: 20, PID: 9},
-			"{'name':'cat','group':'cat','start':2**31-1,'stop':0,'now':0,'state':20,'statename':'RUNNING','spawnerr':'','exitstatus':0,'logfile':'','stdout_logfile':'','stderr_logfile':'','pid':9,'description':''}"},
-		{"process info list", processInfoList{
-			{Name: "a<&>", Group: "g", Start: 5, Stop: -1 << 40, Now: 7, State: 100, StateName: "EXITED", SpawnErr: "é", ExitStatus: -3,
-				Logfile: "/l/o", StdoutLogfile: "/l/o", StderrLogfile: "/l/e", PID: 0, Description: "Jan 02 03:04 PM"},
-			{Name: "b", Group: "g", State: 0, StateName: "STOPPED", Description: "Not started"}},
-			"[{'name':'a<&>','group':'g','start':5,'stop':-2**31,'now':7,'state':100,'statename':'EXITED','spawnerr':'\\u00e9','exitstatus':-3,'logfile':'/l/o','stdout_logfile':'/l/o','stderr_logfile':'/l/e','pid':0,'description':'Jan 02 03:04 PM'}," +
-				"{'name':'b','group':'g','start':0,'stop':0,'now':0,'state':0,'statename':'STOPPED','spawnerr':'','exitstatus':0,'logfile':'','stdout_logfile':'','stderr_logfile':'','pid':0,'description':'Not started'}]"},
-		{"empty process info list", processInfoList{}, "[]"},
-		{"process info in an array", []any{&processInfoValue{Name: "x"}, 1},
-			"[{'name':'x','group':'','start':0,'stop':0,'now':0,'state':0,'statename':'','spawnerr':'','exitstatus':0,'logfile':'','stdout_logfile':'','stderr_logfile':'','pid':0,'description':''}, 1]"},
+		{"process info shape", &processInfoValue{p: engine.ProcessStatus{Name: "cat", Group: "cat", Started: time.Unix(1<<40, 0), State: protocol.StateRunning, PID: 9}},
+			"{'name':'cat','group':'cat','start':2**31-1,'stop':0,'now':0,'state':20,'statename':'RUNNING','spawnerr':'','exitstatus':0,'logfile':'','stdout_logfile':'','stderr_logfile':'','pid':9,'description':'pid 9, uptime 0:00:00'}"},
+		{"process info list", &processInfoList{now: 7, procs: []engine.ProcessStatus{
+			{Name: "a<&>", Group: "g", Started: time.Unix(5, 0), Stopped: time.Unix(-1<<40, 0), State: protocol.StateFatal, SpawnErr: "é", ExitStatus: -3,
+				LogFiles: [2]string{"/l/o", "/l/e"}},
+			{Name: "b", Group: "g", State: protocol.StateStopped}}},
+			"[{'name':'a<&>','group':'g','start':5,'stop':-2**31,'now':7,'state':200,'statename':'FATAL','spawnerr':'\\u00e9','exitstatus':-3,'logfile':'/l/o','stdout_logfile':'/l/o','stderr_logfile':'/l/e','pid':0,'description':'\\u00e9'}," +
+				"{'name':'b','group':'g','start':0,'stop':0,'now':7,'state':0,'statename':'STOPPED','spawnerr':'','exitstatus':0,'logfile':'','stdout_logfile':'','stderr_logfile':'','pid':0,'description':'Not started'}]"},
+		{"empty process info list", &processInfoList{}, "[]"},
+		{"process info in an array", []any{&processInfoValue{p: engine.ProcessStatus{Name: "x"}}, 1},
+			"[{'name':'x','group':'','start':0,'stop':0,'now':0,'state':0,'statename':'STOPPED','spawnerr':'','exitstatus':0,'logfile':'','stdout_logfile':'','stderr_logfile':'','pid':0,'description':'Not started'}, 1]"},
 	}
 	exprs := make([]string, 0, len(cases)+2)
 	for _, c := range cases {
@@ -116,7 +118,7 @@ func TestEncodeMatchesPython(t *testing.T) {
 			}
 		})
 	}
-	for i, f := range []*Fault{NewFault(FaultBadName, "x<y"), NewFault(FaultUnknownMethod, "")} {
+	for i, f := range []*Fault{NewFault(protocol.FaultBadName, "x<y"), NewFault(protocol.FaultUnknownMethod, "")} {
 		if got := EncodeFault(f); string(got) != want[len(cases)+i] {
 			t.Errorf("EncodeFault(%v)\n got %q\nwant %q", f, got, want[len(cases)+i])
 		}
@@ -269,7 +271,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	for _, body := range costBodies(2 << 10) {
 		f.Add(body)
 	}
-	d := newDispatcher(newFakeBackend(f))
+	d := newDispatcher(newFakeBackend(f), fakeNow)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		method, params, err := DecodeRequest(body)
 		if err != nil {

@@ -2,20 +2,23 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // dispatcher routes decoded calls to the Backend and turns every
 // outcome into a value or a *Fault.
 type dispatcher struct {
 	backend Backend
+	now     func() time.Time // for getProcessInfo's now and uptimes
 	reg     *registry
 }
 
-func newDispatcher(b Backend) *dispatcher {
-	d := &dispatcher{backend: b}
+func newDispatcher(b Backend, now func() time.Time) *dispatcher {
+	d := &dispatcher{backend: b, now: now}
 	d.reg = newRegistry(d)
 	return d
 }
@@ -28,17 +31,17 @@ func newDispatcher(b Backend) *dispatcher {
 func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, *Fault) {
 	m, ok := d.lookup(name)
 	if !ok {
-		return nil, NewFault(FaultUnknownMethod, "")
+		return nil, NewFault(protocol.FaultUnknownMethod, "")
 	}
 	if len(params) < m.required || len(params) > m.params {
-		return nil, NewFault(FaultIncorrectParameters, "")
+		return nil, NewFault(protocol.FaultIncorrectParameters, "")
 	}
-	if m.guarded && d.backend.State().Code < StateRunning {
-		return nil, NewFault(FaultShutdownState, "")
+	if m.guarded && d.backend.State() < protocol.SupervisorRunning {
+		return nil, NewFault(protocol.FaultShutdownState, "")
 	}
 	v, err := m.call(ctx, args(params))
 	if err != nil {
-		return nil, toFault(err)
+		return nil, FaultOf(err)
 	}
 	return v, nil
 }
@@ -52,27 +55,6 @@ func (d *dispatcher) lookup(name string) (*method, bool) {
 	}
 	m, ok := d.reg.methods[name]
 	return m, ok
-}
-
-// Supervisord states as getState reports them.
-const (
-	StateFatal      = 2
-	StateRunning    = 1
-	StateRestarting = 0
-	StateShutdown   = -1
-)
-
-// toFault keeps a Backend *Fault as it is; anything else is FAILED with
-// the error's text.
-func toFault(err error) *Fault {
-	var f *Fault
-	if errors.As(err, &f) {
-		return f
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return NewFault(FaultFailed, "request abandoned: "+err.Error())
-	}
-	return NewFault(FaultFailed, err.Error())
 }
 
 // splitNamespec splits "group:proc"; "name" alone means group and
@@ -93,9 +75,9 @@ func splitNamespec(ns string) (group, proc string) {
 // "BAD_NAME: " and its str(), bare for <nil/> (the reference's extra None).
 func badName(v any) *Fault {
 	if v == nil {
-		return NewFault(FaultBadName, "")
+		return NewFault(protocol.FaultBadName, "")
 	}
-	return NewFaultFor(FaultBadName, pyStr(v))
+	return NewFaultFor(protocol.FaultBadName, pyStr(v))
 }
 
 // processName is a process name parameter ("name", "group:name",
@@ -118,11 +100,11 @@ func groupName(v any, scan bool) (string, error) {
 	s, ok := pyString(v)
 	switch {
 	case !ok && !scan && !pyHashable(v):
-		return "", NewFault(FaultIncorrectParameters, "")
+		return "", NewFault(protocol.FaultIncorrectParameters, "")
 	case !ok:
 		return "", badName(v)
 	case s == "":
-		return "", NewFaultFor(FaultBadName, "")
+		return "", NewFaultFor(protocol.FaultBadName, "")
 	}
 	return s, nil
 }
@@ -134,8 +116,8 @@ func (d *dispatcher) wholeGroup(name string) (string, bool, error) {
 	if proc != "" {
 		return "", false, nil
 	}
-	if !d.backend.GroupExists(group) {
-		return "", true, NewFaultFor(FaultBadName, name)
+	if !d.backend.HasGroup(group) {
+		return "", true, NewFaultFor(protocol.FaultBadName, name)
 	}
 	return group, true, nil
 }
@@ -202,10 +184,10 @@ func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 		// survives: an empty one is no calls, any other fails on its
 		// first character (HTTP 500 there).
 		if s, _ := pyString(x); s != "" {
-			return nil, NewFault(FaultIncorrectParameters, "")
+			return nil, NewFault(protocol.FaultIncorrectParameters, "")
 		}
 	default:
-		return nil, NewFault(FaultIncorrectParameters, "")
+		return nil, NewFault(protocol.FaultIncorrectParameters, "")
 	}
 	out := make([]any, 0, len(calls))
 	for _, c := range calls {
@@ -216,7 +198,7 @@ func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 		if !ok {
 			// The reference runs the calls before this one, then fails
 			// the whole request (HTTP 500 there).
-			return nil, NewFault(FaultIncorrectParameters, "")
+			return nil, NewFault(protocol.FaultIncorrectParameters, "")
 		}
 		out = append(out, d.oneOfMany(ctx, spec))
 	}
@@ -227,21 +209,21 @@ func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 // {faultCode, faultString} struct.
 func (d *dispatcher) oneOfMany(ctx context.Context, spec map[string]any) any {
 	fault := func(f *Fault) any {
-		return Struct{{"faultCode", f.Code}, {"faultString", f.String}}
+		return Struct{{"faultCode", int(f.Code)}, {"faultString", f.String}}
 	}
 	nameVal := spec["methodName"]
 	if nameVal == nil {
-		return fault(NewFault(FaultIncorrectParameters, "No methodName"))
+		return fault(NewFault(protocol.FaultIncorrectParameters, "No methodName"))
 	}
 	name, ok := pyString(nameVal)
 	if !ok {
 		// The reference splits the name as a str; the AttributeError
 		// becomes a FAILED fault carrying the exception.
-		return fault(NewFault(FaultFailed,
+		return fault(NewFault(protocol.FaultFailed,
 			fmt.Sprintf("<class 'AttributeError'>:'%s' object has no attribute 'split'", pyTypeName(nameVal))))
 	}
 	if name == "system.multicall" {
-		return fault(NewFault(FaultIncorrectParameters, "Recursive system.multicall forbidden"))
+		return fault(NewFault(protocol.FaultIncorrectParameters, "Recursive system.multicall forbidden"))
 	}
 	params, spread := []any(nil), true // absent: no parameters
 	if p, present := spec["params"]; present {
@@ -249,9 +231,9 @@ func (d *dispatcher) oneOfMany(ctx context.Context, spec map[string]any) any {
 	}
 	if !spread {
 		if _, found := d.lookup(name); !found {
-			return fault(NewFault(FaultUnknownMethod, ""))
+			return fault(NewFault(protocol.FaultUnknownMethod, ""))
 		}
-		return fault(NewFault(FaultIncorrectParameters, ""))
+		return fault(NewFault(protocol.FaultIncorrectParameters, ""))
 	}
 	v, f := d.call(ctx, name, params)
 	if f != nil {

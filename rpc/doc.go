@@ -2,7 +2,12 @@
 // 4.2.5 (the supervisor and system namespaces, 41 methods with their
 // aliases), the /logtail and /mainlogtail streams, the /ok.html health
 // check, Basic auth, and the unix and inet listeners. It reaches the
-// daemon only through Backend, which supervisord's engine implements.
+// daemon only through Backend (small interfaces, one per family of
+// methods), which supervisord's engine implements. Every wire string is
+// made here: engine errors become faults in one table (faults.go),
+// process snapshots become getProcessInfo structs (encode_info.go),
+// configured processes getAllConfigInfo structs with the reference's
+// "none" and "auto" (methods.go).
 //
 // Wire compatibility: responses are byte for byte what Python's
 // xmlrpc.client.dumps produces, faults carry Supervisor's own codes, and

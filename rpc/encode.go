@@ -56,7 +56,7 @@ func appendResponse(buf []byte, v any) ([]byte, error) {
 func EncodeFault(f *Fault) []byte {
 	buf := make([]byte, 0, 256)
 	buf = append(buf, faultHead...)
-	buf, _ = appendValue(buf, Struct{{"faultCode", f.Code}, {"faultString", f.String}})
+	buf, _ = appendValue(buf, Struct{{"faultCode", int(f.Code)}, {"faultString", f.String}})
 	return append(buf, faultTail...)
 }
 

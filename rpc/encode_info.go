@@ -3,6 +3,10 @@ package rpc
 import (
 	"slices"
 	"strconv"
+	"time"
+
+	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/engine"
 )
 
 // valueAppender is a value that writes its own <value> element. The
@@ -13,12 +17,19 @@ type valueAppender interface {
 	appendXMLValue(buf []byte) []byte
 }
 
-// processInfoValue encodes as the struct getProcessInfo returns, member
-// for member in the reference's dict order.
-type processInfoValue ProcessInfo
+// processInfoValue encodes a process snapshot as the struct
+// getProcessInfo returns, member for member in the reference's dict
+// order, as seen at now (epoch seconds).
+type processInfoValue struct {
+	p   engine.ProcessStatus
+	now int64
+}
 
 // processInfoList encodes as the array getAllProcessInfo returns.
-type processInfoList []ProcessInfo
+type processInfoList struct {
+	procs []engine.ProcessStatus
+	now   int64
+}
 
 // endString and endInt close a member.
 const (
@@ -27,41 +38,58 @@ const (
 )
 
 func (v *processInfoValue) appendXMLValue(buf []byte) []byte {
+	return appendProcessInfo(buf, &v.p, v.now)
+}
+
+// appendProcessInfo writes one process info struct. The description is
+// worded here, at the reader's now: a RUNNING process's uptime moves on.
+func appendProcessInfo(buf []byte, p *engine.ProcessStatus, now int64) []byte {
+	start, stop := unixOrZero(p.Started), unixOrZero(p.Stopped)
+	logfile := p.LogFiles[protocol.Stdout]
 	buf = append(buf, "<value><struct>\n"...)
-	buf = appendStringMember(buf, "<member>\n<name>name</name>\n<value><string>", v.Name)
-	buf = appendStringMember(buf, "<member>\n<name>group</name>\n<value><string>", v.Group)
-	buf = appendIntMember(buf, "<member>\n<name>start</name>\n<value><int>", capInt32(v.Start))
-	buf = appendIntMember(buf, "<member>\n<name>stop</name>\n<value><int>", capInt32(v.Stop))
-	buf = appendIntMember(buf, "<member>\n<name>now</name>\n<value><int>", capInt32(v.Now))
-	buf = appendIntMember(buf, "<member>\n<name>state</name>\n<value><int>", int64(v.State))
-	buf = appendStringMember(buf, "<member>\n<name>statename</name>\n<value><string>", v.StateName)
-	buf = appendStringMember(buf, "<member>\n<name>spawnerr</name>\n<value><string>", v.SpawnErr)
-	buf = appendIntMember(buf, "<member>\n<name>exitstatus</name>\n<value><int>", int64(v.ExitStatus))
-	buf = appendStringMember(buf, "<member>\n<name>logfile</name>\n<value><string>", v.Logfile)
-	buf = appendStringMember(buf, "<member>\n<name>stdout_logfile</name>\n<value><string>", v.StdoutLogfile)
-	buf = appendStringMember(buf, "<member>\n<name>stderr_logfile</name>\n<value><string>", v.StderrLogfile)
-	buf = appendIntMember(buf, "<member>\n<name>pid</name>\n<value><int>", int64(v.PID))
-	buf = appendStringMember(buf, "<member>\n<name>description</name>\n<value><string>", v.Description)
+	buf = appendStringMember(buf, "<member>\n<name>name</name>\n<value><string>", p.Name)
+	buf = appendStringMember(buf, "<member>\n<name>group</name>\n<value><string>", p.Group)
+	buf = appendIntMember(buf, "<member>\n<name>start</name>\n<value><int>", capInt32(start))
+	buf = appendIntMember(buf, "<member>\n<name>stop</name>\n<value><int>", capInt32(stop))
+	buf = appendIntMember(buf, "<member>\n<name>now</name>\n<value><int>", capInt32(now))
+	buf = appendIntMember(buf, "<member>\n<name>state</name>\n<value><int>", int64(p.State))
+	buf = appendStringMember(buf, "<member>\n<name>statename</name>\n<value><string>", p.State.String())
+	buf = appendStringMember(buf, "<member>\n<name>spawnerr</name>\n<value><string>", p.SpawnErr)
+	buf = appendIntMember(buf, "<member>\n<name>exitstatus</name>\n<value><int>", int64(p.ExitStatus))
+	buf = appendStringMember(buf, "<member>\n<name>logfile</name>\n<value><string>", logfile)
+	buf = appendStringMember(buf, "<member>\n<name>stdout_logfile</name>\n<value><string>", logfile)
+	buf = appendStringMember(buf, "<member>\n<name>stderr_logfile</name>\n<value><string>", p.LogFiles[protocol.Stderr])
+	buf = appendIntMember(buf, "<member>\n<name>pid</name>\n<value><int>", int64(p.PID))
+	buf = appendStringMember(buf, "<member>\n<name>description</name>\n<value><string>",
+		protocol.Describe(p.State, p.Name, p.PID, p.SpawnErr, start, stop, now))
 	return append(buf, "</struct></value>\n"...)
 }
 
 // processInfoBytes is about what one encoded process info takes besides
 // its strings, so a list is encoded into one allocation.
-const processInfoBytes = 700
+const processInfoBytes = 750
 
-func (l processInfoList) appendXMLValue(buf []byte) []byte {
+func (l *processInfoList) appendXMLValue(buf []byte) []byte {
 	need := 64
-	for i := range l {
-		p := &l[i]
+	for i := range l.procs {
+		p := &l.procs[i]
 		need += processInfoBytes + len(p.Name) + len(p.Group) + len(p.SpawnErr) +
-			2*len(p.Logfile) + len(p.StderrLogfile) + len(p.Description)
+			2*len(p.LogFiles[protocol.Stdout]) + len(p.LogFiles[protocol.Stderr])
 	}
 	buf = slices.Grow(buf, need)
 	buf = append(buf, "<value><array><data>\n"...)
-	for i := range l {
-		buf = (*processInfoValue)(&l[i]).appendXMLValue(buf)
+	for i := range l.procs {
+		buf = appendProcessInfo(buf, &l.procs[i], l.now)
 	}
 	return append(buf, "</data></array></value>\n"...)
+}
+
+// unixOrZero is t in epoch seconds, 0 for the zero time (never).
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 func appendStringMember(buf []byte, head, s string) []byte {

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,15 +10,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/engine"
 )
 
 // fakeBackend is an in-memory daemon: enough state for the dispatcher's
 // and the stock clients' observable behaviour.
 type fakeBackend struct {
 	mu       sync.Mutex
-	state    State
+	state    protocol.SupervisorState
 	procs    []*fakeProc // sorted by group, then name
-	inactive []ConfigInfo
+	inactive []engine.ConfiguredProcess
 	mainLog  string
 	reload   [3][]string
 	stdin    map[string][]byte
@@ -35,24 +38,9 @@ type fakeBackend struct {
 }
 
 type fakeProc struct {
-	info    ProcessInfo
+	info    engine.ProcessStatus
 	noFile  bool // command missing: start faults NO_FILE
 	failing bool // start faults SPAWN_ERROR
-}
-
-const (
-	procStopped  = 0
-	procStarting = 10
-	procRunning  = 20
-	procBackoff  = 30
-	procStopping = 40
-	procExited   = 100
-	procFatal    = 200
-)
-
-var procStateNames = map[int]string{
-	procStopped: "STOPPED", procStarting: "STARTING", procRunning: "RUNNING", procBackoff: "BACKOFF",
-	procStopping: "STOPPING", procExited: "EXITED", procFatal: "FATAL",
 }
 
 // newFakeBackend builds: cat (running, own group), grp:a (stopped, never
@@ -60,45 +48,52 @@ var procStateNames = map[int]string{
 // command missing). Log files live in dir.
 func newFakeBackend(t testing.TB) *fakeBackend {
 	dir := t.TempDir()
-	mk := func(group, name string, state, pid int, desc string) *fakeProc {
+	mk := func(group, name string, state protocol.ProcessState, pid int) *fakeProc {
 		out := filepath.Join(dir, name+"-stdout.log")
 		errLog := filepath.Join(dir, name+"-stderr.log")
-		return &fakeProc{info: ProcessInfo{
-			Name: name, Group: group, Description: desc, State: state, StateName: procStateNames[state],
-			Start: 1764469000, Now: 1764469005, PID: pid,
-			Logfile: out, StdoutLogfile: out, StderrLogfile: errLog,
+		return &fakeProc{info: engine.ProcessStatus{
+			Name: name, Group: group, State: state, Started: time.Unix(fakeStart, 0), PID: pid,
+			LogFiles: [2]string{out, errLog},
 		}}
 	}
 	b := &fakeBackend{
-		state:   State{Code: 1, Name: "RUNNING"},
+		state:   protocol.SupervisorRunning,
 		mainLog: filepath.Join(dir, "supervisord.log"),
 		stdin:   map[string][]byte{},
 		procs: []*fakeProc{
-			mk("cat", "cat", procRunning, 4242, "pid 4242, uptime 0:00:05"),
-			mk("failer", "failer", procFatal, 0, "Exited too quickly (process log may have details)"),
-			mk("grp", "a", procStopped, 0, "Not started"),
-			mk("grp", "b", procRunning, 4343, "pid 4343, uptime 0:00:05"),
-			mk("nofile", "nofile", procStopped, 0, "Not started"),
+			mk("cat", "cat", protocol.StateRunning, 4242),
+			mk("failer", "failer", protocol.StateFatal, 0),
+			mk("grp", "a", protocol.StateStopped, 0),
+			mk("grp", "b", protocol.StateRunning, 4343),
+			mk("nofile", "nofile", protocol.StateStopped, 0),
 		},
 		reload:      [3][]string{{"newgrp"}, {"grp"}, {}},
 		startCancel: make(chan error, 1),
 	}
 	b.procs[1].failing = true
 	b.procs[1].info.SpawnErr = "Exited too quickly (process log may have details)"
-	b.procs[2].info.Start = 0
+	b.procs[2].info.Started = time.Time{}
 	b.procs[4].noFile = true
-	b.procs[4].info.Start = 0
+	b.procs[4].info.Started = time.Time{}
 	for _, p := range b.procs {
-		writeFile(t, p.info.StdoutLogfile, "stdout of "+p.info.Name+"\n")
+		writeFile(t, p.info.LogFiles[protocol.Stdout], "stdout of "+p.info.Name+"\n")
 	}
-	writeFile(t, b.procs[0].info.StderrLogfile, "stderr of cat\n")
+	writeFile(t, b.procs[0].info.LogFiles[protocol.Stderr], "stderr of cat\n")
 	writeFile(t, b.mainLog, "2026-11-30 04:00:00,000 INFO supervisord started\n")
-	b.procs[4].info.StdoutLogfile, b.procs[4].info.Logfile = "", ""
-	b.inactive = []ConfigInfo{{Name: "newgrp", Group: "newgrp", Command: "/bin/true", Directory: "none", UID: "none",
-		Autostart: true, GroupPrio: 999, ProcessPrio: 999, StopSignal: 15, ExitCodes: []int{0}, ServerURL: "AUTO",
-		StdoutLogfile: "auto", StderrLogfile: "auto"}}
+	b.procs[4].info.LogFiles[protocol.Stdout] = ""
+	newgrp := &config.Group{Name: "newgrp", Priority: 999}
+	b.inactive = []engine.ConfiguredProcess{{Group: newgrp, Process: &config.Process{
+		Name: "newgrp", Group: "newgrp", Command: "/bin/true", Autostart: true, Priority: 999, StopSignal: 15,
+		ExitCodes: []int{0}, ServerURL: "AUTO", UID: -1, GID: -1,
+		Stdout: config.LogConfig{Auto: true}, Stderr: config.LogConfig{Auto: true}}}}
 	return b
 }
+
+// fakeStart is when the fake's processes started (epoch seconds); the
+// test handlers' clock (fakeNow) reads five seconds later.
+const fakeStart = 1764469000
+
+func fakeNow() time.Time { return time.Unix(fakeStart+5, 0) }
 
 func writeFile(t testing.TB, path, data string) {
 	t.Helper()
@@ -114,7 +109,7 @@ func (b *fakeBackend) find(name string) (*fakeProc, error) {
 			return p, nil
 		}
 	}
-	return nil, NewFault(FaultBadName, name)
+	return nil, &engine.Error{Kind: engine.ErrNoSuchName, Detail: name}
 }
 
 func (b *fakeBackend) group(group string) ([]*fakeProc, error) {
@@ -125,18 +120,18 @@ func (b *fakeBackend) group(group string) ([]*fakeProc, error) {
 		}
 	}
 	if out == nil {
-		return nil, NewFault(FaultBadName, group)
+		return nil, &engine.Error{Kind: engine.ErrNoSuchName, Detail: group}
 	}
 	return out, nil
 }
 
-func (b *fakeBackend) setState(code int, name string) {
+func (b *fakeBackend) setState(s protocol.SupervisorState) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.state = State{Code: code, Name: name}
+	b.state = s
 }
 
-func (b *fakeBackend) State() State {
+func (b *fakeBackend) State() protocol.SupervisorState {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state
@@ -148,14 +143,14 @@ func (b *fakeBackend) ClearMainLog() error {
 	return os.WriteFile(b.mainLog, nil, 0o644)
 }
 func (b *fakeBackend) Shutdown() error {
-	b.setState(-1, "SHUTDOWN")
+	b.setState(protocol.SupervisorShutdown)
 	return nil
 }
 func (b *fakeBackend) Restart() error {
 	if b.restartErr != nil {
 		return b.restartErr
 	}
-	b.setState(0, "RESTARTING")
+	b.setState(protocol.SupervisorRestarting)
 	return nil
 }
 func (b *fakeBackend) ReloadConfig() ([]string, []string, []string, error) {
@@ -165,10 +160,10 @@ func (b *fakeBackend) AddProcessGroup(name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, err := b.group(name); err == nil {
-		return NewFault(FaultAlreadyAdded, name)
+		return &engine.Error{Kind: engine.ErrAlreadyActive, Detail: name}
 	}
 	if name != "newgrp" {
-		return NewFault(FaultBadName, name)
+		return &engine.Error{Kind: engine.ErrNoSuchName, Detail: name}
 	}
 	return nil
 }
@@ -180,46 +175,50 @@ func (b *fakeBackend) RemoveProcessGroup(name string) error {
 		return err
 	}
 	for _, p := range ps {
-		if p.info.State == procRunning {
-			return NewFault(FaultStillRunning, name)
+		if p.info.State == protocol.StateRunning {
+			return &engine.Error{Kind: engine.ErrStillRunning, Detail: name}
 		}
 	}
 	return nil
 }
-func (b *fakeBackend) ProcessInfo(name string) (ProcessInfo, error) {
+func (b *fakeBackend) Process(name string) (engine.ProcessStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, err := b.find(name)
 	if err != nil {
-		return ProcessInfo{}, err
+		return engine.ProcessStatus{}, err
 	}
 	return p.info, nil
 }
-func (b *fakeBackend) AllProcessInfo() []ProcessInfo {
+func (b *fakeBackend) Processes() ([]engine.ProcessStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]ProcessInfo, len(b.procs))
+	out := make([]engine.ProcessStatus, len(b.procs))
 	for i, p := range b.procs {
 		out[i] = p.info
 	}
-	return out
+	return out, nil
 }
-func (b *fakeBackend) AllConfigInfo() []ConfigInfo {
+func (b *fakeBackend) ConfiguredProcesses() []engine.ConfiguredProcess {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []ConfigInfo
+	var out []engine.ConfiguredProcess
 	for _, p := range b.procs {
-		out = append(out, ConfigInfo{
-			Name: p.info.Name, Group: p.info.Group, InUse: true, Autostart: p.info.Name != "a",
-			Command: "/bin/" + p.info.Name, Directory: "none", UID: "none", ExitCodes: []int{0},
-			GroupPrio: 999, ProcessPrio: 999, StopSignal: 15, StopWaitSecs: 10, StartSecs: 1, StartRetries: 3,
-			StdoutLogfile: p.info.StdoutLogfile, StderrLogfile: p.info.StderrLogfile, ServerURL: "AUTO",
-			StdoutLogfileMaxBytes: 50 << 20, StdoutLogfileBackups: 10, StderrLogfileMaxBytes: 50 << 20,
+		out = append(out, engine.ConfiguredProcess{
+			Group: &config.Group{Name: p.info.Group, Priority: 999},
+			Process: &config.Process{
+				Name: p.info.Name, Group: p.info.Group, Autostart: p.info.Name != "a",
+				Command: "/bin/" + p.info.Name, UID: -1, GID: -1, ExitCodes: []int{0},
+				Priority: 999, StopSignal: 15, StopWaitSecs: 10, StartSecs: 1, StartRetries: 3, ServerURL: "AUTO",
+				Stdout: config.LogConfig{File: p.info.LogFiles[protocol.Stdout], MaxBytes: 50 << 20, Backups: 10},
+				Stderr: config.LogConfig{File: p.info.LogFiles[protocol.Stderr], MaxBytes: 50 << 20},
+			},
+			Active: true,
 		})
 	}
 	return append(out, b.inactive...)
 }
-func (b *fakeBackend) GroupExists(group string) bool {
+func (b *fakeBackend) HasGroup(group string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	_, err := b.group(group)
@@ -229,15 +228,15 @@ func (b *fakeBackend) GroupExists(group string) bool {
 func (b *fakeBackend) startLocked(name string, p *fakeProc) error {
 	switch {
 	case p.noFile:
-		return NewFault(FaultNoFile, "no such file: /bin/"+p.info.Name)
-	case p.info.State == procRunning || p.info.State == procStarting || p.info.State == procBackoff:
-		return NewFault(FaultAlreadyStarted, name)
+		return &engine.Error{Kind: engine.ErrNoCommand, Detail: "no such file: /bin/" + p.info.Name}
+	case p.info.State == protocol.StateRunning || p.info.State == protocol.StateStarting || p.info.State == protocol.StateBackoff:
+		return &engine.Error{Kind: engine.ErrAlreadyStarted, Detail: name}
 	case p.failing:
-		return NewFault(FaultSpawnError, name)
+		return &engine.Error{Kind: engine.ErrSpawn, Detail: name}
 	}
-	p.info.State, p.info.StateName = procRunning, "RUNNING"
+	p.info.State = protocol.StateRunning
 	p.info.PID = 5000 + len(p.info.Name)
-	p.info.Description = fmt.Sprintf("pid %d, uptime 0:00:00", p.info.PID)
+	p.info.Started = fakeNow()
 	return nil
 }
 
@@ -263,15 +262,11 @@ func (b *fakeBackend) StartProcess(ctx context.Context, name string, wait bool) 
 	return b.startLocked(name, p)
 }
 
-func resultOf(p *fakeProc, err error) Result {
-	r := Result{Name: p.info.Name, Group: p.info.Group, Status: FaultSuccess, Description: "OK"}
-	if f, ok := err.(*Fault); ok {
-		r.Status, r.Description = f.Code, f.String
-	}
-	return r
+func resultOf(p *fakeProc, err error) engine.Outcome {
+	return engine.Outcome{Name: p.info.Name, Group: p.info.Group, Err: err}
 }
 
-func (b *fakeBackend) StartProcessGroup(_ context.Context, group string, _ bool) ([]Result, error) {
+func (b *fakeBackend) StartProcessGroup(_ context.Context, group string, _ bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ps, err := b.group(group)
@@ -281,10 +276,10 @@ func (b *fakeBackend) StartProcessGroup(_ context.Context, group string, _ bool)
 	return b.startAll(ps), nil
 }
 
-func (b *fakeBackend) startAll(ps []*fakeProc) []Result {
-	out := []Result{}
+func (b *fakeBackend) startAll(ps []*fakeProc) []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range ps {
-		if p.info.State == procRunning {
+		if p.info.State == protocol.StateRunning {
 			continue
 		}
 		out = append(out, resultOf(p, b.startLocked(p.info.Group+":"+p.info.Name, p)))
@@ -292,18 +287,18 @@ func (b *fakeBackend) startAll(ps []*fakeProc) []Result {
 	return out
 }
 
-func (b *fakeBackend) StartAllProcesses(context.Context, bool) ([]Result, error) {
+func (b *fakeBackend) StartAllProcesses(context.Context, bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.startAll(b.procs), nil
 }
 
 func (b *fakeBackend) stopLocked(name string, p *fakeProc) error {
-	if p.info.State != procRunning {
-		return NewFault(FaultNotRunning, name)
+	if p.info.State != protocol.StateRunning {
+		return &engine.Error{Kind: engine.ErrNotRunning, Detail: name}
 	}
-	p.info.State, p.info.StateName, p.info.PID = procStopped, "STOPPED", 0
-	p.info.Description = "Nov 30 04:00 AM"
+	p.info.State, p.info.PID = protocol.StateStopped, 0
+	p.info.Stopped = fakeNow()
 	return nil
 }
 
@@ -317,17 +312,17 @@ func (b *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error 
 	return b.stopLocked(name, p)
 }
 
-func (b *fakeBackend) stopAll(ps []*fakeProc) []Result {
-	out := []Result{}
+func (b *fakeBackend) stopAll(ps []*fakeProc) []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range ps {
-		if p.info.State == procRunning {
+		if p.info.State == protocol.StateRunning {
 			out = append(out, resultOf(p, b.stopLocked(p.info.Name, p)))
 		}
 	}
 	return out
 }
 
-func (b *fakeBackend) StopProcessGroup(_ context.Context, group string, _ bool) ([]Result, error) {
+func (b *fakeBackend) StopProcessGroup(_ context.Context, group string, _ bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ps, err := b.group(group)
@@ -337,7 +332,7 @@ func (b *fakeBackend) StopProcessGroup(_ context.Context, group string, _ bool) 
 	return b.stopAll(ps), nil
 }
 
-func (b *fakeBackend) StopAllProcesses(context.Context, bool) ([]Result, error) {
+func (b *fakeBackend) StopAllProcesses(context.Context, bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.stopAll(b.procs), nil
@@ -352,10 +347,10 @@ func validSignal(sig string) bool {
 
 func (b *fakeBackend) signalLocked(name string, p *fakeProc, sig string) error {
 	if !validSignal(sig) {
-		return NewFault(FaultBadSignal, sig)
+		return &engine.Error{Kind: engine.ErrBadSignal, Detail: sig}
 	}
-	if p.info.State != procRunning {
-		return NewFault(FaultNotRunning, name)
+	if p.info.State != protocol.StateRunning {
+		return &engine.Error{Kind: engine.ErrNotRunning, Detail: name}
 	}
 	return nil
 }
@@ -370,17 +365,17 @@ func (b *fakeBackend) SignalProcess(name, sig string) error {
 	return b.signalLocked(name, p, sig)
 }
 
-func (b *fakeBackend) signalAll(ps []*fakeProc, sig string) []Result {
-	out := []Result{}
+func (b *fakeBackend) signalAll(ps []*fakeProc, sig string) []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range ps {
-		if p.info.State == procRunning {
+		if p.info.State == protocol.StateRunning {
 			out = append(out, resultOf(p, b.signalLocked(p.info.Name, p, sig)))
 		}
 	}
 	return out
 }
 
-func (b *fakeBackend) SignalProcessGroup(group, sig string) ([]Result, error) {
+func (b *fakeBackend) SignalProcessGroup(group, sig string) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ps, err := b.group(group)
@@ -390,7 +385,7 @@ func (b *fakeBackend) SignalProcessGroup(group, sig string) ([]Result, error) {
 	return b.signalAll(ps, sig), nil
 }
 
-func (b *fakeBackend) SignalAllProcesses(sig string) ([]Result, error) {
+func (b *fakeBackend) SignalAllProcesses(sig string) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.signalAll(b.procs, sig), nil
@@ -404,7 +399,7 @@ func (b *fakeBackend) SendProcessStdin(name string, data []byte) error {
 		return err
 	}
 	if p.info.PID == 0 {
-		return NewFault(FaultNotRunning, name)
+		return &engine.Error{Kind: engine.ErrNotRunning, Detail: name}
 	}
 	b.stdin[name] = append(b.stdin[name], data...)
 	return nil
@@ -417,17 +412,14 @@ func (b *fakeBackend) SendRemoteCommEvent(typ, data string) error {
 	return nil
 }
 
-func (b *fakeBackend) LogFile(name, channel string) (string, error) {
+func (b *fakeBackend) LogFile(name string, ch protocol.Channel) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, err := b.find(name)
 	if err != nil {
 		return "", err
 	}
-	if channel == "stderr" {
-		return p.info.StderrLogfile, nil
-	}
-	return p.info.StdoutLogfile, nil
+	return p.info.LogFiles[ch], nil
 }
 
 func (b *fakeBackend) ClearProcessLogs(name string) error {
@@ -437,18 +429,18 @@ func (b *fakeBackend) ClearProcessLogs(name string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []string{p.info.StdoutLogfile, p.info.StderrLogfile} {
+	for _, f := range p.info.LogFiles {
 		if f != "" {
 			if err := os.WriteFile(f, nil, 0o644); err != nil {
-				return NewFault(FaultFailed, name)
+				return &engine.Error{Kind: engine.ErrFailed, Detail: name}
 			}
 		}
 	}
 	return nil
 }
 
-func (b *fakeBackend) ClearAllProcessLogs() []Result {
-	out := []Result{}
+func (b *fakeBackend) ClearAllProcessLogs() []engine.Outcome {
+	out := []engine.Outcome{}
 	for _, p := range b.procs {
 		out = append(out, resultOf(p, b.ClearProcessLogs(p.info.Group+":"+p.info.Name)))
 	}

@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 )
 
 // guard holds the checks every request to a supervisord HTTP server
@@ -71,8 +71,8 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // refuse answers 403 and logs why.
 func (g *guard) refuse(w http.ResponseWriter, r *http.Request, why string) {
-	if g.opts.Log != nil && config.LevelWarn >= g.opts.LogLevel {
-		g.opts.Log(config.LevelWarn, "HTTP request refused: "+r.Method+" "+clip(r.URL.Path)+" "+why)
+	if g.opts.Log != nil && protocol.LevelWarn >= g.opts.LogLevel {
+		g.opts.Log(protocol.LevelWarn, "HTTP request refused: "+r.Method+" "+clip(r.URL.Path)+" "+why)
 	}
 	httpError(w, http.StatusForbidden)
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 )
 
 func TestLocalHost(t *testing.T) {
@@ -76,7 +76,7 @@ func TestGuard(t *testing.T) {
 	}
 	for _, c := range cases {
 		var logged []string
-		c.opts.Log = func(level config.LogLevel, msg string) { logged = append(logged, fmt.Sprint(int(level))+" "+msg) }
+		c.opts.Log = func(level protocol.Level, msg string) { logged = append(logged, fmt.Sprint(int(level))+" "+msg) }
 		g := Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }), c.opts)
 		r := httptest.NewRequest(c.req.method, "/RPC2", strings.NewReader("x"))
 		r.Host = c.req.host

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 )
 
 // Defaults for HandlerOptions fields left zero.
@@ -49,8 +49,8 @@ type HandlerOptions struct {
 	UI http.Handler
 	// Log receives main-log lines (invalid requests at ERROR, each call at
 	// TRACE) at or above LogLevel. Nil discards them.
-	Log      func(level config.LogLevel, msg string)
-	LogLevel config.LogLevel
+	Log      func(level protocol.Level, msg string)
+	LogLevel protocol.Level
 	// MaxBodyBytes bounds an XML-RPC request body (larger → 413).
 	MaxBodyBytes int64
 	// MaxConcurrentRPC bounds the large request bodies (over
@@ -63,12 +63,15 @@ type HandlerOptions struct {
 	// WriteTimeout bounds each write to a client, so one that stops
 	// reading is dropped instead of holding a goroutine forever.
 	WriteTimeout time.Duration
+	// Now is the clock getProcessInfo reports and measures uptimes with;
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // handler serves XML-RPC, log tails, the health check and the UI.
 type handler struct {
 	opts     HandlerOptions
-	backend  Backend
+	logFiles processLogs // for the /logtail and /mainlogtail streams
 	disp     *dispatcher
 	rpcSlots chan struct{}
 	bufs     sync.Pool // *[]byte response buffers
@@ -98,10 +101,13 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return Guard(&handler{
 		opts:     opts,
-		backend:  b,
-		disp:     newDispatcher(b),
+		logFiles: b,
+		disp:     newDispatcher(b, opts.Now),
 		rpcSlots: make(chan struct{}, opts.MaxConcurrentRPC),
 		tails:    make(chan struct{}, opts.MaxLogTails),
 		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
@@ -109,7 +115,7 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	}, opts)
 }
 
-func (h *handler) log(level config.LogLevel, format string, args ...any) {
+func (h *handler) log(level protocol.Level, format string, args ...any) {
 	if h.logs(level) {
 		h.opts.Log(level, fmt.Sprintf(format, args...))
 	}
@@ -117,7 +123,7 @@ func (h *handler) log(level config.LogLevel, format string, args ...any) {
 
 // logs reports whether lines at level are wanted; callers on the hot path
 // ask first, since merely passing arguments to log allocates.
-func (h *handler) logs(level config.LogLevel) bool {
+func (h *handler) logs(level protocol.Level) bool {
 	return h.opts.Log != nil && level >= h.opts.LogLevel
 }
 
@@ -164,7 +170,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest)
 		return
 	case r.ContentLength > h.opts.MaxBodyBytes:
-		h.log(config.LevelError, "XML-RPC request of %d bytes refused: the limit is %d", r.ContentLength, h.opts.MaxBodyBytes)
+		h.log(protocol.LevelError, "XML-RPC request of %d bytes refused: the limit is %d", r.ContentLength, h.opts.MaxBodyBytes)
 		httpError(w, http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -184,7 +190,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	var decodeErr error
 	if readErr == nil {
 		if method, params, decodeErr = DecodeRequest(body); decodeErr != nil {
-			h.log(config.LevelError, "XML-RPC request data %s is invalid: %v", quoteBounded(body), decodeErr)
+			h.log(protocol.LevelError, "XML-RPC request data %s is invalid: %v", quoteBounded(body), decodeErr)
 		}
 	}
 	if large {
@@ -194,7 +200,7 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	case readErr != nil: // the client sent less than it announced
 		httpError(w, http.StatusBadRequest)
 	case decodeErr != nil:
-		h.writeXML(w, EncodeFault(NewFault(FaultIncorrectParameters, decodeErr.Error())))
+		h.writeXML(w, EncodeFault(NewFault(protocol.FaultIncorrectParameters, decodeErr.Error())))
 	default:
 		out := h.call(ctx, method, params)
 		h.writeXML(w, out)
@@ -204,9 +210,9 @@ func (h *handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 
 // call runs one XML-RPC call and returns the response document.
 func (h *handler) call(ctx context.Context, method string, params []any) []byte {
-	trace := h.logs(config.LevelTrace)
+	trace := h.logs(protocol.LevelTrace)
 	if trace {
-		h.log(config.LevelTrace, "XML-RPC method called: %s()", method)
+		h.log(protocol.LevelTrace, "XML-RPC method called: %s()", method)
 	}
 	v, fault := h.disp.call(ctx, method, params)
 	if fault == nil {
@@ -214,15 +220,15 @@ func (h *handler) call(ctx context.Context, method string, params []any) []byte 
 		out, err := appendResponse((*bp)[:0], v)
 		if err == nil {
 			if trace {
-				h.log(config.LevelTrace, "XML-RPC method %s() returned successfully", method)
+				h.log(protocol.LevelTrace, "XML-RPC method %s() returned successfully", method)
 			}
 			return out
 		}
 		h.bufs.Put(bp)
-		fault = NewFault(FaultFailed, err.Error())
+		fault = NewFault(protocol.FaultFailed, err.Error())
 	}
 	if trace {
-		h.log(config.LevelTrace, "XML-RPC method %s() returned fault: [%d] %s", method, fault.Code, fault.String)
+		h.log(protocol.LevelTrace, "XML-RPC method %s() returned fault: [%d] %s", method, fault.Code, fault.String)
 	}
 	return EncodeFault(fault)
 }

@@ -14,12 +14,16 @@ import (
 	"testing"
 	"time"
 
-	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
 
+// newTestServer serves b with opts; a nil opts.Now reads fakeNow.
 func newTestServer(t *testing.T, b Backend, opts HandlerOptions) *httptest.Server {
 	t.Helper()
+	if opts.Now == nil {
+		opts.Now = fakeNow
+	}
 	srv := httptest.NewUnstartedServer(NewHandler(b, opts))
 	srv.Config.ConnContext = ConnContext
 	srv.Start()
@@ -34,9 +38,9 @@ func TestMethods(t *testing.T) {
 	b := newFakeBackend(t)
 	srv := newTestServer(t, b, HandlerOptions{})
 	client := &rpcClient{t: t, url: srv.URL}
-	infoCat := `map[description:pid 4242, uptime 0:00:05 exitstatus:0 group:cat logfile:` + b.procs[0].info.StdoutLogfile +
+	infoCat := `map[description:pid 4242, uptime 0:00:05 exitstatus:0 group:cat logfile:` + b.procs[0].info.LogFiles[protocol.Stdout] +
 		` name:cat now:1764469005 pid:4242 spawnerr: start:1764469000 state:20 statename:RUNNING stderr_logfile:` +
-		b.procs[0].info.StderrLogfile + ` stdout_logfile:` + b.procs[0].info.StdoutLogfile + ` stop:0]`
+		b.procs[0].info.LogFiles[protocol.Stderr] + ` stdout_logfile:` + b.procs[0].info.LogFiles[protocol.Stdout] + ` stop:0]`
 	ok := func(name, group string) string {
 		return "map[description:OK group:" + group + " name:" + name + " status:80]"
 	}
@@ -44,7 +48,7 @@ func TestMethods(t *testing.T) {
 		method    string
 		params    []any
 		want      string // show() of the value, when wantFault is 0
-		wantFault int
+		wantFault protocol.FaultCode
 	}{
 		{"supervisor.getAPIVersion", nil, `"3.0"`, 0},
 		{"supervisor.getVersion", nil, `"3.0"`, 0},
@@ -52,50 +56,50 @@ func TestMethods(t *testing.T) {
 		{"supervisor.getIdentification", nil, `"supervisor"`, 0},
 		{"supervisor.getState", nil, "map[statecode:1 statename:RUNNING]", 0},
 		{"supervisor.getPID", nil, "777", 0},
-		{"supervisor.getPID", []any{1}, "", FaultIncorrectParameters},
+		{"supervisor.getPID", []any{1}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.getProcessInfo", []any{"cat"}, infoCat, 0},
 		{"supervisor.getProcessInfo", []any{"cat:cat"}, infoCat, 0},
-		{"supervisor.getProcessInfo", []any{"grp:*"}, "", FaultBadName},
-		{"supervisor.getProcessInfo", []any{"nosuch"}, "", FaultBadName},
-		{"supervisor.getProcessInfo", []any{7}, "", FaultBadName},
-		{"supervisor.getProcessInfo", nil, "", FaultIncorrectParameters},
+		{"supervisor.getProcessInfo", []any{"grp:*"}, "", protocol.FaultBadName},
+		{"supervisor.getProcessInfo", []any{"nosuch"}, "", protocol.FaultBadName},
+		{"supervisor.getProcessInfo", []any{7}, "", protocol.FaultBadName},
+		{"supervisor.getProcessInfo", nil, "", protocol.FaultIncorrectParameters},
 		{"supervisor.readLog", []any{0, 0}, `"2026-11-30 04:00:00,000 INFO supervisord started\n"`, 0},
 		{"supervisor.readLog", []any{-8, 0}, `"started\n"`, 0},
 		{"supervisor.readLog", []any{5, 2}, `"11"`, 0},
 		{"supervisor.readMainLog", []any{"-3", 0}, `"ed\n"`, 0},
-		{"supervisor.readLog", []any{-1, 1}, "", FaultBadArguments},
-		{"supervisor.readLog", []any{0, -1}, "", FaultBadArguments},
-		{"supervisor.readLog", []any{"x", 0}, "", FaultIncorrectParameters},
+		{"supervisor.readLog", []any{-1, 1}, "", protocol.FaultBadArguments},
+		{"supervisor.readLog", []any{0, -1}, "", protocol.FaultBadArguments},
+		{"supervisor.readLog", []any{"x", 0}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.readProcessStdoutLog", []any{"cat", 0, 0}, `"stdout of cat\n"`, 0},
 		{"supervisor.readProcessLog", []any{"grp:a", -2, 0}, `"a\n"`, 0},
 		{"supervisor.readProcessStderrLog", []any{"cat", 0, 6}, `"stderr"`, 0},
-		{"supervisor.readProcessStderrLog", []any{"grp:a", 0, 0}, "", FaultNoFile},
-		{"supervisor.readProcessStdoutLog", []any{"nofile", 0, 0}, "", FaultNoFile},
-		{"supervisor.readProcessStdoutLog", []any{"grp:*", 0, 0}, "", FaultBadName},
-		{"supervisor.readProcessStdoutLog", []any{"cat", -1, 5}, "", FaultBadArguments},
+		{"supervisor.readProcessStderrLog", []any{"grp:a", 0, 0}, "", protocol.FaultNoFile},
+		{"supervisor.readProcessStdoutLog", []any{"nofile", 0, 0}, "", protocol.FaultNoFile},
+		{"supervisor.readProcessStdoutLog", []any{"grp:*", 0, 0}, "", protocol.FaultBadName},
+		{"supervisor.readProcessStdoutLog", []any{"cat", -1, 5}, "", protocol.FaultBadArguments},
 		{"supervisor.tailProcessStdoutLog", []any{"cat", 0, 5}, `[" cat\n" 14 true]`, 0},
 		{"supervisor.tailProcessLog", []any{"cat", 0, 100}, `["stdout of cat\n" 14 false]`, 0},
 		{"supervisor.tailProcessStderrLog", []any{"grp:a", 0, 100}, `["" 0 false]`, 0},
-		{"supervisor.tailProcessStderrLog", []any{"nosuch", 0, 100}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"cat"}, "", FaultAlreadyStarted},
+		{"supervisor.tailProcessStderrLog", []any{"nosuch", 0, 100}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"cat"}, "", protocol.FaultAlreadyStarted},
 		{"supervisor.startProcess", []any{"grp:a", false}, "true", 0},
-		{"supervisor.startProcess", []any{"failer", true}, "", FaultSpawnError},
-		{"supervisor.startProcess", []any{"nofile"}, "", FaultNoFile},
-		{"supervisor.startProcess", []any{"nosuch"}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"nosuch:*"}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"grp", 1}, "", FaultBadName},
-		{"supervisor.startProcess", []any{"cat", "yes"}, "", FaultAlreadyStarted},
-		{"supervisor.startProcess", []any{"cat", true, 1}, "", FaultIncorrectParameters},
+		{"supervisor.startProcess", []any{"failer", true}, "", protocol.FaultSpawnError},
+		{"supervisor.startProcess", []any{"nofile"}, "", protocol.FaultNoFile},
+		{"supervisor.startProcess", []any{"nosuch"}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"nosuch:*"}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"grp", 1}, "", protocol.FaultBadName},
+		{"supervisor.startProcess", []any{"cat", "yes"}, "", protocol.FaultAlreadyStarted},
+		{"supervisor.startProcess", []any{"cat", true, 1}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.stopProcess", []any{"grp:*"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.startProcess", []any{"grp:"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.stopProcess", []any{"grp:a"}, "true", 0},
-		{"supervisor.stopProcess", []any{"grp:a"}, "", FaultNotRunning},
+		{"supervisor.stopProcess", []any{"grp:a"}, "", protocol.FaultNotRunning},
 		{"supervisor.stopProcessGroup", []any{"grp"}, "[" + ok("b", "grp") + "]", 0},
-		{"supervisor.stopProcessGroup", []any{"nosuch", true}, "", FaultBadName},
+		{"supervisor.stopProcessGroup", []any{"nosuch", true}, "", protocol.FaultBadName},
 		{"supervisor.startProcessGroup", []any{"grp", false}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.signalProcess", []any{"cat", "HUP"}, "true", 0},
-		{"supervisor.signalProcess", []any{"cat", "BOGUS"}, "", FaultBadSignal},
-		{"supervisor.signalProcess", []any{"nofile", "1"}, "", FaultNotRunning},
+		{"supervisor.signalProcess", []any{"cat", "BOGUS"}, "", protocol.FaultBadSignal},
+		{"supervisor.signalProcess", []any{"nofile", "1"}, "", protocol.FaultNotRunning},
 		{"supervisor.signalProcess", []any{"grp:*", "USR1"}, "[" + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
 		{"supervisor.signalProcessGroup", []any{"cat", "TERM"}, "[" + ok("cat", "cat") + "]", 0},
 		{"supervisor.signalAllProcesses", []any{"9"}, "[" + ok("cat", "cat") + " " + ok("a", "grp") + " " + ok("b", "grp") + "]", 0},
@@ -106,12 +110,12 @@ func TestMethods(t *testing.T) {
 			" map[description:NO_FILE: no such file: /bin/nofile group:nofile name:nofile status:20]]", 0},
 		{"supervisor.sendProcessStdin", []any{"cat", "hello\n"}, "true", 0},
 		{"supervisor.sendProcessStdin", []any{"cat", []byte("bytes")}, "true", 0},
-		{"supervisor.sendProcessStdin", []any{"nofile", "x"}, "", FaultNotRunning},
-		{"supervisor.sendProcessStdin", []any{"cat", 5}, "", FaultIncorrectParameters},
-		{"supervisor.sendProcessStdin", []any{"grp:*", "x"}, "", FaultBadName},
+		{"supervisor.sendProcessStdin", []any{"nofile", "x"}, "", protocol.FaultNotRunning},
+		{"supervisor.sendProcessStdin", []any{"cat", 5}, "", protocol.FaultIncorrectParameters},
+		{"supervisor.sendProcessStdin", []any{"grp:*", "x"}, "", protocol.FaultBadName},
 		{"supervisor.sendRemoteCommEvent", []any{"type", "data"}, "true", 0},
 		{"supervisor.clearProcessLogs", []any{"cat"}, "true", 0},
-		{"supervisor.clearProcessLog", []any{"grp:*"}, "", FaultBadName},
+		{"supervisor.clearProcessLog", []any{"grp:*"}, "", protocol.FaultBadName},
 		{"supervisor.readProcessStdoutLog", []any{"cat", 0, 0}, `""`, 0},
 		{"supervisor.clearAllProcessLogs", nil, "[" + ok("cat", "cat") + " " + ok("failer", "failer") + " " + ok("a", "grp") + " " +
 			ok("b", "grp") + " " + ok("nofile", "nofile") + "]", 0},
@@ -119,23 +123,23 @@ func TestMethods(t *testing.T) {
 		{"supervisor.readLog", []any{0, 0}, `""`, 0},
 		{"supervisor.reloadConfig", nil, `[[["newgrp"] ["grp"] []]]`, 0},
 		{"supervisor.addProcessGroup", []any{"newgrp"}, "true", 0},
-		{"supervisor.addProcessGroup", []any{"grp"}, "", FaultAlreadyAdded},
-		{"supervisor.addProcessGroup", []any{"nosuch"}, "", FaultBadName},
-		{"supervisor.removeProcessGroup", []any{"grp"}, "", FaultStillRunning},
-		{"supervisor.removeProcessGroup", []any{"nosuch"}, "", FaultBadName},
+		{"supervisor.addProcessGroup", []any{"grp"}, "", protocol.FaultAlreadyAdded},
+		{"supervisor.addProcessGroup", []any{"nosuch"}, "", protocol.FaultBadName},
+		{"supervisor.removeProcessGroup", []any{"grp"}, "", protocol.FaultStillRunning},
+		{"supervisor.removeProcessGroup", []any{"nosuch"}, "", protocol.FaultBadName},
 		{"supervisor.removeProcessGroup", []any{"failer"}, "true", 0},
-		{"supervisor.noSuchMethod", nil, "", FaultUnknownMethod},
-		{"supervisor._update", nil, "", FaultUnknownMethod},
-		{"supervisor.getState.x", nil, "", FaultUnknownMethod},
-		{"getState", nil, "", FaultUnknownMethod},
-		{"nosuch.getState", nil, "", FaultUnknownMethod},
-		{"", nil, "", FaultUnknownMethod},
-		{"system.methodHelp", []any{"supervisor.nosuch"}, "", FaultSignatureUnsupported},
-		{"system.methodSignature", []any{"nosuch"}, "", FaultSignatureUnsupported},
+		{"supervisor.noSuchMethod", nil, "", protocol.FaultUnknownMethod},
+		{"supervisor._update", nil, "", protocol.FaultUnknownMethod},
+		{"supervisor.getState.x", nil, "", protocol.FaultUnknownMethod},
+		{"getState", nil, "", protocol.FaultUnknownMethod},
+		{"nosuch.getState", nil, "", protocol.FaultUnknownMethod},
+		{"", nil, "", protocol.FaultUnknownMethod},
+		{"system.methodHelp", []any{"supervisor.nosuch"}, "", protocol.FaultSignatureUnsupported},
+		{"system.methodSignature", []any{"nosuch"}, "", protocol.FaultSignatureUnsupported},
 		{"system.methodSignature", []any{"supervisor.tailProcessStdoutLog"}, `["array" "string" "int" "int"]`, 0},
 		{"system.methodSignature", []any{"supervisor.startProcess"}, `["boolean" "string" "boolean"]`, 0},
 		{"system.methodSignature", []any{"supervisor.getState"}, `["struct"]`, 0},
-		{"system.multicall", []any{"x"}, "", FaultIncorrectParameters},
+		{"system.multicall", []any{"x"}, "", protocol.FaultIncorrectParameters},
 		{"system.multicall", []any{[]any{
 			map[string]any{"methodName": "supervisor.getPID"},
 			map[string]any{"methodName": "supervisor.nosuch", "params": []any{}},
@@ -145,12 +149,12 @@ func TestMethods(t *testing.T) {
 			map[string]any{"methodName": "supervisor.stopProcess", "params": []any{"grp:a", true}},
 			map[string]any{"methodName": "supervisor.startProcess", "params": []any{"grp:a", true}},
 		}}, "", 0},
-		{"system.multicall", []any{[]any{map[string]any{"methodName": "supervisor.getPID"}, "not a struct"}}, "", FaultIncorrectParameters},
+		{"system.multicall", []any{[]any{map[string]any{"methodName": "supervisor.getPID"}, "not a struct"}}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.shutdown", nil, "true", 0},
-		{"supervisor.getState", nil, "", FaultShutdownState},
-		{"supervisor.getVersion", nil, "", FaultShutdownState},
-		{"supervisor.startProcess", []any{"cat"}, "", FaultShutdownState},
-		{"supervisor.getPID", []any{1, 2}, "", FaultIncorrectParameters},
+		{"supervisor.getState", nil, "", protocol.FaultShutdownState},
+		{"supervisor.getVersion", nil, "", protocol.FaultShutdownState},
+		{"supervisor.startProcess", []any{"cat"}, "", protocol.FaultShutdownState},
+		{"supervisor.getPID", []any{1, 2}, "", protocol.FaultIncorrectParameters},
 		{"supervisor.sendRemoteCommEvent", []any{"t", "during shutdown"}, "true", 0},
 		{"system.listMethods", nil, "", 0},
 	}
@@ -316,7 +320,7 @@ func TestRestartFaultsLaterCalls(t *testing.T) {
 	if _, err := c.call("supervisor.restart"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.call("supervisor.getAllProcessInfo"); faultCode(err) != FaultShutdownState {
+	if _, err := c.call("supervisor.getAllProcessInfo"); faultCode(err) != protocol.FaultShutdownState {
 		t.Errorf("after restart: %v, want SHUTDOWN_STATE", err)
 	}
 	if _, err := c.call("system.listMethods"); err != nil {
@@ -514,8 +518,8 @@ func TestUIMounted(t *testing.T) {
 func TestLogLines(t *testing.T) {
 	t.Parallel()
 	var lines []string
-	logf := func(level config.LogLevel, msg string) { lines = append(lines, msg) }
-	h := NewHandler(newFakeBackend(t), HandlerOptions{Log: logf, LogLevel: config.LevelTrace})
+	logf := func(level protocol.Level, msg string) { lines = append(lines, msg) }
+	h := NewHandler(newFakeBackend(t), HandlerOptions{Log: logf, LogLevel: protocol.LevelTrace, Now: fakeNow})
 	for _, body := range []string{string(encodeCall(t, "supervisor.getPID")), string(encodeCall(t, "supervisor.nosuch")),
 		"<bad" + strings.Repeat("x", 5000)} {
 		req := httptest.NewRequest("POST", "/RPC2", strings.NewReader(body))
@@ -540,7 +544,7 @@ func TestLogLines(t *testing.T) {
 func TestLogtail(t *testing.T) {
 	t.Parallel()
 	b := newFakeBackend(t)
-	path := b.procs[0].info.StdoutLogfile
+	path := b.procs[0].info.LogFiles[protocol.Stdout]
 	big := strings.Repeat("0123456789", 200) // 2000 bytes
 	writeFile(t, path, big)
 	srv := newTestServer(t, b, HandlerOptions{Username: "u", Password: "p"})
@@ -698,7 +702,7 @@ func TestLongCallsOutliveReadTimeout(t *testing.T) {
 	stream := &streamReader{t: t, r: resp.Body}
 	stream.expect("stdout of cat\n")
 	time.Sleep(500 * time.Millisecond) // past ReadTimeout, on purpose
-	appendFile(t, b.procs[0].info.StdoutLogfile, "later\n")
+	appendFile(t, b.procs[0].info.LogFiles[protocol.Stdout], "later\n")
 	stream.expect("later\n")
 }
 
@@ -711,10 +715,10 @@ func TestFailedFaults(t *testing.T) {
 	b.mainLog = t.TempDir() // a directory: exists, cannot be read
 	c := &rpcClient{t: t, url: newTestServer(t, b, HandlerOptions{}).URL}
 	_, err := c.call("supervisor.restart")
-	if f, ok := err.(*Fault); !ok || f.Code != FaultFailed || f.String != "FAILED: engine stopped" {
+	if f, ok := err.(*Fault); !ok || f.Code != protocol.FaultFailed || f.String != "FAILED: engine stopped" {
 		t.Errorf("restart: %v, want FAILED: engine stopped", err)
 	}
-	if _, err := c.call("supervisor.readLog", 0, 0); faultCode(err) != FaultFailed {
+	if _, err := c.call("supervisor.readLog", 0, 0); faultCode(err) != protocol.FaultFailed {
 		t.Errorf("readLog of a directory: %v, want FAILED", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"gosupervisor/internal/protocol"
 )
 
 // encodeCall builds a methodCall document as Python's client does.
@@ -59,7 +61,7 @@ func decodeResponse(body []byte) (any, error) {
 		m, _ := v.(map[string]any)
 		code, _ := m["faultCode"].(int)
 		text, _ := m["faultString"].(string)
-		return nil, &Fault{Code: code, String: text}
+		return nil, &Fault{Code: protocol.FaultCode(code), String: text}
 	}
 	return nil, fmt.Errorf("unexpected %s", describe(tok))
 }
@@ -105,7 +107,7 @@ func (c *rpcClient) call(method string, params ...any) (any, error) {
 }
 
 // faultCode returns the code of a *Fault error, 0 for nil, -1 otherwise.
-func faultCode(err error) int {
+func faultCode(err error) protocol.FaultCode {
 	if err == nil {
 		return 0
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 )
 
@@ -17,19 +18,19 @@ func (h *handler) serveProcessTail(w http.ResponseWriter, r *http.Request, rest 
 		httpError(w, http.StatusBadRequest)
 		return
 	}
-	namespec, channel, ok := strings.Cut(rest, "/")
-	if !ok {
-		channel = "stdout"
-	}
-	if channel != "stdout" && channel != "stderr" {
-		httpError(w, http.StatusNotFound)
-		return
+	namespec, chName, ok := strings.Cut(rest, "/")
+	channel := protocol.Stdout
+	if ok {
+		if channel, ok = protocol.ParseChannel(chName); !ok {
+			httpError(w, http.StatusNotFound)
+			return
+		}
 	}
 	if _, proc := splitNamespec(namespec); proc == "" || namespec == "" {
 		httpError(w, http.StatusNotFound)
 		return
 	}
-	path, err := h.backend.LogFile(namespec, channel)
+	path, err := h.logFiles.LogFile(namespec, channel)
 	if err != nil || path == "" {
 		httpError(w, http.StatusNotFound)
 		return
@@ -42,7 +43,7 @@ func (h *handler) serveMainTail(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest)
 		return
 	}
-	path := h.backend.MainLogPath()
+	path := h.logFiles.MainLogPath()
 	if path == "" {
 		httpError(w, http.StatusNotFound)
 		return

@@ -3,20 +3,15 @@ package rpc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
 
+	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
+	"gosupervisor/supervisord/engine"
 )
-
-// APIVersion is what getAPIVersion and getVersion answer; supervisorctl
-// refuses to talk to anything else.
-const APIVersion = "3.0"
-
-// SupervisorVersion is the Supervisor release whose API we serve.
-const SupervisorVersion = "4.2.5"
 
 // method is one published XML-RPC method.
 type method struct {
@@ -41,7 +36,7 @@ func (a args) wait(i int) bool { return i >= len(a) || pyTruth(a[i]) }
 func (a args) int(i int) (int64, error) {
 	n, ok := pyInt(a[i])
 	if !ok {
-		return 0, NewFault(FaultIncorrectParameters, "")
+		return 0, NewFault(protocol.FaultIncorrectParameters, "")
 	}
 	return n, nil
 }
@@ -78,11 +73,11 @@ func newRegistry(d *dispatcher) *registry {
 
 	r.add(&method{name: sv("getAPIVersion"), guarded: true,
 		help: "Answer the version of the XML-RPC API this daemon speaks.\n@return string version  the API version, \"3.0\"",
-		call: func(context.Context, args) (any, error) { return APIVersion, nil }},
+		call: func(context.Context, args) (any, error) { return protocol.APIVersion, nil }},
 		sv("getVersion"))
 	r.add(&method{name: sv("getSupervisorVersion"), guarded: true,
 		help: "Answer the Supervisor release this daemon is compatible with.\n@return string version  the release number",
-		call: func(context.Context, args) (any, error) { return SupervisorVersion, nil }})
+		call: func(context.Context, args) (any, error) { return protocol.Version, nil }})
 	r.add(&method{name: sv("getIdentification"), guarded: true,
 		help: "Answer the identifier configured for this daemon.\n@return string identifier  the [supervisord] identifier",
 		call: func(context.Context, args) (any, error) { return b.Identification(), nil }})
@@ -90,7 +85,7 @@ func newRegistry(d *dispatcher) *registry {
 		help: "Answer the daemon's own state.\n@return struct state  {statecode: int, statename: string}",
 		call: func(context.Context, args) (any, error) {
 			st := b.State()
-			return Struct{{"statecode", st.Code}, {"statename", st.Name}}, nil
+			return Struct{{"statecode", int(st)}, {"statename", st.String()}}, nil
 		}})
 	r.add(&method{name: sv("getPID"), guarded: true,
 		help: "Answer the process id of the daemon.\n@return int pid  the daemon's pid",
@@ -227,11 +222,11 @@ func newRegistry(d *dispatcher) *registry {
 		help: "Describe the configuration of every process, whether its group is active or not.\n" +
 			"@return array result  one config struct per process, sorted by name",
 		call: func(context.Context, args) (any, error) {
-			infos := b.AllConfigInfo()
-			sort.SliceStable(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
-			out := make([]any, len(infos))
-			for i := range infos {
-				out[i] = configInfoStruct(&infos[i])
+			procs := b.ConfiguredProcesses()
+			sort.SliceStable(procs, func(i, j int) bool { return procs[i].Process.Name < procs[j].Process.Name })
+			out := make([]any, len(procs))
+			for i := range procs {
+				out[i] = configInfoStruct(&procs[i])
 			}
 			return out, nil
 		}})
@@ -244,17 +239,21 @@ func newRegistry(d *dispatcher) *registry {
 			if err != nil {
 				return nil, err
 			}
-			info, err := b.ProcessInfo(name)
+			p, err := b.Process(name)
 			if err != nil {
 				return nil, err
 			}
-			return (*processInfoValue)(&info), nil
+			return &processInfoValue{p: p, now: d.now().Unix()}, nil
 		}})
 	r.add(&method{name: sv("getAllProcessInfo"), guarded: true,
 		help: "Describe every process, sorted by group name and then process name.\n" +
 			"@return array result  one process info struct per process",
 		call: func(context.Context, args) (any, error) {
-			return processInfoList(b.AllProcessInfo()), nil
+			procs, err := b.Processes()
+			if err != nil {
+				return nil, err
+			}
+			return &processInfoList{procs: procs, now: d.now().Unix()}, nil
 		}})
 
 	readHelp := func(channel string) string {
@@ -274,16 +273,19 @@ func newRegistry(d *dispatcher) *registry {
 			"@param int length  the most bytes to answer\n" +
 			"@return array result  [string bytes, int offset, boolean overflow]"
 	}
-	for _, ch := range []struct{ channel, read, tail string }{
-		{"stdout", "readProcessStdoutLog", "tailProcessStdoutLog"},
-		{"stderr", "readProcessStderrLog", "tailProcessStderrLog"},
+	for _, ch := range []struct {
+		channel    protocol.Channel
+		read, tail string
+	}{
+		{protocol.Stdout, "readProcessStdoutLog", "tailProcessStdoutLog"},
+		{protocol.Stderr, "readProcessStderrLog", "tailProcessStderrLog"},
 	} {
 		readAliases, tailAliases := []string{}, []string{}
-		if ch.channel == "stdout" {
+		if ch.channel == protocol.Stdout {
 			readAliases, tailAliases = []string{sv("readProcessLog")}, []string{sv("tailProcessLog")}
 		}
 		r.add(&method{name: sv(ch.read), guarded: true, params: 3, required: 3,
-			help: readHelp(ch.channel),
+			help: readHelp(ch.channel.String()),
 			call: func(_ context.Context, a args) (any, error) {
 				path, err := d.processLog(a[0], ch.channel)
 				if err != nil {
@@ -292,7 +294,7 @@ func newRegistry(d *dispatcher) *registry {
 				return d.readFile(path, a, 1)
 			}}, readAliases...)
 		r.add(&method{name: sv(ch.tail), guarded: true, params: 3, required: 3,
-			help: tailHelp(ch.channel),
+			help: tailHelp(ch.channel.String()),
 			call: func(_ context.Context, a args) (any, error) {
 				path, err := d.processLog(a[0], ch.channel)
 				if err != nil {
@@ -340,9 +342,9 @@ func newRegistry(d *dispatcher) *registry {
 			chars, ok := pyString(a[1])
 			switch {
 			case !ok && a[1] == nil:
-				return nil, NewFault(FaultIncorrectParameters, "")
+				return nil, NewFault(protocol.FaultIncorrectParameters, "")
 			case !ok:
-				return nil, NewFaultFor(FaultIncorrectParameters, pyStr(a[1]))
+				return nil, NewFaultFor(protocol.FaultIncorrectParameters, pyStr(a[1]))
 			}
 			name, err := oneProcess(a[0])
 			if err != nil {
@@ -369,7 +371,7 @@ func newRegistry(d *dispatcher) *registry {
 		call: func(_ context.Context, a args) (any, error) {
 			m := r.lookupName(a[0])
 			if m == nil {
-				return nil, NewFault(FaultSignatureUnsupported, "")
+				return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 			}
 			return m.help, nil
 		}})
@@ -379,7 +381,7 @@ func newRegistry(d *dispatcher) *registry {
 		call: func(_ context.Context, a args) (any, error) {
 			m := r.lookupName(a[0])
 			if m == nil {
-				return nil, NewFault(FaultSignatureUnsupported, "")
+				return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 			}
 			return signature(m.help)
 		}})
@@ -415,7 +417,7 @@ func signature(help string) ([]string, error) {
 		}
 	}
 	if ret == "" {
-		return nil, NewFault(FaultSignatureUnsupported, "")
+		return nil, NewFault(protocol.FaultSignatureUnsupported, "")
 	}
 	return append([]string{ret}, params...), nil
 }
@@ -427,14 +429,21 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// results turns the Backend's result list into the wire array.
-func results(rs []Result, err error) (any, error) {
+// results turns the outcomes of a group or "all" call into the wire
+// array: status SUCCESS and description "OK", or the fault's code and
+// text.
+func results(outcomes []engine.Outcome, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]any, len(rs))
-	for i, r := range rs {
-		out[i] = Struct{{"name", r.Name}, {"group", r.Group}, {"status", r.Status}, {"description", r.Description}}
+	out := make([]any, len(outcomes))
+	for i, o := range outcomes {
+		status, desc := protocol.FaultSuccess, "OK"
+		if o.Err != nil {
+			f := FaultOf(o.Err)
+			status, desc = f.Code, f.String
+		}
+		out[i] = Struct{{"name", o.Name}, {"group", o.Group}, {"status", int(status)}, {"description", desc}}
 	}
 	return out, nil
 }
@@ -444,52 +453,81 @@ func capInt32(n int64) int64 {
 	return min(max(n, -1<<31), 1<<31-1)
 }
 
-// uidValue sends a numeric uid as an int and anything else ("none") as
-// a string, like the reference.
-func uidValue(uid string) any {
-	var n int
-	if _, err := fmt.Sscanf(uid, "%d", &n); err == nil && fmt.Sprint(n) == uid {
-		return n
-	}
-	return uid
-}
-
-func configInfoStruct(c *ConfigInfo) Struct {
-	exitcodes := c.ExitCodes
+// configInfoStruct is one entry of getAllConfigInfo, with the
+// reference's spellings: "none" for an absent directory=, an unset uid
+// or log file and for serverurl=AUTO, "auto" for an AUTO log not yet named, the uid
+// as an int.
+func configInfoStruct(cp *engine.ConfiguredProcess) Struct {
+	pc := cp.Process
+	exitcodes := pc.ExitCodes
 	if exitcodes == nil {
 		exitcodes = []int{}
 	}
-	return Struct{
-		{"autostart", c.Autostart},
-		{"directory", c.Directory},
-		{"uid", uidValue(c.UID)},
-		{"command", c.Command},
-		{"exitcodes", exitcodes},
-		{"group", c.Group},
-		{"group_prio", c.GroupPrio},
-		{"inuse", c.InUse},
-		{"killasgroup", c.KillAsGroup},
-		{"name", c.Name},
-		{"process_prio", c.ProcessPrio},
-		{"redirect_stderr", c.RedirectStderr},
-		{"startretries", c.StartRetries},
-		{"startsecs", c.StartSecs},
-		{"stdout_capture_maxbytes", c.StdoutCaptureMaxBytes},
-		{"stdout_events_enabled", c.StdoutEventsEnabled},
-		{"stdout_logfile", c.StdoutLogfile},
-		{"stdout_logfile_backups", c.StdoutLogfileBackups},
-		{"stdout_logfile_maxbytes", c.StdoutLogfileMaxBytes},
-		{"stdout_syslog", c.StdoutSyslog},
-		{"stopsignal", c.StopSignal},
-		{"stopwaitsecs", c.StopWaitSecs},
-		{"stderr_capture_maxbytes", c.StderrCaptureMaxBytes},
-		{"stderr_events_enabled", c.StderrEventsEnabled},
-		{"stderr_logfile", c.StderrLogfile},
-		{"stderr_logfile_backups", c.StderrLogfileBackups},
-		{"stderr_logfile_maxbytes", c.StderrLogfileMaxBytes},
-		{"stderr_syslog", c.StderrSyslog},
-		{"serverurl", c.ServerURL},
+	var uid any = "none"
+	if pc.User != "" && pc.UID >= 0 {
+		uid = pc.UID
 	}
+	serverURL := "none"
+	if !strings.EqualFold(strings.TrimSpace(pc.ServerURL), "AUTO") {
+		serverURL = pc.ServerURL // "" for an empty serverurl=, as the reference
+	}
+	logName := func(ch protocol.Channel) string {
+		lc := pc.Log(ch)
+		switch {
+		case cp.LogFiles[ch] != "":
+			return cp.LogFiles[ch]
+		case lc.Auto:
+			return "auto"
+		}
+		return noneIfEmpty(lc.File)
+	}
+	return Struct{
+		{"autostart", pc.Autostart},
+		{"directory", configuredDirectory(pc)},
+		{"uid", uid},
+		{"command", pc.Command},
+		{"exitcodes", exitcodes},
+		{"group", cp.Group.Name},
+		{"group_prio", cp.Group.Priority},
+		{"inuse", cp.Active},
+		{"killasgroup", pc.KillAsGroup},
+		{"name", pc.Name},
+		{"process_prio", pc.Priority},
+		{"redirect_stderr", pc.RedirectStderr},
+		{"startretries", pc.StartRetries},
+		{"startsecs", pc.StartSecs},
+		{"stdout_capture_maxbytes", pc.Stdout.CaptureMaxBytes},
+		{"stdout_events_enabled", pc.Stdout.EventsEnabled},
+		{"stdout_logfile", logName(protocol.Stdout)},
+		{"stdout_logfile_backups", pc.Stdout.Backups},
+		{"stdout_logfile_maxbytes", pc.Stdout.MaxBytes},
+		{"stdout_syslog", pc.Stdout.Syslog},
+		{"stopsignal", int(pc.StopSignal)},
+		{"stopwaitsecs", pc.StopWaitSecs},
+		{"stderr_capture_maxbytes", pc.Stderr.CaptureMaxBytes},
+		{"stderr_events_enabled", pc.Stderr.EventsEnabled},
+		{"stderr_logfile", logName(protocol.Stderr)},
+		{"stderr_logfile_backups", pc.Stderr.Backups},
+		{"stderr_logfile_maxbytes", pc.Stderr.MaxBytes},
+		{"stderr_syslog", pc.Stderr.Syslog},
+		{"serverurl", serverURL},
+	}
+}
+
+// configuredDirectory is getAllConfigInfo's directory: 'none' when
+// directory= is absent, as written (even empty) otherwise.
+func configuredDirectory(pc *config.Process) string {
+	if !pc.DirectorySet {
+		return "none"
+	}
+	return pc.Directory
+}
+
+func noneIfEmpty(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // readFile applies readLog's rules to path and maps failures to faults:
@@ -497,10 +535,10 @@ func configInfoStruct(c *ConfigInfo) Struct {
 // length (parameters i and i+1) are converted, as the reference does.
 func (d *dispatcher) readFile(path string, a args, i int) (any, error) {
 	if path == "" {
-		return nil, NewFault(FaultNoFile, "")
+		return nil, NewFault(protocol.FaultNoFile, "")
 	}
 	if !fileExists(path) {
-		return nil, NewFault(FaultNoFile, path)
+		return nil, NewFault(protocol.FaultNoFile, path)
 	}
 	offset, length, err := a.ints(i)
 	if err != nil {
@@ -509,11 +547,11 @@ func (d *dispatcher) readFile(path string, a args, i int) (any, error) {
 	data, err := logrot.ReadRange(path, offset, length)
 	switch {
 	case errors.Is(err, logrot.ErrBadArguments):
-		return nil, NewFault(FaultBadArguments, "")
+		return nil, NewFault(protocol.FaultBadArguments, "")
 	case errors.Is(err, logrot.ErrNoFile):
-		return nil, NewFault(FaultNoFile, path)
+		return nil, NewFault(protocol.FaultNoFile, path)
 	case err != nil:
-		return nil, NewFault(FaultFailed, "")
+		return nil, NewFault(protocol.FaultFailed, "")
 	}
 	return string(data), nil
 }
@@ -521,7 +559,7 @@ func (d *dispatcher) readFile(path string, a args, i int) (any, error) {
 // processLog resolves a process's log path for the read and tail
 // methods; a whole-group namespec is BAD_NAME, a channel without a file
 // (or whose file does not exist yet) gives "".
-func (d *dispatcher) processLog(nameVal any, channel string) (string, error) {
+func (d *dispatcher) processLog(nameVal any, channel protocol.Channel) (string, error) {
 	name, err := oneProcess(nameVal)
 	if err != nil {
 		return "", err
@@ -541,7 +579,7 @@ func oneProcess(v any) (string, error) {
 		return "", err
 	}
 	if _, proc := splitNamespec(name); proc == "" {
-		return "", NewFaultFor(FaultBadName, name)
+		return "", NewFaultFor(protocol.FaultBadName, name)
 	}
 	return name, nil
 }

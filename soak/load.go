@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gosupervisor/internal/protocol"
 )
 
 // Churn counts the work a Load has done.
@@ -113,7 +115,7 @@ func (l *Load) call(method string, reply any, args ...any) error {
 
 // allow returns nil when err is nil or a fault in codes (counted as an
 // allowed fault), else err.
-func (l *Load) allow(err error, codes ...int) error {
+func (l *Load) allow(err error, codes ...protocol.FaultCode) error {
 	if err == nil {
 		return nil
 	}
@@ -218,11 +220,11 @@ func (l *Load) reader(ctx context.Context, r *rand.Rand) {
 			var st struct {
 				Name string `xmlrpc:"statename"`
 			}
-			if err = l.call("supervisor.getState", &st); err == nil && st.Name != "RUNNING" {
+			if err = l.call("supervisor.getState", &st); err == nil && st.Name != protocol.SupervisorRunning.String() {
 				err = fmt.Errorf("getState: %s", st.Name)
 			}
 		}
-		if FaultCode(err) == FaultNoFile && rotating[name] {
+		if FaultCode(err) == protocol.FaultNoFile && rotating[name] {
 			l.Churn.RotationGaps.Add(1)
 			err = nil
 		}
@@ -243,9 +245,9 @@ func (l *Load) mutator(ctx context.Context, r *rand.Rand, owned []string) {
 	}
 	for sleep(ctx, l.Pause) {
 		name := owned[r.IntN(len(owned))]
-		var stopOK, startOK []int
+		var stopOK, startOK []protocol.FaultCode
 		if late[name] {
-			stopOK, startOK = []int{FaultNotRunning}, []int{FaultAlreadyStarted}
+			stopOK, startOK = []protocol.FaultCode{protocol.FaultNotRunning}, []protocol.FaultCode{protocol.FaultAlreadyStarted}
 		}
 		var err error
 		switch r.IntN(3) {
@@ -263,7 +265,7 @@ func (l *Load) mutator(ctx context.Context, r *rand.Rand, owned []string) {
 			switch {
 			case err == nil && !late[name]:
 				err = fmt.Errorf("startProcess(%s) of a started program succeeded", name)
-			case FaultCode(err) == FaultAlreadyStarted:
+			case FaultCode(err) == protocol.FaultAlreadyStarted:
 				l.Churn.RPCFaults.Add(1)
 				err = nil
 			}
@@ -289,12 +291,12 @@ func (l *Load) reviver(ctx context.Context, _ *rand.Rand) {
 			continue
 		}
 		for _, p := range all {
-			if !early[p.FullName()] || p.State != StateFatal {
+			if !early[p.FullName()] || p.State != protocol.StateFatal {
 				continue
 			}
 			// Like the reference, a start that sees the child already
 			// gone before startsecs answers SPAWN_ERROR.
-			err := l.allow(l.call("supervisor.startProcess", nil, p.FullName(), false), FaultSpawnError)
+			err := l.allow(l.call("supervisor.startProcess", nil, p.FullName(), false), protocol.FaultSpawnError)
 			if err != nil {
 				l.Errors.Add(fmt.Errorf("reviver %s: %w", p.FullName(), err))
 			}
@@ -398,7 +400,7 @@ func (l *Load) Switch(to Variant) error {
 			return err
 		}
 		for _, r := range res {
-			if r.Status != FaultSuccess {
+			if r.Status != protocol.FaultSuccess {
 				return fmt.Errorf("stopProcessGroup(%s): %s:%s status %d %s", g, r.Group, r.Name, r.Status, r.Description)
 			}
 		}

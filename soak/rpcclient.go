@@ -11,36 +11,18 @@ import (
 	"time"
 
 	"github.com/kolo/xmlrpc"
-)
 
-// Supervisor's process state codes (supervisor.states.ProcessStates).
-const (
-	StateStopped  = 0
-	StateStarting = 10
-	StateRunning  = 20
-	StateBackoff  = 30
-	StateStopping = 40
-	StateExited   = 100
-	StateFatal    = 200
-)
-
-// Supervisor's fault codes the test expects in some situations.
-const (
-	FaultNoFile         = 20
-	FaultSpawnError     = 50
-	FaultAlreadyStarted = 60
-	FaultNotRunning     = 70
-	FaultSuccess        = 80
+	"gosupervisor/internal/protocol"
 )
 
 // ProcessInfo is the part of getProcessInfo's struct the test reads.
 type ProcessInfo struct {
-	Name        string `xmlrpc:"name"`
-	Group       string `xmlrpc:"group"`
-	State       int    `xmlrpc:"state"`
-	StateName   string `xmlrpc:"statename"`
-	PID         int    `xmlrpc:"pid"`
-	Description string `xmlrpc:"description"`
+	Name        string                `xmlrpc:"name"`
+	Group       string                `xmlrpc:"group"`
+	State       protocol.ProcessState `xmlrpc:"state"`
+	StateName   string                `xmlrpc:"statename"`
+	PID         int                   `xmlrpc:"pid"`
+	Description string                `xmlrpc:"description"`
 }
 
 // FullName is the process's namespec, group:name.
@@ -55,10 +37,10 @@ type ConfigInfo struct {
 
 // CallResult is one entry of a group call's result list.
 type CallResult struct {
-	Name        string `xmlrpc:"name"`
-	Group       string `xmlrpc:"group"`
-	Status      int    `xmlrpc:"status"`
-	Description string `xmlrpc:"description"`
+	Name        string             `xmlrpc:"name"`
+	Group       string             `xmlrpc:"group"`
+	Status      protocol.FaultCode `xmlrpc:"status"`
+	Description string             `xmlrpc:"description"`
 }
 
 // RPCClient calls XML-RPC methods over a daemon's unix socket. It is safe
@@ -125,10 +107,10 @@ func (c *RPCClient) Call(ctx context.Context, method string, reply any, args ...
 
 // FaultCode returns the XML-RPC fault code held by err, or 0 when err is
 // not a fault.
-func FaultCode(err error) int {
+func FaultCode(err error) protocol.FaultCode {
 	var f xmlrpc.FaultError
 	if errors.As(err, &f) {
-		return f.Code
+		return protocol.FaultCode(f.Code)
 	}
 	return 0
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
 
@@ -396,15 +397,15 @@ func (s *soak) stateProblems(t *testing.T, v Variant) []string {
 			}
 			switch g.Kind {
 			case Quiet, Chatty:
-				if p.State != StateRunning {
+				if p.State != protocol.StateRunning {
 					problems = append(problems, fmt.Sprintf("%s %s, want RUNNING", name, p.StateName))
 				}
 			case LateCrashers:
-				if !slices.Contains([]int{StateStarting, StateRunning, StateExited}, p.State) {
+				if !slices.Contains([]protocol.ProcessState{protocol.StateStarting, protocol.StateRunning, protocol.StateExited}, p.State) {
 					problems = append(problems, fmt.Sprintf("%s %s, want STARTING/RUNNING/EXITED", name, p.StateName))
 				}
 			case EarlyCrashers:
-				if p.State != StateFatal || p.Description != "Exited too quickly (process log may have details)" {
+				if p.State != protocol.StateFatal || p.Description != "Exited too quickly (process log may have details)" {
 					problems = append(problems, fmt.Sprintf("%s %s %q, want FATAL", name, p.StateName, p.Description))
 				}
 			}
@@ -458,7 +459,7 @@ func (s *soak) checkLateCycling(t *testing.T) {
 		now := s.allInfo(t)
 		for _, name := range late {
 			p := now[name]
-			if p.State == StateBackoff || p.State == StateFatal {
+			if p.State == protocol.StateBackoff || p.State == protocol.StateFatal {
 				t.Errorf("late crasher %s %s: it exits after startsecs and must not back off", name, p.StateName)
 				return
 			}
@@ -495,7 +496,7 @@ func (s *soak) stopLate(t *testing.T) {
 			}
 		}
 		info := s.allInfo(t)
-		if !slices.ContainsFunc(late, func(n string) bool { return info[n].State != StateStopped }) {
+		if !slices.ContainsFunc(late, func(n string) bool { return info[n].State != protocol.StateStopped }) {
 			return
 		}
 	}

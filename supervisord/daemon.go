@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/safefs"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
@@ -112,7 +113,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 
 	exit, err := runEngine(eng, log, signals)
 	if err != nil {
-		mainLogger{log}.Logf(config.LevelCritical, "engine failed: %v", err)
+		mainLogger{log}.Logf(protocol.LevelCritical, "engine failed: %v", err)
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if exit != engine.ExitRestart {
@@ -127,7 +128,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 // terminal is long gone then (the reference loses the message).
 func (d *daemon) startupFailed(first bool, log *logrot.MainLog, err error) error {
 	if !first {
-		mainLogger{log}.Logf(config.LevelCritical, "could not restart: %v", err)
+		mainLogger{log}.Logf(protocol.LevelCritical, "could not restart: %v", err)
 	}
 	return err
 }
@@ -162,27 +163,24 @@ func handleSignal(sig syscall.Signal, eng *engine.Engine, log *logrot.MainLog, l
 	name := config.SignalName(sig)
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
-		logger.Logf(config.LevelWarn, "received %s indicating exit request", name)
+		logger.Logf(protocol.LevelWarn, "received %s indicating exit request", name)
 		_ = eng.Shutdown()
 	case syscall.SIGHUP:
-		if eng.State().Code == stateShutdown {
-			logger.Logf(config.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
+		if eng.State() == protocol.SupervisorShutdown {
+			logger.Logf(protocol.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
 			return
 		}
-		logger.Logf(config.LevelWarn, "received %s indicating restart request", name)
+		logger.Logf(protocol.LevelWarn, "received %s indicating restart request", name)
 		_ = eng.Restart()
 	case syscall.SIGUSR2:
-		logger.Logf(config.LevelInfo, "received %s indicating log reopen request", name)
-		logger.Logf(config.LevelInfo, "supervisord logreopen")
+		logger.Logf(protocol.LevelInfo, "received %s indicating log reopen request", name)
+		logger.Logf(protocol.LevelInfo, "supervisord logreopen")
 		if err := log.Reopen(); err != nil {
-			logger.Logf(config.LevelError, "could not reopen the main log: %v", err)
+			logger.Logf(protocol.LevelError, "could not reopen the main log: %v", err)
 		}
 		eng.ReopenLogs()
 	}
 }
-
-// stateShutdown is supervisord's SHUTDOWN state code (getState).
-const stateShutdown = -1
 
 // startupMessages collects the lines produced before the main log exists;
 // the reference logs them once it is open.
@@ -190,7 +188,7 @@ type startupMessages struct {
 	msgs []config.Message
 }
 
-func (s *startupMessages) add(level config.LogLevel, format string, args ...any) {
+func (s *startupMessages) add(level protocol.Level, format string, args ...any) {
 	s.msgs = append(s.msgs, config.Message{Level: level, Text: fmt.Sprintf(format, args...)})
 }
 
@@ -222,11 +220,11 @@ func writePidfile(path string, log mainLogger) (remove func()) {
 		err = errors.Join(err, f.Close())
 	}
 	if err != nil {
-		log.Logf(config.LevelCritical, "could not write pidfile %s", path)
-		log.Logf(config.LevelError, "pidfile: %v", err)
+		log.Logf(protocol.LevelCritical, "could not write pidfile %s", path)
+		log.Logf(protocol.LevelError, "pidfile: %v", err)
 		return nil
 	}
-	log.Logf(config.LevelInfo, "supervisord started with pid %d", pid)
+	log.Logf(protocol.LevelInfo, "supervisord started with pid %d", pid)
 	return func() {
 		// Only our own file (or a link to it, removed as the reference
 		// does): the name may have been replaced meanwhile.

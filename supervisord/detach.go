@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 )
 
@@ -105,13 +106,13 @@ func (p *parentLink) report(status string) {
 // reference forks: chdir to directory, stdio to /dev/null, umask. The
 // parent is released once the pidfile is written.
 func (d *daemon) finishDetach(cfg *config.Config, log mainLogger) {
-	log.Logf(config.LevelBlather, "supervisord forked; parent exiting")
-	log.Logf(config.LevelInfo, "daemonizing the supervisord process")
+	log.Logf(protocol.LevelBlather, "supervisord forked; parent exiting")
+	log.Logf(protocol.LevelInfo, "daemonizing the supervisord process")
 	if dir := cfg.Supervisord.Directory; dir != "" {
 		if err := os.Chdir(dir); err != nil {
-			log.Logf(config.LevelCritical, "can't chdir into %s: %s", pyrepr.Str(dir), pyOSError(err, dir))
+			log.Logf(protocol.LevelCritical, "can't chdir into %s: %s", pyrepr.Str(dir), pyOSError(err, dir))
 		} else {
-			log.Logf(config.LevelInfo, "set current directory: %s", pyrepr.Str(dir))
+			log.Logf(protocol.LevelInfo, "set current directory: %s", pyrepr.Str(dir))
 		}
 	}
 	if null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {

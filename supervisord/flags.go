@@ -8,10 +8,6 @@ import (
 	"gosupervisor/internal/pyrepr"
 )
 
-// Version is the Supervisor version we are a drop-in replacement for; -v
-// prints it and clients display it.
-const Version = "4.2.5"
-
 // usageError is a command-line or startup error: Main prints it as
 // "Error: <msg>" followed by the help hint and exits 2, as the reference does.
 type usageError struct{ msg string }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 )
@@ -123,18 +124,18 @@ func TestParseDetachStatus(t *testing.T) {
 // first, then warnings, then infos, each group in the order produced.
 func TestStartupMessagesOrder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "main.log")
-	log, err := logrot.NewMainLog(logrot.MainLogOptions{Path: path, Level: logrot.Level(config.LevelInfo)})
+	log, err := logrot.NewMainLog(logrot.MainLogOptions{Path: path, Level: protocol.LevelInfo})
 	if err != nil {
 		t.Fatal(err)
 	}
 	parse := []config.Message{
-		{Level: config.LevelInfo, Text: "Included extra file \"a\" during parsing"},
-		{Level: config.LevelWarn, Text: "parse warning"},
-		{Level: config.LevelInfo, Text: "Included extra file \"b\" during parsing"},
+		{Level: protocol.LevelInfo, Text: "Included extra file \"a\" during parsing"},
+		{Level: protocol.LevelWarn, Text: "parse warning"},
+		{Level: protocol.LevelInfo, Text: "Included extra file \"b\" during parsing"},
 	}
 	var ours startupMessages
-	ours.add(config.LevelCritical, "%s", rootWarning)
-	ours.add(config.LevelInfo, "Increased RLIMIT_NOFILE limit to %d", 4096)
+	ours.add(protocol.LevelCritical, "%s", rootWarning)
+	ours.add(protocol.LevelInfo, "Increased RLIMIT_NOFILE limit to %d", 4096)
 	ours.flush(parse, log)
 	if err := log.Close(); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 )
 
 // rlimitInfinity is RLIM_INFINITY on Linux.
@@ -59,7 +60,7 @@ func raiseLimits(cfg *config.Config, msgs *startupMessages) error {
 			// The reference reports the hard limit after its adjustment.
 			return usagef(l.failure, l.min, hard)
 		}
-		msgs.add(config.LevelInfo, "Increased %s limit to %d", l.name, l.min)
+		msgs.add(protocol.LevelInfo, "Increased %s limit to %d", l.name, l.min)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 )
 
 // Main runs supervisord with args (args[0] is the program name as
@@ -50,7 +51,7 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 		fmt.Fprintf(stdout, helpText, progname)
 		return 0, nil
 	case actionVersion:
-		fmt.Fprintln(stdout, Version)
+		fmt.Fprintln(stdout, protocol.Version)
 		return 0, nil
 	}
 	path := cli.configFile

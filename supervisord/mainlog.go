@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 )
 
@@ -12,13 +13,13 @@ import (
 type mainLogger struct{ log *logrot.MainLog }
 
 // Logf writes one line at level.
-func (m mainLogger) Logf(level config.LogLevel, format string, args ...any) {
-	m.log.Logf(logrot.Level(level), format, args...)
+func (m mainLogger) Logf(level protocol.Level, format string, args ...any) {
+	m.log.Logf(level, format, args...)
 }
 
 // Enabled reports whether lines at level are written.
-func (m mainLogger) Enabled(level config.LogLevel) bool {
-	return m.log.Enabled(logrot.Level(level))
+func (m mainLogger) Enabled(level protocol.Level) bool {
+	return m.log.Enabled(level)
 }
 
 // openMainLog opens the activity log as the reference's make_logger does:
@@ -30,7 +31,7 @@ func openMainLog(cfg *config.Config, stdout io.Writer) (*logrot.MainLog, error) 
 		Path:     s.Logfile,
 		MaxBytes: s.LogfileMaxBytes,
 		Backups:  s.LogfileBackups,
-		Level:    logrot.Level(s.LogLevel),
+		Level:    s.LogLevel,
 		Syslog:   s.LogfileSyslog,
 	}
 	if s.Nodaemon && !s.Silent {

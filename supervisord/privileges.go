@@ -3,11 +3,11 @@ package supervisord
 import (
 	"fmt"
 	"os"
-	"os/user"
-	"strconv"
 	"syscall"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/engine"
 )
 
 // rootWarning is the reference's CRIT line when running as root without user=.
@@ -21,14 +21,14 @@ func setUser(cfg *config.Config, msgs *startupMessages) error {
 	s := cfg.Supervisord
 	if s.User == "" {
 		if os.Getuid() == 0 {
-			msgs.add(config.LevelCritical, "%s", rootWarning)
+			msgs.add(protocol.LevelCritical, "%s", rootWarning)
 		}
 		return nil
 	}
 	if err := dropPrivileges(s.UID, s.GID); err != nil {
 		return &usageError{msg: err.Error()}
 	}
-	msgs.add(config.LevelInfo, "Set uid to user %d succeeded", s.UID)
+	msgs.add(protocol.LevelInfo, "Set uid to user %d succeeded", s.UID)
 	return nil
 }
 
@@ -42,15 +42,9 @@ func dropPrivileges(uid, gid int) error {
 	if current != 0 {
 		return fmt.Errorf("Can't drop privilege as nonroot user")
 	}
-	groups := []int{gid}
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		if ids, err := u.GroupIds(); err == nil {
-			for _, id := range ids {
-				if g, err := strconv.Atoi(id); err == nil && g != gid {
-					groups = append(groups, g)
-				}
-			}
-		}
+	groups, err := engine.SupplementaryGroups(uid, gid)
+	if err != nil {
+		groups = []int{gid} // a uid the user database does not know
 	}
 	if err := syscall.Setgroups(groups); err != nil {
 		return fmt.Errorf("Could not set groups of effective user")

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
+	"gosupervisor/supervisord/engine"
 	"gosupervisor/webui"
 )
 
@@ -31,13 +33,13 @@ type httpServers struct {
 }
 
 // openServers binds every configured server, inet ones first then unix
-// ones as the reference orders them, and serves backend on each. It logs
+// ones as the reference orders them, and serves eng on each. It logs
 // the reference's per-server lines: one INFO per RPC interface, and CRIT
 // when the server has no authentication. A bind error is a startup error
 // with the reference's text; a stale unix socket is reported on stderr.
 // bound, when set, is called after each unix socket is bound (a test
 // hook).
-func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr io.Writer, bound func(path string)) (*httpServers, error) {
+func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr io.Writer, bound func(path string)) (*httpServers, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hs := &httpServers{cancel: cancel}
 	type server struct {
@@ -59,7 +61,10 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 				return rpc.ListenUnix(s, rpc.UnixOptions{Report: stderr, Bound: bound})
 			}})
 	}
-	ui := webui.NewHandler(backend)
+	ui := webui.New(eng, webui.Options{Fault: func(err error) (protocol.FaultCode, string) {
+		f := rpc.FaultOf(err)
+		return f.Code, f.String
+	}})
 	for i, s := range all {
 		ln, err := s.listen()
 		if err != nil {
@@ -71,24 +76,24 @@ func openServers(cfg *config.Config, backend rpc.Backend, log mainLogger, stderr
 				if keys := slices.Sorted(maps.Keys(ri.Extras)); i == 0 && len(keys) > 0 {
 					// The reference passes them to the factory, which
 					// refuses them, and does not start; we start without.
-					log.Logf(config.LevelWarn, "RPC interface '%s' takes no options; ignored: %s", ri.Name, strings.Join(keys, ", "))
+					log.Logf(protocol.LevelWarn, "RPC interface '%s' takes no options; ignored: %s", ri.Name, strings.Join(keys, ", "))
 				}
-				log.Logf(config.LevelInfo, "RPC interface '%s' initialized", ri.Name)
+				log.Logf(protocol.LevelInfo, "RPC interface '%s' initialized", ri.Name)
 			} else {
 				// The reference refuses to start; we serve the stock interface and go on.
-				log.Logf(config.LevelWarn, "RPC interface '%s' (factory %s) is not supported and was not loaded", ri.Name, ri.Factory)
+				log.Logf(protocol.LevelWarn, "RPC interface '%s' (factory %s) is not supported and was not loaded", ri.Name, ri.Factory)
 			}
 		}
 		if s.username == "" {
-			log.Logf(config.LevelCritical, "Server '%s' running without any HTTP authentication checking", s.section)
+			log.Logf(protocol.LevelCritical, "Server '%s' running without any HTTP authentication checking", s.section)
 		}
-		srv := rpc.NewServer(ctx, rpc.NewHandler(backend, rpc.HandlerOptions{
+		srv := rpc.NewServer(ctx, rpc.NewHandler(eng, rpc.HandlerOptions{
 			Username:   s.username,
 			Password:   s.password,
 			CheckHost:  s.localNames != nil,
 			LocalNames: s.localNames,
 			UI:         ui,
-			Log:        func(level config.LogLevel, msg string) { log.Logf(level, "%s", msg) },
+			Log:        func(level protocol.Level, msg string) { log.Logf(level, "%s", msg) },
 			LogLevel:   cfg.Supervisord.LogLevel,
 		}))
 		hs.servers = append(hs.servers, srv)

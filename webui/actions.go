@@ -2,10 +2,9 @@ package webui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"gosupervisor/rpc"
+	"gosupervisor/internal/protocol"
 )
 
 // ctimeLayout is Python's time.ctime() format, used in the reference's
@@ -35,18 +34,18 @@ func (h *Handler) runAction(ctx context.Context, action, name string) (string, e
 	if name == "" {
 		return "", fmt.Errorf("webui: action %q needs a processname", action)
 	}
-	if _, err := b.ProcessInfo(name); err != nil {
+	if _, err := b.Process(name); err != nil {
 		return "No such process named " + name, nil
 	}
 	switch action {
 	case "start":
 		if err := b.StartProcess(ctx, name, true); err != nil {
-			return fmt.Sprintf("ERROR: Process %s: %s", name, startError(err)), nil
+			return fmt.Sprintf("ERROR: Process %s: %s", name, h.startError(err)), nil
 		}
 		return fmt.Sprintf("Process %s started", name), nil
 	case "stop":
 		if err := b.StopProcess(ctx, name, true); err != nil {
-			return unexpectedFault(err), nil
+			return h.unexpectedFault(err), nil
 		}
 		return fmt.Sprintf("Process %s stopped", name), nil
 	case "restart":
@@ -54,47 +53,37 @@ func (h *Handler) runAction(ctx context.Context, action, name string) (string, e
 		// started; unlike it, a failed start is reported, not hidden.
 		_ = b.StopProcess(ctx, name, true)
 		if err := b.StartProcess(ctx, name, true); err != nil {
-			return fmt.Sprintf("ERROR: Process %s: %s", name, startError(err)), nil
+			return fmt.Sprintf("ERROR: Process %s: %s", name, h.startError(err)), nil
 		}
 		return fmt.Sprintf("Process %s restarted", name), nil
 	default: // clearlog
 		if err := b.ClearProcessLogs(name); err != nil {
-			return unexpectedFault(err), nil
+			return h.unexpectedFault(err), nil
 		}
 		return fmt.Sprintf("Log for %s cleared", name), nil
 	}
 }
 
 // startError words a failed start as the reference's UI does.
-func startError(err error) string {
-	code, _ := faultOf(err)
+func (h *Handler) startError(err error) string {
+	code, _ := h.fault(err)
 	switch code {
-	case rpc.FaultNoFile:
+	case protocol.FaultNoFile:
 		return "no such file"
-	case rpc.FaultNotExecutable:
+	case protocol.FaultNotExecutable:
 		return "file not executable"
-	case rpc.FaultAlreadyStarted:
+	case protocol.FaultAlreadyStarted:
 		return "already started"
-	case rpc.FaultSpawnError:
+	case protocol.FaultSpawnError:
 		return "spawn error"
-	case rpc.FaultAbnormalTermination:
+	case protocol.FaultAbnormalTermination:
 		return "abnormal termination"
 	}
-	return unexpectedFault(err)
+	return h.unexpectedFault(err)
 }
 
 // unexpectedFault is the reference's text for any other fault.
-func unexpectedFault(err error) string {
-	code, text := faultOf(err)
+func (h *Handler) unexpectedFault(err error) string {
+	code, text := h.fault(err)
 	return fmt.Sprintf("unexpected rpc fault [%d] %s", code, text)
-}
-
-// faultOf extracts the Supervisor fault code and text from err; an error
-// that is not a fault (a cancelled wait, say) counts as FAILED.
-func faultOf(err error) (int, string) {
-	var f *rpc.Fault
-	if errors.As(err, &f) {
-		return f.Code, f.String
-	}
-	return rpc.FaultFailed, "FAILED: " + err.Error()
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
 
@@ -19,16 +20,16 @@ import (
 func TestBrowser(t *testing.T) {
 	const evil = `<script>document.title="pwned"</script>`
 	b := newFakeBackend(t,
-		fakeProc{group: "web", name: "web", state: stateRunning,
+		fakeProc{group: "web", name: "web", state: protocol.StateRunning,
 			log:    "GET /health 200 1ms\nGET /api/users 200 12ms\nrendering " + evil + "\n",
 			errLog: "warning: <b>slow</b> query\n"},
-		fakeProc{group: "workers", name: "worker_00", state: stateRunning, log: "ready\n"},
-		fakeProc{group: "workers", name: "worker_01", state: stateStopped, log: "-"},
-		fakeProc{group: "cron", name: "cron", state: stateExited, log: "-"},
-		fakeProc{group: "mailer", name: "mailer", state: stateFatal, log: "-"},
-		fakeProc{group: "queue", name: "queue", state: stateBackoff, log: "-"},
+		fakeProc{group: "workers", name: "worker_00", state: protocol.StateRunning, log: "ready\n"},
+		fakeProc{group: "workers", name: "worker_01", state: protocol.StateStopped, log: "-"},
+		fakeProc{group: "cron", name: "cron", state: protocol.StateExited, log: "-"},
+		fakeProc{group: "mailer", name: "mailer", state: protocol.StateFatal, log: "-"},
+		fakeProc{group: "queue", name: "queue", state: protocol.StateBackoff, log: "-"},
 	)
-	srv := httptest.NewServer(NewHandler(b))
+	srv := httptest.NewServer(newTestHandler(b))
 	t.Cleanup(srv.Close)
 	br := startBrowser(t)
 	br.resize(1280, 800)
@@ -95,7 +96,7 @@ func TestBrowser(t *testing.T) {
 	// update is still the one on the page, and clicking it works.
 	stopWeb := br.mustFind(`tr[data-name="web"] button[value="stop"]`)
 	b.mu.Lock()
-	b.procs["web"].Description = "pid 1003, uptime 0:01:07"
+	b.procs["web"].PID, b.procs["web"].Started = 1003, fixedNow().Add(-67*time.Second)
 	b.mu.Unlock()
 	testenv.Eventually(t, 10*time.Second, func() error {
 		got, err := br.text(`tr[data-name="web"] td.desc`)

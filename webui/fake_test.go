@@ -8,18 +8,20 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
-	"gosupervisor/rpc"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/engine"
 )
 
-// fakeBackend is an in-memory rpc.Backend whose processes really change
+// fakeBackend is an in-memory Backend whose processes really change
 // state when started and stopped, and whose stdout logs are real files.
 type fakeBackend struct {
 	mu      sync.Mutex
-	procs   map[string]*rpc.ProcessInfo // by namespec
-	logs    map[string]string           // namespec → stdout log path
-	errLogs map[string]string           // namespec → stderr log path
-	calls   []string                    // "start name", "stop name", ... in order
+	procs   map[string]*engine.ProcessStatus // by namespec
+	logs    map[string]string                // namespec → stdout log path
+	errLogs map[string]string                // namespec → stderr log path
+	calls   []string                         // "start name", "stop name", ... in order
 	nextPID int
 	// startErr, when set for a name, is returned by StartProcess.
 	startErr map[string]error
@@ -28,24 +30,19 @@ type fakeBackend struct {
 // fakeProc describes one process of a fakeBackend.
 type fakeProc struct {
 	group, name string
-	state       int
+	state       protocol.ProcessState
 	log         string // stdout content; "-" means no log file
 	errLog      string // stderr content; "" means no log file
-}
-
-var stateNames = map[int]string{
-	stateStopped: "STOPPED", stateStarting: "STARTING", stateRunning: "RUNNING",
-	stateBackoff: "BACKOFF", stateStopping: "STOPPING", stateExited: "EXITED", stateFatal: "FATAL",
 }
 
 func newFakeBackend(t *testing.T, procs ...fakeProc) *fakeBackend {
 	t.Helper()
 	dir := t.TempDir()
-	b := &fakeBackend{procs: map[string]*rpc.ProcessInfo{}, logs: map[string]string{}, errLogs: map[string]string{},
+	b := &fakeBackend{procs: map[string]*engine.ProcessStatus{}, logs: map[string]string{}, errLogs: map[string]string{},
 		nextPID: 1000, startErr: map[string]error{}}
 	for i, p := range procs {
 		ns := namespec(p.group, p.name)
-		info := &rpc.ProcessInfo{Group: p.group, Name: p.name}
+		info := &engine.ProcessStatus{Group: p.group, Name: p.name}
 		b.setState(info, p.state)
 		b.procs[ns] = info
 		if p.log != "-" {
@@ -67,19 +64,18 @@ func newFakeBackend(t *testing.T, procs ...fakeProc) *fakeBackend {
 }
 
 // setState moves info to state; b.mu must be held (or b unshared).
-func (b *fakeBackend) setState(info *rpc.ProcessInfo, state int) {
-	info.State, info.StateName = state, stateNames[state]
+func (b *fakeBackend) setState(info *engine.ProcessStatus, state protocol.ProcessState) {
+	info.State = state
+	info.PID, info.SpawnErr = 0, ""
 	switch state {
-	case stateRunning:
+	case protocol.StateRunning:
 		b.nextPID++
 		info.PID = b.nextPID
-		info.Description = fmt.Sprintf("pid %d, uptime 0:00:01", info.PID)
-	case stateFatal:
-		info.PID = 0
-		info.Description = "Exited too quickly (process log may have details)"
+		info.Started = fixedNow().Add(-time.Second)
+	case protocol.StateFatal:
+		info.SpawnErr = "Exited too quickly (process log may have details)"
 	default:
-		info.PID = 0
-		info.Description = "Nov 30 04:35 AM"
+		info.Started, info.Stopped = fixedNow().Add(-time.Minute), fixedNow()
 	}
 }
 
@@ -97,62 +93,36 @@ func (b *fakeBackend) StateOf(name string) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if p := b.procs[name]; p != nil {
-		return p.StateName
+		return p.State.String()
 	}
 	return ""
 }
 
-func (b *fakeBackend) lookup(name string) (*rpc.ProcessInfo, error) {
+func (b *fakeBackend) lookup(name string) (*engine.ProcessStatus, error) {
 	p := b.procs[name]
 	if p == nil {
-		return nil, rpc.NewFault(rpc.FaultBadName, name)
+		return nil, &engine.Error{Kind: engine.ErrNoSuchName, Detail: name}
 	}
 	return p, nil
 }
 
-func (b *fakeBackend) State() rpc.State        { return rpc.State{Code: 1, Name: "RUNNING"} }
-func (b *fakeBackend) PID() int                { return 42 }
-func (b *fakeBackend) Identification() string  { return "supervisor" }
-func (b *fakeBackend) MainLogPath() string     { return "" }
-func (b *fakeBackend) ClearMainLog() error     { return nil }
-func (b *fakeBackend) Shutdown() error         { return nil }
-func (b *fakeBackend) Restart() error          { return nil }
-func (b *fakeBackend) GroupExists(string) bool { return false }
-func (b *fakeBackend) ReloadConfig() ([]string, []string, []string, error) {
-	return nil, nil, nil, nil
-}
-func (b *fakeBackend) AddProcessGroup(string) error          { return nil }
-func (b *fakeBackend) RemoveProcessGroup(string) error       { return nil }
-func (b *fakeBackend) AllConfigInfo() []rpc.ConfigInfo       { return nil }
-func (b *fakeBackend) SignalProcess(string, string) error    { return nil }
-func (b *fakeBackend) SendProcessStdin(string, []byte) error { return nil }
-func (b *fakeBackend) SendRemoteCommEvent(string, string) error {
-	return nil
-}
-func (b *fakeBackend) SignalProcessGroup(string, string) ([]rpc.Result, error) { return nil, nil }
-func (b *fakeBackend) SignalAllProcesses(string) ([]rpc.Result, error)         { return nil, nil }
-func (b *fakeBackend) StartProcessGroup(context.Context, string, bool) ([]rpc.Result, error) {
-	return nil, nil
-}
-func (b *fakeBackend) StopProcessGroup(context.Context, string, bool) ([]rpc.Result, error) {
-	return nil, nil
-}
-func (b *fakeBackend) ClearAllProcessLogs() []rpc.Result { return nil }
+func (b *fakeBackend) State() protocol.SupervisorState { return protocol.SupervisorRunning }
+func (b *fakeBackend) Identification() string          { return "supervisor" }
 
-func (b *fakeBackend) ProcessInfo(name string) (rpc.ProcessInfo, error) {
+func (b *fakeBackend) Process(name string) (engine.ProcessStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, err := b.lookup(name)
 	if err != nil {
-		return rpc.ProcessInfo{}, err
+		return engine.ProcessStatus{}, err
 	}
 	return *p, nil
 }
 
-func (b *fakeBackend) AllProcessInfo() []rpc.ProcessInfo {
+func (b *fakeBackend) Processes() ([]engine.ProcessStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]rpc.ProcessInfo, 0, len(b.procs))
+	out := make([]engine.ProcessStatus, 0, len(b.procs))
 	for _, p := range b.procs {
 		out = append(out, *p)
 	}
@@ -162,7 +132,7 @@ func (b *fakeBackend) AllProcessInfo() []rpc.ProcessInfo {
 		}
 		return out[i].Name < out[j].Name
 	})
-	return out
+	return out, nil
 }
 
 func (b *fakeBackend) StartProcess(_ context.Context, name string, _ bool) error {
@@ -176,10 +146,10 @@ func (b *fakeBackend) StartProcess(_ context.Context, name string, _ bool) error
 	if err := b.startErr[name]; err != nil {
 		return err
 	}
-	if p.State == stateRunning || p.State == stateStarting || p.State == stateStopping || p.State == stateBackoff {
-		return rpc.NewFault(rpc.FaultAlreadyStarted, name)
+	if p.State == protocol.StateRunning || p.State == protocol.StateStarting || p.State == protocol.StateStopping || p.State == protocol.StateBackoff {
+		return &engine.Error{Kind: engine.ErrAlreadyStarted, Detail: name}
 	}
-	b.setState(p, stateRunning)
+	b.setState(p, protocol.StateRunning)
 	return nil
 }
 
@@ -191,40 +161,42 @@ func (b *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error 
 	if err != nil {
 		return err
 	}
-	if p.State != stateRunning && p.State != stateStarting && p.State != stateBackoff {
-		return rpc.NewFault(rpc.FaultNotRunning, name)
+	if p.State != protocol.StateRunning && p.State != protocol.StateStarting && p.State != protocol.StateBackoff {
+		return &engine.Error{Kind: engine.ErrNotRunning, Detail: name}
 	}
-	b.setState(p, stateStopped)
+	b.setState(p, protocol.StateStopped)
 	return nil
 }
 
-func (b *fakeBackend) StartAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
+func (b *fakeBackend) StartAllProcesses(ctx context.Context, wait bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	b.record("startall")
 	b.mu.Unlock()
-	for _, p := range b.AllProcessInfo() {
+	procs, _ := b.Processes()
+	for _, p := range procs {
 		_ = b.StartProcess(ctx, namespec(p.Group, p.Name), wait)
 	}
 	return nil, nil
 }
 
-func (b *fakeBackend) StopAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
+func (b *fakeBackend) StopAllProcesses(ctx context.Context, wait bool) ([]engine.Outcome, error) {
 	b.mu.Lock()
 	b.record("stopall")
 	b.mu.Unlock()
-	for _, p := range b.AllProcessInfo() {
+	procs, _ := b.Processes()
+	for _, p := range procs {
 		_ = b.StopProcess(ctx, namespec(p.Group, p.Name), wait)
 	}
 	return nil, nil
 }
 
-func (b *fakeBackend) LogFile(name, channel string) (string, error) {
+func (b *fakeBackend) LogFile(name string, ch protocol.Channel) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, err := b.lookup(name); err != nil {
 		return "", err
 	}
-	if channel == "stderr" {
+	if ch == protocol.Stderr {
 		return b.errLogs[name], nil
 	}
 	return b.logs[name], nil
@@ -259,4 +231,4 @@ func (b *fakeBackend) appendLog(t *testing.T, name, text string) {
 	}
 }
 
-var _ rpc.Backend = (*fakeBackend)(nil)
+var _ Backend = (*fakeBackend)(nil)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 )
 
@@ -19,8 +20,8 @@ import (
 // shows resolve to rpc's /logtail streams.
 func TestMountedInRPCHandler(t *testing.T) {
 	b := threeProcs(t)
-	srv := httptest.NewServer(rpc.NewHandler(b, rpc.HandlerOptions{
-		Username: "user", Password: "pw", UI: NewHandler(b),
+	srv := httptest.NewServer(rpc.NewHandler(logtailOnly{b: b}, rpc.HandlerOptions{
+		Username: "user", Password: "pw", UI: newTestHandler(b),
 	}))
 	t.Cleanup(srv.Close)
 
@@ -82,4 +83,16 @@ func TestMountedInRPCHandler(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logtailOnly is the rpc side of the mounted UI: of the daemon, these
+// requests reach only the log files behind /logtail (any other method
+// would panic on the nil Backend).
+type logtailOnly struct {
+	rpc.Backend
+	b *fakeBackend
+}
+
+func (l logtailOnly) LogFile(name string, ch protocol.Channel) (string, error) {
+	return l.b.LogFile(name, ch)
 }

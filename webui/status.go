@@ -6,19 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"gosupervisor/rpc"
-)
-
-// Process states as getProcessInfo numbers them (supervisor.states).
-const (
-	stateStopped  = 0
-	stateStarting = 10
-	stateRunning  = 20
-	stateBackoff  = 30
-	stateStopping = 40
-	stateExited   = 100
-	stateFatal    = 200
-	stateUnknown  = 1000
+	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/engine"
 )
 
 // redirectWriteTimeout bounds writing the answer once an action is done,
@@ -82,16 +71,17 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	message, hasMessage := formLookup(r, "message")
 	state := h.backend.State()
-	infos := h.backend.AllProcessInfo()
+	procs, _ := h.backend.Processes() // none once the daemon has stopped
+	now := h.now().Unix()
 	h.render(w, "index.html", statusPage{
 		Version:        h.version,
 		Identification: h.backend.Identification(),
-		DaemonState:    state.Name,
+		DaemonState:    state.String(),
 		Message:        message,
 		HasMessage:     hasMessage,
 		MessageIsError: isErrorMessage(message),
-		Processes:      rows(infos),
-		Summary:        summarize(infos),
+		Processes:      rows(procs, now),
+		Summary:        summarize(procs),
 	})
 }
 
@@ -115,45 +105,56 @@ func (h *Handler) redirectWithMessage(w http.ResponseWriter, r *http.Request, ms
 	_, _ = w.Write([]byte(`<a href="` + html.EscapeString(location) + `">Moved Permanently</a>` + "\n"))
 }
 
-func rows(infos []rpc.ProcessInfo) []processRow {
-	out := make([]processRow, 0, len(infos))
-	for _, info := range infos {
+// rows are the status table's rows for procs, as seen at now (epoch
+// seconds).
+func rows(procs []engine.ProcessStatus, now int64) []processRow {
+	out := make([]processRow, 0, len(procs))
+	for _, info := range procs {
 		out = append(out, processRow{
 			Namespec:    namespec(info.Group, info.Name),
-			State:       strings.ToLower(info.StateName),
+			State:       strings.ToLower(info.State.String()),
 			StateClass:  stateClass(info.State),
-			Description: info.Description,
-			CanStart:    info.State == stateStopped || info.State == stateExited || info.State == stateFatal,
-			CanStop:     info.State == stateRunning,
+			Description: protocol.Describe(info.State, info.Name, info.PID, info.SpawnErr, unixOrZero(info.Started), unixOrZero(info.Stopped), now),
+			CanStart:    info.State == protocol.StateStopped || info.State == protocol.StateExited || info.State == protocol.StateFatal,
+			CanStop:     info.State == protocol.StateRunning,
 		})
 	}
 	return out
 }
 
 // summarize counts processes per state, running first, then problems.
-func summarize(infos []rpc.ProcessInfo) []summaryItem {
-	order := []int{stateRunning, stateStarting, stateBackoff, stateFatal, stateExited, stateStopping, stateStopped, stateUnknown}
-	counts := map[int]int{}
-	names := map[int]string{}
+func summarize(infos []engine.ProcessStatus) []summaryItem {
+	order := []protocol.ProcessState{
+		protocol.StateRunning, protocol.StateStarting, protocol.StateBackoff, protocol.StateFatal,
+		protocol.StateExited, protocol.StateStopping, protocol.StateStopped, protocol.StateUnknown,
+	}
+	counts := map[protocol.ProcessState]int{}
 	for _, info := range infos {
 		counts[info.State]++
-		names[info.State] = strings.ToLower(info.StateName)
 	}
 	var out []summaryItem
 	for _, s := range order {
 		if counts[s] > 0 {
-			out = append(out, summaryItem{State: names[s], Count: counts[s]})
+			out = append(out, summaryItem{State: strings.ToLower(s.String()), Count: counts[s]})
 		}
 	}
 	return out
 }
 
+// unixOrZero is t in epoch seconds, 0 for the zero time (never).
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
 // stateClass is the reference's CSS class for a state.
-func stateClass(state int) string {
+func stateClass(state protocol.ProcessState) string {
 	switch state {
-	case stateRunning:
+	case protocol.StateRunning:
 		return "statusrunning"
-	case stateFatal, stateBackoff:
+	case protocol.StateFatal, protocol.StateBackoff:
 		return "statuserror"
 	default:
 		return "statusnominal"

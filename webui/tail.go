@@ -10,8 +10,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
-	"gosupervisor/rpc"
+	"gosupervisor/supervisord/engine"
 )
 
 const (
@@ -46,19 +47,20 @@ func (h *Handler) serveTail(w http.ResponseWriter, r *http.Request) {
 		LimitList: []int{minTailBytes, 16 << 10, 64 << 10, 1 << 20}}
 	page.Name = formValue(r, "processname")
 	// channel=stderr is our addition: the reference shows stdout only.
-	page.Channel = channelOf(r)
+	ch := channelOf(r)
+	page.Channel = ch.String()
 	if page.Name == "" {
 		page.Text = "No process name found"
 		h.render(w, "tail.html", page)
 		return
 	}
-	if info, err := h.backend.ProcessInfo(page.Name); err == nil {
+	if info, err := h.backend.Process(page.Name); err == nil {
 		page.HasInfo = true
-		page.Info = rows([]rpc.ProcessInfo{info})[0]
+		page.Info = rows([]engine.ProcessStatus{info}, h.now().Unix())[0]
 	}
-	piece, err := h.readLog(page.Name, page.Channel, -1, page.Limit)
+	piece, err := h.readLog(page.Name, ch, -1, page.Limit)
 	if err != nil {
-		page.Text = tailMessage(page.Name, err)
+		page.Text = h.tailMessage(page.Name, err)
 	} else {
 		page.Text, page.Following, page.Offset = piece.Text, true, piece.End
 	}
@@ -91,8 +93,8 @@ type logPiece struct {
 // rotated) or more than limit bytes behind, it reads the last limit bytes
 // instead, so the caller can tell a reset by Start != from. A character
 // cut by the end of the file is left for the next read.
-func (h *Handler) readLog(name, channel string, from int64, limit int) (logPiece, error) {
-	path, err := h.backend.LogFile(name, channel)
+func (h *Handler) readLog(name string, ch protocol.Channel, from int64, limit int) (logPiece, error) {
+	path, err := h.backend.LogFile(name, ch)
 	if err != nil {
 		return logPiece{}, err
 	}
@@ -127,15 +129,11 @@ func (h *Handler) readLog(name, channel string, from int64, limit int) (logPiece
 
 // tailMessage is what the tail page shows instead of a log it cannot
 // read, worded as the reference does.
-func tailMessage(name string, err error) string {
+func (h *Handler) tailMessage(name string, err error) string {
 	if errors.Is(err, errNoLog) {
 		return "No file for " + name
 	}
-	var f *rpc.Fault
-	if !errors.As(err, &f) {
-		f = rpc.NewFault(rpc.FaultFailed, err.Error())
-	}
-	return "ERROR: " + unexpectedFault(f)
+	return "ERROR: " + h.unexpectedFault(err)
 }
 
 // completeUTF8 is the length of data without a multi-byte character cut
@@ -173,7 +171,7 @@ func (h *Handler) serveFollow(w http.ResponseWriter, r *http.Request) {
 	}
 	piece, err := h.readLog(name, channelOf(r), offset, tailLimit(formValue(r, "limit")))
 	if err != nil {
-		http.Error(w, tailMessage(name, err), http.StatusNotFound)
+		http.Error(w, h.tailMessage(name, err), http.StatusNotFound)
 		return
 	}
 	hdr := w.Header()
@@ -189,11 +187,9 @@ func (h *Handler) serveFollow(w http.ResponseWriter, r *http.Request) {
 
 // channelOf is the log channel a request asks for: stdout unless
 // ?channel=stderr.
-func channelOf(r *http.Request) string {
-	if formValue(r, "channel") == "stderr" {
-		return "stderr"
-	}
-	return "stdout"
+func channelOf(r *http.Request) protocol.Channel {
+	ch, _ := protocol.ParseChannel(formValue(r, "channel"))
+	return ch
 }
 
 // displayText turns raw log bytes into text a page can show: terminal

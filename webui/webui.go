@@ -13,6 +13,7 @@
 package webui
 
 import (
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -24,12 +25,9 @@ import (
 	"strings"
 	"time"
 
-	"gosupervisor/rpc"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/engine"
 )
-
-// DefaultVersion is the Supervisor version shown in the page footer when
-// Options.Version is empty; it matches what getSupervisorVersion reports.
-const DefaultVersion = "4.2.5"
 
 // maxFormBytes bounds a POSTed form: the UI's forms hold two short fields.
 const maxFormBytes = 64 << 10
@@ -40,22 +38,47 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// Backend is what the web UI needs from the daemon. supervisord's
+// *engine.Engine satisfies it.
+type Backend interface {
+	State() protocol.SupervisorState
+	Identification() string
+	// Processes is every process, by group then name.
+	Processes() ([]engine.ProcessStatus, error)
+	Process(name string) (engine.ProcessStatus, error)
+	StartProcess(ctx context.Context, name string, wait bool) error
+	StopProcess(ctx context.Context, name string, wait bool) error
+	StartAllProcesses(ctx context.Context, wait bool) ([]engine.Outcome, error)
+	StopAllProcesses(ctx context.Context, wait bool) ([]engine.Outcome, error)
+	ClearProcessLogs(name string) error
+	// LogFile is a process channel's current log file, "" when none.
+	LogFile(name string, ch protocol.Channel) (string, error)
+}
+
 // Options tunes a Handler. The zero value is ready to use.
 type Options struct {
-	// Version is shown in the footer; "" means DefaultVersion.
+	// Version is shown in the footer; "" means protocol.Version, what
+	// getSupervisorVersion reports.
 	Version string
-	// Now is the clock shown in "Page refreshed at ..." style messages
-	// (network deadlines always use the real clock); nil means time.Now.
+	// Now is the clock of "Page refreshed at ..." style messages and of
+	// uptimes (network deadlines always use the real clock); nil means
+	// time.Now.
 	Now func() time.Time
+	// Fault is the XML-RPC fault a client would get for err (code and
+	// text): the messages after an action are worded from it, as the
+	// reference's UI words the faults of its RPC calls. supervisord passes
+	// the rpc package's mapping; nil words every error as FAILED.
+	Fault func(err error) (protocol.FaultCode, string)
 }
 
 // Handler serves the web UI over a Backend. It is safe for concurrent use.
 type Handler struct {
 	// cop tells the actions a browser sent from a page of another site.
 	cop     *http.CrossOriginProtection
-	backend rpc.Backend
+	backend Backend
 	version string
 	now     func() time.Time
+	fault   func(error) (protocol.FaultCode, string)
 	pages   *template.Template
 	static  map[string]staticFile
 }
@@ -67,26 +90,27 @@ type staticFile struct {
 	etag        string
 }
 
-// NewHandler returns the web UI for b with default options.
-func NewHandler(b rpc.Backend) http.Handler {
-	return New(b, Options{})
-}
-
 // New returns the web UI for b.
-func New(b rpc.Backend, opts Options) *Handler {
+func New(b Backend, opts Options) *Handler {
 	h := &Handler{
 		cop:     http.NewCrossOriginProtection(),
 		backend: b,
 		version: opts.Version,
 		now:     opts.Now,
+		fault:   opts.Fault,
 		pages:   template.Must(template.New("").Funcs(templateFuncs()).ParseFS(templateFS, "templates/*.html")),
 		static:  loadStatic(),
 	}
 	if h.version == "" {
-		h.version = DefaultVersion
+		h.version = protocol.Version
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.fault == nil {
+		h.fault = func(err error) (protocol.FaultCode, string) {
+			return protocol.FaultFailed, protocol.FaultString(protocol.FaultFailed, err.Error())
+		}
 	}
 	return h
 }

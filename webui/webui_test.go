@@ -12,14 +12,25 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
+	"gosupervisor/supervisord/engine"
 )
 
 // fixedNow is the clock of every handler under test.
 func fixedNow() time.Time { return time.Date(2026, time.November, 3, 4, 35, 8, 0, time.Local) }
 
-func newTestHandler(b rpc.Backend) *Handler {
-	return New(b, Options{Now: fixedNow})
+// testOptions are the options of every handler under test: a fixed
+// clock, and the rpc package's fault wording as supervisord wires it.
+func testOptions() Options { return Options{Now: fixedNow, Fault: rpcFault} }
+
+func rpcFault(err error) (protocol.FaultCode, string) {
+	f := rpc.FaultOf(err)
+	return f.Code, f.String
+}
+
+func newTestHandler(b Backend) *Handler {
+	return New(b, testOptions())
 }
 
 // do sends one request to h and returns the response and its body.
@@ -45,9 +56,9 @@ func do(t *testing.T, h http.Handler, method, target string, form url.Values) (*
 
 func threeProcs(t *testing.T) *fakeBackend {
 	return newFakeBackend(t,
-		fakeProc{group: "web", name: "web", state: stateRunning, log: "hello from web\n"},
-		fakeProc{group: "grp", name: "worker", state: stateStopped, log: "worker output\n"},
-		fakeProc{group: "jobs", name: "jobs", state: stateFatal, log: "-"},
+		fakeProc{group: "web", name: "web", state: protocol.StateRunning, log: "hello from web\n"},
+		fakeProc{group: "grp", name: "worker", state: protocol.StateStopped, log: "worker output\n"},
+		fakeProc{group: "jobs", name: "jobs", state: protocol.StateFatal, log: "-"},
 	)
 }
 
@@ -100,19 +111,19 @@ func TestStatusPageLists(t *testing.T) {
 // for running, neither while in transition; Clear log always).
 func TestStatusPageActionsPerState(t *testing.T) {
 	tests := []struct {
-		state       int
+		state       protocol.ProcessState
 		wantButtons []string
 	}{
-		{stateRunning, []string{"restart", "stop", "clearlog"}},
-		{stateStopped, []string{"start", "clearlog"}},
-		{stateExited, []string{"start", "clearlog"}},
-		{stateFatal, []string{"start", "clearlog"}},
-		{stateStarting, []string{"clearlog"}},
-		{stateBackoff, []string{"clearlog"}},
-		{stateStopping, []string{"clearlog"}},
+		{protocol.StateRunning, []string{"restart", "stop", "clearlog"}},
+		{protocol.StateStopped, []string{"start", "clearlog"}},
+		{protocol.StateExited, []string{"start", "clearlog"}},
+		{protocol.StateFatal, []string{"start", "clearlog"}},
+		{protocol.StateStarting, []string{"clearlog"}},
+		{protocol.StateBackoff, []string{"clearlog"}},
+		{protocol.StateStopping, []string{"clearlog"}},
 	}
 	for _, tt := range tests {
-		t.Run(stateNames[tt.state], func(t *testing.T) {
+		t.Run(tt.state.String(), func(t *testing.T) {
 			h := newTestHandler(newFakeBackend(t, fakeProc{group: "p", name: "p", state: tt.state, log: "-"}))
 			_, body := do(t, h, http.MethodGet, "/", nil)
 			var got []string
@@ -172,13 +183,13 @@ func TestActions(t *testing.T) {
 		{name: "start already started", method: "GET", target: "/?processname=web&action=start",
 			wantMsg: "ERROR%3A%20Process%20web%3A%20already%20started", wantCalls: []string{"start web"}},
 		{name: "start spawn error", method: "GET", target: "/?processname=jobs&action=start",
-			startErr: rpc.NewFault(rpc.FaultSpawnError, "jobs"),
+			startErr: rpc.NewFault(protocol.FaultSpawnError, "jobs"),
 			wantMsg:  "ERROR%3A%20Process%20jobs%3A%20spawn%20error", wantCalls: []string{"start jobs"}},
 		{name: "start no such file", method: "GET", target: "/?processname=jobs&action=start",
-			startErr: rpc.NewFault(rpc.FaultNoFile, "/nope"),
+			startErr: rpc.NewFault(protocol.FaultNoFile, "/nope"),
 			wantMsg:  "ERROR%3A%20Process%20jobs%3A%20no%20such%20file", wantCalls: []string{"start jobs"}},
 		{name: "start other fault", method: "GET", target: "/?processname=jobs&action=start",
-			startErr:  rpc.NewFault(rpc.FaultShutdownState, ""),
+			startErr:  rpc.NewFault(protocol.FaultShutdownState, ""),
 			wantMsg:   "ERROR%3A%20Process%20jobs%3A%20unexpected%20rpc%20fault%20%5B6%5D%20SHUTDOWN_STATE",
 			wantCalls: []string{"start jobs"}},
 		{name: "start plain error", method: "GET", target: "/?processname=jobs&action=start",
@@ -192,7 +203,7 @@ func TestActions(t *testing.T) {
 			wantMsg:   "Process%20grp%3Aworker%20restarted",
 			wantCalls: []string{"stop grp:worker", "start grp:worker"}, wantState: map[string]string{"grp:worker": "RUNNING"}},
 		{name: "restart failing start", method: "GET", target: "/?processname=jobs&action=restart",
-			startErr: rpc.NewFault(rpc.FaultAbnormalTermination, "jobs"),
+			startErr: rpc.NewFault(protocol.FaultAbnormalTermination, "jobs"),
 			wantMsg:  "ERROR%3A%20Process%20jobs%3A%20abnormal%20termination", wantCalls: []string{"stop jobs", "start jobs"}},
 		{name: "clearlog", method: "GET", target: "/?processname=web&action=clearlog",
 			wantMsg: "Log%20for%20web%20cleared", wantCalls: []string{"clearlog web"}},
@@ -318,7 +329,7 @@ func TestTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: tt.log, errLog: tt.errLog})
+			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: tt.log, errLog: tt.errLog})
 			resp, body := do(t, newTestHandler(b), http.MethodGet, tt.target, nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
@@ -338,7 +349,7 @@ func TestTail(t *testing.T) {
 }
 
 func TestTailMissingFileOnDisk(t *testing.T) {
-	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: "x"})
+	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: "x"})
 	b.logs["p"] += ".gone"
 	_, body := do(t, newTestHandler(b), http.MethodGet, "/tail.html?processname=p", nil)
 	if got := preContent(t, body); got != "No file for p" {
@@ -347,7 +358,7 @@ func TestTailMissingFileOnDisk(t *testing.T) {
 }
 
 func TestTailByPOST(t *testing.T) {
-	b := newFakeBackend(t, fakeProc{group: "g", name: "p", state: stateRunning, log: "from post\n"})
+	b := newFakeBackend(t, fakeProc{group: "g", name: "p", state: protocol.StateRunning, log: "from post\n"})
 	_, body := do(t, newTestHandler(b), http.MethodPost, "/tail.html", url.Values{"processname": {"g:p"}})
 	if got := preContent(t, body); got != "from post\n" {
 		t.Errorf("pre %q", got)
@@ -369,9 +380,9 @@ func preContent(t *testing.T, body string) string {
 // TestXSS: names, descriptions, log text and messages are shown as text.
 func TestXSS(t *testing.T) {
 	const evil = `<script>alert("x")</script>`
-	b := newFakeBackend(t, fakeProc{group: evil, name: evil + "&", state: stateRunning, log: "out " + evil + "\n"})
+	b := newFakeBackend(t, fakeProc{group: evil, name: evil + "&", state: protocol.StateRunning, log: "out " + evil + "\n"})
 	ns := namespec(evil, evil+"&")
-	b.procs[ns].Description = "desc " + evil
+	b.procs[ns].State, b.procs[ns].SpawnErr = protocol.StateFatal, "desc "+evil
 	h := newTestHandler(b)
 	pages := []string{
 		"/",
@@ -444,7 +455,7 @@ func TestPythonQuote(t *testing.T) {
 }
 
 func TestNewHandlerDefaults(t *testing.T) {
-	h := NewHandler(threeProcs(t))
+	h := New(threeProcs(t), Options{})
 	resp, body := do(t, h, http.MethodGet, "/?action=refresh", nil)
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil {
@@ -458,7 +469,7 @@ func TestNewHandlerDefaults(t *testing.T) {
 	if d := time.Since(stamp); d < -time.Second || d > time.Minute {
 		t.Errorf("refresh stamped %v, now is %v", stamp, time.Now())
 	}
-	if _, body := do(t, h, http.MethodGet, "/", nil); !strings.Contains(body, DefaultVersion) {
+	if _, body := do(t, h, http.MethodGet, "/", nil); !strings.Contains(body, protocol.Version) {
 		t.Error("default version not shown")
 	}
 }
@@ -481,7 +492,7 @@ func (b *waitingBackend) StopProcess(ctx context.Context, name string, wait bool
 // cancels the wait instead of leaving it hanging in the daemon.
 func TestActionWaitEndsWithClient(t *testing.T) {
 	b := &waitingBackend{fakeBackend: threeProcs(t), entered: make(chan struct{}), returned: make(chan struct{})}
-	srv := httptest.NewServer(NewHandler(b))
+	srv := httptest.NewServer(newTestHandler(b))
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(t.Context())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/?action=stop&processname=web", nil)
@@ -548,7 +559,7 @@ func TestFollow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: tt.log})
+			b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: tt.log})
 			resp, body := do(t, newTestHandler(b), http.MethodGet, "/tail.txt?"+tt.query, nil)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
@@ -578,7 +589,7 @@ func TestFollow(t *testing.T) {
 // TestFollowCompletesCutCharacter: the bytes held back at a cut
 // character come with the next read, so the character arrives whole.
 func TestFollowCompletesCutCharacter(t *testing.T) {
-	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: stateRunning, log: "caf\xc3"})
+	b := newFakeBackend(t, fakeProc{group: "p", name: "p", state: protocol.StateRunning, log: "caf\xc3"})
 	h := newTestHandler(b)
 	_, page := do(t, h, http.MethodGet, "/tail.html?processname=p", nil)
 	if !strings.Contains(page, `data-offset="3"`) || preContent(t, page) != "caf" {
@@ -592,16 +603,16 @@ func TestFollowCompletesCutCharacter(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	info := func(state int, name string) rpc.ProcessInfo { return rpc.ProcessInfo{State: state, StateName: name} }
+	info := func(state protocol.ProcessState) engine.ProcessStatus { return engine.ProcessStatus{State: state} }
 	tests := []struct {
 		name  string
-		infos []rpc.ProcessInfo
+		infos []engine.ProcessStatus
 		want  []summaryItem
 	}{
 		{name: "none", infos: nil, want: nil},
-		{name: "running first, then problems, stopped last", infos: []rpc.ProcessInfo{
-			info(stateStopped, "STOPPED"), info(stateUnknown, "UNKNOWN"), info(stateRunning, "RUNNING"),
-			info(stateFatal, "FATAL"), info(stateRunning, "RUNNING"), info(stateBackoff, "BACKOFF"),
+		{name: "running first, then problems, stopped last", infos: []engine.ProcessStatus{
+			info(protocol.StateStopped), info(protocol.StateUnknown), info(protocol.StateRunning),
+			info(protocol.StateFatal), info(protocol.StateRunning), info(protocol.StateBackoff),
 		}, want: []summaryItem{{"running", 2}, {"backoff", 1}, {"fatal", 1}, {"stopped", 1}, {"unknown", 1}}},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,9 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -47,7 +49,7 @@ func RepoRoot() string {
 func Binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gosupervisor-bin-")
+		dir, err := BuildDir("gosupervisor-bin")
 		if err != nil {
 			buildErr = err
 			return
@@ -64,6 +66,24 @@ func Binaries(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return buildDir
+}
+
+// BuildDir makes a temporary directory for binaries built once per test
+// process, named after the process; no test owns it, so nothing removes
+// it when the process ends. Each call first removes the ones of the same
+// prefix whose process has ended, so that runs do not pile up copies.
+func BuildDir(prefix string) (string, error) {
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"-*-*"))
+	for _, d := range old {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d)[len(prefix)+1:], "%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, fs.ErrNotExist) {
+			_ = os.RemoveAll(d)
+		}
+	}
+	return os.MkdirTemp("", fmt.Sprintf("%s-%d-", prefix, os.Getpid()))
 }
 
 // RequireReference fails the test when the Python reference is missing.

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+
+	"gosupervisor/internal/protocol"
 )
 
 // TestStdinQueueBounded: a child that never reads its stdin gets at most
@@ -77,7 +79,7 @@ func listenerInEngine(t *testing.T, log *recLog) (e *Engine, lp *listenerPool, p
 	lp = e.ev.pools[0]
 	p = lp.g.procs[0]
 	sw, r := newTestStdin(t)
-	p.state, p.pid, p.io = StateRunning, 4242, &instanceIO{stdin: sw}
+	p.state, p.pid, p.io = protocol.StateRunning, 4242, &instanceIO{stdin: sw}
 	e.listenerStarting(p)
 	return e, lp, p, r
 }

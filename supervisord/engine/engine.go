@@ -1,7 +1,20 @@
 // Package engine owns supervisord's processes: their state machine, the
 // spawner, the one reaper and every deadline. One goroutine (Run) owns the
-// process table; everything else (RPC handlers, signals) talks to it
-// through requests and receives copies.
+// process table; everything else (RPC handlers, the web UI, signals) talks
+// to it through requests and receives copies.
+//
+// The engine speaks in its own terms, never in a wire format: operations
+// fail with an *Error whose Kind is one of the Err values (errors.Is);
+// readers get ProcessStatus and ConfiguredProcess snapshots and Outcome
+// lists. Words and numbers clients see (fault codes, descriptions,
+// "none"/"auto") are the rpc package's; the shared vocabulary (states,
+// levels, channels) is internal/protocol's. Consumers declare the few
+// methods they use as their own interfaces.
+//
+// Files: engine.go (the loop), machine.go and process.go (the state
+// machine over plain process records), requests.go (requests and waiters),
+// control.go, reload.go, logs.go, snapshot.go (the API), spawn.go,
+// output.go, group.go, fcgi.go, events.go and listener.go.
 package engine
 
 import (
@@ -15,16 +28,16 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
-	"gosupervisor/rpc"
 	"gosupervisor/supervisord/events"
 )
 
 // Logger is the main log as the engine needs it. Logf must be safe for
 // concurrent use: output pumps copy child output to it at debug level.
 type Logger interface {
-	Logf(level config.LogLevel, format string, args ...any)
-	Enabled(level config.LogLevel) bool
+	Logf(level protocol.Level, format string, args ...any)
+	Enabled(level protocol.Level) bool
 }
 
 // MainLogFile is the main log's file side, for readLog/clearLog/SIGUSR2.
@@ -58,11 +71,6 @@ const (
 	ExitShutdown Exit = iota
 	ExitRestart
 )
-
-var _ rpc.Backend = (*Engine)(nil)
-
-// errStopped is what callers get once Run has returned.
-var errStopped = rpc.NewFault(rpc.FaultShutdownState, "")
 
 // Engine supervises the processes of one configuration. Build it with New,
 // drive it with Run; all exported methods are safe for concurrent use.
@@ -128,7 +136,7 @@ func New(o Options) (*Engine, error) {
 	if e.clock == nil {
 		e.clock = realClock{}
 	}
-	e.mood.Store(int32(MoodRunning))
+	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
 	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
 	if !o.Config.Supervisord.NoCleanup {
@@ -194,9 +202,9 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		select {
 		case <-ctxDone:
 			ctxDone = nil
-			e.setMood(MoodShutdown)
+			e.setMood(protocol.SupervisorShutdown)
 		case <-e.os.ChildExited():
-			e.log.Logf(config.LevelDebug, "received SIGCHLD indicating a child quit")
+			e.log.Logf(protocol.LevelDebug, "received SIGCHLD indicating a child quit")
 			e.reap(e.clock.Now())
 		case req := <-e.reqc:
 			req(e.clock.Now())
@@ -224,7 +232,7 @@ func (e *Engine) step(now time.Time) {
 			e.mach.transition(p, now, mood)
 		}
 	}
-	if mood < MoodRunning {
+	if mood < protocol.SupervisorRunning {
 		e.shutdownStep(now)
 	}
 	e.tick(now)
@@ -242,7 +250,7 @@ func (e *Engine) reap(now time.Time) {
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
-			e.log.Logf(config.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
+			e.log.Logf(protocol.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
 			continue
 		}
 		delete(e.byPID, pid)
@@ -320,11 +328,11 @@ func (e *Engine) shutdownStep(now time.Time) {
 				names = append(names, p.name())
 			}
 		}
-		e.log.Logf(config.LevelInfo, "waiting for %s to die", strings.Join(names, ", "))
+		e.log.Logf(protocol.LevelInfo, "waiting for %s to die", strings.Join(names, ", "))
 		e.lastReport = now
 		for _, g := range e.order {
 			for _, p := range g.unstopped() {
-				e.log.Logf(config.LevelBlather, "%s has entered the %s state", p.name(), p.state)
+				e.log.Logf(protocol.LevelBlather, "%s has entered the %s state", p.name(), p.state)
 			}
 		}
 	}
@@ -337,9 +345,9 @@ func (e *Engine) stopAllInGroup(g *group, now time.Time) {
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
 		switch p.state {
-		case StateRunning, StateStarting:
+		case protocol.StateRunning, protocol.StateStarting:
 			e.mach.stopProcess(p, now)
-		case StateBackoff:
+		case protocol.StateBackoff:
 			e.mach.giveUp(p, now)
 		}
 	}
@@ -354,12 +362,19 @@ func (e *Engine) hasUnstopped() bool {
 	return false
 }
 
-func (e *Engine) moodNow() Mood { return Mood(e.mood.Load()) }
+func (e *Engine) moodNow() protocol.SupervisorState { return protocol.SupervisorState(e.mood.Load()) }
+
+// State is supervisord's own state: RUNNING until a shutdown or restart
+// begins.
+func (e *Engine) State() protocol.SupervisorState { return e.moodNow() }
+
+// PID is supervisord's pid.
+func (e *Engine) PID() int { return e.pid }
 
 // setMood enters SHUTDOWN or RESTARTING; the loop does the rest.
-func (e *Engine) setMood(m Mood) {
+func (e *Engine) setMood(m protocol.SupervisorState) {
 	e.mood.Store(int32(m))
-	if m == MoodRestarting {
+	if m == protocol.SupervisorRestarting {
 		e.exit = ExitRestart
 	} else {
 		e.exit = ExitShutdown
@@ -384,10 +399,10 @@ func (e *Engine) call(fn func(now time.Time)) error {
 func (e *Engine) Shutdown() error {
 	var err error
 	if cerr := e.call(func(time.Time) {
-		if e.moodNow() < MoodRunning {
-			err = rpc.NewFault(rpc.FaultShutdownState, "")
+		if e.moodNow() < protocol.SupervisorRunning {
+			err = fail(ErrShutdown, "")
 		}
-		e.setMood(MoodShutdown)
+		e.setMood(protocol.SupervisorShutdown)
 	}); cerr != nil {
 		return cerr
 	}
@@ -397,30 +412,30 @@ func (e *Engine) Shutdown() error {
 // Restart reads the config file again and, when it is valid, asks for an
 // orderly stop of every process, then Run returns ExitRestart and
 // RestartConfig holds that config. A config that cannot be read changes
-// nothing: the error is logged and answered as CANT_REREAD, every process
+// nothing: the error is logged and answered as ErrReread, every process
 // runs on (the reference stops everything, then exits). During a shutdown
-// it answers SHUTDOWN_STATE and changes nothing.
+// it answers ErrShutdown and changes nothing.
 func (e *Engine) Restart() error {
-	if e.moodNow() < MoodRunning {
-		return rpc.NewFault(rpc.FaultShutdownState, "")
+	if e.moodNow() < protocol.SupervisorRunning {
+		return fail(ErrShutdown, "")
 	}
 	if e.opts.Reload == nil {
-		return rpc.NewFault(rpc.FaultCantReread, "no configuration file to re-read")
+		return fail(ErrReread, "no configuration file to re-read")
 	}
 	// Read outside the loop: parsing touches the file system.
 	next, rerr := e.opts.Reload()
 	if rerr != nil {
-		e.log.Logf(config.LevelError, "could not reload the configuration, keeping the previous one: %v", rerr)
-		return rpc.NewFault(rpc.FaultCantReread, rerr.Error())
+		e.log.Logf(protocol.LevelError, "could not reload the configuration, keeping the previous one: %v", rerr)
+		return fail(ErrReread, rerr.Error())
 	}
 	var err error
 	if cerr := e.call(func(time.Time) {
-		if e.moodNow() < MoodRunning {
-			err = rpc.NewFault(rpc.FaultShutdownState, "")
+		if e.moodNow() < protocol.SupervisorRunning {
+			err = fail(ErrShutdown, "")
 			return
 		}
 		e.restartCfg = next
-		e.setMood(MoodRestarting)
+		e.setMood(protocol.SupervisorRestarting)
 	}); cerr != nil {
 		return cerr
 	}
@@ -431,14 +446,3 @@ func (e *Engine) Restart() error {
 // stopped anything; the next run starts on it. Call it once Run has
 // returned ExitRestart.
 func (e *Engine) RestartConfig() *config.Config { return e.restartCfg }
-
-// ReopenLogs reopens every child log file (SIGUSR2).
-func (e *Engine) ReopenLogs() {
-	var writers []logWriter
-	_ = e.call(func(time.Time) { writers = e.allWriters() })
-	for _, w := range writers {
-		if err := w.Reopen(); err != nil {
-			e.log.Logf(config.LevelWarn, "could not reopen %s: %v", w.Path(), err)
-		}
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/events"
 )
 
@@ -148,7 +149,7 @@ func (e *Engine) emit(ev *events.Emitted) {
 			continue
 		}
 		if dropped, ok := lp.pool.Accept(ev, e.ev.serial); ok {
-			e.log.Logf(config.LevelError, "pool %s event buffer overflowed, discarding event %d", lp.name(), dropped.Event.Serial())
+			e.log.Logf(protocol.LevelError, "pool %s event buffer overflowed, discarding event %d", lp.name(), dropped.Event.Serial())
 		}
 	}
 }
@@ -156,8 +157,8 @@ func (e *Engine) emit(ev *events.Emitted) {
 // stateChanged is called by the machine after every transition: the one
 // place where PROCESS_STATE_* events are born. The payload's values are
 // taken now, as the reference renders them eagerly.
-func (e *Engine) stateChanged(p *process, from ProcessState, _ time.Time) {
-	if p.state == StateStarting {
+func (e *Engine) stateChanged(p *process, from protocol.ProcessState, _ time.Time) {
+	if p.state == protocol.StateStarting {
 		e.listenerStarting(p)
 	}
 	typ, ok := events.ForProcessState(p.state.String())
@@ -262,7 +263,13 @@ func (e *Engine) subscribed(t events.Type) bool {
 	return false
 }
 
-// sendRemoteComm emits REMOTE_COMMUNICATION (supervisor.sendRemoteCommEvent).
+// SendRemoteCommEvent emits REMOTE_COMMUNICATION to the pools that
+// subscribe to it (supervisor.sendRemoteCommEvent).
+func (e *Engine) SendRemoteCommEvent(typ, data string) error {
+	return e.call(func(time.Time) { e.sendRemoteComm(typ, data) })
+}
+
+// sendRemoteComm emits REMOTE_COMMUNICATION; loop goroutine only.
 func (e *Engine) sendRemoteComm(typ, data string) {
 	e.emit(events.New(events.RemoteCommunication, events.RemoteCommPayload(typ, data)))
 }

@@ -229,3 +229,32 @@ func TestEventsListenerProtocolInTheEngine(t *testing.T) {
 		"DEBG lis: ACKNOWLEDGED -> UNKNOWN",
 		"WARN lis: has entered the UNKNOWN state and will no longer receive events")
 }
+
+// Two events waiting when the one listener says READY: the first goes
+// out, and the second is put back with the reference's "rebuffering"
+// line (its dispatch takes each event out of the buffer and puts back
+// the one no listener can take). A pool with no READY listener is not
+// tried at all, so a BUSY listener adds no line.
+func TestEventsRebufferedWhileListenerBusy(t *testing.T) {
+	t.Parallel()
+	log := &recLog{debug: true}
+	e, lp, p, _ := listenerInEngine(t, log)
+
+	e.sendRemoteComm("t", "one")
+	e.sendRemoteComm("t", "two")
+	e.sendRemoteComm("t", "three")
+	e.dispatchEvents() // not READY yet: nothing tried
+	e.listenerOutput(lp.current[p], []byte("READY\n"))
+	e.dispatchEvents()
+	e.dispatchEvents() // BUSY: nothing tried
+	if lp.pool.Len() != 2 {
+		t.Fatalf("pool holds %d events, want 2", lp.pool.Len())
+	}
+	if n := strings.Count(strings.Join(log.snapshot(), "\n"), "rebuffering"); n != 1 {
+		t.Errorf("%d rebuffering lines, want 1: %q", n, log.snapshot())
+	}
+	wantLinesInOrder(t, log,
+		"DEBG lis: ACKNOWLEDGED -> READY",
+		"DEBG event 0 sent to listener lis",
+		"DEBG rebuffering event 1 for pool lis (buf size=1, max=10)")
+}

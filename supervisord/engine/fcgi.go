@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/safefs"
 )
 
@@ -75,7 +76,7 @@ func (g *group) isFCGI() bool { return g.cfg.Kind == config.KindFCGI && g.cfg.So
 // like the reference, the socket exists only while some child runs.
 func (e *Engine) acquireSocket(g *group) (*os.File, error) {
 	if g.socket == nil {
-		e.log.Logf(config.LevelInfo, "Creating socket %s", g.cfg.Socket.URL)
+		e.log.Logf(protocol.LevelInfo, "Creating socket %s", g.cfg.Socket.URL)
 		f, err := openFCGISocket(g.cfg.Socket)
 		if err != nil {
 			return nil, err
@@ -95,7 +96,7 @@ func (e *Engine) releaseSocket(g *group) {
 			return
 		}
 	}
-	e.log.Logf(config.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
+	e.log.Logf(protocol.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
 	g.socket.Close()
 	g.socket = nil
 }

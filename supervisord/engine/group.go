@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 	"gosupervisor/internal/safefs"
 	"gosupervisor/logrot"
@@ -34,7 +35,7 @@ type group struct {
 func (g *group) unstopped() []*process {
 	var out []*process
 	for _, p := range g.procs {
-		if !p.state.isStopped() {
+		if !p.state.IsStopped() {
 			out = append(out, p)
 		}
 	}
@@ -46,12 +47,12 @@ func (e *Engine) addGroup(gc *config.Group) error {
 	g := &group{cfg: gc, src: e.cfg}
 	for _, pc := range gc.Processes {
 		p := &process{cfg: pc, group: g, exitStatus: 0}
-		var err error
-		if p.stdoutPath, err = e.logPath(pc, "stdout", pc.Stdout); err != nil {
-			return err
-		}
-		if !pc.RedirectStderr {
-			if p.stderrPath, err = e.logPath(pc, "stderr", pc.Stderr); err != nil {
+		for _, ch := range protocol.Channels {
+			if ch == protocol.Stderr && pc.RedirectStderr {
+				continue // no file of its own
+			}
+			var err error
+			if p.logs[ch].path, err = e.logPath(pc, ch); err != nil {
 				return err
 			}
 		}
@@ -86,7 +87,7 @@ func (e *Engine) removeGroup(g *group) {
 
 func (e *Engine) closeGroup(g *group) {
 	if g.socket != nil {
-		e.log.Logf(config.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
+		e.log.Logf(protocol.LevelInfo, "Closing socket %s", g.cfg.Socket.URL)
 		g.socket.Close()
 		g.socket = nil
 	}
@@ -95,12 +96,12 @@ func (e *Engine) closeGroup(g *group) {
 			p.io.abandon(time.Now())
 			p.io = nil
 		}
-		for _, w := range []logWriter{p.stdoutLog, p.stderrLog} {
-			if w != nil {
+		for ch := range p.logs {
+			if w := p.logs[ch].w; w != nil {
 				w.Close()
+				p.logs[ch].w = nil
 			}
 		}
-		p.stdoutLog, p.stderrLog = nil, nil
 	}
 }
 
@@ -116,11 +117,7 @@ func (e *Engine) allWriters() []logWriter {
 	var out []logWriter
 	for _, g := range e.order {
 		for _, p := range g.procs {
-			for _, w := range []logWriter{p.stdoutLog, p.stderrLog} {
-				if w != nil {
-					out = append(out, w)
-				}
-			}
+			out = append(out, p.writers()...)
 		}
 	}
 	return out
@@ -128,7 +125,8 @@ func (e *Engine) allWriters() []logWriter {
 
 // logPath resolves a channel's log file, creating AUTO files (0600) now as
 // the reference does when it builds the group.
-func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig) (string, error) {
+func (e *Engine) logPath(pc *config.Process, ch protocol.Channel) (string, error) {
+	lc := pc.Log(ch)
 	if !lc.Auto {
 		return lc.File, nil
 	}
@@ -136,7 +134,7 @@ func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	prefix := fmt.Sprintf("%s-%s---%s-", pc.Name, channel, e.identifier)
+	prefix := fmt.Sprintf("%s-%s---%s-", pc.Name, ch, e.identifier)
 	for range 100 {
 		path := filepath.Join(dir, prefix+randomSuffix()+".log")
 		f, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -144,12 +142,12 @@ func (e *Engine) logPath(pc *config.Process, channel string, lc config.LogConfig
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("program %q: create AUTO %s log: %w", pc.Name, channel, err)
+			return "", fmt.Errorf("program %q: create AUTO %s log: %w", pc.Name, ch, err)
 		}
 		f.Close()
 		return path, nil
 	}
-	return "", fmt.Errorf("program %q: no free AUTO %s log name in %s", pc.Name, channel, dir)
+	return "", fmt.Errorf("program %q: no free AUTO %s log name in %s", pc.Name, ch, dir)
 }
 
 // randomSuffix is 8 characters as Python's tempfile names use.
@@ -171,7 +169,7 @@ func cleanAutoLogs(log Logger, dir, identifier string) {
 	re := regexp.MustCompile(`^.+?---` + regexp.QuoteMeta(identifier) + `-\S+\.log\.?\d{0,4}`)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		log.Logf(config.LevelWarn, "Could not clear childlog dir")
+		log.Logf(protocol.LevelWarn, "Could not clear childlog dir")
 		return
 	}
 	for _, ent := range entries {
@@ -182,7 +180,7 @@ func cleanAutoLogs(log Logger, dir, identifier string) {
 		// unlink, not os.Remove: a directory that happens to match is
 		// left alone (and warned about), as the reference's os.remove does.
 		if err := syscall.Unlink(path); err != nil && !os.IsNotExist(err) {
-			log.Logf(config.LevelWarn, "Failed to clean up %s", pyrepr.Str(path))
+			log.Logf(protocol.LevelWarn, "Failed to clean up %s", pyrepr.Str(path))
 		}
 	}
 }

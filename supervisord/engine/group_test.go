@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,9 +14,9 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 	"gosupervisor/logrot"
-	"gosupervisor/rpc"
 )
 
 func TestNewCreatesAutoLogsAndCleansOldOnes(t *testing.T) {
@@ -66,8 +67,9 @@ func TestNewCreatesAutoLogsAndCleansOldOnes(t *testing.T) {
 				}
 			}
 			p := e.groups["web"].procs[0]
-			for ch, path := range map[string]string{"stdout": p.stdoutPath, "stderr": p.stderrPath} {
-				re := regexp.MustCompile(`^web-` + ch + `---supervisor-[a-z0-9_]{8}\.log$`)
+			for _, ch := range protocol.Channels {
+				path := p.logPath(ch)
+				re := regexp.MustCompile(`^web-` + ch.String() + `---supervisor-[a-z0-9_]{8}\.log$`)
 				if filepath.Dir(path) != dir || !re.MatchString(filepath.Base(path)) {
 					t.Errorf("%s AUTO log %q", ch, path)
 				}
@@ -76,8 +78,8 @@ func TestNewCreatesAutoLogsAndCleansOldOnes(t *testing.T) {
 					t.Errorf("%s AUTO log: %v %v, want mode 0600", ch, fi, err)
 				}
 			}
-			if r := e.groups["red"].procs[0]; r.stdoutPath == "" || r.stderrPath != "" {
-				t.Errorf("redirect_stderr: stdout %q stderr %q, want only stdout", r.stdoutPath, r.stderrPath)
+			if r := e.groups["red"].procs[0]; r.logPath(protocol.Stdout) == "" || r.logPath(protocol.Stderr) != "" {
+				t.Errorf("redirect_stderr: stdout %q stderr %q, want only stdout", r.logPath(protocol.Stdout), r.logPath(protocol.Stderr))
 			}
 		})
 	}
@@ -94,7 +96,7 @@ func TestRealDebugCopyStripANSIAndLogCalls(t *testing.T) {
 	if !strings.Contains(out, "FOO=red\n") {
 		t.Errorf("strip_ansi: output %q lacks FOO=red", out)
 	}
-	path, err := e.LogFile("chatty", "stdout")
+	path, err := e.LogFile("chatty", protocol.Stdout)
 	if err != nil || path != filepath.Join(dir, "chatty.out") {
 		t.Errorf("LogFile = %q, %v", path, err)
 	}
@@ -105,10 +107,10 @@ func TestRealDebugCopyStripANSIAndLogCalls(t *testing.T) {
 		t.Errorf("after clear: %q %v", b, err)
 	}
 	res := e.ClearAllProcessLogs()
-	if len(res) != 1 || res[0].Status != rpc.FaultSuccess {
+	if len(res) != 1 || res[0].Err != nil {
 		t.Errorf("ClearAllProcessLogs = %+v", res)
 	}
-	if _, err := e.LogFile("nosuch", "stdout"); !isFault(err, rpc.FaultBadName) {
+	if _, err := e.LogFile("nosuch", protocol.Stdout); !errors.Is(err, ErrNoSuchName) {
 		t.Errorf("LogFile(nosuch) = %v", err)
 	}
 	// SIGUSR2 after an external rotation: the file is recreated by name.

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
@@ -47,13 +48,13 @@ func (e *Engine) newListenerPool(g *group) *listenerPool {
 	for _, name := range g.cfg.Events {
 		t, ok := events.ParseType(name)
 		if !ok {
-			e.log.Logf(config.LevelWarn, "pool %s: ignoring unknown event type %s", g.cfg.Name, name)
+			e.log.Logf(protocol.LevelWarn, "pool %s: ignoring unknown event type %s", g.cfg.Name, name)
 			continue
 		}
 		types = append(types, t)
 	}
 	if h := g.cfg.ResultHandler; h != "" && h != defaultResultHandler {
-		e.log.Logf(config.LevelWarn, "pool %s: result_handler %s is not supported, using %s (OK processes an event, anything else rejects it)", g.cfg.Name, h, defaultResultHandler)
+		e.log.Logf(protocol.LevelWarn, "pool %s: result_handler %s is not supported, using %s (OK processes an event, anything else rejects it)", g.cfg.Name, h, defaultResultHandler)
 	}
 	return &listenerPool{g: g, pool: events.NewPool(g.cfg.Name, types, g.cfg.BufferSize), current: map[*process]*listenerInstance{}}
 }
@@ -79,9 +80,19 @@ func (e *Engine) listenerStarting(p *process) {
 // the listener's stdin writer goroutine: the loop never blocks on them.
 func (e *Engine) dispatchEvents() {
 	for _, lp := range e.ev.pools {
+		if !dispatchCapable(lp) {
+			continue
+		}
 		for {
 			entry, ok := lp.pool.Peek()
-			if !ok || !e.deliver(lp, entry) {
+			if !ok {
+				break
+			}
+			if !e.deliver(lp, entry) {
+				// The reference takes the event out, finds no READY
+				// listener (the last one just took the event before)
+				// and puts it back, with this line.
+				e.log.Logf(protocol.LevelDebug, "rebuffering event %d for pool %s (buf size=%d, max=%d)", entry.Event.Serial(), lp.name(), lp.pool.Len()-1, lp.g.cfg.BufferSize)
 				break
 			}
 			lp.pool.Pop()
@@ -89,12 +100,23 @@ func (e *Engine) dispatchEvents() {
 	}
 }
 
+// dispatchCapable reports whether a listener of the pool is RUNNING and
+// READY: only then does the reference try to dispatch the pool's events.
+func dispatchCapable(lp *listenerPool) bool {
+	for _, p := range lp.g.procs {
+		if inst := lp.current[p]; p.state == protocol.StateRunning && inst != nil && !inst.closed && inst.proto.State() == events.ListenerReady {
+			return true
+		}
+	}
+	return false
+}
+
 // deliver writes entry to the first RUNNING and READY listener of the
 // pool, in pool order, as the reference does (no round robin).
 func (e *Engine) deliver(lp *listenerPool, entry events.Entry) bool {
 	for _, p := range lp.g.procs {
 		inst := lp.current[p]
-		if p.state != StateRunning || inst == nil || inst.closed || inst.proto.State() != events.ListenerReady {
+		if p.state != protocol.StateRunning || inst == nil || inst.closed || inst.proto.State() != events.ListenerReady {
 			continue
 		}
 		if p.io == nil || p.io.stdin == nil {
@@ -107,18 +129,18 @@ func (e *Engine) deliver(lp *listenerPool, entry events.Entry) bool {
 		var full *errStdinFull
 		if err := p.io.stdin.send(env.Bytes()); errors.As(err, &full) {
 			if !inst.stdinFull {
-				e.log.Logf(config.LevelWarn, "listener %s: %v: event %d is not sent to it", p.name(), err, entry.Event.Serial())
+				e.log.Logf(protocol.LevelWarn, "listener %s: %v: event %d is not sent to it", p.name(), err, entry.Event.Serial())
 				inst.stdinFull = true
 			}
 			continue
 		} else if err != nil {
-			e.log.Logf(config.LevelDebug, "epipe occurred while sending event %d to listener %s, listener state unchanged", entry.Event.Serial(), p.name())
+			e.log.Logf(protocol.LevelDebug, "epipe occurred while sending event %d to listener %s, listener state unchanged", entry.Event.Serial(), p.name())
 			continue
 		}
 		inst.stdinFull = false
 		inst.proto.Dispatched()
 		inst.held, inst.busy = entry, true
-		e.log.Logf(config.LevelDebug, "event %d sent to listener %s", entry.Event.Serial(), p.name())
+		e.log.Logf(protocol.LevelDebug, "event %d sent to listener %s", entry.Event.Serial(), p.name())
 		return true
 	}
 	return false
@@ -130,23 +152,23 @@ func (e *Engine) listenerOutput(inst *listenerInstance, data []byte) {
 	for _, st := range inst.proto.Feed(data) {
 		switch st.Kind {
 		case events.StepState:
-			e.log.Logf(config.LevelDebug, "%s: %s -> %s", name, st.From, st.To)
+			e.log.Logf(protocol.LevelDebug, "%s: %s -> %s", name, st.From, st.To)
 			if st.To == events.ListenerUnknown {
-				e.log.Logf(config.LevelWarn, "%s: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol", name)
+				e.log.Logf(protocol.LevelWarn, "%s: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol", name)
 			}
 		case events.StepProcessed:
-			e.log.Logf(config.LevelDebug, "%s: event was processed", name)
+			e.log.Logf(protocol.LevelDebug, "%s: event was processed", name)
 			inst.held, inst.busy = events.Entry{}, false
 		case events.StepRefused:
-			e.log.Logf(config.LevelWarn, "%s: event was rejected", name)
+			e.log.Logf(protocol.LevelWarn, "%s: event was rejected", name)
 		case events.StepBadResult:
 			line := string(st.Body)
 			if !utf8.Valid(st.Body) {
 				line = "Undecodable: " + pyrepr.Bytes(st.Body)
 			}
-			e.log.Logf(config.LevelWarn, "%s: bad result line: '%s'", name, line)
+			e.log.Logf(protocol.LevelWarn, "%s: bad result line: '%s'", name, line)
 		case events.StepLongResult:
-			e.log.Logf(config.LevelWarn, "%s: bad result line: no newline in its first %d bytes (it starts with %s)", name, events.MaxResultLine, pyrepr.Bytes(st.Body))
+			e.log.Logf(protocol.LevelWarn, "%s: bad result line: no newline in its first %d bytes (it starts with %s)", name, events.MaxResultLine, pyrepr.Bytes(st.Body))
 		case events.StepRequeue:
 			e.requeue(inst)
 		}
@@ -173,9 +195,9 @@ func (e *Engine) requeue(inst *listenerInstance) {
 	if e.poolOf(inst.p) != lp {
 		return
 	}
-	e.log.Logf(config.LevelDebug, "rebuffering event %d for pool %s (buf size=%d, max=%d)", entry.Event.Serial(), lp.name(), lp.pool.Len(), lp.g.cfg.BufferSize)
+	e.log.Logf(protocol.LevelDebug, "rebuffering event %d for pool %s (buf size=%d, max=%d)", entry.Event.Serial(), lp.name(), lp.pool.Len(), lp.g.cfg.BufferSize)
 	if dropped, ok := lp.pool.Requeue(entry); ok {
-		e.log.Logf(config.LevelError, "pool %s event buffer overflowed, discarding event %d", lp.name(), dropped.Event.Serial())
+		e.log.Logf(protocol.LevelError, "pool %s event buffer overflowed, discarding event %d", lp.name(), dropped.Event.Serial())
 	}
 }
 
@@ -186,14 +208,13 @@ func (e *Engine) requeue(inst *listenerInstance) {
 // channels get capture mode (*_capture_maxbytes) and PROCESS_LOG events
 // (*_events_enabled). It runs on the loop when the instance spawns; the
 // returned functions run on the pump's goroutine.
-func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, base func([]byte) []byte) (func([]byte) []byte, func()) {
-	if lp := e.poolOf(p); lp != nil && channel == "stdout" && lp.current[p] != nil {
+func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWriter, base func([]byte) []byte) (func([]byte) []byte, func()) {
+	if lp := e.poolOf(p); lp != nil && ch == protocol.Stdout && lp.current[p] != nil {
 		return e.listenerFilter(lp.current[p])
 	}
-	lc := p.cfg.Stdout
+	lc := p.cfg.Log(ch)
 	logType, commType := events.ProcessLogStdout, events.ProcessCommunicationStdout
-	if channel == "stderr" {
-		lc = p.cfg.Stderr
+	if ch == protocol.Stderr {
 		logType, commType = events.ProcessLogStderr, events.ProcessCommunicationStderr
 	}
 	if !lc.EventsEnabled && lc.CaptureMaxBytes <= 0 {
@@ -209,7 +230,7 @@ func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, b
 	}
 	emitLog := func(d []byte) {
 		if lc.EventsEnabled && len(d) > 0 {
-			q.push(pumpMsg{kind: msgEvent, ev: events.New(logType, events.LogPayload(name, group, pid, channel, d))})
+			q.push(pumpMsg{kind: msgEvent, ev: events.New(logType, events.LogPayload(name, group, pid, ch.String(), d))})
 		}
 	}
 	if lc.CaptureMaxBytes <= 0 {
@@ -224,7 +245,7 @@ func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, b
 	if strip {
 		capture.Strip = logrot.StripANSI
 	}
-	debug := e.log.Enabled(config.LevelDebug)
+	debug := e.log.Enabled(protocol.LevelDebug)
 	log, repr := e.log, pyrepr.Str(name)
 	filter := func(chunk []byte) []byte {
 		var out []byte
@@ -236,12 +257,12 @@ func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, b
 				emitLog(d)
 			case events.PieceCaptured:
 				if debug {
-					log.Logf(config.LevelDebug, "%s %s output:\n%s", repr, channel, events.DecodeData(pc.Data))
+					log.Logf(protocol.LevelDebug, "%s %s output:\n%s", repr, ch, events.DecodeData(pc.Data))
 				}
 				emitLog(pc.Data)
 			case events.PieceComm:
 				q.push(pumpMsg{kind: msgEvent, ev: events.New(commType, events.CommPayload(name, group, pid, pc.Data))})
-				log.Logf(config.LevelDebug, "%s %s emitted a comm event", repr, channel)
+				log.Logf(protocol.LevelDebug, "%s %s emitted a comm event", repr, ch)
 			}
 		}
 		return out
@@ -264,11 +285,11 @@ func (e *Engine) eventFilter(p *process, channel string, pid int, w logWriter, b
 func (e *Engine) listenerFilter(inst *listenerInstance) (func([]byte) []byte, func()) {
 	q := e.ev.queue
 	strip := e.cfg.Supervisord.StripANSI
-	debug := e.log.Enabled(config.LevelDebug)
+	debug := e.log.Enabled(protocol.LevelDebug)
 	log, repr := e.log, pyrepr.Str(inst.p.name())
 	filter := func(chunk []byte) []byte {
 		if debug {
-			log.Logf(config.LevelDebug, "%s stdout output:\n%s", repr, pyrepr.Bytes(chunk))
+			log.Logf(protocol.LevelDebug, "%s stdout output:\n%s", repr, pyrepr.Bytes(chunk))
 		}
 		q.push(pumpMsg{kind: msgListenerOutput, inst: inst, data: bytes.Clone(chunk)})
 		if strip {
@@ -298,7 +319,7 @@ func (e *Engine) holdListeners(g *group, now time.Time) bool {
 		return false
 	}
 	for p, inst := range lp.current {
-		if p.state != StateRunning || inst.closed {
+		if p.state != protocol.StateRunning || inst.closed {
 			continue
 		}
 		// ACKNOWLEDGED: it has answered (or just started) and READY is

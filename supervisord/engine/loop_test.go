@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
-	"gosupervisor/rpc"
+	"gosupervisor/internal/protocol"
 )
 
 func testBinary(t *testing.T) string {
@@ -131,11 +131,11 @@ func TestLoopAutostartInPriorityOrderWithoutDelay(t *testing.T) {
 		}
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
-		info, err := e.ProcessInfo("early")
-		if err != nil || info.StateName != "RUNNING" || info.Description != "pid 1001, uptime 0:00:01" {
-			t.Fatalf("ProcessInfo(early) = %+v, %v", info, err)
+		info, err := e.Process("early")
+		if err != nil || info.State.String() != "RUNNING" || describe(info) != "pid 1001, uptime 0:00:01" {
+			t.Fatalf("Process(early) = %+v, %v", info, err)
 		}
-		if info, _ := e.ProcessInfo("manual"); info.StateName != "STOPPED" || info.Description != "Not started" {
+		if info, _ := e.Process("manual"); info.State.String() != "STOPPED" || describe(info) != "Not started" {
 			t.Fatalf("manual = %+v", info)
 		}
 		wantLinesInOrder(t, log, "INFO spawned: 'early' with pid 1001", "INFO spawned: 'late' with pid 1002",
@@ -167,8 +167,8 @@ func TestLoopStartRetriesThenFatal(t *testing.T) {
 		if !slices.Equal(offsets, want) {
 			t.Fatalf("attempts at %v, want %v", offsets, want)
 		}
-		info, _ := e.ProcessInfo("flap")
-		if info.StateName != "FATAL" || info.Description != "Exited too quickly (process log may have details)" {
+		info, _ := e.Process("flap")
+		if info.State.String() != "FATAL" || describe(info) != "Exited too quickly (process log may have details)" {
 			t.Fatalf("info = %+v", info)
 		}
 		wantLinesInOrder(t, log, "INFO spawned: 'flap' with pid 1001", "WARN exited: flap (exit status 0; not expected)",
@@ -199,7 +199,7 @@ func TestLoopAutorestartAfterCrashIsImmediate(t *testing.T) {
 		if want := []string{"always", "crash"}; !slices.Equal(restarted, want) {
 			t.Fatalf("restarted %v, want %v", restarted, want)
 		}
-		if info, _ := e.ProcessInfo("clean"); info.StateName != "EXITED" || info.ExitStatus != 0 {
+		if info, _ := e.Process("clean"); info.State.String() != "EXITED" || info.ExitStatus != 0 {
 			t.Fatalf("clean = %+v", info)
 		}
 		wantLinesInOrder(t, log, "WARN exited: crash (exit status 3; not expected)")
@@ -221,7 +221,7 @@ func TestLoopShutdownStopsGroupsInReversePriority(t *testing.T) {
 		if err := e.Shutdown(); err != nil {
 			t.Fatalf("Shutdown: %v", err)
 		}
-		if err := e.Shutdown(); !isFault(err, rpc.FaultShutdownState) {
+		if err := e.Shutdown(); !errors.Is(err, ErrShutdown) {
 			t.Fatalf("second Shutdown = %v, want SHUTDOWN_STATE", err)
 		}
 		synctest.Wait()
@@ -240,15 +240,22 @@ func TestLoopShutdownStopsGroupsInReversePriority(t *testing.T) {
 		}
 		wantLinesInOrder(t, log, "INFO waiting for db, web to die", "WARN stopped: web (terminated by SIGTERM)",
 			"INFO waiting for db to die", "WARN stopped: db (terminated by SIGTERM)")
-		if e.State().Name != "SHUTDOWN" {
+		if e.State().String() != "SHUTDOWN" {
 			t.Fatalf("state = %+v", e.State())
 		}
 	})
 }
 
-func isFault(err error, code int) bool {
-	var f *rpc.Fault
-	return errors.As(err, &f) && f.Code == code
+// describe is what getProcessInfo would say of info now.
+func describe(info ProcessStatus) string {
+	return protocol.Describe(info.State, info.Name, info.PID, info.SpawnErr, unixOrZero(info.Started), unixOrZero(info.Stopped), time.Now().Unix())
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 func TestLoopStopIgnoringTermIsKilledAfterStopwaitsecs(t *testing.T) {
@@ -274,8 +281,8 @@ func TestLoopStopIgnoringTermIsKilledAfterStopwaitsecs(t *testing.T) {
 		if n := strings.Count(strings.Join(log.snapshot(), "\n"), "waiting for stubborn to stop"); n != 2 {
 			t.Errorf("%d stop reports in 3 s, want 2 (at 0 and 2 s)", n)
 		}
-		info, _ := e.ProcessInfo("stubborn")
-		if info.StateName != "STOPPED" || info.ExitStatus != -1 || info.Description == "Not started" {
+		info, _ := e.Process("stubborn")
+		if info.State.String() != "STOPPED" || info.ExitStatus != -1 || describe(info) == "Not started" {
 			t.Fatalf("info = %+v", info)
 		}
 		stop()
@@ -301,26 +308,26 @@ func TestLoopStartStopWaitSemantics(t *testing.T) {
 		rows := []struct {
 			name string
 			call func() error
-			want int
+			want error
 		}{
-			{"already started", func() error { return e.StartProcess(ctx, "slow", true) }, rpc.FaultAlreadyStarted},
-			{"exits too quickly", func() error { return e.StartProcess(ctx, "quick", true) }, rpc.FaultSpawnError},
-			{"no such file", func() error { return e.StartProcess(ctx, "nofile", true) }, rpc.FaultNoFile},
-			{"bad name", func() error { return e.StartProcess(ctx, "nosuch", true) }, rpc.FaultBadName},
-			{"stop", func() error { return e.StopProcess(ctx, "slow", true) }, 0},
-			{"stop again", func() error { return e.StopProcess(ctx, "slow", true) }, rpc.FaultNotRunning},
-			{"signal stopped", func() error { return e.SignalProcess("slow", "HUP") }, rpc.FaultNotRunning},
-			{"start without wait", func() error { return e.StartProcess(ctx, "slow", false) }, 0},
-			{"bad signal", func() error { return e.SignalProcess("slow", "NOPE") }, rpc.FaultBadSignal},
-			{"signal", func() error { return e.SignalProcess("slow", "USR1") }, 0},
+			{"already started", func() error { return e.StartProcess(ctx, "slow", true) }, ErrAlreadyStarted},
+			{"exits too quickly", func() error { return e.StartProcess(ctx, "quick", true) }, ErrSpawn},
+			{"no such file", func() error { return e.StartProcess(ctx, "nofile", true) }, ErrNoCommand},
+			{"bad name", func() error { return e.StartProcess(ctx, "nosuch", true) }, ErrNoSuchName},
+			{"stop", func() error { return e.StopProcess(ctx, "slow", true) }, nil},
+			{"stop again", func() error { return e.StopProcess(ctx, "slow", true) }, ErrNotRunning},
+			{"signal stopped", func() error { return e.SignalProcess("slow", "HUP") }, ErrNotRunning},
+			{"start without wait", func() error { return e.StartProcess(ctx, "slow", false) }, nil},
+			{"bad signal", func() error { return e.SignalProcess("slow", "NOPE") }, ErrBadSignal},
+			{"signal", func() error { return e.SignalProcess("slow", "USR1") }, nil},
 		}
 		for _, r := range rows {
 			err := r.call()
-			if (r.want == 0 && err != nil) || (r.want != 0 && !isFault(err, r.want)) {
-				t.Errorf("%s: err = %v, want fault %d", r.name, err, r.want)
+			if !errors.Is(err, r.want) {
+				t.Errorf("%s: err = %v, want %v", r.name, err, r.want)
 			}
 		}
-		if info, _ := e.ProcessInfo("slow"); info.StateName != "STARTING" {
+		if info, _ := e.Process("slow"); info.State.String() != "STARTING" {
 			t.Fatalf("after start without wait: %+v", info)
 		}
 		stop()
@@ -343,7 +350,7 @@ func TestLoopGroupResultsInCompletionOrder(t *testing.T) {
 		var names []string
 		for _, r := range res {
 			names = append(names, r.Name)
-			if r.Status != rpc.FaultSuccess || r.Description != "OK" {
+			if r.Err != nil {
 				t.Errorf("result %+v", r)
 			}
 		}
@@ -358,7 +365,7 @@ func TestLoopGroupResultsInCompletionOrder(t *testing.T) {
 		if len(res) != 0 {
 			t.Fatalf("start of a running group = %+v, want nothing to do", res)
 		}
-		if _, err := e.StartProcessGroup(context.Background(), "zz", true); !isFault(err, rpc.FaultBadName) {
+		if _, err := e.StartProcessGroup(context.Background(), "zz", true); !errors.Is(err, ErrNoSuchName) {
 			t.Fatalf("unknown group: %v", err)
 		}
 		stop()
@@ -384,11 +391,11 @@ func TestLoopRestartAndUnknownPid(t *testing.T) {
 			t.Fatalf("unknown pid not logged: %q", log.snapshot())
 		}
 		// A broken config refuses the restart and touches nothing.
-		if err := e.Restart(); !isFault(err, rpc.FaultCantReread) {
+		if err := e.Restart(); !errors.Is(err, ErrReread) {
 			t.Fatalf("restart with a broken config: %v", err)
 		}
 		synctest.Wait()
-		if e.State().Name != "RUNNING" || len(fos.killLog()) != 0 || len(fos.startLog()) != 1 {
+		if e.State().String() != "RUNNING" || len(fos.killLog()) != 0 || len(fos.startLog()) != 1 {
 			t.Fatalf("after a refused restart: state %+v, kills %v, starts %v", e.State(), fos.killLog(), fos.startLog())
 		}
 		if !log.find("ERRO could not reload the configuration, keeping the previous one: program section program:b does not specify a command") {
@@ -398,17 +405,17 @@ func TestLoopRestartAndUnknownPid(t *testing.T) {
 		if err := e.Restart(); err != nil {
 			t.Fatal(err)
 		}
-		if e.State().Name != "RESTARTING" {
+		if e.State().String() != "RESTARTING" {
 			t.Fatalf("state %+v", e.State())
 		}
-		if err := e.Restart(); !isFault(err, rpc.FaultShutdownState) {
+		if err := e.Restart(); !errors.Is(err, ErrShutdown) {
 			t.Fatalf("restart during restart: %v", err)
 		}
 		<-e.done
 		if e.exit != ExitRestart || e.RestartConfig() != next {
 			t.Fatalf("exit = %v, next config %p (want %p)", e.exit, e.RestartConfig(), next)
 		}
-		if _, err := e.ProcessInfo("a"); !isFault(err, rpc.FaultShutdownState) {
+		if _, err := e.Process("a"); !errors.Is(err, ErrShutdown) {
 			t.Fatalf("ProcessInfo after Run = %v", err)
 		}
 	})
@@ -429,7 +436,7 @@ func TestLoopStopRightAfterStartStopsPromptly(t *testing.T) {
 		if took := time.Since(start); took != 0 {
 			t.Fatalf("start+stop took %v, want no waiting", took)
 		}
-		if info, _ := e.ProcessInfo("a"); info.StateName != "STOPPED" {
+		if info, _ := e.Process("a"); info.State.String() != "STOPPED" {
 			t.Fatalf("state %+v", info)
 		}
 		stop()
@@ -453,7 +460,7 @@ func TestLoopStaleStopDeadlineNeverHitsANewInstance(t *testing.T) {
 		if got, want := fos.killLog(), []sent{{1001, 15}}; !slices.Equal(got, want) {
 			t.Fatalf("signals = %v, want only the first SIGTERM", got)
 		}
-		if info, _ := e.ProcessInfo("a"); info.StateName != "RUNNING" || info.PID != 1002 {
+		if info, _ := e.Process("a"); info.State.String() != "RUNNING" || info.PID != 1002 {
 			t.Fatalf("new instance: %+v", info)
 		}
 		stop()
@@ -472,7 +479,7 @@ func TestLoopStartWaitEndsAbnormallyOrOnCancel(t *testing.T) {
 		if err := e.StopProcess(context.Background(), "a", true); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-started; !isFault(err, rpc.FaultAbnormalTermination) {
+		if err := <-started; !errors.Is(err, ErrExitedEarly) {
 			t.Fatalf("start wait after a stop = %v, want ABNORMAL_TERMINATION", err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

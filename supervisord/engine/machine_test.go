@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
-	"gosupervisor/rpc"
+	"gosupervisor/internal/protocol"
 )
 
 // recLog records main-log lines as "LEVL text".
@@ -21,26 +21,26 @@ type recLog struct {
 	debug bool
 }
 
-func levelTag(l config.LogLevel) string {
+func levelTag(l protocol.Level) string {
 	switch l {
-	case config.LevelCritical:
+	case protocol.LevelCritical:
 		return "CRIT"
-	case config.LevelError:
+	case protocol.LevelError:
 		return "ERRO"
-	case config.LevelWarn:
+	case protocol.LevelWarn:
 		return "WARN"
-	case config.LevelInfo:
+	case protocol.LevelInfo:
 		return "INFO"
-	case config.LevelDebug:
+	case protocol.LevelDebug:
 		return "DEBG"
-	case config.LevelTrace:
+	case protocol.LevelTrace:
 		return "TRAC"
 	}
 	return "BLAT"
 }
 
-func (r *recLog) Logf(level config.LogLevel, format string, args ...any) {
-	if level < config.LevelDebug {
+func (r *recLog) Logf(level protocol.Level, format string, args ...any) {
+	if level < protocol.LevelDebug {
 		return
 	}
 	r.mu.Lock()
@@ -48,7 +48,7 @@ func (r *recLog) Logf(level config.LogLevel, format string, args ...any) {
 	r.lines = append(r.lines, levelTag(level)+" "+fmt.Sprintf(format, args...))
 }
 
-func (r *recLog) Enabled(level config.LogLevel) bool { return r.debug || level >= config.LevelInfo }
+func (r *recLog) Enabled(level protocol.Level) bool { return r.debug || level >= protocol.LevelInfo }
 
 func (r *recLog) snapshot() []string {
 	r.mu.Lock()
@@ -101,149 +101,177 @@ func TestMachineTransitions(t *testing.T) {
 		killErr error
 		event   func(m *machine, p *process)
 
-		wantState   ProcessState
+		wantState   protocol.ProcessState
 		wantLines   []string
 		wantSent    []sent
 		wantSpawns  int
 		wantBackoff int
 		wantExit    int
 		wantSpawnEr string
+		wantDue     deadlines
 	}
 	starting := func(at float64) func(p *process) {
-		return func(p *process) { p.state, p.pid, p.started = StateStarting, 42, sec(at) }
+		return func(p *process) {
+			p.state, p.pid, p.started = protocol.StateStarting, 42, sec(at)
+			p.due.running = sec(at).Add(time.Duration(p.cfg.StartSecs) * time.Second).Add(time.Nanosecond)
+		}
 	}
 	runningAt := func(at float64) func(p *process) {
-		return func(p *process) { p.state, p.pid, p.started = StateRunning, 42, sec(at) }
+		return func(p *process) { p.state, p.pid, p.started = protocol.StateRunning, 42, sec(at) }
+	}
+	// backoff puts p in BACKOFF after its nth failure at a time.
+	backoff := func(n int, at float64) func(p *process) {
+		return func(p *process) {
+			p.state, p.backoff = protocol.StateBackoff, n
+			p.due.retry = sec(at).Add(time.Duration(n) * time.Second).Add(time.Nanosecond)
+		}
 	}
 	tick := func(at float64) func(m *machine, p *process) {
-		return func(m *machine, p *process) { m.transition(p, sec(at), MoodRunning) }
+		return func(m *machine, p *process) { m.transition(p, sec(at), protocol.SupervisorRunning) }
 	}
 	finish := func(ws syscall.WaitStatus, at float64) func(m *machine, p *process) {
 		return func(m *machine, p *process) { m.finish(p, ws, sec(at)) }
 	}
 	rows := []row{
 		{name: "autostart spawns a never-started process", spawnOK: true, event: tick(0),
-			wantState: StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "no autostart", cfg: []func(*config.Process){func(c *config.Process) { c.Autostart = false }},
-			event: tick(0), wantState: StateStopped},
+			event: tick(0), wantState: protocol.StateStopped},
 		{name: "stopped after a run is not autostarted", setup: func(p *process) { p.started = sec(-5) },
-			event: tick(0), wantState: StateStopped},
+			event: tick(0), wantState: protocol.StateStopped},
 		{name: "no spawn while shutting down", spawnOK: true,
-			event:     func(m *machine, p *process) { m.transition(p, sec(0), MoodShutdown) },
-			wantState: StateStopped},
+			event:     func(m *machine, p *process) { m.transition(p, sec(0), protocol.SupervisorShutdown) },
+			wantState: protocol.StateStopped},
 		{name: "spawn failure enters BACKOFF", spawnOK: false, event: tick(0),
-			wantState: StateBackoff, wantSpawns: 1, wantBackoff: 1, wantSpawnEr: "can't find command '/nope'",
-			wantLines: []string{"INFO spawnerr: can't find command '/nope'"}},
-		{name: "spawn refused while a pid is set", setup: func(p *process) { p.state, p.pid = StateExited, 7 },
+			wantState: protocol.StateBackoff, wantSpawns: 1, wantBackoff: 1, wantSpawnEr: "can't find command '/nope'",
+			wantLines: []string{"INFO spawnerr: can't find command '/nope'"},
+			wantDue:   deadlines{retry: sec(0).Add(time.Second + time.Nanosecond)}},
+		{name: "spawn refused while a pid is set", setup: func(p *process) { p.state, p.pid = protocol.StateExited, 7 },
 			event:     func(m *machine, p *process) { m.spawnProcess(p, sec(0)) },
-			wantState: StateExited, wantLines: []string{"WARN process 'p' already running"}},
-		{name: "spawn from RUNNING is illegal", setup: func(p *process) { p.state = StateRunning },
+			wantState: protocol.StateExited, wantLines: []string{"WARN process 'p' already running"}},
+		{name: "spawn from RUNNING is illegal", setup: func(p *process) { p.state = protocol.StateRunning },
 			event:     func(m *machine, p *process) { m.spawnProcess(p, sec(0)) },
-			wantState: StateRunning, wantLines: []string{"CRIT refused illegal transition of p from RUNNING to STARTING"}},
-		{name: "illegal move STOPPED to RUNNING", event: func(m *machine, p *process) { m.changeState(p, StateRunning, sec(0)) },
-			wantState: StateStopped, wantLines: []string{"CRIT refused illegal transition of p from STOPPED to RUNNING"}},
-		{name: "illegal move EXITED to STOPPING", setup: func(p *process) { p.state = StateExited },
-			event:     func(m *machine, p *process) { m.changeState(p, StateStopping, sec(0)) },
-			wantState: StateExited, wantLines: []string{"CRIT refused illegal transition of p from EXITED to STOPPING"}},
-		{name: "STARTING stays before startsecs", setup: starting(0), event: tick(0.9), wantState: StateStarting},
-		{name: "STARTING needs strictly more than startsecs", setup: starting(0), event: tick(1), wantState: StateStarting},
+			wantState: protocol.StateRunning, wantLines: []string{"CRIT refused illegal transition of p from RUNNING to STARTING"}},
+		{name: "illegal move STOPPED to RUNNING", event: func(m *machine, p *process) { m.changeState(p, protocol.StateRunning, sec(0)) },
+			wantState: protocol.StateStopped, wantLines: []string{"CRIT refused illegal transition of p from STOPPED to RUNNING"}},
+		{name: "illegal move EXITED to STOPPING", setup: func(p *process) { p.state = protocol.StateExited },
+			event:     func(m *machine, p *process) { m.changeState(p, protocol.StateStopping, sec(0)) },
+			wantState: protocol.StateExited, wantLines: []string{"CRIT refused illegal transition of p from EXITED to STOPPING"}},
+		{name: "STARTING stays before startsecs", setup: starting(0), event: tick(0.9), wantState: protocol.StateStarting,
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
+		{name: "STARTING needs strictly more than startsecs", setup: starting(0), event: tick(1), wantState: protocol.StateStarting,
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "STARTING becomes RUNNING after startsecs", setup: starting(0), event: tick(1.001),
-			wantState: StateRunning,
+			wantState: protocol.StateRunning,
 			wantLines: []string{"INFO success: p entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)"}},
 		{name: "startsecs=0 is RUNNING on the next tick", cfg: []func(*config.Process){func(c *config.Process) { c.StartSecs = 0 }},
-			setup: starting(0), event: tick(0.000001), wantState: StateRunning,
+			setup: starting(0), event: tick(0.000001), wantState: protocol.StateRunning,
 			wantLines: []string{"INFO success: p entered RUNNING state, process has stayed up for > than 0 seconds (startsecs)"}},
-		{name: "BACKOFF waits for its delay", setup: func(p *process) { p.state, p.backoff, p.delay = StateBackoff, 2, sec(2) },
-			event: tick(2), wantState: StateBackoff, wantBackoff: 2},
-		{name: "BACKOFF retries after its delay", spawnOK: true,
-			setup: func(p *process) { p.state, p.backoff, p.delay = StateBackoff, 2, sec(2) },
-			event: tick(2.01), wantState: StateStarting, wantSpawns: 1, wantBackoff: 2,
-			wantLines: []string{"INFO spawned: 'p' with pid 100"}},
-		{name: "BACKOFF gives up after startretries", setup: func(p *process) { p.state, p.backoff = StateBackoff, 4 },
-			event: tick(10), wantState: StateFatal,
+		{name: "BACKOFF waits for its delay", setup: backoff(2, 0), event: tick(2), wantState: protocol.StateBackoff, wantBackoff: 2,
+			wantDue: deadlines{retry: sec(2).Add(time.Nanosecond)}},
+		{name: "BACKOFF retries after its delay", spawnOK: true, setup: backoff(2, 0),
+			event: tick(2.01), wantState: protocol.StateStarting, wantSpawns: 1, wantBackoff: 2,
+			wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue:   deadlines{running: sec(2.01).Add(time.Second + time.Nanosecond)}},
+		{name: "BACKOFF gives up after startretries", setup: func(p *process) { p.state, p.backoff = protocol.StateBackoff, 4 },
+			event: tick(10), wantState: protocol.StateFatal,
 			wantLines: []string{"INFO gave up: p entered FATAL state, too many start retries too quickly"}},
 		{name: "startretries=0 gives up after the first failure",
 			cfg:   []func(*config.Process){func(c *config.Process) { c.StartRetries = 0 }},
-			setup: func(p *process) { p.state, p.backoff = StateBackoff, 1 }, event: tick(0), wantState: StateFatal,
+			setup: func(p *process) { p.state, p.backoff = protocol.StateBackoff, 1 }, event: tick(0), wantState: protocol.StateFatal,
 			wantLines: []string{"INFO gave up: p entered FATAL state, too many start retries too quickly"}},
 		{name: "EXITED autorestart=true restarts", spawnOK: true,
 			cfg:   []func(*config.Process){func(c *config.Process) { c.Autorestart = config.AutorestartTrue }},
-			setup: func(p *process) { p.state, p.started = StateExited, sec(-9) }, event: tick(0),
-			wantState: StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
-		{name: "EXITED unexpected keeps an expected exit", setup: func(p *process) { p.state, p.exitStatus, p.started = StateExited, 0, sec(-9) },
-			event: tick(0), wantState: StateExited},
+			setup: func(p *process) { p.state, p.started = protocol.StateExited, sec(-9) }, event: tick(0),
+			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
+		{name: "EXITED unexpected keeps an expected exit", setup: func(p *process) { p.state, p.exitStatus, p.started = protocol.StateExited, 0, sec(-9) },
+			event: tick(0), wantState: protocol.StateExited},
 		{name: "EXITED unexpected restarts an unexpected exit", spawnOK: true,
-			setup: func(p *process) { p.state, p.exitStatus, p.started = StateExited, 3, sec(-9) },
-			event: tick(0), wantState: StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			setup: func(p *process) { p.state, p.exitStatus, p.started = protocol.StateExited, 3, sec(-9) },
+			event: tick(0), wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "EXITED autorestart=false stays",
 			cfg:   []func(*config.Process){func(c *config.Process) { c.Autorestart = config.AutorestartFalse }},
-			setup: func(p *process) { p.state, p.exitStatus, p.started = StateExited, 3, sec(-9) },
-			event: tick(0), wantState: StateExited, wantExit: 3},
+			setup: func(p *process) { p.state, p.exitStatus, p.started = protocol.StateExited, 3, sec(-9) },
+			event: tick(0), wantState: protocol.StateExited, wantExit: 3},
 		{name: "exit before startsecs is BACKOFF even with an expected code", setup: starting(0),
-			event: finish(exitStatus(0), 0.5), wantState: StateBackoff, wantBackoff: 1,
+			event: finish(exitStatus(0), 0.5), wantState: protocol.StateBackoff, wantBackoff: 1,
 			wantSpawnEr: "Exited too quickly (process log may have details)",
-			wantLines:   []string{"WARN exited: p (exit status 0; not expected)"}},
+			wantLines:   []string{"WARN exited: p (exit status 0; not expected)"},
+			wantDue:     deadlines{retry: sec(0.5).Add(time.Second + time.Nanosecond)}},
 		{name: "exit after startsecs before the tick passes through RUNNING", setup: starting(0),
-			event: finish(exitStatus(0), 1.5), wantState: StateExited,
+			event: finish(exitStatus(0), 1.5), wantState: protocol.StateExited,
 			wantLines: []string{"INFO exited: p (exit status 0; expected)"}},
 		{name: "unexpected exit code", setup: runningAt(0), event: finish(exitStatus(3), 5),
-			wantState: StateExited, wantExit: 3, wantSpawnEr: "Bad exit code 3",
+			wantState: protocol.StateExited, wantExit: 3, wantSpawnEr: "Bad exit code 3",
 			wantLines: []string{"WARN exited: p (exit status 3; not expected)"}},
 		{name: "death by signal is exit status -1", setup: runningAt(0), event: finish(killedBy(syscall.SIGKILL), 5),
-			wantState: StateExited, wantExit: -1, wantSpawnEr: "Bad exit code -1",
+			wantState: protocol.StateExited, wantExit: -1, wantSpawnEr: "Bad exit code -1",
 			wantLines: []string{"WARN exited: p (terminated by SIGKILL; not expected)"}},
 		{name: "core dump is reported", setup: runningAt(0), event: finish(syscall.WaitStatus(int(syscall.SIGSEGV)|0x80), 5),
-			wantState: StateExited, wantExit: -1, wantSpawnEr: "Bad exit code -1",
+			wantState: protocol.StateExited, wantExit: -1, wantSpawnEr: "Bad exit code -1",
 			wantLines: []string{"WARN exited: p (terminated by SIGSEGV (core dumped); not expected)"}},
 		{name: "stop sends the stop signal", setup: runningAt(0),
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
-			wantState: StateStopping, wantSent: []sent{{42, syscall.SIGTERM}},
-			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM"}},
+			wantState: protocol.StateStopping, wantSent: []sent{{42, syscall.SIGTERM}},
+			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM"},
+			wantDue:   deadlines{kill: sec(13)}},
 		{name: "stopasgroup signals the process group",
 			cfg:   []func(*config.Process){func(c *config.Process) { c.StopAsGroup, c.KillAsGroup = true, true }},
 			setup: runningAt(0), event: func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
-			wantState: StateStopping, wantSent: []sent{{-42, syscall.SIGTERM}},
-			wantLines: []string{"DEBG killing p (pid 42) process group with signal SIGTERM"}},
+			wantState: protocol.StateStopping, wantSent: []sent{{-42, syscall.SIGTERM}},
+			wantLines: []string{"DEBG killing p (pid 42) process group with signal SIGTERM"},
+			wantDue:   deadlines{kill: sec(13)}},
 		{name: "stop in BACKOFF is STOPPED without a signal",
-			setup:     func(p *process) { p.state, p.backoff = StateBackoff, 1 },
+			setup:     func(p *process) { p.state, p.backoff = protocol.StateBackoff, 1 },
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
-			wantState: StateStopped, wantBackoff: 1,
+			wantState: protocol.StateStopped, wantBackoff: 1,
 			wantLines: []string{"DEBG Attempted to kill p, which is in BACKOFF state."}},
 		{name: "stop of an already dead child stays STOPPING", setup: runningAt(0), killErr: syscall.ESRCH,
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
-			wantState: StateStopping, wantSent: []sent{{42, syscall.SIGTERM}},
+			wantState: protocol.StateStopping, wantSent: []sent{{42, syscall.SIGTERM}},
 			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM",
-				"DEBG unable to signal p (pid 42), it probably just exited on its own: no such process"}},
+				"DEBG unable to signal p (pid 42), it probably just exited on its own: no such process"},
+			wantDue: deadlines{kill: sec(13)}},
 		{name: "an unexpected kill error is UNKNOWN", setup: runningAt(0), killErr: syscall.EPERM,
 			event:     func(m *machine, p *process) { m.stopProcess(p, sec(3)) },
-			wantState: StateUnknown, wantSent: []sent{{42, syscall.SIGTERM}},
+			wantState: protocol.StateUnknown, wantSent: []sent{{42, syscall.SIGTERM}},
 			wantLines: []string{"DEBG killing p (pid 42) with signal SIGTERM",
 				"CRIT unknown problem killing p (42):operation not permitted"}},
 		{name: "STOPPING waits for stopwaitsecs",
-			setup: func(p *process) { p.state, p.pid, p.killing, p.delay = StateStopping, 42, true, sec(10) },
-			event: tick(9.99), wantState: StateStopping},
+			setup: func(p *process) { p.state, p.pid, p.killing, p.due.kill = protocol.StateStopping, 42, true, sec(10) },
+			event: tick(9.99), wantState: protocol.StateStopping,
+			wantDue: deadlines{kill: sec(10)}},
 		{name: "STOPPING past stopwaitsecs is killed",
 			cfg:   []func(*config.Process){func(c *config.Process) { c.StopAsGroup, c.KillAsGroup = false, true }},
-			setup: func(p *process) { p.state, p.pid, p.killing, p.delay = StateStopping, 42, true, sec(10) },
-			event: tick(10), wantState: StateStopping, wantSent: []sent{{-42, syscall.SIGKILL}},
-			wantLines: []string{"WARN killing 'p' (42) with SIGKILL", "DEBG killing p (pid 42) process group with signal SIGKILL"}},
+			setup: func(p *process) { p.state, p.pid, p.killing, p.due.kill = protocol.StateStopping, 42, true, sec(10) },
+			event: tick(10), wantState: protocol.StateStopping, wantSent: []sent{{-42, syscall.SIGKILL}},
+			wantLines: []string{"WARN killing 'p' (42) with SIGKILL", "DEBG killing p (pid 42) process group with signal SIGKILL"},
+			wantDue:   deadlines{kill: sec(20)}},
 		{name: "stopped by the stop signal",
-			setup: func(p *process) { p.state, p.pid, p.killing, p.started = StateStopping, 42, true, sec(0) },
-			event: finish(killedBy(syscall.SIGTERM), 5), wantState: StateStopped, wantExit: -1,
+			setup: func(p *process) {
+				p.state, p.pid, p.killing, p.started, p.due.kill = protocol.StateStopping, 42, true, sec(0), sec(10)
+			},
+			event: finish(killedBy(syscall.SIGTERM), 5), wantState: protocol.StateStopped, wantExit: -1,
 			wantLines: []string{"WARN stopped: p (terminated by SIGTERM)"}},
 		{name: "stopped with an expected exit code",
-			setup: func(p *process) { p.state, p.pid, p.killing, p.started = StateStopping, 42, true, sec(0) },
-			event: finish(exitStatus(0), 5), wantState: StateStopped,
+			setup: func(p *process) {
+				p.state, p.pid, p.killing, p.started, p.due.kill = protocol.StateStopping, 42, true, sec(0), sec(10)
+			},
+			event: finish(exitStatus(0), 5), wantState: protocol.StateStopped,
 			wantLines: []string{"INFO stopped: p (exit status 0)"}},
 		{name: "signal changes no state", setup: runningAt(0),
 			event:     func(m *machine, p *process) { m.signalProcess(p, syscall.SIGHUP, sec(1)) },
-			wantState: StateRunning, wantSent: []sent{{42, syscall.SIGHUP}},
+			wantState: protocol.StateRunning, wantSent: []sent{{42, syscall.SIGHUP}},
 			wantLines: []string{"DEBG sending p (pid 42) sig SIGHUP"}},
-		{name: "give up from BACKOFF", setup: func(p *process) { p.state, p.backoff = StateBackoff, 1 },
-			event: func(m *machine, p *process) { m.giveUp(p, sec(0)) }, wantState: StateFatal},
-		{name: "start from FATAL", spawnOK: true, setup: func(p *process) { p.state, p.started = StateFatal, sec(-20) },
+		{name: "give up from BACKOFF", setup: backoff(1, 0),
+			event: func(m *machine, p *process) { m.giveUp(p, sec(0)) }, wantState: protocol.StateFatal},
+		{name: "start from FATAL", spawnOK: true, setup: func(p *process) { p.state, p.started = protocol.StateFatal, sec(-20) },
 			event:     func(m *machine, p *process) { m.spawnProcess(p, sec(0)) },
-			wantState: StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"}},
+			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
@@ -291,6 +319,9 @@ func TestMachineTransitions(t *testing.T) {
 			if p.spawnErr != tc.wantSpawnEr {
 				t.Errorf("spawnerr = %q, want %q", p.spawnErr, tc.wantSpawnEr)
 			}
+			if p.due != tc.wantDue {
+				t.Errorf("deadlines = %+v, want %+v", p.due, tc.wantDue)
+			}
 		})
 	}
 }
@@ -304,20 +335,20 @@ func TestBackoffDelaysGrowByOneSecond(t *testing.T) {
 	var attempts []time.Time
 	for range 100 {
 		before := p.serial
-		m.transition(p, now, MoodRunning)
+		m.transition(p, now, protocol.SupervisorRunning)
 		if p.serial != before {
 			attempts = append(attempts, now)
 		}
-		if p.state == StateFatal {
+		if p.state == protocol.StateFatal {
 			break
 		}
-		at, ok := p.deadline(MoodRunning)
+		at, ok := p.deadline(protocol.SupervisorRunning)
 		if !ok {
 			t.Fatalf("no deadline in %s", p.state)
 		}
 		now = at
 	}
-	if p.state != StateFatal {
+	if p.state != protocol.StateFatal {
 		t.Fatalf("state = %s, want FATAL", p.state)
 	}
 	var gaps []time.Duration
@@ -328,44 +359,4 @@ func TestBackoffDelaysGrowByOneSecond(t *testing.T) {
 	if len(attempts) != 4 || !slices.Equal(gaps, want) {
 		t.Fatalf("attempts = %d with gaps %v, want 4 attempts (startretries+1) with gaps %v", len(attempts), gaps, want)
 	}
-}
-
-func TestDescribe(t *testing.T) {
-	t.Parallel()
-	stop := time.Date(2026, 11, 30, 2, 17, 0, 0, time.Local)
-	rows := []struct {
-		name string
-		info processInfoRow
-		want string
-	}{
-		{"running", processInfoRow{StateRunning, 123, 1000, 1005, 0, ""}, "pid 123, uptime 0:00:05"},
-		{"running a day", processInfoRow{StateRunning, 9, 0, 86400 + 3723, 0, ""}, "pid 9, uptime 1 day, 1:02:03"},
-		{"running days", processInfoRow{StateRunning, 9, 0, 2*86400 + 5, 0, ""}, "pid 9, uptime 2 days, 0:00:05"},
-		{"clock went back", processInfoRow{StateRunning, 9, 100, 50, 0, ""}, "pid 9, uptime 0:00:00"},
-		{"never started", processInfoRow{StateStopped, 0, 0, 5, 0, ""}, "Not started"},
-		{"stopped", processInfoRow{StateStopped, 0, 1, 5, stop.Unix(), ""}, "Nov 30 02:17 AM"},
-		{"exited", processInfoRow{StateExited, 0, 1, 5, stop.Add(12 * time.Hour).Unix(), ""}, "Nov 30 02:17 PM"},
-		{"fatal", processInfoRow{StateFatal, 0, 1, 5, 2, "Exited too quickly (process log may have details)"}, "Exited too quickly (process log may have details)"},
-		{"backoff without spawnerr", processInfoRow{StateBackoff, 0, 1, 5, 2, ""}, `unknown error (try "tail x")`},
-		{"starting", processInfoRow{StateStarting, 5, 1, 5, 0, ""}, ""},
-	}
-	for _, tc := range rows {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := describe(tc.info.toInfo()); got != tc.want {
-				t.Errorf("describe = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-type processInfoRow struct {
-	state           ProcessState
-	pid             int
-	start, now, stp int64
-	spawnErr        string
-}
-
-func (r processInfoRow) toInfo() rpc.ProcessInfo {
-	return rpc.ProcessInfo{Name: "x", State: int(r.state), PID: r.pid, Start: r.start, Now: r.now, Stop: r.stp, SpawnErr: r.spawnErr}
 }

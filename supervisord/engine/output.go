@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 )
@@ -27,7 +27,7 @@ type instanceIO struct {
 }
 
 type outputPipe struct {
-	channel string
+	channel protocol.Channel
 	r       *logrot.Source
 }
 
@@ -53,13 +53,15 @@ func (io *instanceIO) closeAll() {
 
 // openLogs opens the channel log writers the first time p spawns.
 func (e *Engine) openLogs(p *process) {
-	open := func(path string, lc config.LogConfig, w *logWriter) {
-		if path == "" || *w != nil {
-			return
+	for ch := range p.logs {
+		l := &p.logs[ch]
+		if l.path == "" || l.w != nil {
+			continue
 		}
+		lc := p.cfg.Log(protocol.Channel(ch))
 		opts := []logrot.Option{logrot.WithOnError(func(err error) {
 			if !errors.Is(err, os.ErrClosed) { // a late chunk after the group went away
-				e.log.Logf(config.LevelError, "%s log error: %v", p.name(), err)
+				e.log.Logf(protocol.LevelError, "%s log error: %v", p.name(), err)
 			}
 		})}
 		if lc.Auto {
@@ -67,15 +69,13 @@ func (e *Engine) openLogs(p *process) {
 			// it with the umask's wider mode.
 			opts = append(opts, logrot.WithPerm(0o600))
 		}
-		lw, err := logrot.Open(path, lc.MaxBytes, lc.Backups, opts...)
+		lw, err := logrot.Open(l.path, lc.MaxBytes, lc.Backups, opts...)
 		if err != nil {
-			e.log.Logf(config.LevelError, "could not open log for %s: %v", p.name(), err)
-			return
+			e.log.Logf(protocol.LevelError, "could not open log for %s: %v", p.name(), err)
+			continue
 		}
-		*w = lw
+		l.w = lw
 	}
-	open(p.stdoutPath, p.cfg.Stdout, &p.stdoutLog)
-	open(p.stderrPath, p.cfg.Stderr, &p.stderrLog)
 }
 
 // makePipes creates the child's stdin/stdout/stderr; childFiles are the
@@ -120,7 +120,7 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 	}
 	childEnds = append(childEnds, w)
 	files[1] = w
-	io.outputs = append(io.outputs, outputPipe{"stdout", r})
+	io.outputs = append(io.outputs, outputPipe{protocol.Stdout, r})
 	if p.cfg.RedirectStderr {
 		files[2] = w
 	} else {
@@ -130,7 +130,7 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 		}
 		childEnds = append(childEnds, w)
 		files[2] = w
-		io.outputs = append(io.outputs, outputPipe{"stderr", r})
+		io.outputs = append(io.outputs, outputPipe{protocol.Stderr, r})
 	}
 	return io, files, nil
 }
@@ -138,10 +138,7 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 // startIO starts one pump per output pipe and the stdin writer.
 func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 	for _, o := range io.outputs {
-		w := p.stdoutLog
-		if o.channel == "stderr" {
-			w = p.stderrLog
-		}
+		w := p.logs[o.channel].w
 		filter, atEOF := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel))
 		coalesce := e.outputCoalesce(p, o.channel)
 		e.pumps.Add(1)
@@ -168,13 +165,9 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 // as soon as data arrives: an event listener's stdout carries its
 // protocol, a capture-mode channel its PROCESS_COMMUNICATION tokens.
 // Other output only goes to logs and is moved in batches.
-func (e *Engine) outputCoalesce(p *process, channel string) time.Duration {
-	lc := p.cfg.Stdout
-	if channel == "stderr" {
-		lc = p.cfg.Stderr
-	}
-	listenerProtocol := channel == "stdout" && e.poolOf(p) != nil
-	if listenerProtocol || lc.CaptureMaxBytes > 0 {
+func (e *Engine) outputCoalesce(p *process, ch protocol.Channel) time.Duration {
+	listenerProtocol := ch == protocol.Stdout && e.poolOf(p) != nil
+	if listenerProtocol || p.cfg.Log(ch).CaptureMaxBytes > 0 {
 		return 0
 	}
 	return logrot.DefaultCoalesce
@@ -225,15 +218,11 @@ func (e *Engine) stopAllIO() {
 
 // outputFilter is nil (the zero-copy path) unless output must be changed
 // (strip_ansi) or copied to syslog (*_syslog) or to the main log (loglevel
-// debug). Capture mode
-// and PROCESS_LOG events will hook in here: the filter sees every chunk.
-func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
+// debug). eventFilter wraps it for capture mode and PROCESS_LOG events.
+func (e *Engine) outputFilter(p *process, ch protocol.Channel) func([]byte) []byte {
 	strip := e.cfg.Supervisord.StripANSI
-	debug := e.log.Enabled(config.LevelDebug)
-	toSyslog := p.cfg.Stdout.Syslog
-	if channel == "stderr" {
-		toSyslog = p.cfg.Stderr.Syslog
-	}
+	debug := e.log.Enabled(protocol.LevelDebug)
+	toSyslog := p.cfg.Log(ch).Syslog
 	if !strip && !debug && !toSyslog {
 		return nil
 	}
@@ -252,7 +241,7 @@ func (e *Engine) outputFilter(p *process, channel string) func([]byte) []byte {
 			if !utf8.Valid(chunk) {
 				text = "Undecodable: " + pyrepr.Bytes(chunk)
 			}
-			log.Logf(config.LevelDebug, "%s %s output:\n%s", name, channel, text)
+			log.Logf(protocol.LevelDebug, "%s %s output:\n%s", name, ch, text)
 		}
 		return chunk
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 	"gosupervisor/logrot"
 )
@@ -26,15 +27,16 @@ func TestOutputCoalesce(t *testing.T) {
 		e, _, _, stop := runFake(t, cfg)
 		defer stop()
 		tests := []struct {
-			proc, channel string
-			want          time.Duration
+			proc    string
+			channel protocol.Channel
+			want    time.Duration
 		}{
-			{"plain", "stdout", logrot.DefaultCoalesce},
-			{"plain", "stderr", logrot.DefaultCoalesce},
-			{"lis", "stdout", 0},
-			{"lis", "stderr", logrot.DefaultCoalesce},
-			{"capture", "stdout", 0},
-			{"capture", "stderr", logrot.DefaultCoalesce},
+			{"plain", protocol.Stdout, logrot.DefaultCoalesce},
+			{"plain", protocol.Stderr, logrot.DefaultCoalesce},
+			{"lis", protocol.Stdout, 0},
+			{"lis", protocol.Stderr, logrot.DefaultCoalesce},
+			{"capture", protocol.Stdout, 0},
+			{"capture", protocol.Stderr, logrot.DefaultCoalesce},
 		}
 		for _, tt := range tests {
 			var got time.Duration
@@ -70,7 +72,7 @@ func TestRealAutoLogsStayPrivateAcrossRotation(t *testing.T) {
 	}))
 	e := startReal(t, cfg)
 	info := waitState(t, e, "auto", "EXITED")
-	for _, path := range []string{info.StdoutLogfile, info.StdoutLogfile + ".1", info.StderrLogfile} {
+	for _, path := range []string{info.LogFiles[protocol.Stdout], info.LogFiles[protocol.Stdout] + ".1", info.LogFiles[protocol.Stderr]} {
 		testenv.Eventually(t, 10*time.Second, func() error {
 			st, err := os.Stat(path)
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,5 +93,39 @@ func TestOpenFCGISocket(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSupplementaryGroups(t *testing.T) {
+	t.Parallel()
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(me.Uid)
+	gid, _ := strconv.Atoi(me.Gid)
+	ids, err := me.GroupIds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Any gid works as the primary group; one the user is not in shows
+	// that it comes first and is not repeated.
+	for _, primary := range []int{gid, 4242} {
+		got, err := SupplementaryGroups(uid, primary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []int{primary}
+		for _, id := range ids {
+			if n, _ := strconv.Atoi(id); n != primary {
+				want = append(want, n)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("SupplementaryGroups(%d, %d) = %v, want %v", uid, primary, got, want)
+		}
+	}
+	if _, err := SupplementaryGroups(1<<30+7, 0); err == nil {
+		t.Error("an unknown uid gave no error")
 	}
 }

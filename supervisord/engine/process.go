@@ -1,43 +1,71 @@
 package engine
 
 import (
-	"errors"
-	"fmt"
 	"slices"
-	"syscall"
 	"time"
 
 	"gosupervisor/config"
-	"gosupervisor/internal/pyrepr"
+	"gosupervisor/internal/protocol"
 )
 
 // process is one supervised program instance slot. It is a plain record
-// owned by the engine goroutine: nothing else reads or writes it.
+// owned by the engine goroutine: nothing else reads or writes it. Its
+// state fields are plain values (no channels, no closures), so a record
+// can be copied or written out as it is; what refers to the running
+// instance's files (logs' writers, io) is rebuilt, not copied.
 type process struct {
 	cfg   *config.Process
 	group *group
 
-	state   ProcessState
-	pid     int
-	serial  uint64    // counts spawns, so a waiter can tell instances apart
-	started time.Time // last spawn attempt; zero = never started
-	stopped time.Time // last exit; zero = never exited
-	// delay is the BACKOFF retry time or the STOPPING SIGKILL time.
-	delay      time.Time
-	backoff    int
-	killing    bool
+	state      protocol.ProcessState
+	pid        int
+	serial     uint64    // counts spawns, so a waiter can tell instances apart
+	started    time.Time // last spawn attempt; zero = never started
+	stopped    time.Time // last exit; zero = never exited
+	backoff    int       // spawn attempts that failed in a row (BACKOFF count)
+	killing    bool      // a stop signal was sent to the current instance
 	spawnErr   string
 	exitStatus int
 	lastReport time.Time // last "waiting for x to stop"
+	due        deadlines // when the machine acts on p by itself
 
-	// Resolved log paths ("" = none) and the writers behind them.
-	stdoutPath, stderrPath string
-	stdoutLog, stderrLog   logWriter
+	// logs is each channel's log file (by protocol.Channel); stderr's is
+	// unused with redirect_stderr.
+	logs [len(protocol.Channels)]channelLog
 	// io is the running instance's parent-side pipes; nil when not running.
 	io *instanceIO
 }
 
+// channelLog is one output channel's log file.
+type channelLog struct {
+	path string    // resolved file name; "" = none
+	w    logWriter // opened at the first spawn; nil = none (yet)
+}
+
 func (p *process) name() string { return p.cfg.Name }
+
+// logPath is a channel's log file, "" when it has none.
+func (p *process) logPath(ch protocol.Channel) string { return p.logs[ch].path }
+
+// writers lists the channels' open log writers.
+func (p *process) writers() []logWriter {
+	var out []logWriter
+	for _, l := range p.logs {
+		if l.w != nil {
+			out = append(out, l.w)
+		}
+	}
+	return out
+}
+
+// errChannel is where the child's stderr goes: stdout with
+// redirect_stderr.
+func (p *process) errChannel() protocol.Channel {
+	if p.cfg.RedirectStderr {
+		return protocol.Stdout
+	}
+	return protocol.Stderr
+}
 
 // namespec is how the reference names a process in faults: "name" when the
 // group has the same name, else "group:name".
@@ -50,296 +78,49 @@ func (p *process) namespec() string {
 
 func (p *process) expected(code int) bool { return slices.Contains(p.cfg.ExitCodes, code) }
 
-// startsecsDeadline is when a STARTING process has been up strictly longer
-// than startsecs.
-func (p *process) startsecsDeadline() time.Time {
-	return p.started.Add(time.Duration(p.cfg.StartSecs) * time.Second).Add(time.Nanosecond)
+// deadlines are the instants at which the machine acts on a process by
+// itself, one named field per rule, each acting once the loop's now is
+// not before it. The zero time means not armed. Each is armed when its
+// state is entered and disarmed by changeState when the state is left, so
+// one left over from an earlier instance never acts on a new one.
+type deadlines struct {
+	running time.Time // STARTING: RUNNING once up longer than startsecs
+	retry   time.Time // BACKOFF: spawn again (1 s, 2 s, ... after each failure)
+	kill    time.Time // STOPPING: SIGKILL once stopwaitsecs have passed
 }
 
-// machine holds the state-transition rules. It decides and acts through
-// injected functions, so tests drive it with literal times and fakes.
-type machine struct {
-	log Logger
-	// spawn starts the current config of p and returns its pid and when
-	// the child started; the error text becomes spawnerr.
-	spawn func(p *process, now time.Time) (int, time.Time, error)
-	kill  func(pid int, sig syscall.Signal) error
-	// changed is called after every state change: the one place where
-	// PROCESS_STATE events will be born.
-	changed func(p *process, from ProcessState, now time.Time)
-}
-
-func (m *machine) logf(level config.LogLevel, format string, args ...any) {
-	m.log.Logf(level, format, args...)
-}
-
-// changeState is the single transition function. It refuses moves that are
-// not in allowedMoves and reports whether the state changed.
-func (m *machine) changeState(p *process, to ProcessState, now time.Time) bool {
-	from := p.state
-	if from == to {
-		return false
-	}
-	if !moveAllowed(from, to) {
-		m.logf(config.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), from, to)
-		return false
-	}
-	p.state = to
-	if to == StateBackoff {
-		p.backoff++
-		p.delay = now.Add(time.Duration(p.backoff) * time.Second)
-	}
-	if m.changed != nil {
-		m.changed(p, from, now)
-	}
-	return true
-}
-
-// spawnProcess moves p to STARTING and starts it, or to BACKOFF when the
-// spawn fails.
-func (m *machine) spawnProcess(p *process, now time.Time) {
-	if p.pid != 0 {
-		m.logf(config.LevelWarn, "process %s already running", pyrepr.Str(p.name()))
-		return
-	}
-	if !moveAllowed(p.state, StateStarting) {
-		m.logf(config.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), p.state, StateStarting)
-		return
-	}
-	p.killing = false
-	p.spawnErr = ""
-	p.exitStatus = 0
-	p.started = now
-	p.serial++
-	m.changeState(p, StateStarting, now)
-	pid, at, err := m.spawn(p, now)
-	if err != nil {
-		p.spawnErr = err.Error()
-		m.logf(config.LevelInfo, "spawnerr: %s", p.spawnErr)
-		m.changeState(p, StateBackoff, now)
-		return
-	}
-	// One step may spawn hundreds of children over a second or more:
-	// startsecs counts from this child's own start, not the step's.
-	p.started = at
-	p.pid = pid
-	m.logf(config.LevelInfo, "spawned: %s with pid %d", pyrepr.Str(p.name()), pid)
-}
-
-// transition applies the time- and mood-driven rules, as the reference's
-// per-tick transition() does. Spawns happen only while mood is RUNNING.
-func (m *machine) transition(p *process, now time.Time, mood Mood) {
-	state := p.state
-	if mood > MoodRestarting {
-		switch {
-		case state == StateExited:
-			switch p.cfg.Autorestart {
-			case config.AutorestartTrue:
-				m.spawnProcess(p, now)
-			case config.AutorestartUnexpected:
-				if !p.expected(p.exitStatus) {
-					m.spawnProcess(p, now)
-				}
-			}
-		case state == StateStopped && p.started.IsZero():
-			if p.cfg.Autostart {
-				m.spawnProcess(p, now)
-			}
-		case state == StateBackoff:
-			if p.backoff <= p.cfg.StartRetries && now.After(p.delay) {
-				m.spawnProcess(p, now)
-			}
-		}
-	}
+// leave disarms the deadline that belongs to state, when it is left.
+func (d *deadlines) leave(state protocol.ProcessState) {
 	switch state {
-	case StateStarting:
-		if !now.Before(p.startsecsDeadline()) {
-			p.delay = time.Time{}
-			p.backoff = 0
-			m.changeState(p, StateRunning, now)
-			m.logf(config.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", p.name(), p.cfg.StartSecs)
-		}
-	case StateBackoff:
-		if p.backoff > p.cfg.StartRetries {
-			m.giveUp(p, now)
-			m.logf(config.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.name())
-		}
-	case StateStopping:
-		if !now.Before(p.delay) {
-			m.logf(config.LevelWarn, "killing %s (%d) with SIGKILL", pyrepr.Str(p.name()), p.pid)
-			m.killProcess(p, syscall.SIGKILL, now)
-		}
+	case protocol.StateStarting:
+		d.running = time.Time{}
+	case protocol.StateBackoff:
+		d.retry = time.Time{}
+	case protocol.StateStopping:
+		d.kill = time.Time{}
 	}
 }
+
+// reached reports whether deadline t is armed and due at now.
+func reached(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 
 // deadline is when transition next has something to do for p without any
-// other event; ok is false when only an event can change p.
-func (p *process) deadline(mood Mood) (time.Time, bool) {
-	switch p.state {
-	case StateStarting:
-		return p.startsecsDeadline(), true
-	case StateBackoff:
-		if p.backoff > p.cfg.StartRetries {
-			return time.Time{}, true // gives up on the next step
-		}
-		if mood > MoodRestarting {
-			return p.delay.Add(time.Nanosecond), true
-		}
-	case StateStopping:
-		if p.killing {
-			return p.delay, true
+// other event: the earliest armed deadline (a retry only while spawns are
+// allowed); ok is false when only an event can change p.
+func (p *process) deadline(mood protocol.SupervisorState) (time.Time, bool) {
+	if p.state == protocol.StateBackoff && p.backoff > p.cfg.StartRetries {
+		return time.Time{}, true // gives up on the next step
+	}
+	var at time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
 		}
 	}
-	return time.Time{}, false
-}
-
-func (m *machine) giveUp(p *process, now time.Time) {
-	p.delay = time.Time{}
-	p.backoff = 0
-	m.changeState(p, StateFatal, now)
-}
-
-// stopProcess is an administrative stop: the stop signal, or STOPPED at
-// once from BACKOFF. It returns the reference's failure text or "".
-func (m *machine) stopProcess(p *process, now time.Time) string {
-	p.lastReport = time.Time{}
-	return m.killProcess(p, p.cfg.StopSignal, now)
-}
-
-// killProcess sends sig as a stop (or the final SIGKILL) and enters STOPPING.
-func (m *machine) killProcess(p *process, sig syscall.Signal, now time.Time) string {
-	if p.state == StateBackoff {
-		m.logf(config.LevelDebug, "Attempted to kill %s, which is in BACKOFF state.", p.name())
-		m.changeState(p, StateStopped, now)
-		return ""
+	consider(p.due.running)
+	consider(p.due.kill)
+	if mood > protocol.SupervisorRestarting {
+		consider(p.due.retry)
 	}
-	if p.pid == 0 {
-		msg := fmt.Sprintf("attempted to kill %s with sig %s but it wasn't running", p.name(), config.SignalName(sig))
-		m.logf(config.LevelDebug, "%s", msg)
-		return msg
-	}
-	asGroup := p.cfg.StopAsGroup
-	if p.state == StateStopping {
-		asGroup = p.cfg.KillAsGroup
-	}
-	groupText := ""
-	if asGroup {
-		groupText = "process group "
-	}
-	m.logf(config.LevelDebug, "killing %s (pid %d) %swith signal %s", p.name(), p.pid, groupText, config.SignalName(sig))
-	p.killing = true
-	p.delay = now.Add(time.Duration(p.cfg.StopWaitSecs) * time.Second)
-	m.changeState(p, StateStopping, now)
-	target := p.pid
-	if asGroup {
-		target = -p.pid
-	}
-	if err := m.kill(target, sig); err != nil {
-		if errors.Is(err, syscall.ESRCH) {
-			// It exited on its own; the reaper will tell.
-			m.logf(config.LevelDebug, "unable to signal %s (pid %d), it probably just exited on its own: %v", p.name(), p.pid, err)
-			return ""
-		}
-		msg := fmt.Sprintf("unknown problem killing %s (%d):%v", p.name(), p.pid, err)
-		m.logf(config.LevelCritical, "%s", msg)
-		m.changeState(p, StateUnknown, now)
-		p.killing = false
-		p.delay = time.Time{}
-		return msg
-	}
-	return ""
-}
-
-// signalProcess sends an arbitrary signal; it changes no state.
-func (m *machine) signalProcess(p *process, sig syscall.Signal, now time.Time) string {
-	if p.pid == 0 {
-		msg := fmt.Sprintf("attempted to send %s sig %s but it wasn't running", p.name(), config.SignalName(sig))
-		m.logf(config.LevelDebug, "%s", msg)
-		return msg
-	}
-	m.logf(config.LevelDebug, "sending %s (pid %d) sig %s", p.name(), p.pid, config.SignalName(sig))
-	if err := m.kill(p.pid, sig); err != nil {
-		if errors.Is(err, syscall.ESRCH) {
-			m.logf(config.LevelDebug, "unable to signal %s (pid %d), it probably just now exited on its own: %v", p.name(), p.pid, err)
-			return ""
-		}
-		msg := fmt.Sprintf("unknown problem sending sig %s (%d):%v", p.name(), p.pid, err)
-		m.logf(config.LevelCritical, "%s", msg)
-		m.changeState(p, StateUnknown, now)
-		p.killing = false
-		p.delay = time.Time{}
-		return msg
-	}
-	return ""
-}
-
-// stopReport logs "waiting for x to stop" at most every 2 s while p stops.
-func (m *machine) stopReport(p *process, now time.Time) {
-	if p.state != StateStopping {
-		return
-	}
-	if p.lastReport.IsZero() || !now.Before(p.lastReport.Add(2*time.Second)) {
-		m.logf(config.LevelInfo, "waiting for %s to stop", p.name())
-		p.lastReport = now
-	}
-}
-
-// finish handles the reaped exit of p's current instance.
-func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
-	code, how := decodeWaitStatus(ws)
-	p.stopped = now
-	tooQuickly := now.Sub(p.started) < time.Duration(p.cfg.StartSecs)*time.Second
-	expected := p.expected(code)
-	switch {
-	case p.killing:
-		p.killing = false
-		p.delay = time.Time{}
-		p.exitStatus = code
-		if p.state == StateUnknown || p.state == StateStopping {
-			m.changeState(p, StateStopped, now)
-		}
-		level := config.LevelWarn
-		if expected {
-			level = config.LevelInfo
-		}
-		m.logf(level, "stopped: %s (%s)", p.name(), how)
-	case tooQuickly && p.state == StateStarting:
-		p.exitStatus = 0
-		p.spawnErr = "Exited too quickly (process log may have details)"
-		m.logf(config.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
-		m.changeState(p, StateBackoff, now)
-	default:
-		p.delay = time.Time{}
-		p.backoff = 0
-		p.exitStatus = code
-		if p.state == StateStarting {
-			// Up for startsecs before the timer said so.
-			m.changeState(p, StateRunning, now)
-		}
-		if expected {
-			m.changeState(p, StateExited, now)
-			m.logf(config.LevelInfo, "exited: %s (%s; expected)", p.name(), how)
-		} else {
-			p.spawnErr = fmt.Sprintf("Bad exit code %d", code)
-			m.changeState(p, StateExited, now)
-			m.logf(config.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
-		}
-	}
-	p.pid = 0
-}
-
-// decodeWaitStatus is the reference's decode_wait_status: the exit code
-// (-1 after a signal) and the text logged for it.
-func decodeWaitStatus(ws syscall.WaitStatus) (int, string) {
-	switch {
-	case ws.Exited():
-		return ws.ExitStatus(), fmt.Sprintf("exit status %d", ws.ExitStatus())
-	case ws.Signaled():
-		msg := "terminated by " + config.SignalName(ws.Signal())
-		if ws.CoreDump() {
-			msg += " (core dumped)"
-		}
-		return -1, msg
-	}
-	return -1, fmt.Sprintf("unknown termination cause 0x%04x", int(ws))
+	return at, !at.IsZero()
 }

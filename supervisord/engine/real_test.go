@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,7 +17,6 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/testenv"
-	"gosupervisor/rpc"
 )
 
 // These tests spawn real children (the test binary in a child mode) with
@@ -98,16 +98,16 @@ func childProgram(t *testing.T, dir, name string, prio int, args []string, mods 
 	return testProgram(t, name, prio, args, append([]func(*config.Process){base}, mods...)...)
 }
 
-func waitState(t *testing.T, e *realEngine, name, state string) rpc.ProcessInfo {
+func waitState(t *testing.T, e *realEngine, name, state string) ProcessStatus {
 	t.Helper()
-	var info rpc.ProcessInfo
+	var info ProcessStatus
 	testenv.Eventually(t, 10*time.Second, func() error {
 		var err error
-		if info, err = e.ProcessInfo(name); err != nil {
+		if info, err = e.Process(name); err != nil {
 			return err
 		}
-		if info.StateName != state {
-			return fmt.Errorf("%s is %s (%s), want %s", name, info.StateName, info.Description, state)
+		if info.State.String() != state {
+			return fmt.Errorf("%s is %s (%s), want %s", name, info.State.String(), describe(info), state)
 		}
 		return nil
 	})
@@ -158,8 +158,8 @@ func TestRealNormalProgramEnvAndStop(t *testing.T) {
 	cfg.UnixHTTPServers = []config.UnixHTTPServer{{File: "/tmp/test.sock"}}
 	e := startReal(t, cfg)
 	info := waitState(t, e, "envy", "RUNNING")
-	if !strings.HasPrefix(info.Description, fmt.Sprintf("pid %d, uptime 0:00:0", info.PID)) {
-		t.Errorf("description %q", info.Description)
+	if !strings.HasPrefix(describe(info), fmt.Sprintf("pid %d, uptime 0:00:0", info.PID)) {
+		t.Errorf("description %q", describe(info))
 	}
 	out := waitFile(t, filepath.Join(dir, "envy.out"), "ready")
 	for _, want := range []string{"SUPERVISOR_ENABLED=1", "SUPERVISOR_PROCESS_NAME=envy", "SUPERVISOR_GROUP_NAME=envy",
@@ -172,8 +172,8 @@ func TestRealNormalProgramEnvAndStop(t *testing.T) {
 	if err := e.StopProcess(context.Background(), "envy", true); err != nil {
 		t.Fatalf("StopProcess: %v", err)
 	}
-	info, _ = e.ProcessInfo("envy")
-	if info.StateName != "STOPPED" || info.ExitStatus != -1 || info.PID != 0 {
+	info, _ = e.Process("envy")
+	if info.State.String() != "STOPPED" || info.ExitStatus != -1 || info.PID != 0 {
 		t.Fatalf("after stop: %+v", info)
 	}
 	waitLog(t, e, fmt.Sprintf("WARN stopped: envy (terminated by SIGTERM)"))
@@ -210,8 +210,8 @@ func TestRealStartsecsNotReachedEndsFatal(t *testing.T) {
 	}))
 	e := startReal(t, cfg)
 	info := waitState(t, e, "quick", "FATAL")
-	if info.Description != "Exited too quickly (process log may have details)" {
-		t.Errorf("description %q", info.Description)
+	if describe(info) != "Exited too quickly (process log may have details)" {
+		t.Errorf("description %q", describe(info))
 	}
 	if n := countLog(e, "WARN exited: quick (exit status 0; not expected)"); n != 2 {
 		t.Errorf("%d too-quick exits logged, want 2 (startretries+1)", n)
@@ -345,8 +345,8 @@ func TestRealNumprocsAndStdin(t *testing.T) {
 	for _, name := range []string{"multi:multi_00", "multi:multi_01"} {
 		waitState(t, e, name, "RUNNING")
 	}
-	if _, err := e.ProcessInfo("multi"); !isFault(err, rpc.FaultBadName) {
-		t.Errorf("ProcessInfo(multi) = %v, want BAD_NAME", err)
+	if _, err := e.Process("multi"); !errors.Is(err, ErrNoSuchName) {
+		t.Errorf("Process(multi) = %v, want ErrNoSuchName", err)
 	}
 	if err := e.SendProcessStdin("multi:multi_01", []byte("hello\n")); err != nil {
 		t.Fatalf("SendProcessStdin: %v", err)
@@ -356,7 +356,7 @@ func TestRealNumprocsAndStdin(t *testing.T) {
 	if err != nil || len(res) != 2 {
 		t.Fatalf("StopProcessGroup = %+v, %v", res, err)
 	}
-	if err := e.SendProcessStdin("multi:multi_01", []byte("x")); !isFault(err, rpc.FaultNotRunning) {
+	if err := e.SendProcessStdin("multi:multi_01", []byte("x")); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("stdin to a stopped process: %v", err)
 	}
 }
@@ -379,28 +379,28 @@ func TestRealReloadAddRemove(t *testing.T) {
 	steps := []struct {
 		name string
 		call func() error
-		want int
+		want error
 	}{
-		{"add b", func() error { return e.AddProcessGroup("b") }, 0},
-		{"add b again", func() error { return e.AddProcessGroup("b") }, rpc.FaultAlreadyAdded},
-		{"add unknown", func() error { return e.AddProcessGroup("zz") }, rpc.FaultBadName},
-		{"b starts", func() error { waitState(t, e, "b", "RUNNING"); return nil }, 0},
-		{"remove running b", func() error { return e.RemoveProcessGroup("b") }, rpc.FaultStillRunning},
-		{"stop b", func() error { _, err := e.StopProcessGroup(context.Background(), "b", true); return err }, 0},
-		{"remove b", func() error { return e.RemoveProcessGroup("b") }, 0},
-		{"remove b again", func() error { return e.RemoveProcessGroup("b") }, rpc.FaultBadName},
-		{"b is gone", func() error { _, err := e.ProcessInfo("b"); return err }, rpc.FaultBadName},
+		{"add b", func() error { return e.AddProcessGroup("b") }, nil},
+		{"add b again", func() error { return e.AddProcessGroup("b") }, ErrAlreadyActive},
+		{"add unknown", func() error { return e.AddProcessGroup("zz") }, ErrNoSuchName},
+		{"b starts", func() error { waitState(t, e, "b", "RUNNING"); return nil }, nil},
+		{"remove running b", func() error { return e.RemoveProcessGroup("b") }, ErrStillRunning},
+		{"stop b", func() error { _, err := e.StopProcessGroup(context.Background(), "b", true); return err }, nil},
+		{"remove b", func() error { return e.RemoveProcessGroup("b") }, nil},
+		{"remove b again", func() error { return e.RemoveProcessGroup("b") }, ErrNoSuchName},
+		{"b is gone", func() error { _, err := e.Process("b"); return err }, ErrNoSuchName},
 	}
 	for _, s := range steps {
 		err := s.call()
-		if (s.want == 0 && err != nil) || (s.want != 0 && !isFault(err, s.want)) {
-			t.Fatalf("%s: %v, want fault %d", s.name, err, s.want)
+		if !errors.Is(err, s.want) {
+			t.Fatalf("%s: %v, want %v", s.name, err, s.want)
 		}
 	}
 	var inUse []string
-	for _, ci := range e.AllConfigInfo() {
-		if ci.InUse {
-			inUse = append(inUse, ci.Name)
+	for _, cp := range e.ConfiguredProcesses() {
+		if cp.Active {
+			inUse = append(inUse, cp.Process.Name)
 		}
 	}
 	if !slices.Equal(inUse, []string{"a"}) {
@@ -435,11 +435,11 @@ func TestRealSpawnFailures(t *testing.T) {
 		t.Errorf("nocmd spawnerr %q", info.SpawnErr)
 	}
 	waitLog(t, e, "INFO spawnerr: can't find command 'no-such-command-xyz'")
-	if err := e.StartProcess(context.Background(), "nocmd", true); !isFault(err, rpc.FaultNoFile) {
+	if err := e.StartProcess(context.Background(), "nocmd", true); !errors.Is(err, ErrNoCommand) {
 		t.Errorf("start nocmd: %v", err)
 	}
 	err := e.StartProcess(context.Background(), "notexec", true)
-	if !isFault(err, rpc.FaultNotExecutable) || err.(*rpc.Fault).String != "NOT_EXECUTABLE: command at '/etc/passwd' is not executable" {
+	if !errors.Is(err, ErrNotExecutable) || err.(*Error).Detail != "command at '/etc/passwd' is not executable" {
 		t.Errorf("start notexec: %v", err)
 	}
 }
@@ -456,7 +456,7 @@ func TestRealFCGISocketIsStdin(t *testing.T) {
 	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("socket file: %v %v", fi, err)
 	}
-	if err := e.SendProcessStdin("fcgi", []byte("x")); !isFault(err, rpc.FaultNoFile) {
+	if err := e.SendProcessStdin("fcgi", []byte("x")); !errors.Is(err, ErrNoStdin) {
 		t.Errorf("stdin of an fcgi child: %v", err)
 	}
 	if c, err := net.Dial("unix", sock); err != nil {

@@ -6,22 +6,54 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gosupervisor/rpc"
+	"gosupervisor/internal/protocol"
 )
 
 // The read-only calls that clients poll (getProcessInfo,
-// getAllProcessInfo, the group check of "g:*") are answered from a
-// snapshot the loop publishes, without waking the loop: a wake-up costs a
-// full step over every process, which with 500 programs was most of a
-// getProcessInfo. The loop stays the only writer of process state; it
-// publishes a new immutable snapshot whenever what clients can see has
-// changed, before it answers any request, so a client that saw a start
-// or stop succeed then sees its effect.
+// getAllProcessInfo, the group check of "g:*", the web UI's table) are
+// answered from a snapshot the loop publishes, without waking the loop: a
+// wake-up costs a full step over every process, which with 500 programs
+// was most of a getProcessInfo. The loop stays the only writer of process
+// state; it publishes a new immutable snapshot whenever what clients can
+// see has changed, before it answers any request, so a client that saw a
+// start or stop succeed then sees its effect.
+
+// ProcessStatus is one process as clients see it at one moment. It is a
+// copy: the engine never looks at it again.
+type ProcessStatus struct {
+	Name  string
+	Group string
+	State protocol.ProcessState
+	PID   int // 0 when no instance runs
+	// Started is the last spawn attempt, Stopped the last exit; zero
+	// means never.
+	Started time.Time
+	Stopped time.Time
+	// SpawnErr says why the last spawn failed or why the last instance
+	// did not count as started; "" when it did.
+	SpawnErr   string
+	ExitStatus int // of the last exit; -1 after a signal
+	// LogFiles are the channels' log files, by protocol.Channel; ""
+	// means none.
+	LogFiles [len(protocol.Channels)]string
+}
+
+// status is p as a snapshot entry.
+func (p *process) status() ProcessStatus {
+	s := ProcessStatus{
+		Name: p.name(), Group: p.group.cfg.Name, State: p.state, PID: p.pid,
+		Started: p.started, Stopped: p.stopped, SpawnErr: p.spawnErr, ExitStatus: p.exitStatus,
+	}
+	for ch := range p.logs {
+		s.LogFiles[ch] = p.logs[ch].path
+	}
+	return s
+}
 
 // infoSnapshot is one published view of the processes. Never modified
 // once published.
 type infoSnapshot struct {
-	infos  []rpc.ProcessInfo         // by group, then name; Now left 0
+	procs  []ProcessStatus           // by group, then name
 	index  map[string]map[string]int // group → process name → position
 	groups map[string]bool           // active groups
 }
@@ -86,16 +118,12 @@ func (pub *publisher) relayout(order []*group) {
 }
 
 // build makes a new snapshot; prev, when given, has the same layout and
-// lends its index and its unchanged entries (a start of 500 programs
-// publishes many times, each time for a few of them).
+// lends its index (a start of 500 programs publishes many times, each
+// time for a few of them).
 func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
-	s := &infoSnapshot{infos: make([]rpc.ProcessInfo, len(pub.procs))}
+	s := &infoSnapshot{procs: make([]ProcessStatus, len(pub.procs))}
 	for i, p := range pub.procs {
-		if prev != nil && prev.matches(i, p) {
-			s.infos[i] = prev.infos[i]
-		} else {
-			s.infos[i] = processInfo(p, time.Time{})
-		}
+		s.procs[i] = p.status()
 	}
 	if prev != nil {
 		s.index, s.groups = prev.index, prev.groups
@@ -115,21 +143,20 @@ func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
 
 // matches reports whether entry i still shows p as it is.
 func (s *infoSnapshot) matches(i int, p *process) bool {
-	in := &s.infos[i]
-	return int(p.state) == in.State && p.pid == in.PID &&
-		unixOrZero(p.started) == in.Start && unixOrZero(p.stopped) == in.Stop &&
-		p.spawnErr == in.SpawnErr && p.exitStatus == in.ExitStatus &&
-		p.stdoutPath == in.StdoutLogfile && p.stderrPath == in.StderrLogfile
-}
-
-func unixOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+	in := &s.procs[i]
+	if p.state != in.State || p.pid != in.PID || !p.started.Equal(in.Started) || !p.stopped.Equal(in.Stopped) ||
+		p.spawnErr != in.SpawnErr || p.exitStatus != in.ExitStatus {
+		return false
 	}
-	return t.Unix()
+	for ch := range p.logs {
+		if p.logs[ch].path != in.LogFiles[ch] {
+			return false
+		}
+	}
+	return true
 }
 
-// snapshot is the last published view, or SHUTDOWN_STATE once Run has
+// snapshot is the last published view, or ErrShutdown once Run has
 // returned (as a request to the loop would answer). Before the loop's
 // first step it waits for that step, as a request to the loop would.
 func (e *Engine) snapshot() (*infoSnapshot, error) {
@@ -145,11 +172,36 @@ func (e *Engine) snapshot() (*infoSnapshot, error) {
 	return e.pub.cur.Load(), nil
 }
 
-// withNow completes a snapshot entry for a reader at now.
-func withNow(info rpc.ProcessInfo, now int64) rpc.ProcessInfo {
-	info.Now = now
-	if ProcessState(info.State) == StateRunning {
-		info.Description = describe(info) // the uptime moves on
+// Process is a snapshot of one process ("name" or "group:name"), read
+// from the last published snapshot without waking the loop.
+func (e *Engine) Process(name string) (ProcessStatus, error) {
+	s, err := e.snapshot()
+	if err != nil {
+		return ProcessStatus{}, err
 	}
-	return info
+	gname, pname, ok := strings.Cut(name, ":")
+	if !ok {
+		pname = gname
+	}
+	i, ok := s.index[gname][pname]
+	if !ok {
+		return ProcessStatus{}, fail(ErrNoSuchName, name)
+	}
+	return s.procs[i], nil
+}
+
+// Processes is a snapshot of every process, by group then name, read
+// like Process.
+func (e *Engine) Processes() ([]ProcessStatus, error) {
+	s, err := e.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.procs), nil
+}
+
+// HasGroup reports whether an active group of that name exists.
+func (e *Engine) HasGroup(group string) bool {
+	s, err := e.snapshot()
+	return err == nil && s.groups[group]
 }

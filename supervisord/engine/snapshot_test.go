@@ -2,30 +2,30 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"gosupervisor/config"
-	"gosupervisor/rpc"
 )
 
 // loopInfos reads every process on the loop goroutine, sorted as
-// AllProcessInfo sorts: what a snapshot must show.
-func loopInfos(t *testing.T, e *Engine) []rpc.ProcessInfo {
+// Processes sorts: what a snapshot must show.
+func loopInfos(t *testing.T, e *Engine) []ProcessStatus {
 	t.Helper()
-	var out []rpc.ProcessInfo
-	if err := e.call(func(now time.Time) {
+	var out []ProcessStatus
+	if err := e.call(func(time.Time) {
 		for _, g := range e.order {
 			for _, p := range g.procs {
-				out = append(out, processInfo(p, now))
+				out = append(out, p.status())
 			}
 		}
 	}); err != nil {
 		t.Fatalf("loop read: %v", err)
 	}
-	slices.SortStableFunc(out, func(a, b rpc.ProcessInfo) int {
+	slices.SortStableFunc(out, func(a, b ProcessStatus) int {
 		if a.Group != b.Group {
 			if a.Group < b.Group {
 				return -1
@@ -73,34 +73,35 @@ func TestSnapshotShowsEveryOutcomeAtOnce(t *testing.T) {
 			if err := s.do(); err != nil {
 				t.Fatalf("%s: %v", s.name, err)
 			}
-			got, want := e.AllProcessInfo(), loopInfos(t, e)
-			if !slices.Equal(got, want) {
-				t.Fatalf("%s: AllProcessInfo\n got %+v\nwant %+v", s.name, got, want)
+			got, err := e.Processes()
+			want := loopInfos(t, e)
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("%s: Processes\n got %+v, %v\nwant %+v", s.name, got, err, want)
 			}
 			for _, info := range want {
-				one, err := e.ProcessInfo(info.Group + ":" + info.Name)
+				one, err := e.Process(info.Group + ":" + info.Name)
 				if err != nil || one != info {
-					t.Errorf("%s: ProcessInfo(%s) = %+v, %v; want %+v", s.name, info.Name, one, err, info)
+					t.Errorf("%s: Process(%s) = %+v, %v; want %+v", s.name, info.Name, one, err, info)
 				}
-				if w, ok := s.wantState[info.Name]; ok && info.StateName != w {
-					t.Errorf("%s: %s is %s, want %s", s.name, info.Name, info.StateName, w)
+				if w, ok := s.wantState[info.Name]; ok && info.State.String() != w {
+					t.Errorf("%s: %s is %s, want %s", s.name, info.Name, info.State.String(), w)
 				}
 			}
 		}
-		if e.GroupExists("a") || !e.GroupExists("b") {
-			t.Errorf("GroupExists(a, b) = %v, %v; want false, true", e.GroupExists("a"), e.GroupExists("b"))
+		if e.HasGroup("a") || !e.HasGroup("b") {
+			t.Errorf("HasGroup(a, b) = %v, %v; want false, true", e.HasGroup("a"), e.HasGroup("b"))
 		}
 		for _, name := range []string{"a", "b:a", "b:", "b:*", "nosuch"} {
-			if _, err := e.ProcessInfo(name); !isFault(err, rpc.FaultBadName) {
-				t.Errorf("ProcessInfo(%q) = %v, want BAD_NAME", name, err)
+			if _, err := e.Process(name); !errors.Is(err, ErrNoSuchName) {
+				t.Errorf("Process(%q) = %v, want ErrNoSuchName", name, err)
 			}
 		}
 		stop()
-		if _, err := e.ProcessInfo("b"); !isFault(err, rpc.FaultShutdownState) {
+		if _, err := e.Process("b"); !errors.Is(err, ErrShutdown) {
 			t.Errorf("ProcessInfo after Run = %v, want SHUTDOWN_STATE", err)
 		}
-		if got := e.AllProcessInfo(); len(got) != 0 || got == nil {
-			t.Errorf("AllProcessInfo after Run = %#v, want empty", got)
+		if got, err := e.Processes(); len(got) != 0 || !errors.Is(err, ErrShutdown) {
+			t.Errorf("Processes after Run = %#v, %v; want none, ErrShutdown", got, err)
 		}
 	})
 }
@@ -131,7 +132,7 @@ func TestSnapshotPublishedBeforeReplies(t *testing.T) {
 		if !ok {
 			t.Fatal("a is not in the snapshot")
 		}
-		return s.infos[i].StateName
+		return s.procs[i].State.String()
 	}
 	if got := state(); got != "STOPPED" {
 		t.Fatalf("after New: %s, want STOPPED", got)
@@ -190,13 +191,14 @@ func TestLoopTimerCountsFromTheStepsEnd(t *testing.T) {
 		for i, name := range names {
 			time.Sleep(start.Add(time.Duration(i+1)*100*time.Millisecond + time.Second + 50*time.Millisecond).Sub(time.Now()))
 			synctest.Wait()
-			for j, info := range e.AllProcessInfo() {
+			infos, _ := e.Processes()
+			for j, info := range infos {
 				want := "STARTING"
 				if j <= i {
 					want = "RUNNING"
 				}
-				if info.StateName != want {
-					t.Errorf("after %s reached startsecs: %s is %s at %v, want %s", name, info.Name, info.StateName, time.Since(start), want)
+				if info.State.String() != want {
+					t.Errorf("after %s reached startsecs: %s is %s at %v, want %s", name, info.Name, info.State.String(), time.Since(start), want)
 				}
 			}
 		}

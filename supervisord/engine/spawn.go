@@ -72,19 +72,10 @@ func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string,
 
 // searchPath is the PATH a command is looked up on.
 func (e *Engine) searchPath(src *config.Config, pc *config.Process) []string {
-	path, set := "", false
-	for _, kv := range src.Supervisord.Environment {
+	for _, kv := range src.ProcessEnvironment(pc) {
 		if kv.Key == "PATH" {
-			path, set = kv.Value, true
+			return strings.Split(kv.Value, ":")
 		}
-	}
-	for _, kv := range pc.Environment {
-		if kv.Key == "PATH" {
-			path, set = kv.Value, true
-		}
-	}
-	if set {
-		return strings.Split(path, ":")
 	}
 	if p := os.Getenv("PATH"); p != "" {
 		return strings.Split(p, ":")
@@ -119,10 +110,7 @@ func (e *Engine) childEnv(p *process) []string {
 	}
 	set("SUPERVISOR_PROCESS_NAME", p.name())
 	set("SUPERVISOR_GROUP_NAME", p.group.cfg.Name)
-	for _, kv := range p.group.src.Supervisord.Environment {
-		set(kv.Key, kv.Value)
-	}
-	for _, kv := range p.cfg.Environment {
+	for _, kv := range p.group.src.ProcessEnvironment(p.cfg) {
 		set(kv.Key, kv.Value)
 	}
 	env := make([]string, 0, len(keys))
@@ -153,28 +141,46 @@ func credential(pc *config.Process) (*syscall.Credential, error) {
 	if pc.User == "" || pc.UID < 0 {
 		return nil, nil
 	}
-	fail := func(why string) error {
+	refuse := func(why string) error {
 		return &childError{msg: fmt.Sprintf("couldn't setuid to %d: %s", pc.UID, why)}
 	}
 	if os.Getuid() == pc.UID {
 		return nil, nil
 	}
 	if os.Getuid() != 0 {
-		return nil, fail("Can't drop privilege as nonroot user")
+		return nil, refuse("Can't drop privilege as nonroot user")
 	}
-	u, err := user.LookupId(strconv.Itoa(pc.UID))
+	ids, err := SupplementaryGroups(pc.UID, pc.GID)
 	if err != nil {
-		return nil, fail(fmt.Sprintf("Can't find uid %d", pc.UID))
+		return nil, refuse(fmt.Sprintf("Can't find uid %d", pc.UID))
 	}
-	groups := []uint32{uint32(pc.GID)}
-	if ids, err := u.GroupIds(); err == nil {
-		for _, id := range ids {
-			if n, err := strconv.Atoi(id); err == nil {
-				groups = append(groups, uint32(n))
-			}
-		}
+	groups := make([]uint32, len(ids))
+	for i, id := range ids {
+		groups[i] = uint32(id)
 	}
 	return &syscall.Credential{Uid: uint32(pc.UID), Gid: uint32(pc.GID), Groups: groups}, nil
+}
+
+// SupplementaryGroups is the group list of a process that switches to
+// uid with primary group gid, as the reference's drop_privileges sets
+// it: gid first, then the user's other groups in the system's user
+// database. An unknown uid is an error.
+func SupplementaryGroups(uid, gid int) ([]int, error) {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return nil, fmt.Errorf("look up uid %d: %w", uid, err)
+	}
+	groups := []int{gid}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return groups, nil // the user's groups are unknown: gid alone
+	}
+	for _, id := range ids {
+		if n, err := strconv.Atoi(id); err == nil && n != gid {
+			groups = append(groups, n)
+		}
+	}
+	return groups, nil
 }
 
 // spawn starts p's current config; it is the machine's spawn function.
@@ -256,11 +262,7 @@ func (e *Engine) childFailed(p *process, err error) {
 	if !errors.As(err, &ce) {
 		return
 	}
-	w := p.stderrLog
-	if p.cfg.RedirectStderr {
-		w = p.stdoutLog
-	}
-	if w != nil {
+	if w := p.logs[p.errChannel()].w; w != nil {
 		fmt.Fprintf(w, "supervisor: %s\nsupervisor: child process was not spawned\n", ce.msg)
 	}
 }

@@ -10,6 +10,8 @@ Every event received is appended to OUT as one JSON line. MODE:
   rpc        like ok, but first ask supervisord (through childutils and
              SUPERVISOR_SERVER_URL, while BUSY) for this process's state,
              written down as "rpc"
+  gated      like ok, but say READY the first time only once OUT.go
+             exists (so that events queue up before)
 """
 import json
 import os
@@ -21,6 +23,9 @@ from supervisor import childutils
 out, mode = sys.argv[1], sys.argv[2]
 marker = out + ".died"
 count = 0
+if mode == "gated":
+    while not os.path.exists(out + ".go"):
+        time.sleep(0.02)
 while True:
     headers, payload = childutils.listener.wait(sys.stdin, sys.stdout)
     count += 1
