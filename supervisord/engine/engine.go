@@ -60,6 +60,22 @@ type Options struct {
 	// Pass the same counter to the Engine of each restart: the reference
 	// keeps counting across SIGHUP.
 	EventSerial *events.Serial
+	// Children, when set, is told of every child spawned and reaped (the
+	// state file that lets a successor find the orphans of a crash).
+	Children ChildRecorder
+	// AdoptsOrphans says that orphaned descendants are reparented to
+	// supervisord (it is PID 1 or a child subreaper): the reaper then logs
+	// the unknown pids it reaps at debug level, not info.
+	AdoptsOrphans bool
+}
+
+// ChildRecorder keeps a record of the running children outside the
+// daemon. The engine loop calls it; it need not be safe for concurrent
+// use. Flush comes after each loop step that changed something.
+type ChildRecorder interface {
+	Started(pid int, group, name string) error
+	Ended(pid int)
+	Flush() error
 }
 
 // Exit says why Run returned.
@@ -106,7 +122,15 @@ type Engine struct {
 	exit       Exit
 	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
-	pub        publisher // snapshots for read-only calls (snapshot.go)
+	// exitStatus is what an exit policy decided supervisord exits with.
+	exitStatus int
+	// inCall is the set of processes the request being handled acts on
+	// (nil between requests): a pull-in or a hold spares them.
+	inCall map[*process]bool
+	// recordFailing is set once a ChildRecorder error was logged, until
+	// it works again.
+	recordFailing bool
+	pub           publisher // snapshots for read-only calls (snapshot.go)
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
@@ -138,7 +162,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
-	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
+	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, start: e.requestStart}
 	if !o.Config.Supervisord.NoCleanup {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
 	}
@@ -194,6 +218,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			// unless some request happened to wake the loop first.
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(e.clock.Now()), 0))
 		}
+		e.flushChildren()
 		e.publish()
 		if !stepped {
 			stepped = true
@@ -232,12 +257,35 @@ func (e *Engine) step(now time.Time) {
 			e.mach.transition(p, now, mood)
 		}
 	}
+	e.deferredStops(now)
+	e.dependencyStep(now, mood)
+	e.checkAllEnded()
 	if mood < protocol.SupervisorRunning {
 		e.shutdownStep(now)
 	}
 	e.tick(now)
 	e.dispatchEvents()
 	e.pollWaiters(now)
+	if e.moodNow() != mood {
+		// An exit policy began a shutdown: start it now, not at the next
+		// wake-up.
+		e.step(now)
+	}
+}
+
+// flushChildren brings the ChildRecorder's record up to date.
+func (e *Engine) flushChildren() {
+	if e.opts.Children == nil {
+		return
+	}
+	if err := e.opts.Children.Flush(); err != nil {
+		if !e.recordFailing {
+			e.log.Logf(protocol.LevelError, "could not record the children for a successor: %v", err)
+			e.recordFailing = true
+		}
+		return
+	}
+	e.recordFailing = false
 }
 
 // reap collects every exited child: wait4(-1, WNOHANG) until none is left.
@@ -250,10 +298,17 @@ func (e *Engine) reap(now time.Time) {
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
-			e.log.Logf(protocol.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
+			level := protocol.LevelInfo
+			if e.opts.AdoptsOrphans {
+				level = protocol.LevelDebug
+			}
+			e.log.Logf(level, "reaped unknown pid %d (%s)", pid, how)
 			continue
 		}
 		delete(e.byPID, pid)
+		if e.opts.Children != nil {
+			e.opts.Children.Ended(pid)
+		}
 		e.mach.finish(p, ws, now)
 		e.releaseIO(p, now)
 		e.releaseSocket(p.group)
@@ -344,9 +399,17 @@ func (e *Engine) stopAllInGroup(g *group, now time.Time) {
 	procs := g.byPriority()
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
+		p.cancelWait()
 		switch p.state {
 		case protocol.StateRunning, protocol.StateStarting:
-			e.mach.stopProcess(p, now)
+			switch {
+			case p.dep.stopDeferred:
+				// Signalled once its dependents have stopped.
+			case len(p.dep.dependents) > 0:
+				e.stopWithDependents(p, now, false)
+			default:
+				e.mach.stopProcess(p, now)
+			}
 		case protocol.StateBackoff:
 			e.mach.giveUp(p, now)
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 )
 
@@ -220,6 +221,11 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 		return 0, now, err
 	}
 	e.byPID[pid] = p
+	if e.opts.Children != nil {
+		if err := e.opts.Children.Started(pid, p.group.cfg.Name, p.name()); err != nil {
+			e.log.Logf(protocol.LevelWarn, "could not record %s (pid %d) for a successor: %v", p.name(), pid, err)
+		}
+	}
 	e.startIO(p, io, pid)
 	return pid, e.clock.Now(), nil
 }
