@@ -222,7 +222,7 @@ func (l *loader) resolveDependencies(groups []*Group) ([]string, error) {
 			seen := map[Requirement]bool{}
 			warned := map[*Process]bool{}
 			for _, d := range p.DependsOn {
-				targets, err := dependencyTargets(groups, d.Target)
+				targets, err := DependencyTargets(groups, d.Target)
 				if err != nil {
 					return nil, l.inSection(sectionOf(g, p), fmt.Errorf("depends_on: %w", err))
 				}
@@ -256,7 +256,7 @@ func (l *loader) resolveDependencies(groups []*Group) ([]string, error) {
 
 // dependencyTargets resolves one target: group:process, else a group's
 // processes, else the processes of a [program:x] inside a [group:y].
-func dependencyTargets(groups []*Group, target string) ([]*Process, error) {
+func DependencyTargets(groups []*Group, target string) ([]*Process, error) {
 	if gname, pname, ok := strings.Cut(target, ":"); ok {
 		if g := groupByName(groups, gname); g != nil {
 			for _, p := range g.Processes {

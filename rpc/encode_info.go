@@ -60,8 +60,11 @@ func appendProcessInfo(buf []byte, p *engine.ProcessStatus, now int64) []byte {
 	buf = appendStringMember(buf, "<member>\n<name>stdout_logfile</name>\n<value><string>", logfile)
 	buf = appendStringMember(buf, "<member>\n<name>stderr_logfile</name>\n<value><string>", p.LogFiles[protocol.Stderr])
 	buf = appendIntMember(buf, "<member>\n<name>pid</name>\n<value><int>", int64(p.PID))
-	buf = appendStringMember(buf, "<member>\n<name>description</name>\n<value><string>",
-		protocol.Describe(p.State, p.Name, p.PID, p.SpawnErr, start, stop, now))
+	desc := p.DependencyNote // depends_on's, for a stopped process that waits or failed to
+	if desc == "" {
+		desc = protocol.Describe(p.State, p.Name, p.PID, p.SpawnErr, start, stop, now)
+	}
+	buf = appendStringMember(buf, "<member>\n<name>description</name>\n<value><string>", desc)
 	return append(buf, "</struct></value>\n"...)
 }
 
