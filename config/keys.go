@@ -188,6 +188,7 @@ func processKeys() []keyRow {
 	rows = append(rows, sectionRows()...)
 	rows = append(rows, processRows()...)
 	rows = append(rows, notifyRows()...)
+	rows = append(rows, resourceRows()...)
 	return append(rows, containerRows()...)
 }
 
