@@ -50,8 +50,10 @@ func TestMain(m *testing.M) {
 //	oneshot NAME FILE CODE append "NAME start", exit CODE after 0.2 s
 //	env FILE [TRY]         write the environment to FILE (NUL-separated),
 //	                       then whether TRY can be opened, then idle
-//	orphan MARKER SECS     start "sleeper MARKER SECS" in a new session
-//	                       (a double fork: it is orphaned at once) and idle
+//	orphan MARKER SECS     double-fork "sleeper MARKER-sleeper SECS"
+//	                       (through "middle", which exits at once: the
+//	                       sleeper is orphaned) and idle
+//	middle MARKER SECS     start "sleeper MARKER-sleeper SECS" and exit
 //	sleeper MARKER SECS    sleep SECS, exit 0
 //	killself SIG           after 0.3 s, die of signal SIG
 //	exit CODE              exit CODE after 0.3 s
@@ -111,16 +113,23 @@ func runHelper(mode string, args []string) int {
 			return 3
 		}
 		idle()
-	case "orphan":
+	case "orphan", "middle":
+		next := map[string]string{"orphan": "middle", "middle": "sleeper"}[mode]
 		self, _ := os.Executable()
-		cmd := exec.Command(self, arg(0), arg(1))
-		cmd.Env = append(os.Environ(), helperEnv+"=sleeper")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		marker := arg(0)
+		if next == "sleeper" {
+			marker += "-sleeper"
+		}
+		cmd := exec.Command(self, marker, arg(1))
+		cmd.Env = append(os.Environ(), helperEnv+"="+next)
 		if err := cmd.Start(); err != nil {
 			return 3
 		}
-		// Not waited for: the sleeper goes to whoever reaps orphans here.
-		_ = cmd.Process.Release()
+		if mode == "middle" {
+			// Not waited for: the sleeper goes to whoever reaps orphans.
+			return 0
+		}
+		_ = cmd.Wait() // the middle process, which exits at once
 		idle()
 	case "sleeper":
 		time.Sleep(time.Duration(num(1)) * time.Second)
