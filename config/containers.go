@@ -204,10 +204,8 @@ func (l *loader) supervisordExtensions(s *Supervisord) {
 
 // resolveDependencies turns every process's depends_on targets into
 // Requirements and refuses what cannot work: a target that names nothing
-// or an event listener, healthy without a health check, and cycles. It
-// returns warnings for priorities that contradict an edge (the edge
-// wins).
-func (l *loader) resolveDependencies(groups []*Group) ([]string, error) {
+// or an event listener, healthy without a health check, and cycles.
+func (l *loader) resolveDependencies(groups []*Group) error {
 	type key struct{ group, name string }
 	byKey := map[key]*Process{}
 	for _, g := range groups {
@@ -215,47 +213,68 @@ func (l *loader) resolveDependencies(groups []*Group) ([]string, error) {
 			byKey[key{g.Name, p.Name}] = p
 		}
 	}
-	var warnings []string
 	for _, g := range groups {
 		for _, p := range g.Processes {
 			p.Requires = nil
 			seen := map[Requirement]bool{}
-			warned := map[*Process]bool{}
 			for _, d := range p.DependsOn {
 				targets, err := DependencyTargets(groups, d.Target)
 				if err != nil {
-					return nil, l.inSection(sectionOf(g, p), fmt.Errorf("depends_on: %w", err))
+					return l.inSection(sectionOf(g, p), fmt.Errorf("depends_on: %w", err))
 				}
 				for _, t := range targets {
 					tg := groupByName(groups, t.Group)
 					if tg.Kind == KindEventListener {
-						return nil, l.inSection(sectionOf(g, p), fmt.Errorf("depends_on: %s is an event listener", pyrepr.Str(d.Target)))
+						return l.inSection(sectionOf(g, p), fmt.Errorf("depends_on: %s is an event listener", pyrepr.Str(d.Target)))
 					}
 					if d.Condition == CondHealthy && t.Health.Kind == HealthNone {
-						return nil, l.inSection(sectionOf(g, p), fmt.Errorf("depends_on: %s has no health check (condition healthy)", pyrepr.Str(displayName(t))))
+						return l.inSection(sectionOf(g, p), fmt.Errorf("depends_on: %s has no health check (condition healthy)", pyrepr.Str(displayName(t))))
 					}
 					r := Requirement{Group: t.Group, Name: t.Name, Condition: d.Condition}
-					if seen[r] {
-						continue
-					}
-					seen[r] = true
-					p.Requires = append(p.Requires, r)
-					if t.Priority > p.Priority && !warned[t] {
-						warned[t] = true
-						warnings = append(warnings, fmt.Sprintf("%s depends on %s but has a lower priority (%d < %d): %s waits for %s", displayName(p), displayName(t), p.Priority, t.Priority, displayName(p), displayName(t)))
+					if !seen[r] {
+						seen[r] = true
+						p.Requires = append(p.Requires, r)
 					}
 				}
 			}
 		}
 	}
 	if cycle := findCycle(groups, func(r Requirement) *Process { return byKey[key{r.Group, r.Name}] }); cycle != nil {
-		return nil, errors.New("depends_on cycle: " + strings.Join(cycle, " -> "))
+		return errors.New("depends_on cycle: " + strings.Join(cycle, " -> "))
 	}
-	return warnings, nil
+	return nil
 }
 
-// dependencyTargets resolves one target: group:process, else a group's
-// processes, else the processes of a [program:x] inside a [group:y].
+// DependencyWarnings are the lines the daemon logs at start-up about c's
+// dependencies: a priority that would start a process before one it
+// depends on (the dependency wins). They are not among c.Messages, which
+// are the reference's own.
+func (c *Config) DependencyWarnings() []string {
+	var out []string
+	for _, g := range c.Groups {
+		for _, p := range g.Processes {
+			warned := map[string]bool{}
+			for _, r := range p.Requires {
+				tg := groupByName(c.Groups, r.Group)
+				for _, t := range tg.Processes {
+					if t.Name != r.Name || warned[displayName(t)] || t.Priority <= p.Priority {
+						continue
+					}
+					warned[displayName(t)] = true
+					out = append(out, fmt.Sprintf("%s depends on %s but has a lower priority (%d < %d): %s waits for %s",
+						displayName(p), displayName(t), p.Priority, t.Priority, displayName(p), displayName(t)))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// DependencyTargets resolves one depends_on target among groups:
+// group:process, else a group's processes, else the processes of the
+// [program:x] of that name (inside a [group:y] too). The daemon resolves
+// against its active groups, which may come from several configs after a
+// partial update.
 func DependencyTargets(groups []*Group, target string) ([]*Process, error) {
 	if gname, pname, ok := strings.Cut(target, ":"); ok {
 		if g := groupByName(groups, gname); g != nil {

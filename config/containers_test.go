@@ -181,12 +181,10 @@ func TestDependencyTargets(t *testing.T) {
 	if !slices.Equal(api.Requires, want) {
 		t.Errorf("Requires = %v, want %v", api.Requires, want)
 	}
-	var warned []string
-	for _, m := range cfg.Messages {
-		if strings.Contains(m.Text, "depends on") {
-			warned = append(warned, m.Text)
-		}
+	if len(cfg.Messages) != 0 {
+		t.Errorf("Messages %v: the reference's only", cfg.Messages)
 	}
+	warned := cfg.DependencyWarnings()
 	if len(warned) != 5 || warned[0] != "api depends on web:web0 but has a lower priority (1 < 999): api waits for web:web0" {
 		t.Errorf("priority warnings %q", warned)
 	}

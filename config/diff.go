@@ -1,9 +1,11 @@
 package config
 
 import (
-	"fmt"
 	"reflect"
+	"slices"
 	"sort"
+
+	"gosupervisor/internal/envfile"
 )
 
 // Diff compares two configurations group by group as the reference's
@@ -173,7 +175,9 @@ func processesEqual(nc *Config, n *Process, oc *Config, o *Process) bool {
 		case compareLog:
 			equal = logEqual(nv.Field(i).Interface().(LogConfig), ov.Field(i).Interface().(LogConfig))
 		case compareEnv:
-			equal = reflect.DeepEqual(mergedEnv(nc, n), mergedEnv(oc, o))
+			// [supervisord] environment_file is part of every program's
+			// environment, as [supervisord] environment is.
+			equal = reflect.DeepEqual(mergedEnv(nc, n), mergedEnv(oc, o)) && slices.Equal(envFiles(nc), envFiles(oc))
 		default:
 			equal = reflect.DeepEqual(nv.Field(i).Interface(), ov.Field(i).Interface())
 		}
@@ -205,17 +209,18 @@ func logEqual(a, b LogConfig) bool {
 	return true
 }
 
-// mergedEnv is p's environment as c configures it, as a map (the
-// reference compares dicts, so order does not count), with [supervisord]
-// environment_file's entries under keys no variable can have: a program's
-// environment changes with either.
+// envFiles is c's [supervisord] environment_file (nil for a nil c).
+func envFiles(c *Config) []envfile.Entry {
+	if c == nil {
+		return nil
+	}
+	return c.Supervisord.EnvironmentFiles
+}
+
+// mergedEnv is p's environment as c configures it, as a map: the
+// reference compares dicts, so order does not count.
 func mergedEnv(c *Config, p *Process) map[string]string {
 	env := map[string]string{}
-	if c != nil {
-		for i, e := range c.Supervisord.EnvironmentFiles {
-			env[fmt.Sprintf("=environment_file %d", i)] = e.String()
-		}
-	}
 	for _, kv := range c.ProcessEnvironment(p) {
 		env[kv.Key] = kv.Value
 	}

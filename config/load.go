@@ -150,11 +150,9 @@ func load(path string, opts Options, keys []keyRow) (*Config, error) {
 	if l.extErr != nil {
 		return nil, l.extErr
 	}
-	depWarnings, err := l.resolveDependencies(cfg.Groups)
-	if err != nil {
+	if err := l.resolveDependencies(cfg.Groups); err != nil {
 		return nil, err
 	}
-	l.warnings = append(l.warnings, depWarnings...)
 	cfg.Supervisord = *sup
 	cfg.ServerURL = fallbackServerURL(cfg)
 	if l.ini.hasSection("supervisorctl") {

@@ -84,6 +84,9 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	}
 	defer log.Close()
 	startup.flush(cfg.Messages, log)
+	for _, w := range cfg.DependencyWarnings() {
+		mainLogger{log}.Logf(protocol.LevelWarn, "%s", w)
+	}
 	adopts := adoptOrphans(cfg, mainLogger{log})
 	if first {
 		handleOrphans(cfg, mainLogger{log})
