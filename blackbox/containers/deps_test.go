@@ -13,7 +13,9 @@ import (
 
 // dependencyPrograms are web -> api -> db with priorities that contradict
 // the edges (a plain priority order would start web first and stop db
-// first); api takes 1 s to stop, db 3 s to count as started.
+// first); api takes 1 s to stop, db 3 s to count as started, api 2 s (so
+// that its "api start" line is written before web spawns: RUNNING after
+// startsecs=0 would only mean spawned).
 const dependencyPrograms = `[program:web]
 command={{helper}} web {{here}}/events
 environment={{env}}=life
@@ -27,7 +29,7 @@ command={{helper}} api {{here}}/events 1
 environment={{env}}=life
 priority=2
 depends_on=db
-startsecs=0
+startsecs=2
 stopwaitsecs=5
 
 [program:db]

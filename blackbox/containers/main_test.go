@@ -328,7 +328,10 @@ func (r *run) waitState(t *testing.T, name, state string, timeout time.Duration)
 	var p procInfo
 	testenv.Eventually(t, timeout, func() error {
 		r.checkAlive(t)
-		p = r.info(t, name)
+		// An error is retried: a daemon just started may not listen yet.
+		if err := r.call("supervisor.getProcessInfo", name, &p); err != nil {
+			return err
+		}
 		if p.StateName != state {
 			return fmt.Errorf("%s is %s (%s), want %s", name, p.StateName, p.Description, state)
 		}

@@ -83,6 +83,10 @@ func crash(t *testing.T, r *run) map[string]int {
 	t.Helper()
 	r.start(t)
 	old := allRunning(t, r, 20)
+	// RUNNING (startsecs=0) is only spawned: each program must have its
+	// SIGTERM handler, which it sets before its start line, or the stop
+	// that comes later would kill it without its stop line.
+	waitLines(t, r.path("events"), 20, 60*time.Second)
 	r.daemon.Kill()
 	if _, err := os.Stat(r.path("supervisord.pid.children")); err != nil {
 		t.Fatalf("no state file beside the pidfile: %v", err)

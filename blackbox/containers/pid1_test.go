@@ -107,9 +107,13 @@ func findByArg(t *testing.T, arg string) int {
 func checkOrphanReaped(t *testing.T, marker string, reaper int) {
 	t.Helper()
 	sleeper := findByArg(t, marker+"-sleeper")
-	if _, ppid, ok := procStat(sleeper); !ok || ppid != reaper {
-		t.Fatalf("the orphan %d has parent %d, want supervisord %d", sleeper, ppid, reaper)
-	}
+	// It is orphaned once its parent, which exits at once, is gone.
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if _, ppid, ok := procStat(sleeper); !ok || ppid != reaper {
+			return fmt.Errorf("the orphan %d has parent %d (alive %v), want supervisord %d", sleeper, ppid, ok, reaper)
+		}
+		return nil
+	})
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if state, _, ok := procStat(sleeper); ok {
 			return fmt.Errorf("orphan %d still there, state %c", sleeper, state)
