@@ -166,11 +166,13 @@ func TestOneShotInitChain(t *testing.T) {
 	programs := program("init1", "oneshot", "init1 {{here}}/events 0", "") +
 		program("init2", "oneshot", "init2 {{here}}/events 0", "depends_on=init1=exited") +
 		program("app", "life", "app {{here}}/events", "depends_on=init2=exited, db\npriority=1") +
-		program("db", "life", "db {{here}}/events", "startsecs=1")
+		program("db", "life", "db {{here}}/events", "startsecs=3")
 	r := newRun(t, ours, "", programs)
 	r.start(t)
 	r.waitState(t, "app", "RUNNING", 30*time.Second)
-	got := lines(t, r.path("events"))
+	// RUNNING (startsecs=0) is only spawned: app's line may come later.
+	// db's comes within its startsecs (3 s), before app may spawn.
+	got := waitLines(t, r.path("events"), 4, 30*time.Second)
 	pos := func(s string) int { return slices.Index(got, s) }
 	if len(got) != 4 || pos("init1_start") > pos("init2_start") || pos("init2_start") > pos("app_start") || pos("db_start") > pos("app_start") {
 		t.Errorf("events %v: init1, then init2, then app (after db)", got)

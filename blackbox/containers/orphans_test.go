@@ -118,7 +118,9 @@ func TestOrphansStop(t *testing.T) {
 		}
 	}
 	log := r.mainLog()
-	events := lines(t, r.path("events"))
+	// 20 starts, 20 stops, 20 starts: the new instances write theirs
+	// once they run, which RUNNING (startsecs=0) does not wait for.
+	events := waitLines(t, r.path("events"), 60, 60*time.Second)
 	for name, pid := range old {
 		if want := fmt.Sprintf("INFO orphan %s (pid %d) stopped", name, pid); !strings.Contains(log, want) {
 			t.Errorf("main log lacks %q", want)

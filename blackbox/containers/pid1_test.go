@@ -151,7 +151,8 @@ func TestPID1(t *testing.T) {
 	r.writeConfig(t, "logfile=/dev/stdout\nlogfile_maxbytes=1KB\n", program("orphaner", "orphan", marker+" 2", "")+
 		program("talker", "bytes", "5000", "stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=1KB\nredirect_stderr=true")+
 		program("usr1", "signal1", strconv.Itoa(int(syscall.SIGUSR1)), "")+
-		program("db", "life", "db {{here}}/events", "")+
+		// db's start line comes within its startsecs, before api spawns.
+		strings.Replace(program("db", "life", "db {{here}}/events", ""), "startsecs=0", "startsecs=3", 1)+
 		program("api", "life", "api {{here}}/events 1", "depends_on=db"))
 	pid := startPID1(t, r)
 	testenv.Eventually(t, 30*time.Second, func() error {
@@ -180,6 +181,7 @@ func TestPID1(t *testing.T) {
 		}
 		return nil
 	})
+	waitLines(t, r.path("events"), 2, 30*time.Second) // both have their SIGTERM handlers
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
