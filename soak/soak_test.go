@@ -482,10 +482,15 @@ func (s *soak) mainLogLinesOf(t *testing.T, name string, n int) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
+	// Lines name a process as group:name or, in some, by name alone.
+	short := name[strings.LastIndex(name, ":")+1:]
 	var out []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.Contains(line, " "+name+" ") || strings.Contains(line, "'"+name+"'") || strings.Contains(line, " "+name+"\n") {
-			out = append(out, line)
+		for _, n := range []string{name, short} {
+			if strings.Contains(line, " "+n+" ") || strings.Contains(line, "'"+n+"'") || strings.HasSuffix(line, " "+n) {
+				out = append(out, line)
+				break
+			}
 		}
 	}
 	return out[max(0, len(out)-n):]
