@@ -3,8 +3,9 @@
  * against. It copies its standard input (the writer's pipe) into a log file
  * with plain read(2)/write(2) of 128 KiB, and rotates it the way Supervisor
  * does: after a write leaves the file at MAXBYTES or more, FILE.N-1 moves to
- * FILE.N, ..., FILE to FILE.1, and a fresh FILE is opened. No buffering
- * beyond one read, no threads, nothing a daemon could not do.
+ * FILE.N, ..., FILE to FILE.1 (each destination removed first, as the
+ * reference's removeAndRename does), and a fresh FILE is opened. No
+ * buffering beyond one read, no threads, nothing a daemon could not do.
  *
  * usage: logreader FILE MAXBYTES BACKUPS
  *
@@ -35,6 +36,16 @@ static int open_base(const char *base)
 	return fd;
 }
 
+/* remove_and_rename moves src to dst, removing dst first; a missing src
+ * is no error. */
+static void remove_and_rename(const char *src, const char *dst)
+{
+	if (unlink(dst) < 0 && errno != ENOENT)
+		die("unlink", dst);
+	if (rename(src, dst) < 0 && errno != ENOENT)
+		die("rename", src);
+}
+
 /* rotate closes fd, shifts the backups and returns a fresh base file. */
 static int rotate(int fd, const char *base, int backups)
 {
@@ -45,12 +56,10 @@ static int rotate(int fd, const char *base, int backups)
 		for (int i = backups - 1; i >= 1; i--) {
 			snprintf(src, sizeof src, "%s.%d", base, i);
 			snprintf(dst, sizeof dst, "%s.%d", base, i + 1);
-			if (rename(src, dst) < 0 && errno != ENOENT)
-				die("rename", src);
+			remove_and_rename(src, dst);
 		}
 		snprintf(dst, sizeof dst, "%s.1", base);
-		if (rename(base, dst) < 0)
-			die("rename", base);
+		remove_and_rename(base, dst);
 	}
 	return open_base(base);
 }
