@@ -6,6 +6,8 @@
  * FILE.N, ..., FILE to FILE.1 (each destination removed first, as the
  * reference's removeAndRename does), and a fresh FILE is opened. No
  * buffering beyond one read, no threads, nothing a daemon could not do.
+ * Its pipe is grown to 256 KiB first, as our daemon grows a fast stream's
+ * (fewer wake-ups on a busy machine; the same CPU per byte).
  *
  * usage: logreader FILE MAXBYTES BACKUPS
  *
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #define CHUNK (128 * 1024)
+#define PIPE_SIZE (256 * 1024)
 
 static void die(const char *what, const char *arg)
 {
@@ -75,6 +78,8 @@ int main(int argc, char **argv)
 	int backups = atoi(argv[3]);
 	static char buf[CHUNK];
 	long long total = 0, size = 0;
+	/* Not fatal: stdin may not be a pipe, or the quota may be spent. */
+	(void)fcntl(0, F_SETPIPE_SZ, PIPE_SIZE);
 	int fd = open_base(base);
 	for (;;) {
 		ssize_t n = read(0, buf, sizeof buf);
