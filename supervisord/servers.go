@@ -5,7 +5,6 @@ import (
 	"io"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -25,7 +24,7 @@ const stockRPCFactory = "supervisor.rpcinterface:make_main_rpcinterface"
 
 // httpServers are the running HTTP servers of one engine life.
 type httpServers struct {
-	servers []*http.Server
+	servers []*rpc.Server
 	// cancel ends every request's context (endless /logtail streams,
 	// calls still waiting for a process).
 	cancel context.CancelFunc
