@@ -57,12 +57,17 @@ type fastConn struct {
 	r, w   int
 	idleAt time.Time // the read deadline while idle
 
-	// Per-request values reused from one request to the next.
+	// Per-request values reused from one request to the next. base is an
+	// empty request carrying the connection's context, copied into req.
 	head       fastHead
+	base       *http.Request
 	req        http.Request
 	hdr        http.Header
+	fields     []cachedField
 	resp       fastResponse
 	body       bytes.Reader
+	bodyRC     io.ReadCloser
+	url        url.URL
 	lastTarget string
 	lastURL    *url.URL
 	remote     string
@@ -112,6 +117,8 @@ func (fc *fastConn) serve() {
 		fc.ctx = cc(fc.ctx, fc.conn)
 	}
 	fc.remote = fc.conn.RemoteAddr().String()
+	fc.base = (&http.Request{}).WithContext(fc.ctx)
+	fc.bodyRC = io.NopCloser(&fc.body)
 	for {
 		switch fc.next() {
 		case stepServe:
@@ -317,38 +324,62 @@ func (fc *fastConn) closeIfIdle() {
 }
 
 // prepare fills fc.req for the handler; false hands the request to
-// net/http.
+// net/http. A keep-alive client sends the same head fields call after
+// call, so the strings of the last request are reused when the bytes
+// match: an ordinary call allocates no header strings.
 func (fc *fastConn) prepare(h *fastHead, head, body []byte) bool {
-	target := h.target
-	if target != fc.lastTarget || fc.lastURL == nil {
-		u, err := url.ParseRequestURI(target)
+	target := head[h.target.v0:h.target.v1]
+	if fc.lastURL == nil || string(target) != fc.lastTarget {
+		u, err := url.ParseRequestURI(string(target))
 		if err != nil {
 			return false
 		}
-		fc.lastTarget, fc.lastURL = target, u
+		fc.lastTarget, fc.lastURL = string(target), u
 	}
-	u := *fc.lastURL
+	fc.url = *fc.lastURL
 	clear(fc.hdr)
-	for _, kv := range h.fields[:h.nfields] {
-		key := http.CanonicalHeaderKey(string(head[kv.k0:kv.k1]))
-		fc.hdr[key] = append(fc.hdr[key], string(head[kv.v0:kv.v1]))
+	host := ""
+	for i, span := range h.fields[:h.nfields] {
+		if i == len(fc.fields) {
+			fc.fields = append(fc.fields, cachedField{})
+		}
+		f := &fc.fields[i]
+		if raw := head[span.k0:span.k1]; string(raw) != f.raw {
+			f.raw = string(raw)
+			f.key = http.CanonicalHeaderKey(f.raw)
+			f.vals = nil
+		}
+		if v := head[span.v0:span.v1]; f.vals == nil || string(v) != f.vals[0] {
+			f.vals = []string{string(v)}
+		}
+		if prev, dup := fc.hdr[f.key]; dup {
+			fc.hdr[f.key] = slices.Concat(prev, f.vals)
+		} else {
+			fc.hdr[f.key] = f.vals
+		}
+		if i == h.hostField {
+			host = f.vals[0]
+		}
 	}
 	fc.body.Reset(body)
-	fc.req = http.Request{
-		Method:        http.MethodPost,
-		URL:           &u,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        fc.hdr,
-		Body:          io.NopCloser(&fc.body),
-		ContentLength: h.contentLength,
-		Host:          h.host,
-		RemoteAddr:    fc.remote,
-		RequestURI:    target,
-		Close:         h.close,
-	}
+	fc.req = *fc.base
+	fc.req.Method = http.MethodPost
+	fc.req.URL = &fc.url
+	fc.req.Proto, fc.req.ProtoMajor, fc.req.ProtoMinor = "HTTP/1.1", 1, 1
+	fc.req.Header = fc.hdr
+	fc.req.Body = fc.bodyRC
+	fc.req.ContentLength = h.contentLength
+	fc.req.Host = host
+	fc.req.RemoteAddr = fc.remote
+	fc.req.RequestURI = fc.lastTarget
+	fc.req.Close = h.close
 	return true
+}
+
+// cachedField is one head field of the connection's last request.
+type cachedField struct {
+	raw, key string   // the name as sent, and canonical
+	vals     []string // the value
 }
 
 // answer runs the handler on the prepared request and writes its
@@ -357,7 +388,7 @@ func (fc *fastConn) answer() bool {
 	rw := &fc.resp
 	rw.reset()
 	fc.srv.fastCalls.Add(1)
-	fc.srv.http.Handler.ServeHTTP(rw, fc.req.WithContext(fc.ctx))
+	fc.srv.http.Handler.ServeHTTP(rw, &fc.req)
 	out := rw.encode(fc.req.Close)
 	ok := fc.write(out, rw.deadline)
 	rw.release()

@@ -7,8 +7,8 @@ import (
 // fastHead is what the fast path needs of a request head. Header fields
 // are offsets into the head, so parsing allocates nothing.
 type fastHead struct {
-	target        string
-	host          string
+	target        fieldSpan // v0:v1 in the head
+	hostField     int       // index in fields of Host
 	contentLength int64
 	close         bool
 	nfields       int
@@ -42,8 +42,8 @@ func parseFastHead(head []byte, h *fastHead) bool {
 			return false
 		}
 	}
-	h.target = string(target)
-	h.nfields, h.contentLength, h.close, h.host = 0, -1, false, ""
+	h.target = fieldSpan{v0: len("POST "), v1: len("POST ") + len(target)}
+	h.nfields, h.contentLength, h.close, h.hostField = 0, -1, false, -1
 	hosts := 0
 	off := len(line) + 2
 	for {
@@ -90,7 +90,7 @@ func parseFastHead(head []byte, h *fastHead) bool {
 			if hosts > 1 || !plainHost(value) {
 				return false
 			}
-			h.host = string(value)
+			h.hostField = h.nfields
 		case asciiEqualFold(name, "Connection"):
 			switch {
 			case asciiEqualFold(value, "close"):

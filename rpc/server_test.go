@@ -494,7 +494,9 @@ func TestParseFastHead(t *testing.T) {
 			t.Errorf("%q: ok = %v", tt.head, ok)
 			continue
 		}
-		if ok && (h.target != tt.target || h.host != tt.host || h.contentLength != tt.length || h.close != tt.closeConn || h.nfields != tt.fields) {
+		hb := []byte(tt.head)
+		if ok && (string(hb[h.target.v0:h.target.v1]) != tt.target || string(hb[h.fields[h.hostField].v0:h.fields[h.hostField].v1]) != tt.host ||
+			h.contentLength != tt.length || h.close != tt.closeConn || h.nfields != tt.fields) {
 			t.Errorf("%q: %+v", tt.head, h)
 		}
 	}
