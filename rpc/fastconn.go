@@ -407,6 +407,9 @@ type fastResponse struct {
 	out      []byte
 	keys     []string
 	deadline time.Time
+	// date is the Date field's value for the second dateSec.
+	date    []byte
+	dateSec int64
 }
 
 func (r *fastResponse) reset() {
@@ -480,8 +483,11 @@ func (r *fastResponse) encode(closeConn bool) []byte {
 	if closeConn {
 		b = append(b, "Connection: close\r\n"...)
 	}
+	if now := time.Now(); now.Unix() != r.dateSec || r.date == nil {
+		r.date, r.dateSec = now.UTC().AppendFormat(r.date[:0], http.TimeFormat), now.Unix()
+	}
 	b = append(b, "Date: "...)
-	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+	b = append(b, r.date...)
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(r.body)), 10)
 	b = append(b, "\r\n\r\n"...)
