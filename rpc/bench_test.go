@@ -138,7 +138,7 @@ func BenchmarkGetAllProcessInfo500(b *testing.B) {
 // server's.
 func BenchmarkFastPathGetState(b *testing.B) {
 	sock := filepath.Join(b.TempDir(), "sock")
-	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1})
+	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1}, UnixOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
