@@ -42,7 +42,8 @@ func startServer(t *testing.T, h http.Handler, tune func(*Server)) (*Server, str
 	return srv, sock
 }
 
-// startPlain serves h with net/http alone, for comparison.
+// startPlain serves h with net/http alone behind the listeners' host-less
+// rewrite, as the daemon did before Server, for comparison.
 func startPlain(t *testing.T, h http.Handler) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "plain")
@@ -51,7 +52,7 @@ func startPlain(t *testing.T, h http.Handler) string {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h, ConnContext: ConnContext}
-	go srv.Serve(ln)
+	go srv.Serve(hostlessListener{ln})
 	t.Cleanup(func() { srv.Close() })
 	return sock
 }
