@@ -26,7 +26,7 @@ var packageMap = map[string][]string{
 	"config":             {"internal/protocol", "internal/pyrepr"},
 	"logrot":             {"internal/protocol", "internal/safefs"},
 	"supervisord/events": {"internal/pyrepr"},
-	"supervisord/engine": {"config", "logrot", "supervisord/events", "internal/protocol", "internal/pyrepr", "internal/safefs", "internal/execshim"},
+	"supervisord/engine": {"config", "logrot", "supervisord/events", "internal/protocol", "internal/pyrepr", "internal/safefs", "internal/execshim", "internal/cgroup", "internal/procfs"},
 	"rpc":                {"supervisord/engine", "config", "logrot", "internal/protocol", "internal/pyrepr"},
 	"webui":              {"supervisord/engine", "logrot", "internal/protocol"},
 	"ctl":                {"config", "internal/protocol", "internal/pyrepr"},

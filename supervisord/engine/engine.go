@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/cgroup"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
@@ -60,6 +61,10 @@ type Options struct {
 	// Pass the same counter to the Engine of each restart: the reference
 	// keeps counting across SIGHUP.
 	EventSerial *events.Serial
+	// CgroupHost is where programs' cgroups are made; nil = this
+	// process's own cgroups on the real filesystem. Tests give a
+	// delegated cgroup of their own.
+	CgroupHost *cgroup.Host
 }
 
 // Exit says why Run returned.
@@ -107,6 +112,16 @@ type Engine struct {
 	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
 	pub        publisher // snapshots for read-only calls (snapshot.go)
+
+	// Resources (resources.go, sampler.go): where cgroups go (nil:
+	// none), the system's OOM kill count last seen, record ids, the
+	// sampler and the monitor goroutine.
+	cgroups   *cgroup.Hierarchy
+	oomSystem uint64
+	oomSeen   bool
+	lastID    uint64
+	samples   *sampler
+	monitor   monitorState
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
@@ -132,6 +147,8 @@ func New(o Options) (*Engine, error) {
 		groups:     map[string]*group{},
 		byPID:      map[int]*process{},
 		syslog:     logrot.NewSyslog(nil),
+		samples:    newSampler(),
+		monitor:    monitorState{kick: make(chan struct{}, 1)},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -177,6 +194,8 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	ctxDone := ctx.Done()
 	var timerC <-chan time.Time
 	stopTimer := func() bool { return false }
+	e.setupCgroups()
+	e.readSystemOOMKills()
 	e.reap(e.clock.Now())
 	e.supervisorRunning(e.clock.Now())
 	stepped := false
@@ -194,10 +213,13 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			// unless some request happened to wake the loop first.
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(e.clock.Now()), 0))
 		}
-		e.publish()
+		if e.publish() && e.monitor.active {
+			e.kickMonitor()
+		}
 		if !stepped {
 			stepped = true
 			close(e.stepped)
+			e.startMonitor()
 		}
 		select {
 		case <-ctxDone:
@@ -214,6 +236,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		}
 	}
 	stopTimer()
+	e.stopMonitor()
 	e.finishWaiters()
 	e.stopAllIO()
 	e.closeGroups()
@@ -230,6 +253,7 @@ func (e *Engine) step(now time.Time) {
 	for _, g := range e.order {
 		for _, p := range g.procs {
 			e.mach.transition(p, now, mood)
+			e.resourcesDue(p, now)
 		}
 	}
 	if mood < protocol.SupervisorRunning {
@@ -243,10 +267,11 @@ func (e *Engine) step(now time.Time) {
 // reap collects every exited child: wait4(-1, WNOHANG) until none is left.
 func (e *Engine) reap(now time.Time) {
 	for {
-		pid, ws, ok := e.os.Reap()
+		r, ok := e.os.Reap()
 		if !ok {
 			return
 		}
+		pid, ws := r.PID, r.Status
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
@@ -254,7 +279,9 @@ func (e *Engine) reap(now time.Time) {
 			continue
 		}
 		delete(e.byPID, pid)
+		facts := exitFacts{pid: pid, serial: p.serial, started: p.started, killing: p.killing, cpu: r.CPU}
 		e.mach.finish(p, ws, now)
+		e.recordExit(p, ws, facts, now)
 		e.releaseIO(p, now)
 		e.releaseSocket(p.group)
 	}
