@@ -22,7 +22,7 @@ var packageMap = map[string][]string{
 	"internal/execshim":  {},
 	"internal/cgroup":    {"config"},
 	"internal/procfs":    {},
-	"metrics":            {"internal/protocol"},
+	"metrics":            {"supervisord/engine", "internal/protocol"},
 	"config":             {"internal/protocol", "internal/pyrepr"},
 	"logrot":             {"internal/protocol", "internal/safefs"},
 	"supervisord/events": {"internal/pyrepr"},

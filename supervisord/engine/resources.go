@@ -261,7 +261,8 @@ func (e *Engine) findOOMKill(p *process, rec *ExitRecord, f exitFacts) {
 		}
 		rec.Reason = ExitOOMKill
 		p.res.counts.OOMKills++
-		e.log.Logf(protocol.LevelWarn, "%s: killed by the OOM killer (cgroup %s %s)", p.name(), memoryLimitName(e.cgroups), formatBytes(uint64(p.cfg.Resources.Cgroup.MemoryMax)))
+		logProc(e.log, p, rec.PID, protocol.LevelWarn, map[string]any{"reason": string(ExitOOMKill), "cgroup_memory_max": p.cfg.Resources.Cgroup.MemoryMax},
+			"%s: killed by the OOM killer (cgroup %s %s)", p.name(), memoryLimitName(e.cgroups), formatBytes(uint64(p.cfg.Resources.Cgroup.MemoryMax)))
 		e.emitResource(p, rec.PID, resourceOOM, fmt.Sprintf("cgroup_memory_max:%d", p.cfg.Resources.Cgroup.MemoryMax))
 		return
 	}
@@ -279,7 +280,8 @@ func (e *Engine) findOOMKill(p *process, rec *ExitRecord, f exitFacts) {
 	}
 	rec.Reason = ExitPossibleOOMKill
 	if usesResourceKeys(p.cfg) {
-		e.log.Logf(protocol.LevelWarn, "%s: possibly killed by the OOM killer (the system's oom_kill count rose)", p.name())
+		logProc(e.log, p, rec.PID, protocol.LevelWarn, map[string]any{"reason": string(ExitPossibleOOMKill)},
+			"%s: possibly killed by the OOM killer (the system's oom_kill count rose)", p.name())
 	}
 }
 

@@ -45,9 +45,8 @@ type ProcessUsage struct {
 // ProcessResources is a process with its tree's usage: what
 // getProcessResources reports.
 type ProcessResources struct {
-	Name, Group string
-	State       protocol.ProcessState
-	PID         int
+	// ProcessStatus is the process as the same snapshot shows it.
+	ProcessStatus
 	// RSSLimit is rss_limit (0 = none).
 	RSSLimit int64
 	Usage    ProcessUsage
@@ -203,7 +202,7 @@ func resourcesOf(procs []ProcessStatus, smp *sample) []ProcessResources {
 		if !ok {
 			u = ProcessUsage{CPUPercent: -1, CgroupMemory: -1, CPUTotal: p.res.cpuDone}
 		}
-		out[i] = ProcessResources{Name: p.Name, Group: p.Group, State: p.State, PID: p.PID, RSSLimit: p.res.rssLimit, Usage: u}
+		out[i] = ProcessResources{ProcessStatus: *p, RSSLimit: p.res.rssLimit, Usage: u}
 	}
 	return out
 }
@@ -337,7 +336,8 @@ func (e *Engine) rssExceeded(id, serial uint64, rss uint64, now time.Time) {
 		return
 	}
 	limit := p.cfg.Resources.RSSLimit
-	e.log.Logf(protocol.LevelWarn, "%s: RSS %s exceeds rss_limit %s, restarting", p.name(), formatBytes(rss), formatBytes(uint64(limit)))
+	logProc(e.log, p, p.pid, protocol.LevelWarn, map[string]any{"rss": rss, "rss_limit": limit, "reason": string(ExitRSSLimit)},
+		"%s: RSS %s exceeds rss_limit %s, restarting", p.name(), formatBytes(rss), formatBytes(uint64(limit)))
 	p.res.counts.RSSRestarts++
 	p.res.version++
 	e.emitResource(p, p.pid, resourceRSSLimit, fmt.Sprintf("rss:%d rss_limit:%d", rss, limit))
