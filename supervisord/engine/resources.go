@@ -66,6 +66,9 @@ type ExitRecord struct {
 	ExitStatus int
 	Signal     syscall.Signal
 	CoreDumped bool
+	// How is the exit as the main log words it: "exit status 3",
+	// "terminated by SIGKILL (core dumped)".
+	How string
 	// Expected is the exit status in exitcodes= (a signal never is).
 	Expected bool
 	// Stopped: a stop ended it (stop, restart, shutdown, an rss_limit
@@ -212,9 +215,9 @@ type exitFacts struct {
 // it finds an OOM kill, counts, keeps the crash record and removes the
 // cgroup leaf.
 func (e *Engine) recordExit(p *process, ws syscall.WaitStatus, f exitFacts, now time.Time) {
-	code, _ := decodeWaitStatus(ws)
+	code, how := decodeWaitStatus(ws)
 	rec := ExitRecord{
-		Time: now, PID: f.pid, Uptime: now.Sub(f.started), ExitStatus: code,
+		Time: now, PID: f.pid, Uptime: now.Sub(f.started), ExitStatus: code, How: how,
 		Expected: p.expected(code), Stopped: f.killing, Reason: p.res.reason, serial: f.serial,
 	}
 	if ws.Signaled() {
