@@ -38,7 +38,7 @@ type ProcessStatus struct {
 	LogFiles [len(protocol.Channels)]string
 	// Counters are what happened to the process since its config was
 	// loaded (spawns, exits, OOM kills, rss_limit restarts).
-	Counters Counters
+	Counters   Counters
 	res        resourceView
 	resVersion uint64
 }
