@@ -239,12 +239,16 @@ func TestIntrospection(t *testing.T) {
 	for name, sig := range sigs {
 		want["supervisor."+name] = sig
 	}
+	// gosupervisor's own.
+	want["gosupervisor.getProcessResources"] = []string{"struct", "string"}
+	want["gosupervisor.getAllProcessResources"] = []string{"array"}
+	want["gosupervisor.getProcessExits"] = []string{"array", "string"}
 	got, err := c.call("system.listMethods")
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := got.([]any)
-	if len(names) != 41 || len(want) != 41 {
+	if len(names) != 44 || len(want) != 44 {
 		t.Fatalf("listMethods has %d names (want table %d): %v", len(names), len(want), names)
 	}
 	for i, n := range names {
