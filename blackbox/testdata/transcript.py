@@ -77,6 +77,14 @@ def rec(label, method, *args, p=None, post=None):
     return result
 
 
+def stock(names):
+    """gosupervisor lists its own namespace (gosupervisor.*) too, which the
+    reference has not; rpc's tests check those methods."""
+    if isinstance(names, list):
+        return [n for n in names if not n.startswith('gosupervisor.')]
+    return names
+
+
 def by_name(results):
     """Results of stops and group calls come in completion order, which is
     timing on both daemons: sort them."""
@@ -139,7 +147,7 @@ for m in ('getAPIVersion', 'getVersion', 'getSupervisorVersion', 'getIdentificat
 
 # 3. Introspection. Our docstrings are our own prose: the Go side
 # rewrites methodHelp texts (see the rule there).
-methods = rec('listMethods', 'system.listMethods')
+methods = rec('listMethods', 'system.listMethods', post=stock)
 for m in methods:
     rec('methodHelp ' + m, 'system.methodHelp', m)
     rec('methodSignature ' + m, 'system.methodSignature', m)
@@ -340,7 +348,7 @@ rec('getAllProcessInfo after update', 'supervisor.getAllProcessInfo')
 rec('restart', 'supervisor.restart')
 rec('getState restarting', 'supervisor.getState')
 rec('getProcessInfo restarting', 'supervisor.getProcessInfo', 'cat')
-rec('listMethods restarting', 'system.listMethods', post=len)
+rec('listMethods restarting', 'system.listMethods', post=lambda r: len(stock(r)) if isinstance(r, list) else r)
 
 
 def back():
