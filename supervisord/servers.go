@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
