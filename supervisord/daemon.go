@@ -82,7 +82,8 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 		return nil, err
 	}
 	defer log.Close()
-	startup.flush(cfg.Messages, log)
+	// The reference's parse messages, then ours about what it ignores.
+	startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
 
 	eng, err := engine.New(engine.Options{
 		Config:  cfg,
