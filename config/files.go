@@ -79,7 +79,7 @@ func (l *loader) includes() error {
 		sort.Strings(matches)
 		l.includeList = append(l.includeList, Include{Pattern: pattern, At: at, Files: matches})
 		if len(matches) == 0 {
-			l.warnings = append(l.warnings, fmt.Sprintf("No file matches via include %q", pattern))
+			l.warn("include-no-match", "include", "files", fmt.Sprintf("No file matches via include %q", pattern))
 			continue
 		}
 		for _, name := range matches {

@@ -403,7 +403,7 @@ func processRows() []keyRow {
 			p := c.proc
 			if p.RedirectStderr {
 				if c.stderrKind == logfilePath {
-					c.l.warnings = append(c.l.warnings, fmt.Sprintf("For [%s], redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored", c.sec))
+					c.l.warn("redirect-stderr-logfile", c.sec, "stderr_logfile", fmt.Sprintf("For [%s], redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored", c.sec))
 				}
 				p.Stderr.File, p.Stderr.Auto = "", false
 			}
@@ -460,11 +460,11 @@ func channelRows(ch string, lc func(*Process) *LogConfig, kind func(*keyCtx) *lo
 		{check: func(c *keyCtx) error {
 			l := lc(c.proc)
 			if *kind(c) == logfileSyslog {
-				c.l.warnings = append(c.l.warnings, fmt.Sprintf("For [%s], %s=syslog but this is deprecated and will be removed.  Use %s_syslog=true to enable syslog instead.", c.sec, key, ch))
+				c.l.warn("syslog-logfile", c.sec, key, fmt.Sprintf("For [%s], %s=syslog but this is deprecated and will be removed.  Use %s_syslog=true to enable syslog instead.", c.sec, key, ch))
 				l.File, l.Syslog = "", true
 			}
 			if l.Auto && l.MaxBytes == 0 {
-				c.l.warnings = append(c.l.warnings, fmt.Sprintf("For [%s], AUTO logging used for %s without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally", c.sec, key))
+				c.l.warn("auto-log-without-rollover", c.sec, key+"_maxbytes", fmt.Sprintf("For [%s], AUTO logging used for %s without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally", c.sec, key))
 			}
 			return nil
 		}},

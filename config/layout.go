@@ -37,6 +37,10 @@ type Layout struct {
 	Sections []*SectionLayout
 	// Includes are the [include] files= patterns in reading order.
 	Includes []Include
+	// Notices are the reference's parse warnings (Config.Messages at
+	// level WARN), located; a process section's are repeated for each
+	// of its processes, as the reference logs them.
+	Notices []Notice
 	// Failure is where the error Load returned comes from; nil when Load
 	// succeeded.
 	Failure *Failure
@@ -86,6 +90,19 @@ type Include struct {
 	At Position
 	// Files are the files it matched, in reading order.
 	Files []string
+}
+
+// Notice is one of the reference's parse warnings.
+type Notice struct {
+	// Code names the warning: include-no-match, redirect-stderr-logfile,
+	// syslog-logfile (deprecated), auto-log-without-rollover.
+	Code string
+	// Section and Key are what it is about; At is where the key is set
+	// (else the section's header).
+	Section, Key string
+	At           Position
+	// Text is the reference's line.
+	Text string
 }
 
 // Failure locates the error of a Load that failed.
@@ -377,6 +394,10 @@ func (l *loader) layout(failed bool) *Layout {
 			sl.Keys = append(sl.Keys, kl)
 		}
 		out.Sections = append(out.Sections, sl)
+	}
+	for _, n := range l.warnings {
+		n.At, _ = out.Where(n.Section, n.Key)
+		out.Notices = append(out.Notices, n)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,6 +268,10 @@ priorty=5
 	}
 	if !slices.Equal(lines, wantLines) {
 		t.Errorf("warnings:\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+	if len(lay.Notices) != 1 || lay.Notices[0].Code != "include-no-match" || lay.Notices[0].At != (Position{main, 21}) ||
+		lay.Notices[0].Text != fmt.Sprintf("No file matches via include %q", filepath.Join(dir, "nothing-*.conf")) {
+		t.Errorf("notices = %+v", lay.Notices)
 	}
 	for _, m := range cfg.Messages {
 		if strings.Contains(m.Text, "unknown") {

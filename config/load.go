@@ -83,7 +83,7 @@ type loader struct {
 	here     string
 	ini      *iniFile
 	environ  expansions // ENV_ names; grows with [supervisord] environment
-	warnings []string
+	warnings []Notice   // the reference's parse warnings
 	infos    []string
 	users    userDB
 	userSet  bool // [supervisord] user given (even if empty)
@@ -196,9 +196,15 @@ func (l *loader) load(data []byte, ov overrides) (*Config, error) {
 		}
 	}
 	for _, w := range l.warnings {
-		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelWarn, Text: w})
+		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelWarn, Text: w.Text})
 	}
 	return cfg, nil
+}
+
+// warn adds one of the reference's parse warnings, about a key of a
+// section.
+func (l *loader) warn(code, sec, key, text string) {
+	l.warnings = append(l.warnings, Notice{Code: code, Section: sec, Key: key, Text: text})
 }
 
 // failure locates err, the error Load is returning: the text that could
