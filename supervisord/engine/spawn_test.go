@@ -40,14 +40,13 @@ func TestResolveCommand(t *testing.T) {
 		{name: "empty", argv: nil, wantErr: "command is empty"},
 		{name: "unparsable", argv: nil, argvErr: "No closing quotation", wantErr: "can't parse command 'cmd': No closing quotation"},
 	}
-	e := &Engine{}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pc := testProcConfig(func(c *config.Process) {
 				c.Argv, c.Environment, c.Command, c.ArgvErr = tc.argv, tc.progEnv, "cmd", tc.argvErr
 			})
-			path, argv, err := e.resolveCommand(&config.Config{}, pc)
+			path, argv, err := ResolveCommand(&config.Config{}, pc)
 			if tc.wantErr != "" {
 				ce, ok := err.(*commandError)
 				if !ok || ce.msg != tc.wantErr || ce.notFound != tc.wantNotFound {
