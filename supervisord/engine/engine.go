@@ -155,7 +155,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
-	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
+	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, members: e.groupMembers}
 	if !o.Config.Supervisord.NoCleanup {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
 	}
@@ -174,6 +174,8 @@ func New(o Options) (*Engine, error) {
 
 // kill reaches the OS; Run sets e.os before anything can be signalled.
 func (e *Engine) kill(pid int, sig syscall.Signal) error { return e.os.Kill(pid, sig) }
+
+func (e *Engine) groupMembers(pgid int) []Survivor { return e.os.GroupMembers(pgid) }
 
 // Run is the engine loop. It starts the autostart programs in priority
 // order and runs until a shutdown or restart request has stopped every

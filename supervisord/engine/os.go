@@ -28,6 +28,16 @@ type OS interface {
 	ChildExited() <-chan struct{}
 	// Close stops the notifications.
 	Close()
+	// GroupMembers lists the live processes of process group pgid
+	// (zombies left out), for the warning about a program that
+	// daemonizes itself.
+	GroupMembers(pgid int) []Survivor
+}
+
+// Survivor is a process a program left behind.
+type Survivor struct {
+	PID  int
+	Name string // the kernel's command name (comm)
 }
 
 // Reaped is one child's exit as wait4 reports it.

@@ -134,3 +134,35 @@ func TestPyRepr(t *testing.T) {
 		t.Errorf("pyBytesRepr = %s, want %s", got, want)
 	}
 }
+
+// TestGroupMembers reads a proc tree: members of the group by pid, zombies
+// and other groups left out, names with spaces and parentheses kept.
+func TestGroupMembers(t *testing.T) {
+	proc := t.TempDir()
+	stats := map[string]string{
+		"1":    "1 (init) S 0 1 1 0 -1",
+		"42":   "42 (sh) Z 1 42 42 0 -1",            // the exited leader, not reaped yet
+		"120":  "120 (my (odd) name) S 1 42 7 0 -1", // parentheses and spaces in comm
+		"77":   "77 (sleep) S 1 42 7 0 -1",
+		"78":   "78 (other) S 1 43 7 0 -1",
+		"79":   "79 (dead) X 1 42 7 0 -1",
+		"self": "80 (self) S 1 42 7 0 -1", // not a pid directory
+		"81":   "81 (garbled",
+	}
+	for dir, stat := range stats {
+		if err := os.MkdirAll(filepath.Join(proc, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, dir, "stat"), []byte(stat+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := groupMembers(proc, 42)
+	want := []Survivor{{77, "sleep"}, {120, "my (odd) name"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("members = %v, want %v", got, want)
+	}
+	if got := groupMembers(filepath.Join(proc, "none"), 42); got != nil {
+		t.Errorf("no proc: %v", got)
+	}
+}
