@@ -135,9 +135,9 @@ func (f *fakeOS) ChildExited() <-chan struct{} { return f.notify }
 
 func (f *fakeOS) Close() {}
 
-// GroupMembers: the fake's children have no process groups; nothing
+// Survivors: the fake's children have no process groups; nothing
 // survives them.
-func (f *fakeOS) GroupMembers(int) []Survivor { return nil }
+func (f *fakeOS) Survivors(int, []int) []Survivor { return nil }
 
 func (f *fakeOS) startLog() []fakeStart {
 	f.mu.Lock()

@@ -24,9 +24,9 @@ type machine struct {
 	// changed is called after every state change: the one place where
 	// PROCESS_STATE events will be born.
 	changed func(p *process, from protocol.ProcessState, now time.Time)
-	// members lists the live processes of a process group (OS.GroupMembers);
-	// nil = never look.
-	members func(pgid int) []Survivor
+	// members lists the live processes p's exited instance left behind
+	// (OS.Survivors); nil = never look.
+	members func(p *process) []Survivor
 }
 
 func (m *machine) logf(level protocol.Level, format string, args ...any) {
@@ -303,7 +303,7 @@ func (m *machine) checkDaemonized(p *process, expected bool) {
 	if !expected || m.members == nil || p.daemonized != "" {
 		return
 	}
-	left := m.members(p.pid) // a child leads its own process group
+	left := m.members(p)
 	if len(left) == 0 {
 		return
 	}

@@ -344,9 +344,9 @@ func TestMachineTransitions(t *testing.T) {
 					kills = append(kills, sent{pid, sig})
 					return tc.killErr
 				},
-				members: func(pgid int) []Survivor {
-					if pgid != 42 {
-						t.Errorf("members of group %d, want the child's 42", pgid)
+				members: func(p *process) []Survivor {
+					if p.pid != 42 {
+						t.Errorf("survivors of pid %d, want the exited child's 42", p.pid)
 					}
 					return tc.survivors
 				},

@@ -28,10 +28,10 @@ type OS interface {
 	ChildExited() <-chan struct{}
 	// Close stops the notifications.
 	Close()
-	// GroupMembers lists the live processes of process group pgid
-	// (zombies left out), for the warning about a program that
-	// daemonizes itself.
-	GroupMembers(pgid int) []Survivor
+	// Survivors lists the live processes (zombies left out) of process
+	// group pgid and among also (a cgroup's members), by pid, for the
+	// warning about a program that daemonizes itself.
+	Survivors(pgid int, also []int) []Survivor
 }
 
 // Survivor is a process a program left behind.

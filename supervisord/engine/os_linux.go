@@ -184,15 +184,15 @@ func (r *realOS) Reap() (Reaped, bool) {
 
 func (r *realOS) ChildExited() <-chan struct{} { return r.exited }
 
-// GroupMembers scans /proc: only when a program exits within startsecs,
-// so the loop pays for it rarely.
-func (r *realOS) GroupMembers(pgid int) []Survivor {
-	return groupMembers("/proc", pgid)
+// Survivors scans /proc: only when a program exits within startsecs, so
+// the loop pays for it rarely.
+func (r *realOS) Survivors(pgid int, also []int) []Survivor {
+	return survivors("/proc", pgid, also)
 }
 
-// groupMembers lists the live processes of process group pgid found in
-// the proc file system mounted at proc, by pid.
-func groupMembers(proc string, pgid int) []Survivor {
+// survivors lists the live processes of process group pgid and among
+// also found in the proc file system mounted at proc, by pid.
+func survivors(proc string, pgid int, also []int) []Survivor {
 	entries, err := os.ReadDir(proc)
 	if err != nil {
 		return nil
@@ -208,7 +208,7 @@ func groupMembers(proc string, pgid int) []Survivor {
 			continue // exited meanwhile
 		}
 		name, state, group, ok := parseStat(string(b))
-		if ok && group == pgid && state != "Z" && state != "X" {
+		if ok && (group == pgid || slices.Contains(also, pid)) && state != "Z" && state != "X" {
 			out = append(out, Survivor{PID: pid, Name: name})
 		}
 	}

@@ -135,9 +135,10 @@ func TestPyRepr(t *testing.T) {
 	}
 }
 
-// TestGroupMembers reads a proc tree: members of the group by pid, zombies
-// and other groups left out, names with spaces and parentheses kept.
-func TestGroupMembers(t *testing.T) {
+// TestSurvivors reads a proc tree: members of the group and the listed
+// pids (a cgroup's), by pid, zombies and others left out, names with
+// spaces and parentheses kept.
+func TestSurvivors(t *testing.T) {
 	proc := t.TempDir()
 	stats := map[string]string{
 		"1":    "1 (init) S 0 1 1 0 -1",
@@ -145,6 +146,8 @@ func TestGroupMembers(t *testing.T) {
 		"120":  "120 (my (odd) name) S 1 42 7 0 -1", // parentheses and spaces in comm
 		"77":   "77 (sleep) S 1 42 7 0 -1",
 		"78":   "78 (other) S 1 43 7 0 -1",
+		"90":   "90 (setsid) S 1 90 90 0 -1", // left the group, still in the cgroup
+		"91":   "91 (zombie) Z 1 91 91 0 -1",
 		"79":   "79 (dead) X 1 42 7 0 -1",
 		"self": "80 (self) S 1 42 7 0 -1", // not a pid directory
 		"81":   "81 (garbled",
@@ -157,12 +160,12 @@ func TestGroupMembers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := groupMembers(proc, 42)
-	want := []Survivor{{77, "sleep"}, {120, "my (odd) name"}}
+	got := survivors(proc, 42, []int{90, 91, 42})
+	want := []Survivor{{77, "sleep"}, {90, "setsid"}, {120, "my (odd) name"}}
 	if !slices.Equal(got, want) {
-		t.Errorf("members = %v, want %v", got, want)
+		t.Errorf("survivors = %v, want %v", got, want)
 	}
-	if got := groupMembers(filepath.Join(proc, "none"), 42); got != nil {
+	if got := survivors(filepath.Join(proc, "none"), 42, nil); got != nil {
 		t.Errorf("no proc: %v", got)
 	}
 }
