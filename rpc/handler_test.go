@@ -239,12 +239,16 @@ func TestIntrospection(t *testing.T) {
 	for name, sig := range sigs {
 		want["supervisor."+name] = sig
 	}
+	// gosupervisor's own.
+	want["gosupervisor.getProcessResources"] = []string{"struct", "string"}
+	want["gosupervisor.getAllProcessResources"] = []string{"array"}
+	want["gosupervisor.getProcessExits"] = []string{"array", "string"}
 	got, err := c.call("system.listMethods")
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := got.([]any)
-	if len(names) != 41 || len(want) != 41 {
+	if len(names) != 44 || len(want) != 44 {
 		t.Fatalf("listMethods has %d names (want table %d): %v", len(names), len(want), names)
 	}
 	for i, n := range names {
@@ -346,7 +350,14 @@ func TestWaitHonoursClientContext(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// The client leaves once the call waits: a cancel before the request
+	// reached the server would test nothing.
+	select {
+	case <-b.startBlocked:
+		cancel()
+	case <-time.After(60 * time.Second):
+		t.Fatal("the call never reached the backend")
+	}
 	select {
 	case err := <-b.startCancel:
 		if !errors.Is(err, context.Canceled) {
@@ -378,7 +389,14 @@ func TestMulticallStopsWhenClientLeaves(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// The client leaves once the call waits: a cancel before the request
+	// reached the server would test nothing.
+	select {
+	case <-b.startBlocked:
+		cancel()
+	case <-time.After(60 * time.Second):
+		t.Fatal("the call never reached the backend")
+	}
 	select {
 	case <-b.startCancel:
 	case <-time.After(10 * time.Second):

@@ -83,7 +83,8 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 		return nil, 0, err
 	}
 	defer log.Close()
-	startup.flush(cfg.Messages, log)
+	// The reference's parse messages, then ours about what it ignores.
+	startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
 	for _, w := range cfg.DependencyWarnings() {
 		mainLogger{log}.Logf(protocol.LevelWarn, "%s", w)
 	}

@@ -39,6 +39,10 @@ PATTERNS = [
     # Logged by a timer while a stop is slower than the wait's first poll:
     # timing on both daemons (seen under load), not behaviour.
     (re.compile(r'TIMESTAMP INFO waiting for \S+ to stop\n'), ''),
+    # Our pitfall warnings (a stop that ended in SIGKILL, a program that
+    # left its process group running): extension lines the reference
+    # does not log.
+    (re.compile(r'TIMESTAMP WARN \S+ (ignored its stopsignal|exited but left pids?) [^\n]*\n'), ''),
     (re.compile(r'(---blackbox)-[A-Za-z0-9_]+(\.log)'), r'\1-RANDOM\2'),
     (re.compile(r'\(pid \d+\)'), '(pid N)'),
     (re.compile(r'with pid \d+'), 'with pid N'),
@@ -75,6 +79,14 @@ def rec(label, method, *args, p=None, post=None):
         result = post(result)
     transcript.append([label, result])
     return result
+
+
+def stock(names):
+    """gosupervisor lists its own namespace (gosupervisor.*) too, which the
+    reference has not; rpc's tests check those methods."""
+    if isinstance(names, list):
+        return [n for n in names if not n.startswith('gosupervisor.')]
+    return names
 
 
 def by_name(results):
@@ -139,7 +151,7 @@ for m in ('getAPIVersion', 'getVersion', 'getSupervisorVersion', 'getIdentificat
 
 # 3. Introspection. Our docstrings are our own prose: the Go side
 # rewrites methodHelp texts (see the rule there).
-methods = rec('listMethods', 'system.listMethods')
+methods = rec('listMethods', 'system.listMethods', post=stock)
 for m in methods:
     rec('methodHelp ' + m, 'system.methodHelp', m)
     rec('methodSignature ' + m, 'system.methodSignature', m)
@@ -340,7 +352,7 @@ rec('getAllProcessInfo after update', 'supervisor.getAllProcessInfo')
 rec('restart', 'supervisor.restart')
 rec('getState restarting', 'supervisor.getState')
 rec('getProcessInfo restarting', 'supervisor.getProcessInfo', 'cat')
-rec('listMethods restarting', 'system.listMethods', post=len)
+rec('listMethods restarting', 'system.listMethods', post=lambda r: len(stock(r)) if isinstance(r, list) else r)
 
 
 def back():

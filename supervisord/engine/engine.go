@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/cgroup"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
@@ -67,6 +68,10 @@ type Options struct {
 	// supervisord (it is PID 1 or a child subreaper): the reaper then logs
 	// the unknown pids it reaps at debug level, not info.
 	AdoptsOrphans bool
+	// CgroupHost is where programs' cgroups are made; nil = this
+	// process's own cgroups on the real filesystem. Tests give a
+	// delegated cgroup of their own.
+	CgroupHost *cgroup.Host
 }
 
 // ChildRecorder keeps a record of the running children outside the
@@ -131,6 +136,16 @@ type Engine struct {
 	// it works again.
 	recordFailing bool
 	pub           publisher // snapshots for read-only calls (snapshot.go)
+
+	// Resources (resources.go, sampler.go): where cgroups go (nil:
+	// none), the system's OOM kill count last seen, record ids, the
+	// sampler and the monitor goroutine.
+	cgroups   *cgroup.Hierarchy
+	oomSystem uint64
+	oomSeen   bool
+	lastID    uint64
+	samples   *sampler
+	monitor   monitorState
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
@@ -156,13 +171,15 @@ func New(o Options) (*Engine, error) {
 		groups:     map[string]*group{},
 		byPID:      map[int]*process{},
 		syslog:     logrot.NewSyslog(nil),
+		samples:    newSampler(),
+		monitor:    monitorState{kick: make(chan struct{}, 1)},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
 	}
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
-	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, start: e.requestStart}
+	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, start: e.requestStart, members: e.survivors}
 	if !o.Config.Supervisord.NoCleanup {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
 	}
@@ -181,6 +198,16 @@ func New(o Options) (*Engine, error) {
 
 // kill reaches the OS; Run sets e.os before anything can be signalled.
 func (e *Engine) kill(pid int, sig syscall.Signal) error { return e.os.Kill(pid, sig) }
+
+// survivors are the live processes p's exited instance left in its
+// process group (it leads its own) or in its cgroup.
+func (e *Engine) survivors(p *process) []Survivor {
+	var also []int
+	if p.res.leaf != nil {
+		also = p.res.leaf.Pids()
+	}
+	return e.os.Survivors(p.pid, also)
+}
 
 // Run is the engine loop. It starts the autostart programs in priority
 // order and runs until a shutdown or restart request has stopped every
@@ -201,6 +228,8 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	ctxDone := ctx.Done()
 	var timerC <-chan time.Time
 	stopTimer := func() bool { return false }
+	e.setupCgroups()
+	e.readSystemOOMKills()
 	e.reap(e.clock.Now())
 	e.supervisorRunning(e.clock.Now())
 	stepped := false
@@ -219,10 +248,13 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(e.clock.Now()), 0))
 		}
 		e.flushChildren()
-		e.publish()
+		if e.publish() && e.monitor.active {
+			e.kickMonitor()
+		}
 		if !stepped {
 			stepped = true
 			close(e.stepped)
+			e.startMonitor()
 		}
 		select {
 		case <-ctxDone:
@@ -239,6 +271,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		}
 	}
 	stopTimer()
+	e.stopMonitor()
 	e.finishWaiters()
 	e.stopAllIO()
 	e.closeGroups()
@@ -255,6 +288,7 @@ func (e *Engine) step(now time.Time) {
 	for _, g := range e.order {
 		for _, p := range g.procs {
 			e.mach.transition(p, now, mood)
+			e.resourcesDue(p, now)
 		}
 	}
 	e.deferredStops(now)
@@ -291,10 +325,11 @@ func (e *Engine) flushChildren() {
 // reap collects every exited child: wait4(-1, WNOHANG) until none is left.
 func (e *Engine) reap(now time.Time) {
 	for {
-		pid, ws, ok := e.os.Reap()
+		r, ok := e.os.Reap()
 		if !ok {
 			return
 		}
+		pid, ws := r.PID, r.Status
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
@@ -306,10 +341,12 @@ func (e *Engine) reap(now time.Time) {
 			continue
 		}
 		delete(e.byPID, pid)
+		facts := exitFacts{pid: pid, serial: p.serial, started: p.started, killing: p.killing, cpu: r.CPU}
 		if e.opts.Children != nil {
 			e.opts.Children.Ended(pid)
 		}
 		e.mach.finish(p, ws, now)
+		e.recordExit(p, ws, facts, now)
 		e.releaseIO(p, now)
 		e.releaseSocket(p.group)
 	}

@@ -142,12 +142,14 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 		filter, atEOF := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel))
 		coalesce := e.outputCoalesce(p, o.channel)
 		e.pumps.Add(1)
+		tail := e.outputTailer(p, o.channel, p.logs[o.channel].path)
 		go func() {
 			defer e.pumps.Done()
 			_ = logrot.Pump(o.r, w, filter, logrot.WithCoalesce(coalesce))
 			if atEOF != nil {
 				atEOF()
 			}
+			tail()
 		}()
 	}
 	if io.stdin != nil {

@@ -28,6 +28,11 @@ type process struct {
 	spawnErr   string
 	exitStatus int
 	lastReport time.Time // last "waiting for x to stop"
+	// daemonized is the warning that this start's instance exited early
+	// leaving its process group alive ("" = none); it becomes the FATAL
+	// description.
+	daemonized string
+	killWarned bool      // this start's SIGKILL after stopwaitsecs was warned
 	due        deadlines // when the machine acts on p by itself
 	// exitWS is the last exit's wait status (exit_on_end, messages).
 	exitWS syscall.WaitStatus
@@ -39,6 +44,8 @@ type process struct {
 	logs [len(protocol.Channels)]channelLog
 	// io is the running instance's parent-side pipes; nil when not running.
 	io *instanceIO
+	// res is the resource bookkeeping: cgroup, counters, crash records.
+	res resState
 }
 
 // channelLog is one output channel's log file.
