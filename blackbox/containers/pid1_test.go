@@ -148,9 +148,9 @@ func noZombies(t *testing.T, pid int) {
 func TestPID1(t *testing.T) {
 	marker := fmt.Sprintf("orphan-%d", time.Now().UnixNano())
 	r := newRun(t, ours, "", "")
-	// The sleeper lives 8 s: past the wait for every program to run (db
+	// The sleeper lives 15 s: past the wait for every program to run (db
 	// takes 3 s), and it must be seen alive, then gone.
-	r.writeConfig(t, "logfile=/dev/stdout\nlogfile_maxbytes=1KB\n", program("orphaner", "orphan", marker+" 8", "")+
+	r.writeConfig(t, "logfile=/dev/stdout\nlogfile_maxbytes=1KB\n", program("orphaner", "orphan", marker+" 15", "")+
 		program("talker", "bytes", "5000", "stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=1KB\nredirect_stderr=true")+
 		program("usr1", "signal1", strconv.Itoa(int(syscall.SIGUSR1)), "")+
 		// db's start line comes within its startsecs, before api spawns.
@@ -260,7 +260,7 @@ func TestSubreaper(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprintf("subreaper=%v", on), func(t *testing.T) {
 			marker := fmt.Sprintf("orphan-%d", time.Now().UnixNano())
-			r := newRun(t, ours, fmt.Sprintf("subreaper=%v", on), program("orphaner", "orphan", marker+" 5", ""))
+			r := newRun(t, ours, fmt.Sprintf("subreaper=%v", on), program("orphaner", "orphan", marker+" 10", ""))
 			r.start(t)
 			pid := r.daemon.Cmd.Process.Pid
 			if !on {
