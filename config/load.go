@@ -83,41 +83,79 @@ type loader struct {
 	here     string
 	ini      *iniFile
 	environ  expansions // ENV_ names; grows with [supervisord] environment
-	warnings []string
+	warnings []Notice   // the reference's parse warnings
 	infos    []string
 	users    userDB
 	userSet  bool // [supervisord] user given (even if empty)
 	// keys is the table of process-section keys (processKeys).
 	keys []keyRow
 	// extErr is the first error in an extension key, reported only when
-	// everything the reference checks has passed.
-	extErr error
+	// everything the reference checks has passed; extErrAt is where.
+	extErr   error
+	extErrAt sectionKey
+	// failAt locates an error where the key last read is not the one at
+	// fault (a check between keys, a group's programs=); nil otherwise.
+	failAt *sectionKey
+	// includeList is what [include] matched, for the Layout.
+	includeList []Include
 }
 
 // Load reads a supervisord configuration file (and its includes), applies
 // defaults and expansions, validates every value and returns the result.
 // Error texts are what the reference prints after "Error: ".
 func Load(path string, opts Options) (*Config, error) {
-	return load(path, opts, processKeys())
+	cfg, _, err := Inspect(path, opts)
+	return cfg, err
+}
+
+// Inspect is Load that also says where things are written: on success
+// the Layout is Config.Layout; when Load fails it still describes what
+// was read (nil when the main file could not be read at all), with the
+// Failure located.
+func Inspect(path string, opts Options) (*Config, *Layout, error) {
+	return inspect(path, opts, processKeys())
 }
 
 // load is Load with the table of process-section keys as a parameter.
 func load(path string, opts Options, keys []keyRow) (*Config, error) {
+	cfg, _, err := inspect(path, opts, keys)
+	return cfg, err
+}
+
+// inspect is Inspect with the table of process-section keys as a
+// parameter.
+func inspect(path string, opts Options, keys []keyRow) (*Config, *Layout, error) {
 	r, err := opts.resolve()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ov, err := parseOverrides(r, opts.Overrides)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l := &loader{r: r, path: path, environ: r.environExpansions(), keys: keys}
 	l.here = filepath.Dir(r.paths.abs(path))
 	data, err := readMain(r, path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l.ini = newIniFile()
+	cfg, err := l.load(data, ov)
+	lay := l.layout(err != nil)
+	if err != nil {
+		lay.Failure = l.failure(lay, err)
+		return nil, lay, err
+	}
+	cfg.Layout = lay
+	for _, i := range l.infos {
+		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelInfo, Text: i})
+	}
+	return cfg, lay, nil
+}
+
+// load reads the main file's text and everything it names.
+func (l *loader) load(data []byte, ov overrides) (*Config, error) {
+	r, path := l.r, l.path
 	if err := l.ini.read(data, path); err != nil {
 		return nil, err
 	}
@@ -150,6 +188,9 @@ func load(path string, opts Options, keys []keyRow) (*Config, error) {
 	if l.extErr != nil {
 		return nil, l.extErr
 	}
+	if err := l.resolveDependencies(cfg.Groups); err != nil {
+		return nil, err
+	}
 	cfg.Supervisord = *sup
 	cfg.ServerURL = fallbackServerURL(cfg)
 	if l.ini.hasSection("supervisorctl") {
@@ -158,12 +199,41 @@ func load(path string, opts Options, keys []keyRow) (*Config, error) {
 		}
 	}
 	for _, w := range l.warnings {
-		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelWarn, Text: w})
-	}
-	for _, i := range l.infos {
-		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelInfo, Text: i})
+		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelWarn, Text: w.Text})
 	}
 	return cfg, nil
+}
+
+// warn adds one of the reference's parse warnings, about a key of a
+// section.
+func (l *loader) warn(code, sec, key, text string) {
+	l.warnings = append(l.warnings, Notice{Code: code, Section: sec, Key: key, Text: text})
+}
+
+// failure locates err, the error Load is returning: the text that could
+// not be read, else the key a check names, else the key read last.
+func (l *loader) failure(lay *Layout, err error) *Failure {
+	f := &Failure{At: Position{File: l.path}}
+	at, named := l.ini.lastAsked, false
+	switch {
+	case l.ini.badLine.File != "":
+		f.At = l.ini.badLine
+		return f
+	case l.failAt != nil:
+		at, named = *l.failAt, true
+	case err == l.extErr:
+		at = l.extErrAt
+	}
+	pos, ok := lay.Where(at.section, at.key)
+	if !ok {
+		return f
+	}
+	f.Section, f.Key, f.At = at.section, at.key, pos
+	if _, written := l.ini.peek(at.section, at.key); !written && !named {
+		// Read last but not written: the section as a whole is at fault.
+		f.Key = ""
+	}
+	return f
 }
 
 // fallbackServerURL is the SUPERVISOR_SERVER_URL for serverurl=AUTO: the

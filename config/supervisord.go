@@ -75,6 +75,7 @@ func (l *loader) supervisord() (*Supervisord, error) {
 	if nd := str("notify_dir", ""); nd != "" {
 		s.NotifyDir = l.r.paths.normalize(nd)
 	}
+	l.supervisordExtensions(s)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +186,7 @@ func (l *loader) realize(s *Supervisord, ov overrides) error {
 	if l.userSet {
 		uid, err := l.users.nameToUID(s.User)
 		if err != nil {
+			l.failAt = &sectionKey{"supervisord", "user"}
 			return err
 		}
 		s.UID, s.GID = uid, l.users.gidForUID(uid)

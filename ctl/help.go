@@ -275,7 +275,26 @@ func columnize(words []string, displayWidth int) string {
 
 // help prints the help of command name.
 func (c *controller) help(name string) {
-	fmt.Fprint(c.out, helpTopics[name].render())
+	t, ok := helpTopics[name]
+	if !ok {
+		t = extensionTopics[name]
+	}
+	fmt.Fprint(c.out, t.render())
+}
+
+// extensionTopics is the help of gosupervisor's own commands. "help"
+// does not list them, so its output stays the reference's; "help top"
+// shows them.
+var extensionTopics = map[string]topic{
+	"top": {
+		usages: []usage{
+			{"top", "Show each process's CPU and memory (its whole process tree), refreshed every 2 seconds until Ctrl-C."},
+			{"top <name> [...]", "Show only the processes named (name, group:name or group:*)."},
+			{"top -n <count>", "Show the table count times, then stop (-n 1: once, without clearing the screen)."},
+			{"top -d <seconds>", "Refresh every so many seconds."},
+		},
+		remarks: []string{"CPU% is over the interval since the daemon's previous sample; RSS sums the tree's processes; CGROUP is the memory charged to the program's cgroup (cgroup_* keys). A gosupervisor command: the reference's supervisord does not serve it."},
+	},
 }
 
 // refuseArgs reports (and prints, with the command's help) that cmd,
@@ -299,6 +318,8 @@ func (c *controller) doHelp(arg string) error {
 		fmt.Fprint(c.out, topicList(listedCommands()))
 	default:
 		if t, ok := helpTopics[arg]; ok {
+			fmt.Fprint(c.out, t.render())
+		} else if t, ok := extensionTopics[arg]; ok {
 			fmt.Fprint(c.out, t.render())
 		} else {
 			c.output("*** No help on " + arg)

@@ -23,6 +23,7 @@ type Backend interface {
 	processControl
 	processLogs
 	extensionReader
+	resourceReader
 }
 
 // daemonControl is what the methods about supervisord itself use.

@@ -242,12 +242,15 @@ func TestIntrospection(t *testing.T) {
 	// gosupervisor's own namespace: listed, never in supervisor.*.
 	want["gosupervisor.getProcessHealth"] = []string{"struct", "string"}
 	want["gosupervisor.getAllProcessHealth"] = []string{"array"}
+	want["gosupervisor.getProcessResources"] = []string{"struct", "string"}
+	want["gosupervisor.getAllProcessResources"] = []string{"array"}
+	want["gosupervisor.getProcessExits"] = []string{"array", "string"}
 	got, err := c.call("system.listMethods")
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := got.([]any)
-	if len(names) != 43 || len(want) != 43 {
+	if len(names) != 46 || len(want) != 46 {
 		t.Fatalf("listMethods has %d names (want table %d): %v", len(names), len(want), names)
 	}
 	for i, n := range names {
@@ -349,7 +352,14 @@ func TestWaitHonoursClientContext(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// The client leaves once the call waits: a cancel before the request
+	// reached the server would test nothing.
+	select {
+	case <-b.startBlocked:
+		cancel()
+	case <-time.After(60 * time.Second):
+		t.Fatal("the call never reached the backend")
+	}
 	select {
 	case err := <-b.startCancel:
 		if !errors.Is(err, context.Canceled) {
@@ -381,7 +391,14 @@ func TestMulticallStopsWhenClientLeaves(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// The client leaves once the call waits: a cancel before the request
+	// reached the server would test nothing.
+	select {
+	case <-b.startBlocked:
+		cancel()
+	case <-time.After(60 * time.Second):
+		t.Fatal("the call never reached the backend")
+	}
 	select {
 	case <-b.startCancel:
 	case <-time.After(10 * time.Second):

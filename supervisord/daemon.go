@@ -17,6 +17,7 @@ import (
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/events"
+	"gosupervisor/supervisord/orphans"
 )
 
 // daemon is one supervisord process: the state that survives restarts.
@@ -68,12 +69,12 @@ func (d *daemon) serve(cfg *config.Config) (int, error) {
 
 	first := true
 	for {
-		next, err := d.runOnce(cfg, first, signals)
+		next, status, err := d.runOnce(cfg, first, signals)
 		if err != nil {
 			return 2, err // a usage error exits 2, any other 1 (see Main)
 		}
 		if next == nil {
-			return 0, nil
+			return status, nil
 		}
 		cfg, first = next, false
 	}
@@ -83,20 +84,20 @@ func (d *daemon) serve(cfg *config.Config) (int, error) {
 // (setuid, rlimits on the first run, main log, parse messages, groups, HTTP
 // servers, daemonizing on the first run, pidfile), then the engine loop
 // with signal handling. It returns the config for the next run after a
-// restart request, or nil after a shutdown.
-func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signal) (*config.Config, error) {
+// restart request, or nil and the exit status after a shutdown.
+func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signal) (*config.Config, int, error) {
 	var startup startupMessages
 	if err := setUser(cfg, &startup); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if first {
 		if err := raiseLimits(cfg, &startup); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	log, err := openMainLog(cfg, d.stdout)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer log.Close()
 	if first && d.serviceWarning != "" {
@@ -105,26 +106,41 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if first && d.service != nil && !cfg.Supervisord.Nodaemon {
 		startup.add(protocol.LevelInfo, "not daemonizing: a service manager waits for supervisord's READY=1 ($NOTIFY_SOCKET is set)")
 	}
-	startup.flush(cfg.Messages, log)
-
+	// The reference's parse messages, then ours about what it ignores.
+	startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
+	for _, w := range cfg.DependencyWarnings() {
+		mainLogger{log}.Logf(protocol.LevelWarn, "%s", w)
+	}
+	adopts := adoptOrphans(cfg, mainLogger{log})
+	if first {
+		handleOrphans(cfg, mainLogger{log})
+	}
 	opts := engine.Options{
 		Config:  cfg,
 		Log:     mainLogger{log},
 		MainLog: log,
 		Reload:  d.load,
 
-		EventSerial: &d.eventSerial,
+		EventSerial:   &d.eventSerial,
+		AdoptsOrphans: adopts,
 	}
 	if d.service != nil {
 		opts.Service = d.service
 	}
+	if rec, err := orphans.NewRecorder(childrenFile(cfg)); err != nil {
+		mainLogger{log}.Logf(protocol.LevelError, "could not record the children for a successor: %v", err)
+	} else {
+		opts.Children = rec
+		// Every child is stopped when Run returns: the record goes.
+		defer func() { _ = rec.Close() }()
+	}
 	eng, err := engine.New(opts)
 	if err != nil {
-		return nil, d.startupFailed(first, log, &usageError{msg: err.Error()})
+		return nil, 0, d.startupFailed(first, log, &usageError{msg: err.Error()})
 	}
 	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr, d.socketBound)
 	if err != nil {
-		return nil, d.startupFailed(first, log, err)
+		return nil, 0, d.startupFailed(first, log, err)
 	}
 	defer servers.close()
 
@@ -141,14 +157,14 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	exit, err := runEngine(eng, log, signals, d.stall)
 	if err != nil {
 		mainLogger{log}.Logf(protocol.LevelCritical, "engine failed: %v", err)
-		return nil, fmt.Errorf("engine: %w", err)
+		return nil, 0, fmt.Errorf("engine: %w", err)
 	}
 	if exit != engine.ExitRestart {
-		return nil, nil
+		return nil, eng.ExitStatus(), nil
 	}
 	// Read and checked by the engine before it stopped anything: a broken
 	// config refused the restart and left every process running.
-	return eng.RestartConfig(), nil
+	return eng.RestartConfig(), 0, nil
 }
 
 // startupFailed returns err, first logging it when it ends a restart: the

@@ -25,6 +25,7 @@ const (
 	actionRun cliAction = iota
 	actionHelp
 	actionVersion
+	actionCheck // --check-config
 )
 
 // cliOptions is the parsed command line.
@@ -35,6 +36,8 @@ type cliOptions struct {
 	// overrides are [supervisord] keys set on the command line, as raw
 	// config values (config.Options.Overrides): the command line wins.
 	overrides map[string]string
+	// format is --format's value for --check-config: "text" or "json".
+	format string
 }
 
 // flagSpec describes one option as the reference declares it: a short
@@ -47,6 +50,10 @@ type flagSpec struct {
 	key      string // config key overridden; "" for -c and handlers
 	validate func(string) (string, error)
 	action   cliAction // actionHelp/actionVersion for -h/-v
+	// exact options are ours, not the reference's: only their full
+	// name is recognised, so that every abbreviation the reference
+	// accepts (--c for --configuration) still means what it did.
+	exact bool
 }
 
 // supervisordFlags lists every option of supervisord 4.2.5 in the
@@ -76,6 +83,8 @@ func supervisordFlags() []flagSpec {
 		// Accepted for compatibility; we have no profiler to run under.
 		{long: "profile_options", hasArg: true, key: "profile_options"},
 		{short: 's', long: "silent", key: "silent"},
+		{long: "check-config", key: "check-config", action: actionCheck, exact: true},
+		{long: "format", hasArg: true, key: "format", validate: checkFormat, exact: true},
 	}
 }
 
@@ -83,8 +92,8 @@ func supervisordFlags() []flagSpec {
 // parser does: options processed in order (-h and -v act as soon as they
 // are seen), values checked, an option given twice is a conflict, and no
 // positional argument is allowed.
-func parseArgs(args []string) (cliOptions, error) {
-	opts := cliOptions{overrides: map[string]string{}}
+func parseArgs(args []string) (opts cliOptions, err error) {
+	opts = cliOptions{overrides: map[string]string{}}
 	pairs, rest, err := getopt(args, supervisordFlags())
 	if err != nil {
 		return opts, err
@@ -92,11 +101,19 @@ func parseArgs(args []string) (cliOptions, error) {
 	if len(rest) > 0 {
 		return opts, usagef("positional arguments are not supported: %s", pyrepr.List(rest))
 	}
+	defer func() {
+		if err == nil && opts.format != "" && opts.action == actionRun {
+			err = usagef("--format is an option of --check-config")
+		}
+	}()
 	seen := map[string]bool{}
 	for _, p := range pairs {
-		if p.spec.action != actionRun {
+		switch p.spec.action {
+		case actionHelp, actionVersion:
 			opts.action = p.spec.action
 			return opts, nil
+		case actionCheck:
+			opts.action = actionCheck
 		}
 		value := p.value
 		if !p.spec.hasArg {
@@ -116,8 +133,10 @@ func parseArgs(args []string) (cliOptions, error) {
 		switch p.spec.key {
 		case "-c":
 			opts.configFile = value
-		case "profile_options":
-			// accepted and ignored
+		case "profile_options", "check-config":
+			// accepted and ignored; the action is set above
+		case "format":
+			opts.format = value
 		default:
 			opts.overrides[p.spec.key] = value
 		}
@@ -195,7 +214,7 @@ func longOption(opt string, args []string, specs []flagSpec) (optPair, []string,
 	var matches []*flagSpec
 	var exact *flagSpec
 	for i := range specs {
-		if specs[i].long == "" || !strings.HasPrefix(specs[i].long, opt) {
+		if specs[i].long == "" || !strings.HasPrefix(specs[i].long, opt) || specs[i].exact && specs[i].long != opt {
 			continue
 		}
 		matches = append(matches, &specs[i])
@@ -248,6 +267,13 @@ func checkByteSize(v string) (string, error) {
 	return v, err
 }
 
+func checkFormat(v string) (string, error) {
+	if v != "text" && v != "json" {
+		return v, fmt.Errorf("the format is text or json")
+	}
+	return v, nil
+}
+
 func checkLogLevel(v string) (string, error) {
 	_, err := config.ParseLogLevel(v)
 	return v, err
@@ -279,4 +305,7 @@ Options:
 -t/--strip_ansi -- remove ANSI escape sequences from child output
 --minprocs NUM -- processes that must be available to start
 --profile_options OPTIONS -- accepted for compatibility and ignored
+--check-config -- read the configuration as the daemon would, report
+    mistakes (file, line, section, key) and exit: 0 clean, 1 warnings, 2 errors
+--format text|json -- the report's form with --check-config (default text)
 `

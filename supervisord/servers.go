@@ -14,6 +14,7 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/metrics"
 	"gosupervisor/rpc"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/webui"
@@ -25,7 +26,7 @@ const stockRPCFactory = "supervisor.rpcinterface:make_main_rpcinterface"
 
 // httpServers are the running HTTP servers of one engine life.
 type httpServers struct {
-	servers []*http.Server
+	servers []*rpc.Server
 	// cancel ends every request's context (endless /logtail streams,
 	// calls still waiting for a process).
 	cancel context.CancelFunc
@@ -65,6 +66,15 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 		f := rpc.FaultOf(err)
 		return f.Code, f.String
 	}})
+	var metricsHandler http.Handler
+	if cfg.Supervisord.Metrics {
+		// Off by default: with metrics=true every server serves
+		// /metrics, behind its own authentication.
+		metricsHandler = metrics.Handler(eng, metrics.Options{
+			Version: protocol.Version, Identifier: cfg.Supervisord.Identifier,
+			NodeExporter: cfg.Supervisord.MetricsCompat == config.MetricsCompatNodeExporter,
+		})
+	}
 	for i, s := range all {
 		ln, err := s.listen()
 		if err != nil {
@@ -93,6 +103,7 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 			CheckHost:  s.localNames != nil,
 			LocalNames: s.localNames,
 			UI:         ui,
+			Metrics:    metricsHandler,
 			Log:        func(level protocol.Level, msg string) { log.Logf(level, "%s", msg) },
 			LogLevel:   cfg.Supervisord.LogLevel,
 		}))

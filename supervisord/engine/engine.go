@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/cgroup"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
@@ -72,6 +73,26 @@ type Options struct {
 	// Service is the service manager supervisord runs under ($NOTIFY_SOCKET),
 	// nil when there is none.
 	Service ServiceManager
+	// Children, when set, is told of every child spawned and reaped (the
+	// state file that lets a successor find the orphans of a crash).
+	Children ChildRecorder
+	// AdoptsOrphans says that orphaned descendants are reparented to
+	// supervisord (it is PID 1 or a child subreaper): the reaper then logs
+	// the unknown pids it reaps at debug level, not info.
+	AdoptsOrphans bool
+	// CgroupHost is where programs' cgroups are made; nil = this
+	// process's own cgroups on the real filesystem. Tests give a
+	// delegated cgroup of their own.
+	CgroupHost *cgroup.Host
+}
+
+// ChildRecorder keeps a record of the running children outside the
+// daemon. The engine loop calls it; it need not be safe for concurrent
+// use. Flush comes after each loop step that changed something.
+type ChildRecorder interface {
+	Started(pid int, group, name string) error
+	Ended(pid int)
+	Flush() error
 }
 
 // Exit says why Run returned.
@@ -118,7 +139,25 @@ type Engine struct {
 	exit       Exit
 	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
-	pub        publisher // snapshots for read-only calls (snapshot.go)
+	// exitStatus is what an exit policy decided supervisord exits with.
+	exitStatus int
+	// inCall is the set of processes the request being handled acts on
+	// (nil between requests): a pull-in or a hold spares them.
+	inCall map[*process]bool
+	// recordFailing is set once a ChildRecorder error was logged, until
+	// it works again.
+	recordFailing bool
+	pub           publisher // snapshots for read-only calls (snapshot.go)
+
+	// Resources (resources.go, sampler.go): where cgroups go (nil:
+	// none), the system's OOM kill count last seen, record ids, the
+	// sampler and the monitor goroutine.
+	cgroups   *cgroup.Hierarchy
+	oomSystem uint64
+	oomSeen   bool
+	lastID    uint64
+	samples   *sampler
+	monitor   monitorState
 
 	// sd_notify, health checks and the service manager (notify.go,
 	// health.go, service.go).
@@ -160,13 +199,15 @@ func New(o Options) (*Engine, error) {
 		healthc:    make(chan health.Report),
 		probes:     map[int]*probe{},
 		svc:        serviceState{mood: protocol.SupervisorRunning},
+		samples:    newSampler(),
+		monitor:    monitorState{kick: make(chan struct{}, 1)},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
 	}
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
-	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
+	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, start: e.requestStart, members: e.survivors}
 	if !o.Config.Supervisord.NoCleanup {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
 	}
@@ -185,6 +226,16 @@ func New(o Options) (*Engine, error) {
 
 // kill reaches the OS; Run sets e.os before anything can be signalled.
 func (e *Engine) kill(pid int, sig syscall.Signal) error { return e.os.Kill(pid, sig) }
+
+// survivors are the live processes p's exited instance left in its
+// process group (it leads its own) or in its cgroup.
+func (e *Engine) survivors(p *process) []Survivor {
+	var also []int
+	if p.res.leaf != nil {
+		also = p.res.leaf.Pids()
+	}
+	return e.os.Survivors(p.pid, also)
+}
 
 // Run is the engine loop. It starts the autostart programs in priority
 // order and runs until a shutdown or restart request has stopped every
@@ -205,6 +256,8 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	ctxDone := ctx.Done()
 	var timerC <-chan time.Time
 	stopTimer := func() bool { return false }
+	e.setupCgroups()
+	e.readSystemOOMKills()
 	e.reap(e.clock.Now())
 	e.supervisorRunning(e.clock.Now())
 	stepped := false
@@ -222,10 +275,14 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			// unless some request happened to wake the loop first.
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(e.clock.Now()), 0))
 		}
-		e.publish()
+		e.flushChildren()
+		if e.publish() && e.monitor.active {
+			e.kickMonitor()
+		}
 		if !stepped {
 			stepped = true
 			close(e.stepped)
+			e.startMonitor()
 		}
 		select {
 		case <-ctxDone:
@@ -248,6 +305,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		}
 	}
 	stopTimer()
+	e.stopMonitor()
 	e.closeExtensions()
 	e.finishWaiters()
 	e.stopAllIO()
@@ -266,26 +324,51 @@ func (e *Engine) step(now time.Time) {
 		for _, p := range g.procs {
 			e.mach.transition(p, now, mood)
 			e.extensionsDue(p, now)
+			e.resourcesDue(p, now)
 		}
 	}
 	// Before the shutdown's first step: STOPPING=1 precedes the extra
 	// time asked for each group.
 	e.serviceStep(now)
+	e.deferredStops(now)
+	e.dependencyStep(now, mood)
+	e.checkAllEnded()
 	if mood < protocol.SupervisorRunning {
 		e.shutdownStep(now)
 	}
 	e.tick(now)
 	e.dispatchEvents()
 	e.pollWaiters(now)
+	if e.moodNow() != mood {
+		// An exit policy began a shutdown: start it now, not at the next
+		// wake-up.
+		e.step(now)
+	}
+}
+
+// flushChildren brings the ChildRecorder's record up to date.
+func (e *Engine) flushChildren() {
+	if e.opts.Children == nil {
+		return
+	}
+	if err := e.opts.Children.Flush(); err != nil {
+		if !e.recordFailing {
+			e.log.Logf(protocol.LevelError, "could not record the children for a successor: %v", err)
+			e.recordFailing = true
+		}
+		return
+	}
+	e.recordFailing = false
 }
 
 // reap collects every exited child: wait4(-1, WNOHANG) until none is left.
 func (e *Engine) reap(now time.Time) {
 	for {
-		pid, ws, ok := e.os.Reap()
+		r, ok := e.os.Reap()
 		if !ok {
 			return
 		}
+		pid, ws := r.PID, r.Status
 		if pr := e.probes[pid]; pr != nil {
 			delete(e.probes, pid)
 			e.checkExited(pr, ws, now)
@@ -294,21 +377,31 @@ func (e *Engine) reap(now time.Time) {
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
-			e.log.Logf(protocol.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
+			level := protocol.LevelInfo
+			if e.opts.AdoptsOrphans {
+				level = protocol.LevelDebug
+			}
+			e.log.Logf(level, "reaped unknown pid %d (%s)", pid, how)
 			continue
 		}
 		delete(e.byPID, pid)
+		if e.opts.Children != nil {
+			e.opts.Children.Ended(pid)
+		}
 		if pid != p.pid {
 			// The spawned child of a program that named another main pid
 			// (MAINPID=): the instance lives on as that pid.
+			p.res.cpuDone += r.CPU
 			if pid == p.ntf.child && p.pid != 0 {
 				e.childExitedForMain(p, now)
 			}
 			continue
 		}
+		facts := exitFacts{pid: pid, serial: p.serial, started: p.started, killing: p.killing, cpu: r.CPU}
 		e.stopWatchingMain(p)
 		e.lastWords(p, now)
 		e.mach.finish(p, ws, now)
+		e.recordExit(p, ws, facts, now)
 		e.instanceEnded(p, now)
 	}
 }
@@ -323,7 +416,8 @@ func (e *Engine) instanceEnded(p *process, now time.Time) {
 	p.hc.status.Stop()
 }
 
-// extensionsDue acts on the extension keys' deadlines that are reached.
+// extensionsDue acts on the sd_notify and health check deadlines that
+// are reached.
 func (e *Engine) extensionsDue(p *process, now time.Time) {
 	if reached(p.due.ready, now) && p.state == protocol.StateStarting {
 		e.readyDue(p, now)
@@ -452,9 +546,17 @@ func (e *Engine) stopAllInGroup(g *group, now time.Time) {
 	procs := g.byPriority()
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
+		p.cancelWait()
 		switch p.state {
 		case protocol.StateRunning, protocol.StateStarting:
-			e.mach.stopProcess(p, now)
+			switch {
+			case p.dep.stopDeferred:
+				// Signalled once its dependents have stopped.
+			case len(p.dep.dependents) > 0:
+				e.stopWithDependents(p, now, false)
+			default:
+				e.mach.stopProcess(p, now)
+			}
 		case protocol.StateBackoff:
 			e.mach.giveUp(p, now)
 		}

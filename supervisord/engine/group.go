@@ -46,7 +46,8 @@ func (g *group) unstopped() []*process {
 func (e *Engine) addGroup(gc *config.Group) error {
 	g := &group{cfg: gc, src: e.cfg}
 	for _, pc := range gc.Processes {
-		p := &process{cfg: pc, group: g, exitStatus: 0}
+		e.lastID++
+		p := &process{cfg: pc, group: g, exitStatus: 0, res: resState{id: e.lastID}}
 		for _, ch := range protocol.Channels {
 			if ch == protocol.Stderr && pc.RedirectStderr {
 				continue // no file of its own
@@ -73,6 +74,7 @@ func (e *Engine) addGroup(gc *config.Group) error {
 	// config's own order, by priority then name, is the start-up one).
 	e.order = append(e.order, g)
 	slices.SortStableFunc(e.order, func(a, b *group) int { return cmp.Compare(a.cfg.Priority, b.cfg.Priority) })
+	e.rebuildDeps()
 	e.groupAdded(g)
 	return nil
 }
@@ -81,6 +83,7 @@ func (e *Engine) addGroup(gc *config.Group) error {
 func (e *Engine) removeGroup(g *group) {
 	delete(e.groups, g.cfg.Name)
 	e.order = slices.DeleteFunc(e.order, func(x *group) bool { return x == g })
+	e.rebuildDeps()
 	e.groupRemoved(g)
 	e.closeGroup(g)
 }
@@ -92,6 +95,7 @@ func (e *Engine) closeGroup(g *group) {
 		g.socket = nil
 	}
 	for _, p := range g.procs {
+		e.releaseLeaf(p)
 		if p.io != nil {
 			p.io.abandon(time.Now())
 			p.io = nil

@@ -117,11 +117,15 @@ func (e *Engine) healthRunner() HealthRunner {
 func (e *Engine) spawnCheck(p *process) (int, error) {
 	pc := *p.cfg
 	pc.Command, pc.Argv, pc.ArgvErr = p.cfg.Health.Command, p.cfg.Health.Argv, ""
-	path, argv, err := e.resolveCommand(p.group.src, &pc)
+	path, argv, err := ResolveCommand(p.group.src, &pc)
 	if err != nil {
 		return 0, err
 	}
 	cred, err := credential(p.cfg)
+	if err != nil {
+		return 0, err
+	}
+	env, err := e.childEnv(p)
 	if err != nil {
 		return 0, err
 	}
@@ -135,7 +139,7 @@ func (e *Engine) spawnCheck(p *process) (int, error) {
 		return 0, err
 	}
 	pid, err := e.os.Start(&SpawnSpec{
-		Path: path, Argv: argv, Env: stripNotifyEnv(e.childEnv(p)), Dir: p.cfg.Directory,
+		Path: path, Argv: argv, Env: stripNotifyEnv(env), Dir: p.cfg.Directory,
 		Umask: p.cfg.Umask, Files: []*os.File{null, w, w}, Credential: cred,
 	})
 	w.Close()

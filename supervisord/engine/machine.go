@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,22 @@ type machine struct {
 	// changed is called after every state change: the one place where
 	// PROCESS_STATE events will be born.
 	changed func(p *process, from protocol.ProcessState, now time.Time)
+	// start begins an autostart; nil means spawn at once. The engine's
+	// goes through the process's dependencies (requestStart).
+	start func(p *process, now time.Time)
+	// members lists the live processes p's exited instance left behind
+	// (OS.Survivors); nil = never look.
+	members func(p *process) []Survivor
+}
+
+// begin makes p's autostart.
+func (m *machine) begin(p *process, now time.Time) {
+	if m.start != nil {
+		m.start(p, now)
+		return
+	}
+	p.dep.requested = true
+	m.spawnProcess(p, now)
 }
 
 func (m *machine) logf(level protocol.Level, format string, args ...any) {
@@ -61,8 +78,8 @@ func (m *machine) changeState(p *process, to protocol.ProcessState, now time.Tim
 	p.due.leave(from)
 	if to == protocol.StateBackoff {
 		p.backoff++
-		// Retried once strictly more than backoff seconds have passed.
-		p.due.retry = now.Add(time.Duration(p.backoff) * time.Second).Add(time.Nanosecond)
+		// Retried once strictly more than the delay has passed.
+		p.due.retry = now.Add(p.retryDelay()).Add(time.Nanosecond)
 	}
 	if m.changed != nil {
 		m.changed(p, from, now)
@@ -81,10 +98,16 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 		m.logf(protocol.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), p.state, protocol.StateStarting)
 		return
 	}
+	if p.state != protocol.StateBackoff {
+		// A new start, not a retry: its pitfalls are warned afresh.
+		p.daemonized, p.killWarned = "", false
+	}
 	p.killing = false
 	p.forced = ""
 	p.spawnErr = ""
-	p.exitStatus = 0
+	p.exitStatus, p.exitWS = 0, 0
+	p.cancelWait()
+	p.dep.failed = ""
 	p.started = now
 	p.serial++
 	m.changeState(p, protocol.StateStarting, now)
@@ -123,12 +146,10 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 					m.spawnProcess(p, now)
 				}
 			}
-		case state == protocol.StateStopped && p.started.IsZero():
-			if p.cfg.Autostart {
-				m.spawnProcess(p, now)
-			}
+		case p.willAutostart():
+			m.begin(p, now)
 		case state == protocol.StateBackoff:
-			if p.backoff <= p.cfg.StartRetries && reached(p.due.retry, now) {
+			if !p.retriesExhausted() && reached(p.due.retry, now) {
 				m.spawnProcess(p, now)
 			}
 		}
@@ -141,13 +162,18 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 			m.logf(protocol.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", p.name(), p.cfg.StartSecs)
 		}
 	case protocol.StateBackoff:
-		if p.backoff > p.cfg.StartRetries {
+		if p.retriesExhausted() {
 			m.giveUp(p, now)
 			m.logf(protocol.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.name())
 		}
 	case protocol.StateStopping:
 		if reached(p.due.kill, now) {
 			m.logf(protocol.LevelWarn, "killing %s (%d) with SIGKILL", pyrepr.Str(p.name()), p.pid)
+			if !p.killWarned {
+				// The deadline re-arms while the kill is not reaped: once.
+				p.killWarned = true
+				m.logf(protocol.LevelWarn, "%s", ignoredStopText(p))
+			}
 			m.killProcess(p, syscall.SIGKILL, now)
 		}
 	}
@@ -155,6 +181,9 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 
 func (m *machine) giveUp(p *process, now time.Time) {
 	p.backoff = 0
+	if p.daemonized != "" {
+		p.spawnErr = p.daemonized
+	}
 	m.changeState(p, protocol.StateFatal, now)
 }
 
@@ -242,22 +271,22 @@ func (m *machine) stopReport(p *process, now time.Time) {
 	}
 }
 
+// unknownExit is the wait status kept for an instance whose exit status
+// cannot be known, its main pid not being a child of ours (MAINPID=):
+// WCONTINUED's status, which wait4 never returns here (it is not asked
+// for). decodeWaitStatus words it "exit status unknown".
+const unknownExit = syscall.WaitStatus(0xffff)
+
+// finishUnknown handles the end of an instance whose exit status cannot
+// be known.
+func (m *machine) finishUnknown(p *process, now time.Time) {
+	m.finish(p, unknownExit, now)
+}
+
 // finish handles the reaped exit of p's current instance.
 func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 	code, how := decodeWaitStatus(ws)
-	m.finishWith(p, code, how, now)
-}
-
-// finishUnknown handles the end of an instance whose exit status cannot
-// be known: its main pid was not a child of ours (MAINPID=).
-func (m *machine) finishUnknown(p *process, now time.Time) {
-	m.finishWith(p, -1, "exit status unknown", now)
-}
-
-// finishWith handles the end of p's current instance with exit code code
-// (-1 after a signal), described as how.
-func (m *machine) finishWith(p *process, code int, how string, now time.Time) {
-	p.stopped = now
+	p.stopped, p.exitWS = now, ws
 	// A program that reports readiness has started only once it said so.
 	tooQuickly := now.Sub(p.started) < time.Duration(p.cfg.StartSecs)*time.Second || p.cfg.Notify.Ready
 	expected := p.expected(code) && p.forced == ""
@@ -280,6 +309,7 @@ func (m *machine) finishWith(p *process, code int, how string, now time.Time) {
 			p.spawnErr = why
 		}
 		m.logf(protocol.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
+		m.checkDaemonized(p, expected)
 		m.changeState(p, protocol.StateBackoff, now)
 	default:
 		p.backoff = 0
@@ -300,10 +330,62 @@ func (m *machine) finishWith(p *process, code int, how string, now time.Time) {
 	p.pid = 0
 }
 
+// checkDaemonized warns, once a start, when p's instance exited within
+// startsecs with an expected status while processes of its process group
+// live on: the program most likely forked a daemon and exited, so
+// supervisord retries it, gives up, and the real server runs
+// unsupervised. The text becomes the FATAL description.
+func (m *machine) checkDaemonized(p *process, expected bool) {
+	if !expected || m.members == nil || p.daemonized != "" {
+		return
+	}
+	left := m.members(p)
+	if len(left) == 0 {
+		return
+	}
+	p.daemonized = daemonizedText(p.name(), left)
+	m.logf(protocol.LevelWarn, "%s", p.daemonized)
+}
+
+// maxSurvivorsNamed bounds the pids a daemonize warning names.
+const maxSurvivorsNamed = 5
+
+// daemonizedText is the warning for a program named name that left
+// processes left running.
+func daemonizedText(name string, left []Survivor) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s exited but left ", name)
+	if len(left) > 1 {
+		b.WriteString("pids ")
+	} else {
+		b.WriteString("pid ")
+	}
+	for i, s := range left[:min(len(left), maxSurvivorsNamed)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d (%s)", s.PID, s.Name)
+	}
+	if len(left) > maxSurvivorsNamed {
+		fmt.Fprintf(&b, " and %d more", len(left)-maxSurvivorsNamed)
+	}
+	b.WriteString(" running: it probably daemonizes itself; run it in the foreground")
+	return b.String()
+}
+
+// ignoredStopText is the warning for p killed with SIGKILL once
+// stopwaitsecs have passed since its stop signal.
+func ignoredStopText(p *process) string {
+	return fmt.Sprintf("%s ignored its stopsignal %s for %d seconds and is killed with SIGKILL: what it had not saved is lost; raise stopwaitsecs if it needs longer to stop, or set stopsignal to the signal it stops on",
+		p.name(), config.SignalName(p.cfg.StopSignal), p.cfg.StopWaitSecs)
+}
+
 // decodeWaitStatus is the reference's decode_wait_status: the exit code
 // (-1 after a signal) and the text logged for it.
 func decodeWaitStatus(ws syscall.WaitStatus) (int, string) {
 	switch {
+	case ws == unknownExit:
+		return -1, "exit status unknown"
 	case ws.Exited():
 		return ws.ExitStatus(), fmt.Sprintf("exit status %d", ws.ExitStatus())
 	case ws.Signaled():

@@ -63,10 +63,6 @@ func (n dirNotifier) Listen(o notify.Options) (NotifySocket, error) {
 
 func (n dirNotifier) Close() error { return n.d.Close() }
 
-// ExitReason says why the engine itself ended an instance; "" when it
-// did not (the program exited, or was stopped on request).
-type ExitReason string
-
 // The reasons the engine ends an instance by itself. Such an exit never
 // counts as expected, so autorestart=unexpected restarts the program.
 const (
@@ -487,10 +483,18 @@ func (e *Engine) childExitedForMain(p *process, now time.Time) {
 	if e.watchMain(p) {
 		return
 	}
-	// Gone already.
+	e.mainEnded(p, now) // gone already
+}
+
+// mainEnded handles the end of p's main pid when it is not our child:
+// its exit status is unknown.
+func (e *Engine) mainEnded(p *process, now time.Time) {
+	e.stopWatchingMain(p)
 	delete(e.byPID, p.pid)
+	facts := exitFacts{pid: p.pid, serial: p.serial, started: p.started, killing: p.killing}
 	e.lastWords(p, now)
 	e.mach.finishUnknown(p, now)
+	e.recordExit(p, unknownExit, facts, now)
 	e.instanceEnded(p, now)
 }
 
@@ -531,11 +535,7 @@ func (e *Engine) mainExited(token any, now time.Time) {
 	if p.serial != x.serial || p.pid != x.pid {
 		return // reaped (subreaper), or another instance by now
 	}
-	e.stopWatchingMain(p)
-	delete(e.byPID, p.pid)
-	e.lastWords(p, now)
-	e.mach.finishUnknown(p, now)
-	e.instanceEnded(p, now)
+	e.mainEnded(p, now)
 }
 
 // lastWords handles what p's instance sent before it exited and the

@@ -7,8 +7,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -72,8 +76,15 @@ func (r *realOS) forward() {
 
 func (r *realOS) Start(spec *SpawnSpec) (int, error) {
 	sys := &syscall.SysProcAttr{Setpgid: true}
+	procs := filepath.Join(spec.CgroupDir, "cgroup.procs")
 	if spec.CgroupDir == "" {
 		return r.start(spec, sys, nil)
+	}
+	if spec.needsShim() {
+		// The shim is a Go program: created in the leaf, its runtime's
+		// threads would count against pids.max (and could fail to
+		// start); it joins just before exec instead.
+		return r.start(spec, sys, []string{procs})
 	}
 	fd, err := unix.Open(spec.CgroupDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -86,7 +97,7 @@ func (r *realOS) Start(spec *SpawnSpec) (int, error) {
 		// clone3 is missing (kernel < 5.7) or filtered (seccomp): nothing
 		// ran, and the shim joins the leaf before the program starts.
 		sys.UseCgroupFD, sys.CgroupFD = false, 0
-		return r.start(spec, sys, []string{filepath.Join(spec.CgroupDir, "cgroup.procs")})
+		return r.start(spec, sys, []string{procs})
 	}
 	return pid, err
 }
@@ -157,21 +168,74 @@ func errnoOf(err error) syscall.Errno {
 
 func (r *realOS) Kill(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
 
-func (r *realOS) Reap() (int, syscall.WaitStatus, bool) {
+func (r *realOS) Reap() (Reaped, bool) {
 	for {
 		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		var ru syscall.Rusage
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, &ru)
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
 		if err != nil || pid <= 0 {
-			return 0, 0, false
+			return Reaped{}, false
 		}
-		return pid, ws, true
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		return Reaped{PID: pid, Status: ws, CPU: cpu}, true
 	}
 }
 
 func (r *realOS) ChildExited() <-chan struct{} { return r.exited }
+
+// Survivors scans /proc: only when a program exits within startsecs, so
+// the loop pays for it rarely.
+func (r *realOS) Survivors(pgid int, also []int) []Survivor {
+	return survivors("/proc", pgid, also)
+}
+
+// survivors lists the live processes of process group pgid and among
+// also found in the proc file system mounted at proc, by pid.
+func survivors(proc string, pgid int, also []int) []Survivor {
+	entries, err := os.ReadDir(proc)
+	if err != nil {
+		return nil
+	}
+	var out []Survivor
+	for _, ent := range entries {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(proc, ent.Name(), "stat"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		name, state, group, ok := parseStat(string(b))
+		if ok && (group == pgid || slices.Contains(also, pid)) && state != "Z" && state != "X" {
+			out = append(out, Survivor{PID: pid, Name: name})
+		}
+	}
+	slices.SortFunc(out, func(a, b Survivor) int { return a.PID - b.PID })
+	return out
+}
+
+// parseStat reads the command name, state and process group of a
+// /proc/PID/stat line: "pid (comm) state ppid pgrp ...", where comm may
+// itself hold spaces and parentheses.
+func parseStat(line string) (name, state string, pgrp int, ok bool) {
+	open, end := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+	if open < 0 || end < open {
+		return "", "", 0, false
+	}
+	fields := strings.Fields(line[end+1:])
+	if len(fields) < 3 {
+		return "", "", 0, false
+	}
+	pgrp, err := strconv.Atoi(fields[2])
+	if err != nil {
+		return "", "", 0, false
+	}
+	return line[open+1 : end], fields[0], pgrp, true
+}
 
 func (r *realOS) Close() {
 	signal.Stop(r.sigc)

@@ -142,12 +142,14 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 		filter, atEOF := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel))
 		coalesce := e.outputCoalesce(p, o.channel)
 		e.pumps.Add(1)
+		tail := e.outputTailer(p, o.channel, p.logs[o.channel].path)
 		go func() {
 			defer e.pumps.Done()
 			_ = logrot.Pump(o.r, w, filter, logrot.WithCoalesce(coalesce))
 			if atEOF != nil {
 				atEOF()
 			}
+			tail()
 		}()
 	}
 	if io.stdin != nil {
@@ -194,13 +196,15 @@ type drainingIO struct {
 	until time.Time
 }
 
-// stopAllIO stops every pump now (the engine is ending) and waits for
-// them, so that log writers can be closed after the last write.
+// stopAllIO stops every pump (the engine is ending) and waits for them,
+// so that log writers can be closed after the last write. An exited
+// instance keeps the rest of its drain grace: what a program wrote just
+// before it ended, such as its last lines at a shutdown, is still in its
+// pipe and would be lost (a read past its deadline fails before it
+// reads). Nothing else reads them after the loop ends; a grandchild that
+// holds a pipe open delays the end by drainGrace at most.
 func (e *Engine) stopAllIO() {
 	now := time.Now()
-	for _, d := range e.draining {
-		d.io.abandon(now)
-	}
 	e.draining = nil
 	for _, g := range e.order {
 		for _, p := range g.procs {

@@ -3,6 +3,7 @@ package engine
 import (
 	"io"
 	"slices"
+	"syscall"
 	"time"
 
 	"gosupervisor/config"
@@ -28,13 +29,24 @@ type process struct {
 	spawnErr   string
 	exitStatus int
 	lastReport time.Time // last "waiting for x to stop"
+	// daemonized is the warning that this start's instance exited early
+	// leaving its process group alive ("" = none); it becomes the FATAL
+	// description.
+	daemonized string
+	killWarned bool      // this start's SIGKILL after stopwaitsecs was warned
 	due        deadlines // when the machine acts on p by itself
+	// exitWS is the last exit's wait status (exit_on_end, messages).
+	exitWS syscall.WaitStatus
+	// dep is p's part in depends_on (depends.go).
+	dep depState
 
 	// logs is each channel's log file (by protocol.Channel); stderr's is
 	// unused with redirect_stderr.
 	logs [len(protocol.Channels)]channelLog
 	// io is the running instance's parent-side pipes; nil when not running.
 	io *instanceIO
+	// res is the resource bookkeeping: cgroup, counters, crash records.
+	res resState
 
 	// Extension keys of issue 14 (notify.go, health.go); zero for a
 	// program without them.
@@ -98,6 +110,29 @@ func (p *process) exitedAsExpected() bool {
 	return p.forced == "" && p.expected(p.exitStatus)
 }
 
+// retriesExhausted reports whether a process in BACKOFF has used its
+// startretries; startretries=-1 retries forever (an extension of the
+// reference, where -1 gives up after the first failure).
+func (p *process) retriesExhausted() bool {
+	return p.cfg.StartRetries >= 0 && p.backoff > p.cfg.StartRetries
+}
+
+// retryDelay is how long BACKOFF waits before attempt n+1 after the n-th
+// failure in a row: n seconds (the reference's), or with
+// backoff_max_secs 2^(n-1) seconds up to that cap.
+func (p *process) retryDelay() time.Duration {
+	n := p.backoff
+	limit := p.cfg.BackoffMaxSecs
+	if limit <= 0 {
+		return time.Duration(n) * time.Second
+	}
+	secs := limit
+	if n-1 < 31 && 1<<(n-1) < limit {
+		secs = 1 << (n - 1)
+	}
+	return time.Duration(secs) * time.Second
+}
+
 // deadlines are the instants at which the machine acts on a process by
 // itself, one named field per rule, each acting once the loop's now is
 // not before it. The zero time means not armed. Each is armed when its
@@ -107,6 +142,9 @@ type deadlines struct {
 	running time.Time // STARTING: RUNNING once up longer than startsecs
 	retry   time.Time // BACKOFF: spawn again (1 s, 2 s, ... after each failure)
 	kill    time.Time // STOPPING: SIGKILL once stopwaitsecs have passed
+	// depends is when a start waiting for its dependencies gives up
+	// (depends_on_timeout_secs); armed in any stopped state.
+	depends time.Time
 
 	// The extension keys' deadlines (notify.go, health.go).
 	ready    time.Time // STARTING with notify=true: no READY=1 by then ends the instance
@@ -137,7 +175,7 @@ func reached(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 // other event: the earliest armed deadline (a retry only while spawns are
 // allowed); ok is false when only an event can change p.
 func (p *process) deadline(mood protocol.SupervisorState) (time.Time, bool) {
-	if p.state == protocol.StateBackoff && p.backoff > p.cfg.StartRetries {
+	if p.state == protocol.StateBackoff && p.retriesExhausted() {
 		return time.Time{}, true // gives up on the next step
 	}
 	var at time.Time
@@ -155,6 +193,7 @@ func (p *process) deadline(mood protocol.SupervisorState) (time.Time, bool) {
 	consider(p.due.probe)
 	if mood > protocol.SupervisorRestarting {
 		consider(p.due.retry)
+		consider(p.due.depends)
 	}
 	return at, !at.IsZero()
 }

@@ -14,8 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/envfile"
 	"gosupervisor/internal/execshim"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
+	"gosupervisor/internal/safefs"
 )
 
 // commandError is a command that cannot be run. startProcess pre-checks
@@ -33,10 +36,10 @@ type childError struct{ msg string }
 
 func (c *childError) Error() string { return c.msg }
 
-// resolveCommand finds the program to exec as the reference does: argv[0]
+// ResolveCommand finds the program to exec as the reference does: argv[0]
 // with a slash is used as is, otherwise it is looked up on PATH (the
 // program environment's PATH when it sets one).
-func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string, []string, error) {
+func ResolveCommand(src *config.Config, pc *config.Process) (string, []string, error) {
 	if pc.ArgvErr != "" {
 		return "", nil, &commandError{msg: fmt.Sprintf("can't parse command %s: %s", pyrepr.Str(pc.Command), pc.ArgvErr)}
 	}
@@ -50,7 +53,7 @@ func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string,
 	if strings.Contains(program, "/") {
 		st, _ = os.Stat(filename)
 	} else {
-		for _, dir := range e.searchPath(src, pc) {
+		for _, dir := range searchPath(src, pc) {
 			candidate := filepath.Join(dir, program)
 			if fi, err := os.Stat(candidate); err == nil {
 				filename, st = candidate, fi
@@ -72,7 +75,7 @@ func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string,
 }
 
 // searchPath is the PATH a command is looked up on.
-func (e *Engine) searchPath(src *config.Config, pc *config.Process) []string {
+func searchPath(src *config.Config, pc *config.Process) []string {
 	for _, kv := range src.ProcessEnvironment(pc) {
 		if kv.Key == "PATH" {
 			return strings.Split(kv.Value, ":")
@@ -84,9 +87,17 @@ func (e *Engine) searchPath(src *config.Config, pc *config.Process) []string {
 	return []string{"/bin", "/usr/bin", "/usr/local/bin"}
 }
 
-// childEnv is supervisord's environment, the SUPERVISOR_* variables, then
-// [supervisord] environment, then the program's own (later wins).
-func (e *Engine) childEnv(p *process) []string {
+// childEnv is the child's environment, later layers winning:
+// supervisord's own environment; with user=, HOME, USER, LOGNAME and SHELL
+// from the user's passwd entry; [supervisord] environment_file;
+// [supervisord] environment; the program's environment_file; the
+// program's environment. The SUPERVISOR_* variables beat every layer but
+// the two environment= (where the reference lets a program set them).
+// Variables keep the place they first had (for a stock program the
+// reference's order: its environment, SUPERVISOR_*, environment=). The
+// files are read now, as root, before the switch to user=; one that
+// cannot be read (and is not optional) is a spawn error.
+func (e *Engine) childEnv(p *process) ([]string, error) {
 	var keys []string
 	vals := map[string]string{}
 	set := func(k, v string) {
@@ -99,26 +110,110 @@ func (e *Engine) childEnv(p *process) []string {
 		k, v, _ := strings.Cut(kv, "=")
 		set(k, v)
 	}
-	set("SUPERVISOR_ENABLED", "1")
+	src := p.group.src
+	configured := map[string]bool{}
+	for _, kv := range src.ProcessEnvironment(p.cfg) {
+		configured[kv.Key] = true
+	}
+	if p.cfg.User != "" && p.cfg.UID >= 0 {
+		for _, kv := range userEnvironment(p.cfg.UID) {
+			if !configured[kv.Key] {
+				set(kv.Key, kv.Value)
+			}
+		}
+	}
+	supervisor := []config.EnvVar{{Key: "SUPERVISOR_ENABLED", Value: "1"}}
 	// serverurl=AUTO (the config's value for an absent key too) is the
 	// daemon's own URL; an empty serverurl= sets none, as in the reference.
 	url := p.cfg.ServerURL
 	if strings.EqualFold(strings.TrimSpace(url), "AUTO") {
-		url = autoServerURL(p.group.src)
+		url = autoServerURL(src)
 	}
 	if url != "" {
-		set("SUPERVISOR_SERVER_URL", url)
+		supervisor = append(supervisor, config.EnvVar{Key: "SUPERVISOR_SERVER_URL", Value: url})
 	}
-	set("SUPERVISOR_PROCESS_NAME", p.name())
-	set("SUPERVISOR_GROUP_NAME", p.group.cfg.Name)
-	for _, kv := range p.group.src.ProcessEnvironment(p.cfg) {
+	supervisor = append(supervisor,
+		config.EnvVar{Key: "SUPERVISOR_PROCESS_NAME", Value: p.name()},
+		config.EnvVar{Key: "SUPERVISOR_GROUP_NAME", Value: p.group.cfg.Name})
+	for _, kv := range supervisor {
 		set(kv.Key, kv.Value)
+	}
+	for _, layer := range []struct {
+		files []envfile.Entry
+		env   []config.EnvVar
+	}{
+		{src.Supervisord.EnvironmentFiles, src.Supervisord.Environment},
+		{p.cfg.EnvironmentFiles, p.cfg.Environment},
+	} {
+		if len(layer.files) > 0 {
+			vars, dropped, err := envfile.Load(layer.files, func(path string) (*os.File, error) {
+				return safefs.OpenFile(path, os.O_RDONLY, 0)
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range dropped {
+				e.log.Logf(protocol.LevelWarn, "environment_file %s: ignoring invalid variable names: %s", d.Path, pyrepr.Str(strings.Join(d.Keys, ", ")))
+			}
+			for _, v := range vars {
+				set(v.Key, v.Value)
+			}
+		}
+		for _, kv := range layer.env {
+			set(kv.Key, kv.Value)
+		}
+	}
+	for _, kv := range supervisor {
+		if !configured[kv.Key] {
+			set(kv.Key, kv.Value)
+		}
 	}
 	env := make([]string, 0, len(keys))
 	for _, k := range keys {
 		env = append(env, k+"="+vals[k])
 	}
-	return env
+	return env, nil
+}
+
+// userEnvironment is HOME, USER, LOGNAME and SHELL for uid, from the
+// system's user database (as login(1) sets them); whatever is unknown is
+// left out.
+func userEnvironment(uid int) []config.EnvVar {
+	name, home, shell := passwdEntry(uid)
+	var out []config.EnvVar
+	if home != "" {
+		out = append(out, config.EnvVar{Key: "HOME", Value: home})
+	}
+	if name != "" {
+		out = append(out, config.EnvVar{Key: "USER", Value: name}, config.EnvVar{Key: "LOGNAME", Value: name})
+	}
+	if shell != "" {
+		out = append(out, config.EnvVar{Key: "SHELL", Value: shell})
+	}
+	return out
+}
+
+// passwdEntry reads the name, home and shell of uid from /etc/passwd;
+// for a user it does not list (NSS: LDAP, sssd …) os/user gives the name
+// and home, and the shell is login(1)'s default, /bin/sh.
+func passwdEntry(uid int) (name, home, shell string) {
+	if data, err := os.ReadFile("/etc/passwd"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Split(line, ":")
+			if len(f) == 7 && f[2] == strconv.Itoa(uid) {
+				shell = f[6]
+				if shell == "" {
+					shell = "/bin/sh"
+				}
+				return f[0], f[5], shell
+			}
+		}
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return "", "", ""
+	}
+	return u.Username, u.HomeDir, "/bin/sh"
 }
 
 // autoServerURL is the first unix server, else the first inet server.
@@ -139,16 +234,21 @@ func autoServerURL(cfg *config.Config) string {
 
 // credential decides the user switch as the reference's drop_privileges.
 func credential(pc *config.Process) (*syscall.Credential, error) {
+	return credentialAs(os.Getuid(), pc)
+}
+
+// credentialAs is credential in a daemon running as uid.
+func credentialAs(uid int, pc *config.Process) (*syscall.Credential, error) {
 	if pc.User == "" || pc.UID < 0 {
 		return nil, nil
 	}
 	refuse := func(why string) error {
 		return &childError{msg: fmt.Sprintf("couldn't setuid to %d: %s", pc.UID, why)}
 	}
-	if os.Getuid() == pc.UID {
+	if uid == pc.UID {
 		return nil, nil
 	}
-	if os.Getuid() != 0 {
+	if uid != 0 {
 		return nil, refuse("Can't drop privilege as nonroot user")
 	}
 	ids, err := SupplementaryGroups(pc.UID, pc.GID)
@@ -184,9 +284,39 @@ func SupplementaryGroups(uid, gid int) ([]int, error) {
 	return groups, nil
 }
 
+// SpawnProblem is a reason a spawn would fail, found before spawning.
+type SpawnProblem struct {
+	// Key is the config key at fault: command, user or directory.
+	Key string
+	// Err says why, in the words of the spawn error the process would
+	// show (its spawnerr, or what its log would say).
+	Err error
+}
+
+// CheckSpawn reports what would make a spawn of pc (a process of src)
+// fail now, in a daemon running as uid: the checks a spawn makes before
+// it forks, in its order.
+func CheckSpawn(src *config.Config, pc *config.Process, uid int) []SpawnProblem {
+	var out []SpawnProblem
+	if _, _, err := ResolveCommand(src, pc); err != nil {
+		out = append(out, SpawnProblem{"command", err})
+	}
+	if _, err := credentialAs(uid, pc); err != nil {
+		out = append(out, SpawnProblem{"user", err})
+	}
+	if pc.Directory != "" {
+		if err := checkDir(pc.Directory); err != nil {
+			out = append(out, SpawnProblem{"directory", err})
+		}
+	}
+	return out
+}
+
 // spawn starts p's current config; it is the machine's spawn function.
 func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
-	path, argv, err := e.resolveCommand(p.group.src, p.cfg)
+	p.res.counts.Spawns++
+	p.res.version++
+	path, argv, err := ResolveCommand(p.group.src, p.cfg)
 	if err != nil {
 		return 0, now, err
 	}
@@ -199,21 +329,19 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 		e.childFailed(p, err)
 		return 0, now, err
 	}
+	env, err := e.childEnv(p)
+	if err != nil {
+		return 0, now, err
+	}
 	if err := e.openNotify(p); err != nil {
 		return 0, now, err
 	}
-	io, childFiles, err := e.makePipes(p)
-	if err != nil {
-		p.closeNotify()
-		return 0, now, err
-	}
-	env := e.childEnv(p)
 	if p.cfg.Notify.Socket() {
 		env = p.notifyEnv(env)
 	}
 	spec := &SpawnSpec{
 		Path: path, Argv: argv, Env: env, Dir: p.cfg.Directory,
-		Umask: p.cfg.Umask, Files: childFiles, Credential: cred,
+		Umask: p.cfg.Umask, Credential: cred,
 		Rlimits: shimRlimits(p.cfg.Resources.Rlimits),
 	}
 	// WATCHDOG_PID names the pid the watchdog is for, which only a child
@@ -221,6 +349,16 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 	// the shim (not started for this alone) it stays unset, which
 	// libsystemd and go-systemd read as "for whoever reads it".
 	spec.WatchdogPID = p.ntf.limit > 0 && spec.needsShim()
+	if err := e.prepareResources(p, spec); err != nil {
+		p.closeNotify()
+		return 0, now, err
+	}
+	io, childFiles, err := e.makePipes(p)
+	if err != nil {
+		p.closeNotify()
+		return 0, now, err
+	}
+	spec.Files = childFiles
 	pid, err := e.os.Start(spec)
 	for _, f := range childFiles {
 		if f != nil && (p.group.socket == nil || f != p.group.socket) {
@@ -236,6 +374,11 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 		return 0, now, err
 	}
 	e.byPID[pid] = p
+	if e.opts.Children != nil {
+		if err := e.opts.Children.Started(pid, p.group.cfg.Name, p.name()); err != nil {
+			e.log.Logf(protocol.LevelWarn, "could not record %s (pid %d) for a successor: %v", p.name(), pid, err)
+		}
+	}
 	e.startIO(p, io, pid)
 	at := e.clock.Now()
 	if p.ntf.sock != nil {
