@@ -38,7 +38,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			for _, row := range rows {
 				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(row.Label),
 					mdCell(row.Ours, row.Unit, sc.Errors[Ours]), mdCell(row.Ref, row.Unit, sc.Errors[Ref]),
-					optional(row.Ratio, "×"), row.Target, mdVerdict(row))
+					optional(row.Ratio, "×"), mdTarget(row), mdVerdict(row))
 			}
 		}
 		if len(sc.Notes)+len(sc.Errors[Ours])+len(sc.Errors[Ref]) > 0 {
@@ -145,6 +145,19 @@ func mdCell(s Series, unit string, errs []string) string {
 		return formatValue(v) + unit
 	}
 	return formatValue(v) + " " + mdEscape(unit)
+}
+
+// mdTarget is the target, with the unit when it bounds our figure alone.
+func mdTarget(row Row) string {
+	switch {
+	case row.Target == "" || row.TargetValue == nil:
+		return row.Target
+	case row.TargetKind == RatioAtMost.String() || row.TargetKind == RatioAtLeast.String():
+		return row.Target
+	case row.Unit == "" || row.Unit == "×" || row.Unit == "bool":
+		return row.Target
+	}
+	return row.Target + " " + mdEscape(row.Unit)
 }
 
 // mdVerdict is the met column: misses in bold, so they stand out.

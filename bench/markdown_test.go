@@ -26,13 +26,14 @@ func TestWriteMarkdown(t *testing.T) {
 		"| figure | ours | reference | ours/ref | target | met |\n|---|---|---|---|---|---|\n",
 		"| VmRSS | 13.0 MiB | 30.5 MiB | 0.426× | ≤ 0.4× | **no** |\n",
 		"| VmHWM | 13.0 MiB | 31.0 MiB | 0.419× |  |  |\n",
-		"| lines lost | error | 0 lines | - | = 0 | n/a |\n",
+		"| lines lost | error | 0 lines | - | = 0 lines | n/a |\n",
 		"- a note with a \\| bar and a\\_b\n",
 		"- **error (ours)**: run 2: boom\n",
 		// The curve: a column per size, a row per metric and daemon.
 		"| metric | daemon | 100 | 500 | 2000 | growth exponent |\n|---|---|---|---|---|---|\n",
 		"| exec to all RUNNING (s) | ours | 0.1 | 0.5 | 2.00 | 1.00 |\n|  | reference | 0.1 | 2.50 | 40.0 | 2.00 |\n",
 		"| daemon wake-ups while idle (/s) | ours | - | - | - |  |\n",
+		"| daemon wake-ups while idle, 100 programs | - | - | - | ≤ 0.5 /s | n/a |\n",
 		// Then only the curve's rows with a target.
 		"| exec to all RUNNING: growth exponent 100→2000 (1 = linear) | 1.00 | 2.00 | 0.5× | ≤ 1.15 | yes |\n",
 	} {
