@@ -11,12 +11,12 @@ import (
 )
 
 // readMain reads the main file, reporting errors in the reference's words.
-func readMain(r resolved, path string) ([]byte, error) {
+func readMain(r resolved, files fileReader, path string) ([]byte, error) {
 	abs := r.paths.abs(path)
-	if _, err := os.Stat(abs); err != nil {
+	if !files.exists(abs) {
 		return nil, fmt.Errorf("could not find config file %s", path)
 	}
-	data, err := readRegular(abs)
+	data, err := files.readRegular(abs)
 	if err != nil {
 		return nil, fmt.Errorf("could not read config file %s", path)
 	}
@@ -71,7 +71,7 @@ func (l *loader) includes() error {
 	base := filepath.Dir(filepath.Clean(l.r.paths.abs(l.path)))
 	for _, pattern := range strings.FieldsFunc(files, pyIsSpace) {
 		pattern = pyJoin(base, pattern)
-		matches := pyGlob(pattern)
+		matches := l.files.glob(pattern)
 		if len(matches) == 0 {
 			l.warnings = append(l.warnings, fmt.Sprintf("No file matches via include %q", pattern))
 			continue
@@ -85,7 +85,7 @@ func (l *loader) includes() error {
 			}
 			// Like the reference, a matched file that cannot be read
 			// (a directory, no permission) is skipped silently.
-			if data, err := readRegular(name); err == nil {
+			if data, err := l.files.readRegular(name); err == nil {
 				if err := l.ini.read(data, name); err != nil {
 					return err
 				}

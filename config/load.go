@@ -92,28 +92,39 @@ type loader struct {
 	// extErr is the first error in an extension key, reported only when
 	// everything the reference checks has passed.
 	extErr error
+	// files reads the main file and the includes.
+	files fileReader
 }
 
 // Load reads a supervisord configuration file (and its includes), applies
 // defaults and expansions, validates every value and returns the result.
 // Error texts are what the reference prints after "Error: ".
 func Load(path string, opts Options) (*Config, error) {
-	return load(path, opts, processKeys())
+	return load(path, opts, processKeys(), nil)
 }
 
-// load is Load with the table of process-section keys as a parameter.
-func load(path string, opts Options, keys []keyRow) (*Config, error) {
+// load is Load with the table of process-section keys and the way to
+// the files as parameters; a nil files reads the OS and records what it
+// read in the result's Sources.
+func load(path string, opts Options, keys []keyRow, files fileReader) (*Config, error) {
 	r, err := opts.resolve()
 	if err != nil {
 		return nil, err
+	}
+	var src *Sources
+	if files == nil {
+		src = record(path, r, opts.Overrides)
+		files = &recorder{src: src}
+	} else if rp, ok := files.(*replayer); ok {
+		src = rp.src
 	}
 	ov, err := parseOverrides(r, opts.Overrides)
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{r: r, path: path, environ: r.environExpansions(), keys: keys}
+	l := &loader{r: r, path: path, environ: r.environExpansions(), keys: keys, files: files}
 	l.here = filepath.Dir(r.paths.abs(path))
-	data, err := readMain(r, path)
+	data, err := readMain(r, files, path)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +132,7 @@ func load(path string, opts Options, keys []keyRow) (*Config, error) {
 	if err := l.ini.read(data, path); err != nil {
 		return nil, err
 	}
-	cfg := &Config{Path: filepath.Clean(r.paths.abs(path)), Here: l.here}
+	cfg := &Config{Path: filepath.Clean(r.paths.abs(path)), Here: l.here, Sources: src}
 	if err := l.includes(); err != nil {
 		return nil, err
 	}

@@ -56,6 +56,8 @@ type Config struct {
 	// files, unmatched include globs, deprecated keys) once the main log is
 	// open, in the order they were produced.
 	Messages []Message
+	// Sources are what this configuration was parsed from (see Replay).
+	Sources *Sources
 }
 
 // Message is a log line produced while parsing, to be written to the main
