@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -192,6 +193,47 @@ func TestSerial(t *testing.T) {
 	}
 }
 
+// TestPoolRestore: a pool restored from its entries and serial count, and
+// an event restored with its serial, go on numbering where they left off.
+func TestPoolRestore(t *testing.T) {
+	var global Serial
+	p := NewPool("p", []Type{Event}, 3)
+	for i := range 5 {
+		p.Accept(New(RemoteCommunication, fmt.Sprint(i)), &global)
+	}
+	var restoredGlobal Serial
+	restoredGlobal.Restore(global.Peek())
+	q := NewPool("p", []Type{Event}, 3)
+	var entries []Entry
+	for _, e := range p.Entries() {
+		entries = append(entries, Entry{Event: Restored(e.Event.Type, e.Event.Payload, e.Event.Serial()), PoolSerial: e.PoolSerial})
+	}
+	q.Restore(entries, p.NextSerial())
+	p.Accept(New(RemoteCommunication, "next"), &global)
+	q.Accept(New(RemoteCommunication, "next"), &restoredGlobal)
+	for {
+		a, aok := p.Pop()
+		b, bok := q.Pop()
+		if aok != bok {
+			t.Fatalf("pools differ in length")
+		}
+		if !aok {
+			break
+		}
+		if a.Event.Serial() != b.Event.Serial() || a.PoolSerial != b.PoolSerial || a.Event.Payload != b.Event.Payload {
+			t.Errorf("entry %+v/%d, restored %+v/%d", a.Event, a.Event.Serial(), b.Event, b.Event.Serial())
+		}
+	}
+	if got := Restored(RemoteCommunication, "", -1).Serial(); got != -1 {
+		t.Errorf("restored without serial: %d", got)
+	}
+	small := NewPool("s", []Type{Event}, 1)
+	small.Restore(entries, 9)
+	if e, _ := small.Peek(); small.Len() != 1 || e.PoolSerial != entries[len(entries)-1].PoolSerial {
+		t.Errorf("a smaller buffer keeps %d entries (head %+v), want the newest one", small.Len(), e)
+	}
+}
+
 func TestPoolSubscribes(t *testing.T) {
 	p := NewPool("x", []Type{ProcessState, Tick60, RemoteCommunication}, 10)
 	tests := []struct {
@@ -323,25 +365,36 @@ func TestListenerProtocol(t *testing.T) {
 			[]Step{st(ListenerAcknowledged, ListenerReady), {Kind: StepRefused, Body: []byte("OKK")}, st(ListenerBusy, ListenerAcknowledged), requeue}, ListenerAcknowledged},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := NewListener()
-			var got []Step
-			for i, f := range tt.feeds {
-				if i == tt.busyAfter {
-					if l.State() != ListenerReady {
-						t.Fatalf("dispatch while %v", l.State())
+		// Handed over: a parser restored from a snapshot after every feed
+		// (a daemon upgraded in place between two reads) goes on alike.
+		for _, handover := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/handover=%v", tt.name, handover), func(t *testing.T) {
+				l := NewListener()
+				var got []Step
+				for i, f := range tt.feeds {
+					if i == tt.busyAfter {
+						if l.State() != ListenerReady {
+							t.Fatalf("dispatch while %v", l.State())
+						}
+						l.Dispatched()
 					}
-					l.Dispatched()
+					got = append(got, l.Feed([]byte(f))...)
+					if handover {
+						snap := l.Snapshot()
+						l = RestoreListener(snap)
+						if !reflect.DeepEqual(l.Snapshot(), snap) {
+							t.Fatalf("restored %+v, snapshot %+v", l.Snapshot(), snap)
+						}
+					}
 				}
-				got = append(got, l.Feed([]byte(f))...)
-			}
-			if !reflect.DeepEqual(normalise(got), normalise(tt.want)) {
-				t.Errorf("steps:\n got %+v\nwant %+v", got, tt.want)
-			}
-			if l.State() != tt.wantState {
-				t.Errorf("state = %v, want %v", l.State(), tt.wantState)
-			}
-		})
+				if !reflect.DeepEqual(normalise(got), normalise(tt.want)) {
+					t.Errorf("steps:\n got %+v\nwant %+v", got, tt.want)
+				}
+				if l.State() != tt.wantState {
+					t.Errorf("state = %v, want %v", l.State(), tt.wantState)
+				}
+			})
+		}
 	}
 }
 
@@ -446,21 +499,29 @@ func TestCapture(t *testing.T) {
 			[]Piece{capt("abcd"), capt("ef"), comm("cdef")}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := NewCapture(tt.max)
-			var got []Piece
-			for _, ch := range tt.chunks {
-				buf := []byte(ch)
-				got = append(got, c.Feed(buf)...)
-				for i := range buf {
-					buf[i] = '#' // the caller reuses its chunk
+		// Handed over: a splitter restored after every chunk goes on alike.
+		for _, handover := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/handover=%v", tt.name, handover), func(t *testing.T) {
+				c := NewCapture(tt.max)
+				var got []Piece
+				for _, ch := range tt.chunks {
+					buf := []byte(ch)
+					got = append(got, c.Feed(buf)...)
+					for i := range buf {
+						buf[i] = '#' // the caller reuses its chunk
+					}
+					if handover {
+						snap := c.Snapshot()
+						c = NewCapture(tt.max)
+						c.Restore(snap)
+					}
 				}
-			}
-			got = append(got, c.Flush()...)
-			if !reflect.DeepEqual(pieceStrings(got), pieceStrings(tt.want)) {
-				t.Errorf("pieces:\n got %v\nwant %v", pieceStrings(got), pieceStrings(tt.want))
-			}
-		})
+				got = append(got, c.Flush()...)
+				if !reflect.DeepEqual(pieceStrings(got), pieceStrings(tt.want)) {
+					t.Errorf("pieces:\n got %v\nwant %v", pieceStrings(got), pieceStrings(tt.want))
+				}
+			})
+		}
 	}
 }
 
