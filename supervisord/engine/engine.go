@@ -60,6 +60,10 @@ type Options struct {
 	// Pass the same counter to the Engine of each restart: the reference
 	// keeps counting across SIGHUP.
 	EventSerial *events.Serial
+	// Resume, when set, is a predecessor's state (a supervisord upgraded
+	// in place): the engine takes over its processes, pipes and events
+	// instead of starting afresh, and Config is ignored (see Resume).
+	Resume *Resume
 }
 
 // Exit says why Run returned.
@@ -70,6 +74,9 @@ type Exit int
 const (
 	ExitShutdown Exit = iota
 	ExitRestart
+	// ExitUpgrade: Freeze took the state for a handover; every process
+	// runs on, and its pipes are the handover's.
+	ExitUpgrade
 )
 
 // Engine supervises the processes of one configuration. Build it with New,
@@ -107,12 +114,30 @@ type Engine struct {
 	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
 	pub        publisher // snapshots for read-only calls (snapshot.go)
+	// endErr is what calls get once Run has returned (set before done
+	// is closed).
+	endErr error
+	// upgrading is set from BeginUpgrade to EndUpgrade or Freeze;
+	// resumed says New took over a predecessor's state (handover.go).
+	upgrading bool
+	resumed   bool
+	// helpers are children the loop spawned for the daemon itself (the
+	// upgrade's check), by pid: the reaper hands their status over.
+	helpers map[int]chan<- syscall.WaitStatus
+	// strays are children a resume found no record for, by pid: reaped
+	// and logged, never signalled.
+	strays  map[int]string
+	strayIO []*logrot.Source // their output pipes
+	strayWG sync.WaitGroup   // their pumps
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
 // nocleanup), creates the groups with their AUTO log files and fcgi
 // sockets, and starts nothing.
 func New(o Options) (*Engine, error) {
+	if r := o.Resume; r != nil && r.State.Config >= 0 && r.State.Config < len(r.Configs) {
+		o.Config = r.Configs[r.State.Config]
+	}
 	if o.Config == nil {
 		return nil, errors.New("engine: no config")
 	}
@@ -132,6 +157,9 @@ func New(o Options) (*Engine, error) {
 		groups:     map[string]*group{},
 		byPID:      map[int]*process{},
 		syslog:     logrot.NewSyslog(nil),
+		endErr:     errStopped,
+		helpers:    map[int]chan<- syscall.WaitStatus{},
+		strays:     map[int]string{},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -139,6 +167,14 @@ func New(o Options) (*Engine, error) {
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
 	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
+	if o.Resume != nil {
+		if err := e.resume(o.Resume); err != nil {
+			e.closeGroups()
+			return nil, err
+		}
+		e.publish()
+		return e, nil
+	}
 	if !o.Config.Supervisord.NoCleanup {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
 	}
@@ -178,9 +214,14 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	var timerC <-chan time.Time
 	stopTimer := func() bool { return false }
 	e.reap(e.clock.Now())
-	e.supervisorRunning(e.clock.Now())
+	if !e.resumed {
+		e.supervisorRunning(e.clock.Now())
+	}
 	stepped := false
 	for {
+		if e.finished { // a request ended the loop (Freeze)
+			break
+		}
 		now := e.clock.Now()
 		e.step(now)
 		if e.finished {
@@ -214,7 +255,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		}
 	}
 	stopTimer()
-	e.finishWaiters()
+	e.finishWaiters(e.endErr)
 	e.stopAllIO()
 	e.closeGroups()
 	e.syslog.Close()
@@ -246,6 +287,17 @@ func (e *Engine) reap(now time.Time) {
 		pid, ws, ok := e.os.Reap()
 		if !ok {
 			return
+		}
+		if c := e.helpers[pid]; c != nil {
+			delete(e.helpers, pid)
+			c <- ws
+			continue
+		}
+		if name, ok := e.strays[pid]; ok {
+			delete(e.strays, pid)
+			_, how := decodeWaitStatus(ws)
+			e.log.Logf(protocol.LevelWarn, "unsupervised %s (pid %d) exited (%s)", name, pid, how)
+			continue
 		}
 		p := e.byPID[pid]
 		if p == nil {
@@ -387,7 +439,7 @@ func (e *Engine) call(fn func(now time.Time)) error {
 	select {
 	case e.reqc <- func(now time.Time) { fn(now); e.publish(); close(finished) }:
 	case <-e.done:
-		return errStopped
+		return e.endErr
 	}
 	<-finished
 	return nil
@@ -432,6 +484,9 @@ func (e *Engine) Restart() error {
 	if cerr := e.call(func(time.Time) {
 		if e.moodNow() < protocol.SupervisorRunning {
 			err = fail(ErrShutdown, "")
+			return
+		}
+		if err = e.refuseDuringUpgrade(); err != nil {
 			return
 		}
 		e.restartCfg = next
