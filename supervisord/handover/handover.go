@@ -27,7 +27,7 @@
 //     fields change meaning);
 //  2. its fields, in a struct of its own under one key with omitempty in
 //     the record it extends (Process, Group, Engine or Daemon), for
-//     example a field Notify *NotifyState tagged json:"notify,omitempty",
+//     example a field Notify *NotifyState tagged json:"notify,omitempty", and
 //     deadlines of its own as names in Process.Deadlines;
 //  3. a document names the feature in Document.Features (Need) only when
 //     it carries such state, so a binary that does not know the feature
