@@ -347,5 +347,3 @@ func (c *hostlessConn) CloseWrite() error {
 	}
 	return nil
 }
-
-
