@@ -187,7 +187,8 @@ func processKeys() []keyRow {
 	rows := groupRows()
 	rows = append(rows, sectionRows()...)
 	rows = append(rows, processRows()...)
-	return append(rows, notifyRows()...)
+	rows = append(rows, notifyRows()...)
+	return append(rows, resourceRows()...)
 }
 
 // groupRows are read while process_groups_from_parser builds a group,

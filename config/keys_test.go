@@ -239,7 +239,9 @@ func TestSectionKeysOfStockSections(t *testing.T) {
 			ext = append(ext, key.Name)
 		}
 	}
-	wantExt := "notify notify_access ready_timeout_secs watchdog_secs watchdog_signal healthcheck_exec healthcheck_http healthcheck_tcp healthcheck_interval_secs healthcheck_timeout_secs healthcheck_retries healthcheck_start_period_secs healthcheck_action"
+	wantExt := "notify notify_access ready_timeout_secs watchdog_secs watchdog_signal healthcheck_exec healthcheck_http healthcheck_tcp healthcheck_interval_secs healthcheck_timeout_secs healthcheck_retries healthcheck_start_period_secs healthcheck_action" +
+		" rlimit_cpu rlimit_fsize rlimit_data rlimit_stack rlimit_core rlimit_as rlimit_memlock rlimit_msgqueue rlimit_nofile rlimit_nproc rlimit_locks rlimit_sigpending rlimit_nice rlimit_rtprio rlimit_rttime rlimit_rss" +
+		" rss_limit rss_check_secs cgroup_memory_max cgroup_memory_high cgroup_cpu_quota cgroup_pids_max cgroup_oom_group"
 	if got := strings.Join(ext, " "); got != wantExt {
 		t.Errorf("extension keys of [program:x] =\n%s\nwant\n%s", got, wantExt)
 	}

@@ -78,6 +78,11 @@ func (l *loader) supervisord() (*Supervisord, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Extension keys of issue 16; the reference ignores them, so their
+	// errors come after everything it checks.
+	if err := l.supervisordResources(s, here); err != nil {
+		l.extensionError(sec, err)
+	}
 	exp := l.environ.merge(expansions{"here": l.here, "host_node_name": l.r.hostname})
 	v, err = expand(v, exp, "environment")
 	if err != nil {

@@ -93,6 +93,18 @@ type Supervisord struct {
 	// notification sockets live, absolute; "" = a private directory
 	// under the temporary directory.
 	NotifyDir string
+	// Cgroups is cgroups (an extension key): whether programs with
+	// cgroup_* keys get cgroups (auto, the default) or not (off).
+	Cgroups CgroupsMode
+	// Metrics is metrics (an extension key): serve Prometheus /metrics
+	// on the HTTP servers, behind their authentication. Default false.
+	Metrics bool
+	// MetricsCompat is metrics_compat: extra metric names for existing
+	// dashboards.
+	MetricsCompat MetricsCompat
+	// LogfileFormat is logfile_format: the main log as Supervisor's
+	// lines (text, the default) or one JSON object per line (json).
+	LogfileFormat LogFormat
 }
 
 // EnvVar is one KEY=VALUE pair of an environment= setting.
@@ -233,6 +245,8 @@ type Process struct {
 	Notify Notify
 	// Health is the health check (healthcheck_*).
 	Health HealthCheck
+	// Resources are the rlimit_*, rss_* and cgroup_* keys.
+	Resources Resources
 
 	// Extensions are the extension keys (ones Supervisor 4.2.5 ignores)
 	// the section sets, by name, with their expanded values; nil for a

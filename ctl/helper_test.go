@@ -113,7 +113,10 @@ type program struct {
 var standardPrograms = []program{
 	{"sleeper", "serve", "startsecs=0"},
 	{"manual", "serve", "autostart=false\nstartsecs=0"},
-	{"failer", "exit1", "startretries=0"},
+	// startsecs=10: the exit always counts as too quick. With the default
+	// 1 s, a loaded machine can take longer than that to start the test
+	// binary, and the program then counts as started (and is restarted).
+	{"failer", "exit1", "startretries=0\nstartsecs=10"},
 	{"manual2", "serve", "autostart=false\nstartsecs=0"},
 	{"quick", "brief", "autostart=false\nstartsecs=0\nautorestart=false"},
 	{"multi", "serve", "numprocs=2\nprocess_name=%(program_name)s_%(process_num)02d\nstartsecs=0"},

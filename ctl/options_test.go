@@ -106,7 +106,7 @@ func TestPyHelpers(t *testing.T) {
 		in   string
 		want int
 		ok   bool
-	}{{"100", 100, true}, {"-3", -3, true}, {"+4", 4, true}, {"1_0", 10, true}, {" 7 ", 7, true},
+	}{{"100", 100, true}, {"-3", -3, true}, {"+4", 4, true}, {"1_0", 10, true}, {" 7 ", 7, true}, {"٣", 3, true},
 		{"_1", 0, false}, {"1__0", 0, false}, {"--3", 0, false}, {"x", 0, false}, {"", 0, false}}
 	for _, tc := range ints {
 		got, ok := parsePyInt(tc.in)

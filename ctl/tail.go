@@ -5,25 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 
+	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 )
 
-// parsePyInt parses like Python's int(str): surrounding whitespace, an
-// optional sign and digits with single underscores between them.
+// parsePyInt is the reference's int() of a tail modifier such as the
+// 100 of "-100" (Unicode digits and underscores included).
 func parsePyInt(s string) (int, bool) {
-	s = strings.TrimSpace(s)
-	body := strings.TrimLeft(s, "+-")
-	if len(s)-len(body) > 1 || body == "" || body[0] == '_' || body[len(body)-1] == '_' || strings.Contains(body, "__") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s[:len(s)-len(body)] + strings.ReplaceAll(body, "_", ""))
-	return n, err == nil
+	n, err := config.PyInt(s)
+	return int(n), err == nil
 }
 
 func (c *controller) doTail(arg string) error {

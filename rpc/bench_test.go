@@ -3,16 +3,20 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
+	"gosupervisor/supervisord/engine"
 )
 
 // discardWriter is a ResponseWriter that keeps only the status, so the
@@ -87,6 +91,40 @@ func BenchmarkGetStateOverUnixSocket(b *testing.B) {
 		if resp.StatusCode != 200 {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// manyProcs is the fake backend with n RUNNING processes, as the bench's
+// "many" scenario runs them.
+type manyProcs struct {
+	*fakeBackend
+	procs []engine.ProcessStatus
+}
+
+func (m manyProcs) Processes() ([]engine.ProcessStatus, error) {
+	return slices.Clone(m.procs), nil
+}
+
+// BenchmarkGetAllProcessInfo500 is getAllProcessInfo of 500 RUNNING
+// processes, the call supervisorctl status makes.
+func BenchmarkGetAllProcessInfo500(b *testing.B) {
+	m := manyProcs{fakeBackend: newFakeBackend(b)}
+	for i := range 500 {
+		name := fmt.Sprintf("s_%03d", i)
+		m.procs = append(m.procs, engine.ProcessStatus{Name: name, Group: "s", State: protocol.StateRunning,
+			PID: 10000 + i, Started: time.Unix(fakeStart-int64(i)*3700, 0)})
+	}
+	h := NewHandler(m, HandlerOptions{Now: fakeNow})
+	body := encodeCall(b, "supervisor.getAllProcessInfo")
+	req := httptest.NewRequest("POST", "/RPC2", nil)
+	req.ContentLength = int64(len(body))
+	w := &discardWriter{header: http.Header{}}
+	b.ReportAllocs()
+	start := cpuTime()
+	for b.Loop() {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		h.ServeHTTP(w, req)
 	}
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -28,6 +28,7 @@ func NewFaultFor(code protocol.FaultCode, value string) *Fault {
 	return &Fault{Code: code, String: code.String() + ": " + value}
 }
 
+// Error is the code and the fault string.
 func (f *Fault) Error() string { return fmt.Sprintf("%d %s", f.Code, f.String) }
 
 // engineFaults is the one table from the engine's error kinds to

@@ -5,9 +5,13 @@ package main
 import (
 	"os"
 
+	"gosupervisor/internal/execshim"
 	"gosupervisor/supervisord"
 )
 
 func main() {
+	// A child started through the exec shim (same binary) sets itself up
+	// and execs its program here; the daemon returns at once.
+	execshim.Main()
 	os.Exit(supervisord.Main(os.Args, os.Stdout, os.Stderr))
 }

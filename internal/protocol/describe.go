@@ -14,13 +14,7 @@ import (
 func Describe(state ProcessState, name string, pid int, spawnErr string, start, stop, now int64) string {
 	switch state {
 	case StateRunning:
-		// Built by appending: this runs for every RUNNING process on each
-		// getProcessInfo and getAllProcessInfo.
-		b := make([]byte, 0, 48)
-		b = append(b, "pid "...)
-		b = strconv.AppendInt(b, int64(pid), 10)
-		b = append(b, ", uptime "...)
-		return string(appendUptime(b, max(now-start, 0)))
+		return string(AppendRunning(make([]byte, 0, 48), pid, start, now))
 	case StateFatal, StateBackoff:
 		if spawnErr != "" {
 			return spawnErr
@@ -33,6 +27,17 @@ func Describe(state ProcessState, name string, pid int, spawnErr string, start, 
 		return time.Unix(stop, 0).Local().Format("Jan 02 03:04 PM")
 	}
 	return ""
+}
+
+// AppendRunning appends Describe's text for a RUNNING process to dst
+// without allocating: getAllProcessInfo words every RUNNING process on
+// each call. The text has only ASCII letters, digits, spaces, commas and
+// colons.
+func AppendRunning(dst []byte, pid int, start, now int64) []byte {
+	dst = append(dst, "pid "...)
+	dst = strconv.AppendInt(dst, int64(pid), 10)
+	dst = append(dst, ", uptime "...)
+	return appendUptime(dst, max(now-start, 0))
 }
 
 // appendUptime renders seconds as Python's timedelta: "1 day, 2:03:04".

@@ -50,3 +50,13 @@ func TestChannels(t *testing.T) {
 		t.Errorf("names: %q %q", Stdout, Stderr)
 	}
 }
+
+func TestAppendRunning(t *testing.T) {
+	got := string(AppendRunning([]byte("x:"), 42, 100, 100+86400+61))
+	if want := "x:pid 42, uptime 1 day, 0:01:01"; got != want {
+		t.Errorf("AppendRunning = %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = AppendRunning(make([]byte, 0, 64), 42, 0, 5) }); n > 1 {
+		t.Errorf("AppendRunning allocates %v times, want only the caller's buffer", n)
+	}
+}

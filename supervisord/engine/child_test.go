@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gosupervisor/internal/execshim"
 	"gosupervisor/internal/testenv"
 )
 
@@ -20,6 +21,8 @@ import (
 const childEnvVar = "ENGINE_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	// Children with rlimits start through the exec shim: this binary.
+	execshim.Main()
 	if os.Getenv(childEnvVar) != "" {
 		os.Exit(runChild(os.Args[1:]))
 	}
@@ -142,6 +145,10 @@ var childModes = map[string]func(args []string) int{
 		ready()
 		return sleepForever()
 	},
+	// no-clone3 LEAF [shim]: with clone3 failing ENOSYS (a seccomp
+	// filter, as container runtimes install), spawn cgroupScript into
+	// the cgroup v2 LEAF through realOS and print what it printed.
+	"no-clone3": spawnWithoutClone3,
 }
 
 func runChild(args []string) int {

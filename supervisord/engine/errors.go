@@ -61,6 +61,7 @@ type Error struct {
 	Detail string
 }
 
+// Error is the kind, then the detail when there is one.
 func (e *Error) Error() string {
 	if e.Detail == "" {
 		return e.Kind.Error()

@@ -3,6 +3,8 @@ package engine
 import (
 	"os"
 	"syscall"
+
+	"gosupervisor/internal/execshim"
 )
 
 // OS is the engine's narrow window on child processes. It exists so that
@@ -38,4 +40,29 @@ type SpawnSpec struct {
 	Files []*os.File
 	// Credential is nil unless the child must switch user.
 	Credential *syscall.Credential
+
+	// What the child needs set up between fork and exec, which Go
+	// cannot do itself: when any of Rlimits, CgroupProcs or WatchdogPID
+	// is set, the child starts through the exec shim (package execshim),
+	// which does them, the user switch, chdir and umask, then execs Path
+	// in place (same pid).
+	//
+	// Rlimits are set in order, as root.
+	Rlimits []execshim.Rlimit
+	// CgroupProcs are cgroup.procs files (cgroup v1 leaves) the child
+	// joins before anything else.
+	CgroupProcs []string
+	// WatchdogPID sets WATCHDOG_PID to the child's own pid.
+	WatchdogPID bool
+	// CgroupDir is a cgroup v2 leaf the child is created in
+	// (clone3 CLONE_INTO_CGROUP); "" = none. Where clone3 cannot place
+	// it (ENOSYS from an old kernel or a seccomp filter), the shim joins
+	// the leaf instead.
+	CgroupDir string
+}
+
+// needsShim reports whether spec asks for set-up only the exec shim can
+// do.
+func (spec *SpawnSpec) needsShim() bool {
+	return len(spec.Rlimits) > 0 || len(spec.CgroupProcs) > 0 || spec.WatchdogPID
 }

@@ -4,8 +4,13 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"gosupervisor/internal/execshim"
 )
 
 // realOS spawns real children. Creating it subscribes to SIGCHLD (buffer 1:
@@ -14,6 +19,14 @@ import (
 // survive fork and exec, so children inherit them as they do under the
 // reference (Go resets only the signals it handles).
 type realOS struct {
+	// shimPath is the exec shim's binary: the daemon's own
+	// (execshim.SelfPath), or a test binary that calls execshim.Main.
+	shimPath string
+	// ignored are the signals set to SIG_IGN here so that children
+	// inherit them ignored; the exec shim ignores them again for its
+	// program (its Go runtime installed handlers over them).
+	ignored []syscall.Signal
+
 	sigc   chan os.Signal
 	exited chan struct{}
 	stop   chan struct{}
@@ -23,11 +36,15 @@ type realOS struct {
 }
 
 func newRealOS() *realOS {
-	signal.Ignore(syscall.SIGPIPE, syscall.SIGXFSZ)
 	r := &realOS{
-		sigc:   make(chan os.Signal, 1),
-		exited: make(chan struct{}, 1),
-		stop:   make(chan struct{}),
+		shimPath: execshim.SelfPath,
+		ignored:  []syscall.Signal{syscall.SIGPIPE, syscall.SIGXFSZ},
+		sigc:     make(chan os.Signal, 1),
+		exited:   make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+	}
+	for _, sig := range r.ignored {
+		signal.Ignore(sig)
 	}
 	signal.Notify(r.sigc, syscall.SIGCHLD)
 	r.wg.Add(1)
@@ -52,11 +69,58 @@ func (r *realOS) forward() {
 }
 
 func (r *realOS) Start(spec *SpawnSpec) (int, error) {
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if spec.CgroupDir == "" {
+		return r.start(spec, sys, nil)
+	}
+	fd, err := unix.Open(spec.CgroupDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, &execshim.Error{Stage: execshim.StageCgroup, Errno: errnoOf(err), What: "can't open cgroup " + spec.CgroupDir}
+	}
+	defer unix.Close(fd)
+	sys.UseCgroupFD, sys.CgroupFD = true, fd
+	pid, err := r.start(spec, sys, nil)
+	if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
+		// clone3 is missing (kernel < 5.7) or filtered (seccomp): nothing
+		// ran, and the shim joins the leaf before the program starts.
+		sys.UseCgroupFD, sys.CgroupFD = false, 0
+		return r.start(spec, sys, []string{filepath.Join(spec.CgroupDir, "cgroup.procs")})
+	}
+	return pid, err
+}
+
+// start spawns directly when nothing needs the shim, else through it
+// (joins are more cgroup.procs files for the shim to join).
+func (r *realOS) start(spec *SpawnSpec, sys *syscall.SysProcAttr, joins []string) (int, error) {
+	if !spec.needsShim() && len(joins) == 0 {
+		return r.startDirect(spec, sys)
+	}
+	es := execshim.Spec{
+		Path: spec.Path, Argv: spec.Argv,
+		CgroupProcs:   append(append([]string(nil), spec.CgroupProcs...), joins...),
+		Rlimits:       spec.Rlimits,
+		IgnoreSignals: r.ignored,
+		WatchdogPID:   spec.WatchdogPID,
+		Dir:           spec.Dir,
+		Umask:         spec.Umask,
+	}
+	if c := spec.Credential; c != nil {
+		es.Credential = &execshim.Credential{UID: int(c.Uid), GID: int(c.Gid)}
+		for _, g := range c.Groups {
+			es.Credential.Groups = append(es.Credential.Groups, int(g))
+		}
+	}
+	attr := &os.ProcAttr{Env: spec.Env, Files: spec.Files, Sys: sys}
+	return execshim.Start(r.shimPath, es, attr, execshim.DefaultTimeout)
+}
+
+func (r *realOS) startDirect(spec *SpawnSpec, sys *syscall.SysProcAttr) (int, error) {
+	sys.Credential = spec.Credential
 	attr := &os.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   spec.Env,
 		Files: spec.Files,
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Credential: spec.Credential},
+		Sys:   sys,
 	}
 	if spec.Umask >= 0 {
 		// umask is process-wide: files other goroutines create during this
@@ -78,6 +142,15 @@ func (r *realOS) Start(spec *SpawnSpec) (int, error) {
 	// zombie keeps its pid until that same goroutine reaps it.
 	_ = p.Release()
 	return pid, nil
+}
+
+// errnoOf is err's errno, EIO when it carries none.
+func errnoOf(err error) syscall.Errno {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return syscall.EIO
 }
 
 func (r *realOS) Kill(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }

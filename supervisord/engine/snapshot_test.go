@@ -110,7 +110,9 @@ func TestSnapshotShowsEveryOutcomeAtOnce(t *testing.T) {
 // publishes behind its back: the reply of a request, and that of a
 // waiter, must each come after their outcome is published.
 func TestSnapshotPublishedBeforeReplies(t *testing.T) {
-	cfg := testConfig(t, testProgram(t, "a", 1, []string{"run"}, func(c *config.Process) { c.Autostart = false }))
+	// The child ignores SIGTERM: the fake OS would otherwise exit it on a
+	// goroutine of its own, which races the stop's reap (1 run in 20).
+	cfg := testConfig(t, testProgram(t, "a", 1, []string{"ignore-term"}, func(c *config.Process) { c.Autostart = false }))
 	fos := newFakeOS()
 	e, err := New(Options{Config: cfg, Log: &recLog{}, OS: fos})
 	if err != nil {

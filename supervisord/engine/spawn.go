@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/execshim"
 	"gosupervisor/internal/pyrepr"
 )
 
@@ -205,6 +206,7 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 	spec := &SpawnSpec{
 		Path: path, Argv: argv, Env: e.childEnv(p), Dir: p.cfg.Directory,
 		Umask: p.cfg.Umask, Files: childFiles, Credential: cred,
+		Rlimits: shimRlimits(p.cfg.Resources.Rlimits),
 	}
 	pid, err := e.os.Start(spec)
 	for _, f := range childFiles {
@@ -235,8 +237,27 @@ func checkDir(dir string) error {
 	return nil
 }
 
-// startError words an os.StartProcess failure as the reference would.
+// shimRlimits are a program's rlimit_* keys as the exec shim sets them.
+func shimRlimits(keys []config.Rlimit) []execshim.Rlimit {
+	var out []execshim.Rlimit
+	for _, k := range keys {
+		out = append(out, execshim.Rlimit{Resource: k.Resource, Cur: k.Soft, Max: k.Hard})
+	}
+	return out
+}
+
+// startError words an os.StartProcess failure as the reference would. A
+// failure of the exec shim's own work (a limit the daemon may not set, a
+// cgroup it cannot join) is a spawn error in its own words; one at a
+// step a direct spawn also takes is worded by its errno, as that spawn's.
 func (e *Engine) startError(p *process, argv []string, err error) error {
+	var se *execshim.Error
+	if errors.As(err, &se) {
+		if se.Setup() {
+			return errors.New(se.Error())
+		}
+		return &childError{msg: fmt.Sprintf("couldn't exec %s: %s", argv[0], errnoName(se.Errno))}
+	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) && errno == syscall.EAGAIN {
 		return fmt.Errorf("Too many processes in process table to spawn %s", pyrepr.Str(p.name()))
