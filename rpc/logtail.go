@@ -82,6 +82,9 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string,
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	if end := h.opts.EndStreams; end != nil {
+		defer context.AfterFunc(end, cancel)()
+	}
 	if conn, ok := r.Context().Value(connKey{}).(net.Conn); ok {
 		stop := watchHangup(conn, cancel)
 		defer stop()

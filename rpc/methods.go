@@ -392,6 +392,8 @@ func newRegistry(d *dispatcher) *registry {
 			"@return array result  one entry per call",
 		call: d.multicall})
 
+	addUpgradeMethods(r, d.upgrader)
+
 	for name := range r.methods {
 		r.names = append(r.names, name)
 	}

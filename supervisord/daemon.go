@@ -16,6 +16,7 @@ import (
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/events"
+	"gosupervisor/supervisord/handover"
 )
 
 // daemon is one supervisord process: the state that survives restarts.
@@ -37,91 +38,137 @@ type daemon struct {
 	// eventSerial outlives each engine: the reference keeps counting
 	// event serials across a restart.
 	eventSerial events.Serial
+	// upgrader runs gosupervisor.upgrade.
+	upgrader *upgrader
 }
 
 // serve runs the engine on cfg until a shutdown, starting a new engine
-// with a freshly read config after each restart request.
-func (d *daemon) serve(cfg *config.Config) (int, error) {
-	if !cfg.Supervisord.Nodaemon && !d.detached {
+// with a freshly read config after each restart request. With resume set
+// (the new binary of an upgrade in place) the first engine takes over
+// the predecessor's state instead, and cfg is unused.
+func (d *daemon) serve(cfg *config.Config, resume *handover.Document) (int, error) {
+	if resume == nil && !cfg.Supervisord.Nodaemon && !d.detached {
 		return d.detach()
 	}
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
 	defer signal.Stop(signals)
 
-	first := true
+	first := resume == nil
 	for {
-		next, err := d.runOnce(cfg, first, signals)
+		next, err := d.runOnce(cfg, first, resume, signals)
 		if err != nil {
 			return 2, err // a usage error exits 2, any other 1 (see Main)
 		}
-		if next == nil {
+		if next.cfg == nil && next.resume == nil {
 			return 0, nil
 		}
-		cfg, first = next, false
+		cfg, resume, first = next.cfg, next.resume, false
 	}
+}
+
+// nextLife is what runOnce's engine ended with: a config to restart on,
+// a handover to resume from (an upgrade whose exec failed), or neither
+// (a shutdown).
+type nextLife struct {
+	cfg    *config.Config
+	resume *handover.Document
 }
 
 // runOnce is one life of the engine: the reference's startup sequence
 // (setuid, rlimits on the first run, main log, parse messages, groups, HTTP
 // servers, daemonizing on the first run, pidfile), then the engine loop
 // with signal handling. It returns the config for the next run after a
-// restart request, or nil after a shutdown.
-func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signal) (*config.Config, error) {
+// restart request, or nothing after a shutdown. A life resuming from an
+// upgrade (resume set) takes the predecessor's engine state, sockets and
+// pidfile instead, and cfg is unused.
+func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Document, signals <-chan os.Signal) (nextLife, error) {
 	var startup startupMessages
-	if err := setUser(cfg, &startup); err != nil {
-		return nil, err
-	}
-	if first {
-		if err := raiseLimits(cfg, &startup); err != nil {
-			return nil, err
+	var res *resumed
+	if resume != nil {
+		var err error
+		if res, err = d.prepareResume(resume); err != nil {
+			return nextLife{}, err
+		}
+		cfg = res.cfg
+	} else {
+		if err := setUser(cfg, &startup); err != nil {
+			return nextLife{}, err
+		}
+		if first {
+			if err := raiseLimits(cfg, &startup); err != nil {
+				return nextLife{}, err
+			}
 		}
 	}
 	log, err := openMainLog(cfg, d.stdout)
 	if err != nil {
-		return nil, err
+		return nextLife{}, err
 	}
 	defer log.Close()
 	startup.flush(cfg.Messages, log)
 
-	eng, err := engine.New(engine.Options{
+	opts := engine.Options{
 		Config:  cfg,
 		Log:     mainLogger{log},
 		MainLog: log,
 		Reload:  d.load,
 
 		EventSerial: &d.eventSerial,
-	})
-	if err != nil {
-		return nil, d.startupFailed(first, log, &usageError{msg: err.Error()})
 	}
-	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr, d.socketBound)
+	if res != nil {
+		opts.Resume = res.engine
+	}
+	eng, err := engine.New(opts)
 	if err != nil {
-		return nil, d.startupFailed(first, log, err)
+		if res != nil {
+			res.abandon(mainLogger{log}, err)
+		}
+		return nextLife{}, d.startupFailed(first, log, &usageError{msg: err.Error()})
+	}
+	var from inherited
+	if res != nil {
+		from = res.servers
+	}
+	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr, d.socketBound, from, d.upgrader)
+	if err != nil {
+		return nextLife{}, d.startupFailed(first, log, err)
 	}
 	defer servers.close()
 
 	if first && d.parent.waiting() {
 		d.finishDetach(cfg, mainLogger{log})
 	}
-	if removePidfile := writePidfile(cfg.Supervisord.Pidfile, mainLogger{log}); removePidfile != nil {
-		defer removePidfile()
+	l := &life{eng: eng, servers: servers, cfg: cfg, log: mainLogger{log},
+		args: append([]string{d.progname}, d.args...), failed: make(chan *handover.Document, 1)}
+	if res != nil {
+		l.pidfile = res.pidfile
+		res.report(mainLogger{log})
+	} else {
+		l.pidfile = writePidfile(cfg.Supervisord.Pidfile, mainLogger{log})
 	}
 	// The parent of a detach exits when told: the pidfile must be there
 	// by then, since a Type=forking unit's PIDFile= is read at that moment.
 	d.parent.report("ok")
+	d.upgrader.setLife(l)
+	defer d.upgrader.setLife(nil)
 
 	exit, err := runEngine(eng, log, signals)
+	if exit == engine.ExitUpgrade {
+		// The handover execs the new binary, or fails and resumes here.
+		return nextLife{resume: <-l.failed}, nil
+	}
+	removePidfile(l.pidfile)
 	if err != nil {
 		mainLogger{log}.Logf(protocol.LevelCritical, "engine failed: %v", err)
-		return nil, fmt.Errorf("engine: %w", err)
+		return nextLife{}, fmt.Errorf("engine: %w", err)
 	}
 	if exit != engine.ExitRestart {
-		return nil, nil
+		return nextLife{}, nil
 	}
 	// Read and checked by the engine before it stopped anything: a broken
 	// config refused the restart and left every process running.
-	return eng.RestartConfig(), nil
+	return nextLife{cfg: eng.RestartConfig()}, nil
 }
 
 // startupFailed returns err, first logging it when it ends a restart: the
@@ -204,11 +251,11 @@ func (s *startupMessages) flush(parse []config.Message, log *logrot.MainLog) {
 }
 
 // writePidfile writes "<pid>\n" and logs the reference's line. It returns
-// what removes the pidfile at exit, nil when it was not written. The file
-// is opened by safefs's rule: a link or file another user planted at the
-// name in a directory others can write (/tmp) is refused, not written
-// through. The reason follows the reference's line in the main log.
-func writePidfile(path string, log mainLogger) (remove func()) {
+// the file written, nil when it was not. The file is opened by safefs's
+// rule: a link or file another user planted at the name in a directory
+// others can write (/tmp) is refused, not written through. The reason
+// follows the reference's line in the main log.
+func writePidfile(path string, log mainLogger) *handover.File {
 	pid := os.Getpid()
 	f, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	var st os.FileInfo
@@ -225,11 +272,22 @@ func writePidfile(path string, log mainLogger) (remove func()) {
 		return nil
 	}
 	log.Logf(protocol.LevelInfo, "supervisord started with pid %d", pid)
-	return func() {
-		// Only our own file (or a link to it, removed as the reference
-		// does): the name may have been replaced meanwhile.
-		if cur, err := os.Stat(path); err == nil && os.SameFile(cur, st) {
-			_ = os.Remove(path)
-		}
+	id := &handover.File{Path: path}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id.Dev, id.Ino = uint64(sys.Dev), sys.Ino
+	}
+	return id
+}
+
+// removePidfile removes the pidfile written (nil: none) if it is still
+// our own file (or a link to it, removed as the reference does): the
+// name may have been replaced meanwhile.
+func removePidfile(f *handover.File) {
+	if f == nil {
+		return
+	}
+	var st syscall.Stat_t
+	if syscall.Stat(f.Path, &st) == nil && uint64(st.Dev) == f.Dev && st.Ino == f.Ino {
+		_ = os.Remove(f.Path)
 	}
 }
