@@ -63,6 +63,7 @@ var commands = map[string]command{
 	"stop":     {run: (*controller).doStop},
 	"tail":     {run: (*controller).doTail},
 	"update":   {run: (*controller).doUpdate},
+	"upgrade":  {run: (*controller).doUpgrade},
 	"version":  {run: (*controller).doVersion},
 	"EOF":      {run: (*controller).doEOF, quits: true},
 }

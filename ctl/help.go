@@ -120,6 +120,16 @@ var helpTopics = map[string]topic{
 	}},
 }
 
+// extensionTopics are the help of gosupervisor's own commands: "help
+// <action>" explains them, the command list leaves them out so that it
+// stays the reference's.
+var extensionTopics = map[string]topic{
+	"upgrade": {usages: []usage{
+		{"upgrade", "Replace supervisord by the binary now at its own path, in the same process: no program stops, the pid and the sockets stay (gosupervisor only)."},
+		{"upgrade <path>", "Replace supervisord by the binary at path."},
+	}},
+}
+
 // helpOnHelp is the help of "help" itself (not listed as a topic, like
 // the reference's).
 var helpOnHelp = topic{usages: []usage{
@@ -275,7 +285,11 @@ func columnize(words []string, displayWidth int) string {
 
 // help prints the help of command name.
 func (c *controller) help(name string) {
-	fmt.Fprint(c.out, helpTopics[name].render())
+	t, ok := helpTopics[name]
+	if !ok {
+		t = extensionTopics[name]
+	}
+	fmt.Fprint(c.out, t.render())
 }
 
 // refuseArgs reports (and prints, with the command's help) that cmd,
@@ -299,6 +313,8 @@ func (c *controller) doHelp(arg string) error {
 		fmt.Fprint(c.out, topicList(listedCommands()))
 	default:
 		if t, ok := helpTopics[arg]; ok {
+			fmt.Fprint(c.out, t.render())
+		} else if t, ok := extensionTopics[arg]; ok {
 			fmt.Fprint(c.out, t.render())
 		} else {
 			c.output("*** No help on " + arg)

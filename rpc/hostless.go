@@ -347,3 +347,14 @@ func (c *hostlessConn) CloseWrite() error {
 	}
 	return nil
 }
+
+// CloseRead half-closes the reading side when the wrapped connection
+// can (else it closes the connection): a log stream ended by a handover
+// lets net/http write the response's end, then its next read finds the
+// end of input and the connection closes.
+func (c *hostlessConn) CloseRead() error {
+	if cr, ok := c.Conn.(interface{ CloseRead() error }); ok {
+		return cr.CloseRead()
+	}
+	return c.Conn.Close()
+}

@@ -25,6 +25,9 @@ const (
 	actionRun cliAction = iota
 	actionHelp
 	actionVersion
+	// actionUpgrade asks the running daemon to upgrade in place
+	// (--upgrade, gosupervisor's own option).
+	actionUpgrade
 )
 
 // cliOptions is the parsed command line.
@@ -76,6 +79,8 @@ func supervisordFlags() []flagSpec {
 		// Accepted for compatibility; we have no profiler to run under.
 		{long: "profile_options", hasArg: true, key: "profile_options"},
 		{short: 's', long: "silent", key: "silent"},
+		// gosupervisor's own: ask the running daemon to upgrade in place.
+		{long: "upgrade", key: "upgrade", action: actionUpgrade},
 	}
 }
 
@@ -94,6 +99,10 @@ func parseArgs(args []string) (cliOptions, error) {
 	}
 	seen := map[string]bool{}
 	for _, p := range pairs {
+		if p.spec.action == actionUpgrade {
+			opts.action = actionUpgrade
+			continue
+		}
 		if p.spec.action != actionRun {
 			opts.action = p.spec.action
 			return opts, nil

@@ -90,6 +90,9 @@ func run(b Build, progname string, args []string, stdout, stderr io.Writer, pare
 	if err != nil {
 		return 2, &usageError{msg: err.Error()}
 	}
+	if cli.action == actionUpgrade {
+		return askUpgrade(cfg, stdout, stderr), nil
+	}
 	// Reloads use the absolute path: daemonizing may chdir to directory=
 	// (the reference re-reads a relative path there and fails).
 	if abs, err := filepath.Abs(path); err == nil {

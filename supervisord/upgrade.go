@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/config"
+	"gosupervisor/ctl"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 	"gosupervisor/supervisord/engine"
@@ -303,6 +304,7 @@ func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	conns := l.servers.drain(ctx)
 	cancel()
+	drained := time.Now()
 	h, err := l.eng.Freeze()
 	if err != nil {
 		// A shutdown came meanwhile: serve its last requests here.
@@ -327,8 +329,8 @@ func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
 			}
 		}
 	}
-	l.log.Logf(protocol.LevelInfo, "upgrade: state taken in %v (%d processes, %d connections); exec %s",
-		time.Since(began).Round(time.Microsecond), countProcesses(doc), len(doc.Conns), path)
+	l.log.Logf(protocol.LevelInfo, "upgrade: state taken in %v (connections drained in %v; %d processes, %d connections); exec %s",
+		time.Since(began).Round(time.Microsecond), drained.Sub(began).Round(time.Microsecond), countProcesses(doc), len(doc.Conns), path)
 	err = execWith(path, doc)
 	handover.Adopt(doc.FDs())
 	fail(fmt.Sprintf("exec: %v", err))
@@ -464,4 +466,32 @@ func (r *resumed) abandon(log mainLogger, err error) {
 	}
 	log.Logf(protocol.LevelCritical, "upgrade: could not resume from %s: %v; these programs run on unsupervised: %s",
 		r.doc.From, err, strings.Join(pids, ", "))
+}
+
+// askUpgrade is supervisord --upgrade: it asks the daemon running on
+// cfg to upgrade in place to the binary at its own path, over the
+// [supervisorctl] section's serverurl and credentials, else over the
+// first configured server (credentials of its section), and waits for
+// the outcome. It returns the exit status.
+func askUpgrade(cfg *config.Config, stdout, stderr io.Writer) int {
+	url, user, pass := cfg.ServerURL, "", ""
+	switch {
+	case cfg.Supervisorctl != nil:
+		url, user, pass = cfg.Supervisorctl.ServerURL, cfg.Supervisorctl.Username, cfg.Supervisorctl.Password
+	case len(cfg.UnixHTTPServers) > 0:
+		user, pass = cfg.UnixHTTPServers[0].Username, cfg.UnixHTTPServers[0].Password
+	case len(cfg.InetHTTPServers) > 0:
+		user, pass = cfg.InetHTTPServers[0].Username, cfg.InetHTTPServers[0].Password
+	}
+	if url == "" {
+		fmt.Fprintln(stderr, "Error: --upgrade: the configuration names no server to ask")
+		return 2
+	}
+	msg, ok := ctl.UpgradeDaemon(url, user, pass, "", func(s string) { fmt.Fprintln(stdout, s) })
+	if !ok {
+		fmt.Fprintln(stderr, msg)
+		return 1
+	}
+	fmt.Fprintln(stdout, msg)
+	return 0
 }

@@ -139,7 +139,15 @@ for m in ('getAPIVersion', 'getVersion', 'getSupervisorVersion', 'getIdentificat
 
 # 3. Introspection. Our docstrings are our own prose: the Go side
 # rewrites methodHelp texts (see the rule there).
-methods = rec('listMethods', 'system.listMethods')
+def stock(names):
+    """gosupervisor lists its own namespace (gosupervisor.*) too: the
+    stock methods are what both daemons must agree on."""
+    if isinstance(names, list):
+        return [n for n in names if not n.startswith('gosupervisor.')]
+    return names
+
+
+methods = rec('listMethods', 'system.listMethods', post=stock)
 for m in methods:
     rec('methodHelp ' + m, 'system.methodHelp', m)
     rec('methodSignature ' + m, 'system.methodSignature', m)
@@ -340,7 +348,7 @@ rec('getAllProcessInfo after update', 'supervisor.getAllProcessInfo')
 rec('restart', 'supervisor.restart')
 rec('getState restarting', 'supervisor.getState')
 rec('getProcessInfo restarting', 'supervisor.getProcessInfo', 'cat')
-rec('listMethods restarting', 'system.listMethods', post=len)
+rec('listMethods restarting', 'system.listMethods', post=lambda r: len(stock(r)))
 
 
 def back():
