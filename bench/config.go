@@ -32,6 +32,9 @@ type DaemonConfig struct {
 	// defaultReadyTimeout): the reference answers only after its first
 	// loop pass has spawned every autostart program.
 	ReadyTimeout time.Duration
+	// CallTimeout bounds one RPC call (0 = rpcTimeout): the reference's
+	// getAllProcessInfo grows with the square of the programs.
+	CallTimeout time.Duration
 }
 
 // SocketPath is where the daemon's unix XML-RPC socket will be.

@@ -57,7 +57,7 @@ func StartDaemon(ctx context.Context, bin string, cfg DaemonConfig) (*Daemon, er
 		return nil, fmt.Errorf("exec %s: %w", bin, err)
 	}
 	go func() { d.waitErr = cmd.Wait(); close(d.exited) }()
-	d.Client, err = NewClient(cfg.SocketPath())
+	d.Client, err = newClient(cfg.SocketPath(), cmp.Or(cfg.CallTimeout, rpcTimeout))
 	if err != nil {
 		d.kill()
 		return nil, err

@@ -37,7 +37,7 @@ func logScenario(name, root string, memory bool) *Scenario {
 		Title: "log capture on " + kind + ": one child writes to stdout, rotating log",
 		Notes: []string{
 			fsNote,
-			"C reader = bench/logreader.c: read(2)/write(2) of 128 KiB from the same writer's pipe into a file with the same rotation, run just before each daemon run in the same directory",
+			"C reader = bench/logreader/logreader.c: read(2)/write(2) of 128 KiB from the same writer's pipe (grown to 256 KiB, as the daemon grows a fast stream's) into a file with the same rotation, run just before each daemon run in the same directory",
 			"throughput runs from startProcess to the stream's last bytes on disk (files read every 5 ms); CPU from /proc (10 ms ticks), the C reader's from wait4",
 		},
 		Root: root,

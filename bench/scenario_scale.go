@@ -122,7 +122,7 @@ func scaleAt(ctx context.Context, env *Env, n int, s Sample) error {
 	// The reference spawns about a hundred programs a second when the
 	// machine is quiet, and serves only after spawning them all.
 	timeout := time.Minute + time.Duration(n)*100*time.Millisecond
-	cfg := DaemonConfig{Dir: dir, MinFDs: fds, ReadyTimeout: timeout, Programs: []Program{sleeper("sleep",
+	cfg := DaemonConfig{Dir: dir, MinFDs: fds, ReadyTimeout: timeout, CallTimeout: timeout, Programs: []Program{sleeper("sleep",
 		Setting{"numprocs", strconv.Itoa(n)},
 		Setting{"process_name", "%(program_name)s_%(process_num)04d"},
 		Setting{"redirect_stderr", "true"})}}

@@ -47,9 +47,11 @@ func startPython(t *testing.T, dir string, stdin io.Reader, out *syncBuffer, arg
 	return cmd
 }
 
+// waitFor polls out until it contains want. The deadline is generous: on a
+// loaded machine the stock client alone takes seconds to start.
 func waitFor(t *testing.T, out *syncBuffer, want string) {
 	t.Helper()
-	testenv.Eventually(t, 15*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		if !strings.Contains(out.String(), want) {
 			return fmt.Errorf("output %q lacks %q", out.String(), want)
 		}
@@ -91,7 +93,7 @@ func TestGoldenTailFollow(t *testing.T) {
 					var gotCode int
 					select {
 					case gotCode = <-done:
-					case <-time.After(15 * time.Second):
+					case <-time.After(60 * time.Second):
 						t.Fatal("tail -f did not end after Ctrl-C")
 					}
 					compareOutcomes(t, outcome{stdout: want.String(), code: wantCode}, outcome{stdout: got.String(), code: gotCode})
@@ -124,7 +126,10 @@ func TestGoldenFg(t *testing.T) {
 	for _, kind := range daemons {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel()
-			d := startDaemon(t, kind, []program{{"sleeper", "serve", "startsecs=0"}}, "", "")
+			// Each client gets a program of its own: a log the other
+			// session already wrote "got: ping" to would satisfy the wait
+			// below before this session's own echo came back.
+			d := startDaemon(t, kind, []program{{"first", "serve", "startsecs=0"}, {"second", "serve", "startsecs=0"}}, "", "")
 			session := func(start func(stdin io.Reader, out *syncBuffer) func() int) []string {
 				r, w, err := os.Pipe()
 				if err != nil {
@@ -148,7 +153,7 @@ func TestGoldenFg(t *testing.T) {
 				return lines
 			}
 			want := session(func(stdin io.Reader, out *syncBuffer) func() int {
-				startPython(t, d.dir, stdin, out, "-c", d.conf, "fg", "sleeper")
+				startPython(t, d.dir, stdin, out, "-c", d.conf, "fg", "first")
 				// The reference's output thread lingers in a 30 s select
 				// after "Exiting foreground": judge it by its output (the
 				// cleanup kills it).
@@ -158,7 +163,7 @@ func TestGoldenFg(t *testing.T) {
 				}
 			})
 			got := session(func(stdin io.Reader, out *syncBuffer) func() int {
-				done := runOursAsync(d.dir, stdin, out, make(fakeInterrupt), "-c", d.conf, "fg", "sleeper")
+				done := runOursAsync(d.dir, stdin, out, make(fakeInterrupt), "-c", d.conf, "fg", "second")
 				return func() int { return <-done }
 			})
 			if strings.Join(want, "\n") != strings.Join(got, "\n") {

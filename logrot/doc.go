@@ -24,5 +24,5 @@
 // are moved in batches (WithCoalesce). Its pipe, a [Source] made by [Pipe],
 // is out of the runtime poller during those pauses, so a child's writes
 // wake nobody until the pause ends, and a fast stream's pipe grows to
-// 1 MiB. The package is Linux-only (splice, F_SETPIPE_SZ).
+// 256 KiB. The package is Linux-only (splice, F_SETPIPE_SZ).
 package logrot

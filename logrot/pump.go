@@ -18,7 +18,7 @@ import (
 // still drained, and filter still sees every chunk.
 //
 // Rotation is checked after every chunk or splice, as the reference does
-// after every read; a splice moves up to 1 MiB but never so much that the
+// after every read; a splice moves up to 256 KiB but never so much that the
 // file would end more than ChunkSize bytes past maxbytes, the bound the
 // reference's 128 KiB reads give. Write failures never stop the pump: w
 // counts and reports them (Dropped, WithOnError) and the pipe keeps being

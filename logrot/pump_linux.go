@@ -55,9 +55,9 @@ func spliceLoop(r *chunkReader, w *Writer, pace *pacer) (eof bool, err error) {
 }
 
 // spliceMax is the most one splice moves when the file is far from
-// maxbytes: with a grown pipe (Source.grow) a fast stream then costs a
-// syscall and a wake-up per MiB rather than per 64 KiB.
-const spliceMax = 1 << 20
+// maxbytes: a grown pipe's worth (Source.moved), so that a fast stream
+// costs a syscall and a wake-up per 256 KiB rather than per 64 KiB.
+const spliceMax = grownPipeSize
 
 // spliceSize is how much to splice at file position end: as much as
 // keeps the file within ChunkSize past maxBytes, as the reference's

@@ -293,7 +293,7 @@ func (w *Writer) shiftLocked(d *safefs.Dir, base string) (errs []error, opened b
 		if ok, err := d.Exists(src); err != nil {
 			errs = append(errs, err)
 		} else if ok {
-			errs = append(errs, renameTolerant(d, src, backupName(base, i+1)))
+			errs = append(errs, removeAndRename(d, src, backupName(base, i+1)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -349,6 +349,17 @@ func (w *Writer) freshBaseLocked(d *safefs.Dir, base string, linkOne bool) *os.F
 		return drop()
 	}
 	return f
+}
+
+// removeAndRename moves src to dst after removing dst, as the reference
+// does. Renaming over an existing file would be one step, but on ext4
+// (auto_da_alloc) it makes the rename write src's dirty pages out at once,
+// in the daemon: 50 MB per rotation, the flusher's work otherwise.
+func removeAndRename(d *safefs.Dir, src, dst string) error {
+	if err := d.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return renameTolerant(d, src, dst)
 }
 
 // renameTolerant renames, ignoring a missing source (a cleanup script may

@@ -27,10 +27,12 @@ type fakeBackend struct {
 	reload   [3][]string
 	stdin    map[string][]byte
 	events   [][2]string
-	// blockStart makes StartProcess with wait block until ctx ends; the
-	// ctx error is then sent here.
-	blockStart  string
-	startCancel chan error
+	// blockStart makes StartProcess with wait block until ctx ends;
+	// startBlocked is closed when it starts waiting, and the ctx error is
+	// then sent to startCancel.
+	blockStart   string
+	startBlocked chan struct{}
+	startCancel  chan error
 	// startDelay makes every StartProcess take that long (or until ctx ends).
 	startDelay time.Duration
 	// restartErr is what Restart returns (a plain error, not a Fault).
@@ -67,8 +69,9 @@ func newFakeBackend(t testing.TB) *fakeBackend {
 			mk("grp", "b", protocol.StateRunning, 4343),
 			mk("nofile", "nofile", protocol.StateStopped, 0),
 		},
-		reload:      [3][]string{{"newgrp"}, {"grp"}, {}},
-		startCancel: make(chan error, 1),
+		reload:       [3][]string{{"newgrp"}, {"grp"}, {}},
+		startBlocked: make(chan struct{}),
+		startCancel:  make(chan error, 1),
 	}
 	b.procs[1].failing = true
 	b.procs[1].info.SpawnErr = "Exited too quickly (process log may have details)"
@@ -242,6 +245,7 @@ func (b *fakeBackend) startLocked(name string, p *fakeProc) error {
 
 func (b *fakeBackend) StartProcess(ctx context.Context, name string, wait bool) error {
 	if wait && name == b.blockStart {
+		close(b.startBlocked)
 		<-ctx.Done()
 		b.startCancel <- ctx.Err()
 		return ctx.Err()

@@ -349,7 +349,14 @@ func TestWaitHonoursClientContext(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// The client leaves once the call waits: a cancel before the request
+	// reached the server would test nothing.
+	select {
+	case <-b.startBlocked:
+		cancel()
+	case <-time.After(60 * time.Second):
+		t.Fatal("the call never reached the backend")
+	}
 	select {
 	case err := <-b.startCancel:
 		if !errors.Is(err, context.Canceled) {
@@ -381,7 +388,14 @@ func TestMulticallStopsWhenClientLeaves(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// The client leaves once the call waits: a cancel before the request
+	// reached the server would test nothing.
+	select {
+	case <-b.startBlocked:
+		cancel()
+	case <-time.After(60 * time.Second):
+		t.Fatal("the call never reached the backend")
+	}
 	select {
 	case <-b.startCancel:
 	case <-time.After(10 * time.Second):

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,15 +32,19 @@ type Listener struct {
 	conns   map[*hostlessConn]struct{}
 	adopted []net.Conn // handed over: served before anything is accepted
 	// changed is signalled when a connection finished a response or
-	// closed (Drain waits on it).
+	// closed (Server.Drain waits on it).
 	changed chan struct{}
+	// detached is set once Detach handed the socket over.
+	detached atomic.Bool
 }
 
 func newListener(ln net.Listener, unix *unixListener) *Listener {
 	return &Listener{Listener: ln, unix: unix, conns: map[*hostlessConn]struct{}{}, changed: make(chan struct{}, 1)}
 }
 
-// Accept returns the handed-over connections first, then accepted ones.
+// Accept returns the handed-over connections first, then accepted ones,
+// as they are: Server serves them on its fast path, and wraps those it
+// passes to net/http with wrapHandoff.
 func (l *Listener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	if len(l.adopted) > 0 {
@@ -48,11 +54,23 @@ func (l *Listener) Accept() (net.Conn, error) {
 		return c, nil
 	}
 	l.mu.Unlock()
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	return l.Listener.Accept()
+}
+
+// wrapHandoff is how Server passes a connection to net/http: wrapped in
+// a hostlessConn the listener follows (bytes the fast path read ahead
+// go first).
+func (l *Listener) wrapHandoff(c net.Conn) net.Conn {
+	var pending []byte
+	if rc, ok := c.(*replayConn); ok {
+		c, pending = rc.Conn, rc.pending
 	}
-	return l.track(newHostlessConn(c)), nil
+	hc := newHostlessConn(c)
+	if len(pending) > 0 {
+		hc.buf = append(make([]byte, 0, max(4096, len(pending))), pending...)
+		hc.w = len(pending)
+	}
+	return l.track(hc)
 }
 
 func (l *Listener) track(c *hostlessConn) *hostlessConn {
@@ -131,6 +149,7 @@ func (l *Listener) Detach() (Detached, error) {
 	if l.unix != nil {
 		l.unix.keep.Store(true)
 	}
+	l.detached.Store(true)
 	l.Listener.Close()
 	return d, nil
 }
@@ -143,13 +162,13 @@ type IdleConn struct {
 	Buffered []byte
 }
 
-// StealIdle takes every connection that is between two requests (every
+// stealIdle takes every connection that is between two requests (every
 // request it sent is answered, and nothing of the next one was passed to
 // the server): it returns duplicates of their descriptors, and the
 // server's own reads of them fail from now on, so it closes them without
 // having read a byte more. Connections in the middle of a request are
 // left to finish (net/http then closes them, once shut down).
-func (l *Listener) StealIdle() []IdleConn {
+func (l *Listener) stealIdle() []IdleConn {
 	l.mu.Lock()
 	conns := make([]*hostlessConn, 0, len(l.conns))
 	for c := range l.conns {
@@ -163,29 +182,6 @@ func (l *Listener) StealIdle() []IdleConn {
 		}
 	}
 	return out
-}
-
-// Drain hands over the connections as each comes between two requests
-// (StealIdle, again and again) until none but handed-over ones is left,
-// or ctx is done; it returns them. Requests in flight are answered as
-// usual meanwhile, keep-alive included, so no client sees its connection
-// close: the successor serves its next request. Call it once the
-// listener is detached and endless responses are ended; net/http's
-// Shutdown would instead drop a request it has read but not begun.
-func (l *Listener) Drain(ctx context.Context) []IdleConn {
-	var out []IdleConn
-	for {
-		out = append(out, l.StealIdle()...)
-		if l.busy() == 0 {
-			return out
-		}
-		select {
-		case <-ctx.Done():
-			return out
-		case <-l.changed:
-		case <-time.After(50 * time.Millisecond): // a request being read
-		}
-	}
 }
 
 // busy counts the connections not handed over.
@@ -289,15 +285,86 @@ func AdoptListener(d Detached, conns []IdleConn) (*Listener, error) {
 			errs = append(errs, err)
 			continue
 		}
-		hc := newHostlessConn(c)
 		if len(ic.Buffered) > 0 {
-			hc.buf = append(make([]byte, 0, max(4096, len(ic.Buffered))), ic.Buffered...)
-			hc.w = len(ic.Buffered)
+			// Part of a request came before the handover: net/http
+			// serves it (see wrapHandoff).
+			c = &replayConn{Conn: c, pending: ic.Buffered}
 		}
-		l.adopted = append(l.adopted, l.track(hc))
+		l.adopted = append(l.adopted, c)
 	}
 	if len(errs) > 0 {
 		return l, fmt.Errorf("adopt connections: %w", errors.Join(errs...))
 	}
 	return l, nil
+}
+
+// Drain hands over the server's connections as each comes between two
+// requests (those of the fast path, and those net/http serves) until
+// none but handed-over ones is left, or ctx is done; it returns them.
+// Requests in flight are answered as usual meanwhile, keep-alive
+// included, so no client sees its connection close: the successor
+// serves its next request. Call it once the listeners are detached and
+// endless responses are ended; net/http's Shutdown would instead drop a
+// request it has read but not begun.
+func (s *Server) Drain(ctx context.Context) []IdleConn {
+	var out []IdleConn
+	for {
+		s.mu.Lock()
+		conns := make([]*fastConn, 0, len(s.conns))
+		for fc := range s.conns {
+			conns = append(conns, fc)
+		}
+		lns := slices.Clone(s.listeners)
+		s.mu.Unlock()
+		for _, fc := range conns {
+			if ic, ok := fc.steal(); ok {
+				out = append(out, ic)
+			}
+		}
+		busy := 0
+		for _, l := range lns {
+			out = append(out, l.stealIdle()...)
+			busy += l.busy()
+		}
+		s.mu.Lock()
+		for fc := range s.conns {
+			if fc.state.Load() != connHanding {
+				busy++
+			}
+		}
+		s.mu.Unlock()
+		if busy == 0 {
+			return out
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(5 * time.Millisecond): // a request being served
+		}
+	}
+}
+
+// steal hands fc over if it is waiting for a request or for the rest
+// of a request's head: its goroutine,
+// woken, answers with a descriptor of the connection and the bytes it
+// read meanwhile, then ends, closing its own copy.
+func (fc *fastConn) steal() (IdleConn, bool) {
+	if !fc.state.CompareAndSwap(connIdle, connHanding) && !fc.state.CompareAndSwap(connHead, connHanding) {
+		return IdleConn{}, false
+	}
+	_ = fc.conn.SetReadDeadline(aLongTimeAgo)
+	ic := <-fc.handed
+	return ic, ic.FD >= 0
+}
+
+// handOver is the goroutine's side of steal.
+func (fc *fastConn) handOver() {
+	ic := IdleConn{FD: -1, Buffered: bytes.Clone(fc.buf[fc.r:fc.w])}
+	var err error
+	if cerr := fc.rc.Control(func(fd uintptr) {
+		ic.FD, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 3)
+	}); cerr != nil || err != nil {
+		ic.FD = -1 // closed meanwhile: the client sees it close
+	}
+	fc.handed <- ic
 }

@@ -38,6 +38,24 @@ func unixClient(sock string) *http.Client {
 	}}
 }
 
+// postCall makes an XML-RPC call as stock clients do (the fast path's).
+func postCall(c *http.Client) (string, bool, error) {
+	var reused bool
+	body := "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName><params></params></methodCall>"
+	req, _ := http.NewRequest(http.MethodPost, "http://localhost/RPC2", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/xml")
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+	}))
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", reused, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), reused, err
+}
+
 func get(c *http.Client, path string) (string, bool, error) {
 	var reused bool
 	req, _ := http.NewRequest(http.MethodGet, "http://localhost"+path, nil)
@@ -70,6 +88,14 @@ func TestListenerHandover(t *testing.T) {
 	keep := unixClient(sock)
 	if got, _, err := get(keep, "/"); err != nil || got != "A" {
 		t.Fatalf("first request: %q, %v", got, err)
+	}
+	// A keep-alive XML-RPC client, served on the fast path.
+	fast := unixClient(sock)
+	if got, _, err := postCall(fast); err != nil || got != "A" {
+		t.Fatalf("first call: %q, %v", got, err)
+	}
+	if srvA.fastCalls.Load() == 0 {
+		t.Fatal("the call did not take the fast path")
 	}
 	// A raw connection with half a head read by the server.
 	raw, err := net.Dial("unix", sock)
@@ -116,7 +142,7 @@ func TestListenerHandover(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	idle := ln.Drain(ctx)
+	idle := srvA.Drain(ctx)
 	if ctx.Err() != nil {
 		t.Fatal("Drain did not finish")
 	}
@@ -126,8 +152,8 @@ func TestListenerHandover(t *testing.T) {
 	if got := <-slow; got != "A" {
 		t.Errorf("the request in flight got %q, want the old server's answer", got)
 	}
-	if len(idle) < 3 {
-		t.Fatalf("%d idle connections handed over, want the keep-alive one, the raw one and the slow one's", len(idle))
+	if len(idle) < 4 {
+		t.Fatalf("%d idle connections handed over, want the keep-alive ones, the raw one and the slow one's", len(idle))
 	}
 	time.Sleep(100 * time.Millisecond) // the exec
 
@@ -141,6 +167,12 @@ func TestListenerHandover(t *testing.T) {
 
 	if got, reused, err := get(keep, "/"); err != nil || got != "B" || !reused {
 		t.Errorf("keep-alive request after the handover: %q (reused %v), %v; want B on the same connection", got, reused, err)
+	}
+	if got, reused, err := postCall(fast); err != nil || got != "B" || !reused {
+		t.Errorf("keep-alive call after the handover: %q (reused %v), %v; want B on the same connection", got, reused, err)
+	}
+	if srvB.fastCalls.Load() == 0 {
+		t.Error("the call after the handover did not take the fast path")
 	}
 	if _, err := io.WriteString(raw, "st: x\r\n\r\n"); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -252,27 +251,6 @@ var errnoNames = map[syscall.Errno]string{
 	syscall.EADDRNOTAVAIL: "EADDRNOTAVAIL",
 	syscall.EINVAL:        "EINVAL",
 	syscall.ENOSPC:        "ENOSPC",
-}
-
-// NewServer wraps h in an http.Server with bounds that do not break the
-// endless log streams: headers and request bodies must arrive within
-// limits, idle keep-alive connections close, and writes are bounded per
-// write by the handler (WriteTimeout stays 0 for the streams). Request
-// contexts derive from ctx, so cancelling it abandons waiting calls.
-func NewServer(ctx context.Context, h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		// The reference drops idle connections after 30 minutes; clients
-		// that keep one proxy (event listeners) do not reconnect on
-		// their own, so we wait as long.
-		IdleTimeout:    30 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-		BaseContext:    func(net.Listener) context.Context { return ctx },
-		ConnContext:    ConnContext,
-		ConnState:      trackConnState,
-	}
 }
 
 func inode(fi os.FileInfo) uint64 {

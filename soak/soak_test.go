@@ -460,7 +460,8 @@ func (s *soak) checkLateCycling(t *testing.T) {
 		for _, name := range late {
 			p := now[name]
 			if p.State == protocol.StateBackoff || p.State == protocol.StateFatal {
-				t.Errorf("late crasher %s %s: it exits after startsecs and must not back off", name, p.StateName)
+				t.Errorf("late crasher %s %s (%q): it exits after startsecs and must not back off; its main-log lines:\n\t%s",
+					name, p.StateName, p.Description, strings.Join(s.mainLogLinesOf(t, name, 12), "\n\t"))
 				return
 			}
 			if p.PID != 0 && p.PID != start[name].PID {
@@ -471,6 +472,28 @@ func (s *soak) checkLateCycling(t *testing.T) {
 	if len(respawned) < len(late) {
 		t.Errorf("only %d of %d late crashers respawned within 30 s", len(respawned), len(late))
 	}
+}
+
+// mainLogLinesOf returns the last n main-log lines that name the process
+// name: what a failure report needs to tell a spawn error from a timing.
+func (s *soak) mainLogLinesOf(t *testing.T, name string, n int) []string {
+	t.Helper()
+	data, err := os.ReadFile(s.files.MainLog)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	// Lines name a process as group:name or, in some, by name alone.
+	short := name[strings.LastIndex(name, ":")+1:]
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		for _, n := range []string{name, short} {
+			if strings.Contains(line, " "+n+" ") || strings.Contains(line, "'"+n+"'") || strings.HasSuffix(line, " "+n) {
+				out = append(out, line)
+				break
+			}
+		}
+	}
+	return out[max(0, len(out)-n):]
 }
 
 func (s *soak) lateGroups() []string {

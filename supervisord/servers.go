@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -28,7 +27,7 @@ const stockRPCFactory = "supervisor.rpcinterface:make_main_rpcinterface"
 
 // httpServers are the running HTTP servers of one engine life.
 type httpServers struct {
-	servers []*http.Server
+	servers []*rpc.Server
 	// listeners are the servers' sockets, with what a handover names
 	// them by.
 	listeners []servedListener
@@ -44,7 +43,7 @@ type httpServers struct {
 type servedListener struct {
 	kind, section string
 	ln            *rpc.Listener
-	srv           *http.Server
+	srv           *rpc.Server
 }
 
 // inherited are the sockets and idle connections a predecessor handed
@@ -223,7 +222,7 @@ func (hs *httpServers) drain(ctx context.Context) []idleConn {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conns := sl.ln.Drain(ctx)
+			conns := sl.srv.Drain(ctx)
 			mu.Lock()
 			for _, c := range conns {
 				out = append(out, idleConn{c, i})

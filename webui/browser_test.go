@@ -37,7 +37,7 @@ func TestBrowser(t *testing.T) {
 	br.open(srv.URL + "/")
 	waitState := func(name, want string) {
 		t.Helper()
-		testenv.Eventually(t, 10*time.Second, func() error {
+		testenv.Eventually(t, 60*time.Second, func() error {
 			got, err := br.attr(fmt.Sprintf(`tr[data-name=%q]`, name), "data-state")
 			if err != nil {
 				return err
@@ -50,7 +50,7 @@ func TestBrowser(t *testing.T) {
 	}
 	waitMessage := func(want string) {
 		t.Helper()
-		testenv.Eventually(t, 10*time.Second, func() error {
+		testenv.Eventually(t, 60*time.Second, func() error {
 			got, err := br.text("#statusmessage")
 			if err != nil {
 				return err
@@ -98,7 +98,7 @@ func TestBrowser(t *testing.T) {
 	b.mu.Lock()
 	b.procs["web"].PID, b.procs["web"].Started = 1003, fixedNow().Add(-67*time.Second)
 	b.mu.Unlock()
-	testenv.Eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		got, err := br.text(`tr[data-name="web"] td.desc`)
 		if err != nil {
 			return err
@@ -140,7 +140,7 @@ func TestBrowser(t *testing.T) {
 
 	// The name opens the tail of stdout; the log's HTML stays text.
 	br.click(`tr[data-name="web"] td.name a`)
-	testenv.Eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		got, err := br.text("#tailbody")
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func TestBrowser(t *testing.T) {
 	// Follow: new output appears without clicking Refresh.
 	br.click("#follow")
 	b.appendLog(t, "web", "GET /late 201 3ms\n")
-	testenv.Eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		got, err := br.text("#tailbody")
 		if err != nil {
 			return err
@@ -173,7 +173,7 @@ func TestBrowser(t *testing.T) {
 
 	// The stderr tab shows the other channel.
 	br.click(".tabs a:last-child")
-	testenv.Eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		got, err := br.text("#tailbody")
 		if err != nil {
 			return err

@@ -103,7 +103,7 @@ autostart=false
 	}
 	waitRPCState := func(name, want string) {
 		t.Helper()
-		testenv.Eventually(t, 15*time.Second, func() error {
+		testenv.Eventually(t, 60*time.Second, func() error {
 			select {
 			case <-d.Exited:
 				t.Fatalf("daemon exited: %v\nstderr:\n%s", d.ExitErr, d.Stderr.String())
@@ -165,7 +165,7 @@ autostart=false
 	br.open(base)
 	waitShown := func(name, want string) {
 		t.Helper()
-		testenv.Eventually(t, 10*time.Second, func() error {
+		testenv.Eventually(t, 60*time.Second, func() error {
 			got, err := br.attr(fmt.Sprintf(`tr[data-name=%q]`, name), "data-state")
 			if err != nil {
 				return err
@@ -185,7 +185,7 @@ autostart=false
 	br.click(`tr[data-name="web"] button[value="start"]`)
 	waitRPCState("web", "RUNNING")
 	waitShown("web", "running")
-	testenv.Eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		got, err := br.text("#statusmessage")
 		if err != nil {
 			return err
@@ -205,7 +205,7 @@ autostart=false
 	// The tail page: the web script ran twice, so its log holds the line
 	// twice, as text; the script element never reached the DOM.
 	br.click(`tr[data-name="web"] td.name a`)
-	testenv.Eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		got, err := br.text("#tailbody")
 		if err != nil {
 			return err
