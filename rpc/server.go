@@ -42,8 +42,8 @@ type Server struct {
 	// listeners are the Listeners served, whose connections a handover
 	// takes (Drain).
 	listeners []*Listener
-	closing bool
-	wg      sync.WaitGroup // fastConn goroutines
+	closing   bool
+	wg        sync.WaitGroup // fastConn goroutines
 }
 
 // NewServer wraps h in a Server whose http.Server has bounds that do not
