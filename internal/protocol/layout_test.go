@@ -16,17 +16,18 @@ import (
 // direction of README's package map. Packages not listed (tests, bench,
 // soak, the mains) may import anything but a main.
 var packageMap = map[string][]string{
-	"internal/protocol":  {},
-	"internal/pyrepr":    {},
-	"internal/safefs":    {},
-	"internal/execshim":  {},
-	"config":             {"internal/protocol", "internal/pyrepr"},
-	"logrot":             {"internal/protocol", "internal/safefs"},
-	"supervisord/events": {"internal/pyrepr"},
-	"supervisord/engine": {"config", "logrot", "supervisord/events", "internal/protocol", "internal/pyrepr", "internal/safefs", "internal/execshim"},
-	"rpc":                {"supervisord/engine", "config", "logrot", "internal/protocol", "internal/pyrepr"},
-	"webui":              {"supervisord/engine", "logrot", "internal/protocol"},
-	"ctl":                {"config", "internal/protocol", "internal/pyrepr"},
+	"internal/protocol":    {},
+	"internal/pyrepr":      {},
+	"internal/safefs":      {},
+	"internal/execshim":    {},
+	"config":               {"internal/protocol", "internal/pyrepr"},
+	"logrot":               {"internal/protocol", "internal/safefs"},
+	"supervisord/events":   {"internal/pyrepr"},
+	"supervisord/handover": {"config"},
+	"supervisord/engine":   {"config", "logrot", "supervisord/events", "supervisord/handover", "internal/protocol", "internal/pyrepr", "internal/safefs", "internal/execshim"},
+	"rpc":                  {"supervisord/engine", "config", "logrot", "internal/protocol", "internal/pyrepr"},
+	"webui":                {"supervisord/engine", "logrot", "internal/protocol"},
+	"ctl":                  {"config", "internal/protocol", "internal/pyrepr"},
 }
 
 // TestPackageMap fails when a package imports more of this module than
