@@ -40,25 +40,21 @@ func unixClient(sock string) *http.Client {
 
 // postCall makes an XML-RPC call as stock clients do (the fast path's).
 func postCall(c *http.Client) (string, bool, error) {
-	var reused bool
 	body := "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName><params></params></methodCall>"
 	req, _ := http.NewRequest(http.MethodPost, "http://localhost/RPC2", strings.NewReader(body))
 	req.Header.Set("Content-Type", "text/xml")
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
-	}))
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", reused, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), reused, err
+	return do(c, req)
 }
 
 func get(c *http.Client, path string) (string, bool, error) {
-	var reused bool
 	req, _ := http.NewRequest(http.MethodGet, "http://localhost"+path, nil)
+	return do(c, req)
+}
+
+// do sends req and returns the body and whether the connection was
+// reused.
+func do(c *http.Client, req *http.Request) (string, bool, error) {
+	var reused bool
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
 		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
 	}))

@@ -224,3 +224,54 @@ func TestUpgradePID1(t *testing.T) {
 		samePIDs(t, before, pids(t, c))
 	}
 }
+
+// TestUpgradeExecFails: a binary that passes the check but is gone when
+// the exec comes (a script that removes itself during the check). The
+// old binary resumes from its own state in-process: same pid, programs
+// untouched, no descriptor added, the failure reported, and the next
+// upgrade works.
+func TestUpgradeExecFails(t *testing.T) {
+	bins := binaries(t)
+	d := start(t, bins.a, threePrograms)
+	before := waitRunning(t, d)
+	c := d.client(t)
+	pid := d.d.Cmd.Process.Pid
+	fds := fdList(t, pid)
+	vanishing := filepath.Join(d.dir, "vanishing")
+	script := fmt.Sprintf("#!/bin/sh\nif [ -n \"$GOSUPERVISOR_UPGRADE_CHECK\" ]; then rm -f \"$0\"; exec %s; fi\nexec %s \"$@\"\n", bins.b, bins.b)
+	if err := os.WriteFile(vanishing, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]any
+	if err := c.Call("gosupervisor.upgrade", vanishing, &res); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		info := map[string]any{}
+		if err := c.Call("gosupervisor.getUpgradeInfo", nil, &info); err != nil {
+			return err
+		}
+		if info["serial"].(int64) != 1 {
+			return fmt.Errorf("upgrade info %v", info)
+		}
+		if e, _ := info["last_error"].(string); !strings.Contains(e, "exec: no such file or directory") {
+			t.Fatalf("upgrade info %v, want the exec's failure", info)
+		}
+		if b := fmt.Sprint(info["build"]); !strings.Contains(b, "build-a") {
+			t.Fatalf("running %s after a failed exec", b)
+		}
+		return nil
+	})
+	samePIDs(t, before, pids(t, c))
+	if exe := fdExe(t, pid); exe != bins.a {
+		t.Errorf("the daemon runs %s", exe)
+	}
+	if after := fdList(t, pid); len(after) > len(fds) {
+		t.Errorf("%d descriptors open after the failed exec, %d before:\n%v\n%v", len(after), len(fds), after, fds)
+	}
+	if main := readFile(t, filepath.Join(d.dir, "main.log")); !strings.Contains(main, "CRIT upgrade to "+vanishing+" failed: exec: no such file or directory; this supervisord runs on") {
+		t.Errorf("main log lacks the failure:\n%s", main)
+	}
+	d.upgrade(t, c, bins.b, "build-b")
+	samePIDs(t, before, pids(t, c))
+}
