@@ -62,6 +62,7 @@ var commands = map[string]command{
 	"status":   {run: (*controller).doStatus},
 	"stop":     {run: (*controller).doStop},
 	"tail":     {run: (*controller).doTail},
+	"top":      {run: (*controller).doTop},
 	"update":   {run: (*controller).doUpdate},
 	"upgrade":  {run: (*controller).doUpgrade},
 	"version":  {run: (*controller).doVersion},

@@ -120,16 +120,6 @@ var helpTopics = map[string]topic{
 	}},
 }
 
-// extensionTopics are the help of gosupervisor's own commands: "help
-// <action>" explains them, the command list leaves them out so that it
-// stays the reference's.
-var extensionTopics = map[string]topic{
-	"upgrade": {usages: []usage{
-		{"upgrade", "Replace supervisord by the binary now at its own path, in the same process: no program stops, the pid and the sockets stay (gosupervisor only)."},
-		{"upgrade <path>", "Replace supervisord by the binary at path."},
-	}},
-}
-
 // helpOnHelp is the help of "help" itself (not listed as a topic, like
 // the reference's).
 var helpOnHelp = topic{usages: []usage{
@@ -290,6 +280,25 @@ func (c *controller) help(name string) {
 		t = extensionTopics[name]
 	}
 	fmt.Fprint(c.out, t.render())
+}
+
+// extensionTopics is the help of gosupervisor's own commands. "help"
+// does not list them, so its output stays the reference's; "help top"
+// shows them.
+var extensionTopics = map[string]topic{
+	"top": {
+		usages: []usage{
+			{"top", "Show each process's CPU and memory (its whole process tree), refreshed every 2 seconds until Ctrl-C."},
+			{"top <name> [...]", "Show only the processes named (name, group:name or group:*)."},
+			{"top -n <count>", "Show the table count times, then stop (-n 1: once, without clearing the screen)."},
+			{"top -d <seconds>", "Refresh every so many seconds."},
+		},
+		remarks: []string{"CPU% is over the interval since the daemon's previous sample; RSS sums the tree's processes; CGROUP is the memory charged to the program's cgroup (cgroup_* keys). A gosupervisor command: the reference's supervisord does not serve it."},
+	},
+	"upgrade": {usages: []usage{
+		{"upgrade", "Replace supervisord by the binary now at its own path, in the same process: no program stops, the pid and the sockets stay (gosupervisor only)."},
+		{"upgrade <path>", "Replace supervisord by the binary at path."},
+	}},
 }
 
 // refuseArgs reports (and prints, with the command's help) that cmd,

@@ -22,6 +22,7 @@ type Backend interface {
 	processReader
 	processControl
 	processLogs
+	resourceReader
 }
 
 // daemonControl is what the methods about supervisord itself use.

@@ -450,3 +450,54 @@ func (b *fakeBackend) ClearAllProcessLogs() []engine.Outcome {
 	}
 	return out
 }
+
+// usage is the fake's resources of p: running processes use 25% of a
+// CPU and 3 GiB (beyond 32 bits in bytes) in 2 processes; "cat" has a
+// 64 MiB cgroup and a 4 GiB rss_limit.
+func (b *fakeBackend) usage(p *fakeProc) engine.ProcessResources {
+	r := engine.ProcessResources{ProcessStatus: p.info, Usage: engine.ProcessUsage{CPUPercent: -1, CgroupMemory: -1}}
+	if p.info.PID != 0 {
+		r.Usage = engine.ProcessUsage{Processes: 2, CPU: 1500 * time.Millisecond, CPUTotal: 4 * time.Second, CPUPercent: 25,
+			RSS: 3 << 30, CgroupMemory: -1, Sampled: time.Unix(fakeStart+100, 0)}
+	}
+	if p.info.Name == "cat" {
+		r.RSSLimit, r.Usage.CgroupMemory = 4<<30, 64<<20
+	}
+	return r
+}
+
+func (b *fakeBackend) ProcessResources(name string, _ time.Duration) (engine.ProcessResources, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, err := b.find(name)
+	if err != nil {
+		return engine.ProcessResources{}, err
+	}
+	return b.usage(p), nil
+}
+
+func (b *fakeBackend) Resources(time.Duration) ([]engine.ProcessResources, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]engine.ProcessResources, len(b.procs))
+	for i, p := range b.procs {
+		out[i] = b.usage(p)
+	}
+	return out, nil
+}
+
+// ProcessExits: "cat" has been OOM-killed once, with output; the others
+// have no exit.
+func (b *fakeBackend) ProcessExits(name string) ([]engine.ExitRecord, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, err := b.find(name)
+	if err != nil {
+		return nil, err
+	}
+	if p.info.Name != "cat" {
+		return []engine.ExitRecord{}, nil
+	}
+	return []engine.ExitRecord{{Time: time.Unix(fakeStart+50, 0), PID: 77, Uptime: 42500 * time.Millisecond, ExitStatus: -1,
+		Signal: 9, How: "terminated by SIGKILL", Reason: engine.ExitOOMKill, Stdout: []string{"allocating", "more"}}}, nil
+}

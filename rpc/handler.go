@@ -47,6 +47,10 @@ type HandlerOptions struct {
 	// UI serves "/", "/index.html", "/tail.html" and static files; nil
 	// answers 404 there.
 	UI http.Handler
+	// Metrics serves "/metrics" (Prometheus, [supervisord] metrics=true)
+	// behind the same authentication; nil leaves the path to UI, as
+	// before.
+	Metrics http.Handler
 	// Log receives main-log lines (invalid requests at ERROR, each call at
 	// TRACE) at or above LogLevel. Nil discards them.
 	Log      func(level protocol.Level, msg string)
@@ -145,6 +149,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("Content-Length", "2")
 		io.WriteString(w, "OK")
+	case path == "/metrics" && h.opts.Metrics != nil:
+		h.opts.Metrics.ServeHTTP(w, r)
 	case h.opts.UI != nil:
 		h.opts.UI.ServeHTTP(w, r)
 	default:

@@ -242,12 +242,15 @@ func TestIntrospection(t *testing.T) {
 	// gosupervisor's own namespace: listed, never in supervisor.*.
 	want["gosupervisor.upgrade"] = []string{"struct", "string"}
 	want["gosupervisor.getUpgradeInfo"] = []string{"struct"}
+	want["gosupervisor.getProcessResources"] = []string{"struct", "string"}
+	want["gosupervisor.getAllProcessResources"] = []string{"array"}
+	want["gosupervisor.getProcessExits"] = []string{"array", "string"}
 	got, err := c.call("system.listMethods")
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := got.([]any)
-	if len(names) != len(want) || len(sigs) != 37 {
+	if len(names) != 46 || len(want) != 46 {
 		t.Fatalf("listMethods has %d names (want table %d): %v", len(names), len(want), names)
 	}
 	for i, n := range names {

@@ -391,6 +391,7 @@ func newRegistry(d *dispatcher) *registry {
 			"@param array calls  structs {methodName: string, params: array}\n" +
 			"@return array result  one entry per call",
 		call: d.multicall})
+	addResourceMethods(r, b)
 
 	addUpgradeMethods(r, d.upgrader)
 

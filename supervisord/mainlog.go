@@ -17,6 +17,12 @@ func (m mainLogger) Logf(level protocol.Level, format string, args ...any) {
 	m.log.Logf(level, format, args...)
 }
 
+// LogFields writes one record with structured fields (shown by
+// logfile_format=json; the text format shows the message only).
+func (m mainLogger) LogFields(level protocol.Level, fields map[string]any, msg string) {
+	m.log.LogFields(level, logrot.Fields(fields), msg)
+}
+
 // Enabled reports whether lines at level are written.
 func (m mainLogger) Enabled(level protocol.Level) bool {
 	return m.log.Enabled(level)
@@ -33,6 +39,9 @@ func openMainLog(cfg *config.Config, stdout io.Writer) (*logrot.MainLog, error) 
 		Backups:  s.LogfileBackups,
 		Level:    s.LogLevel,
 		Syslog:   s.LogfileSyslog,
+	}
+	if s.LogfileFormat == config.LogFormatJSON {
+		opts.Format = logrot.FormatJSON
 	}
 	if s.Nodaemon && !s.Silent {
 		opts.Stdout = stdout

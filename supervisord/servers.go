@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/metrics"
 	"gosupervisor/rpc"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/handover"
@@ -107,6 +109,15 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 		f := rpc.FaultOf(err)
 		return f.Code, f.String
 	}})
+	var metricsHandler http.Handler
+	if cfg.Supervisord.Metrics {
+		// Off by default: with metrics=true every server serves
+		// /metrics, behind its own authentication.
+		metricsHandler = metrics.Handler(eng, metrics.Options{
+			Version: protocol.Version, Identifier: cfg.Supervisord.Identifier,
+			NodeExporter: cfg.Supervisord.MetricsCompat == config.MetricsCompatNodeExporter,
+		})
+	}
 	for i, s := range all {
 		ln, err := s.listen()
 		if err != nil {
@@ -135,6 +146,7 @@ func openServers(cfg *config.Config, eng *engine.Engine, log mainLogger, stderr 
 			CheckHost:  s.localNames != nil,
 			LocalNames: s.localNames,
 			UI:         ui,
+			Metrics:    metricsHandler,
 			Log:        func(level protocol.Level, msg string) { log.Logf(level, "%s", msg) },
 			LogLevel:   cfg.Supervisord.LogLevel,
 			Upgrader:   up,

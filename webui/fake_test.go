@@ -232,3 +232,34 @@ func (b *fakeBackend) appendLog(t *testing.T, name, text string) {
 }
 
 var _ Backend = (*fakeBackend)(nil)
+
+// Resources gives every running process a fixed usage: 12.5% of a CPU,
+// 3 processes, 48 MiB.
+func (b *fakeBackend) Resources(time.Duration) ([]engine.ProcessResources, error) {
+	procs, _ := b.Processes()
+	out := make([]engine.ProcessResources, len(procs))
+	for i, p := range procs {
+		out[i] = engine.ProcessResources{ProcessStatus: p, Usage: engine.ProcessUsage{CPUPercent: -1, CgroupMemory: -1}}
+		if p.PID != 0 {
+			out[i].Usage = engine.ProcessUsage{Processes: 3, CPU: 2 * time.Second, CPUPercent: 12.5, RSS: 48 << 20, CgroupMemory: -1, Sampled: time.Now()}
+		}
+	}
+	return out, nil
+}
+
+// ProcessExits: a process named "crashy" has two exits, one an OOM kill
+// with output; others none.
+func (b *fakeBackend) ProcessExits(name string) ([]engine.ExitRecord, error) {
+	if _, err := b.lookup(name); err != nil {
+		return nil, err
+	}
+	if name != "crashy" {
+		return nil, nil
+	}
+	at := time.Date(2026, 11, 30, 2, 14, 28, 0, time.Local)
+	return []engine.ExitRecord{
+		{Time: at, PID: 4242, Uptime: 90 * time.Second, ExitStatus: -1, Signal: 9, How: "terminated by SIGKILL", Reason: engine.ExitOOMKill,
+			Stdout: []string{"allocating <more>"}, Stderr: []string{"MemoryError?"}},
+		{Time: at.Add(-time.Minute), PID: 4100, Uptime: 2 * time.Second, ExitStatus: 3, How: "exit status 3", Stdout: []string{}, Stderr: []string{}},
+	}, nil
+}

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"strings"
@@ -34,6 +35,11 @@ type processRow struct {
 	Description string
 	CanStart    bool
 	CanStop     bool // also offers Restart, as the reference does for RUNNING
+	// CPU and Memory are the process tree's CPU use and resident memory
+	// ("" when nothing runs or no sample has it); Usage details them.
+	CPU, Memory, Usage string
+	// Exits counts the crash records kept.
+	Exits int
 }
 
 // summaryItem counts processes per state for the header.
@@ -72,6 +78,7 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 	message, hasMessage := formLookup(r, "message")
 	state := h.backend.State()
 	procs, _ := h.backend.Processes() // none once the daemon has stopped
+	res, _ := h.backend.Resources(resourceMaxAge)
 	now := h.now().Unix()
 	h.render(w, "index.html", statusPage{
 		Version:        h.version,
@@ -80,7 +87,7 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 		Message:        message,
 		HasMessage:     hasMessage,
 		MessageIsError: isErrorMessage(message),
-		Processes:      rows(procs, now),
+		Processes:      withResources(rows(procs, now), procs, res),
 		Summary:        summarize(procs),
 	})
 }
@@ -120,6 +127,56 @@ func rows(procs []engine.ProcessStatus, now int64) []processRow {
 		})
 	}
 	return out
+}
+
+// resourceMaxAge is how old a resource sample the status page accepts
+// (an older one is taken again, off the engine's loop).
+const resourceMaxAge = 2 * time.Second
+
+// withResources adds each process's tree usage and crash record count
+// to its row; res is matched by group and name.
+func withResources(rs []processRow, procs []engine.ProcessStatus, res []engine.ProcessResources) []processRow {
+	byName := make(map[string]*engine.ProcessResources, len(res))
+	for i := range res {
+		byName[res[i].Group+":"+res[i].Name] = &res[i]
+	}
+	for i := range rs {
+		p := &procs[i]
+		rs[i].Exits = int(p.Counters.ExitsExpected + p.Counters.ExitsUnexpected)
+		r := byName[p.Group+":"+p.Name]
+		if r == nil || p.PID == 0 || r.Usage.Processes == 0 {
+			continue
+		}
+		u := r.Usage
+		if u.CPUPercent >= 0 {
+			rs[i].CPU = fmt.Sprintf("%.1f%%", u.CPUPercent)
+		} else {
+			rs[i].CPU = fmt.Sprintf("%.1fs", u.CPU.Seconds())
+		}
+		rs[i].Memory = byteSize(u.RSS)
+		details := []string{fmt.Sprintf("%d process(es), CPU time %.2fs", u.Processes, u.CPU.Seconds())}
+		if r.RSSLimit > 0 {
+			details = append(details, "rss_limit "+byteSize(uint64(r.RSSLimit)))
+		}
+		if u.CgroupMemory >= 0 {
+			details = append(details, "cgroup memory "+byteSize(uint64(u.CgroupMemory)))
+		}
+		rs[i].Usage = strings.Join(details, ", ")
+	}
+	return rs
+}
+
+// byteSize words a byte count: 12.3 MB.
+func byteSize(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // summarize counts processes per state, running first, then problems.

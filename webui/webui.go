@@ -53,6 +53,11 @@ type Backend interface {
 	ClearProcessLogs(name string) error
 	// LogFile is a process channel's current log file, "" when none.
 	LogFile(name string, ch protocol.Channel) (string, error)
+	// Resources is every process with its tree's CPU and memory, from a
+	// sample at most maxAge old (taken off the engine's loop).
+	Resources(maxAge time.Duration) ([]engine.ProcessResources, error)
+	// ProcessExits are a process's last exits, newest first.
+	ProcessExits(name string) ([]engine.ExitRecord, error)
 }
 
 // Options tunes a Handler. The zero value is ready to use.
@@ -166,6 +171,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.serveFollow(w, r)
+	case "/exits.html":
+		if !allowMethods(w, r, http.MethodGet) {
+			return
+		}
+		h.serveExits(w, r)
 	default:
 		f, ok := h.static[r.URL.Path]
 		if !ok {

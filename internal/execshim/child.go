@@ -38,11 +38,6 @@ func run(arg string) *Error {
 		return &Error{Stage: StageSetup, What: "exec shim: bad spec: " + err.Error()}
 	}
 	pid := strconv.Itoa(os.Getpid())
-	for _, procs := range s.CgroupProcs {
-		if err := writeFile(procs, pid); err != nil {
-			return &Error{Stage: StageCgroup, Errno: errnoOf(err), What: "can't join cgroup " + procs}
-		}
-	}
 	for _, l := range s.Rlimits {
 		// syscall.Setrlimit, not unix.Setrlimit: for RLIMIT_NOFILE it
 		// also tells syscall.Exec not to restore the soft limit the Go
@@ -61,6 +56,15 @@ func run(arg string) *Error {
 	if s.WatchdogPID {
 		if err := os.Setenv("WATCHDOG_PID", pid); err != nil {
 			return &Error{Stage: StageSetup, What: "can't set WATCHDOG_PID: " + err.Error()}
+		}
+	}
+	// Cgroups last before the user switch (writing cgroup.procs needs
+	// root): the Go runtime should create no thread once in a cgroup whose
+	// pids.max its threads may already fill (a move may exceed the limit,
+	// a clone may not).
+	for _, procs := range s.CgroupProcs {
+		if err := writeFile(procs, pid); err != nil {
+			return &Error{Stage: StageCgroup, Errno: errnoOf(err), What: "can't join cgroup " + procs}
 		}
 	}
 	if c := s.Credential; c != nil {

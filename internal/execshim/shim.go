@@ -33,7 +33,7 @@ import (
 const Arg0 = "gosupervisor-exec-shim"
 
 // Spec is what the shim does before it execs the program, in this order:
-// join cgroups, set rlimits, ignore signals, set WATCHDOG_PID, drop
+// set rlimits, ignore signals, set WATCHDOG_PID, join cgroups, drop
 // privileges, chdir, umask, execve. Its environment (the one os.ProcAttr
 // gave the shim) becomes the program's.
 type Spec struct {
@@ -42,7 +42,7 @@ type Spec struct {
 	Argv []string `json:"argv"`
 	// CgroupProcs are cgroup.procs files the shim writes its own pid to
 	// (cgroup v1 controllers, or a v2 leaf when clone3 could not place the
-	// child), as root, before anything else.
+	// child), as root, just before the user switch.
 	CgroupProcs []string `json:"cgroup_procs,omitempty"`
 	// Rlimits are set in order, as root, so hard limits may rise.
 	Rlimits []Rlimit `json:"rlimits,omitempty"`

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/cgroup"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
@@ -64,6 +65,10 @@ type Options struct {
 	// in place): the engine takes over its processes, pipes and events
 	// instead of starting afresh, and Config is ignored (see Resume).
 	Resume *Resume
+	// CgroupHost is where programs' cgroups are made; nil = this
+	// process's own cgroups on the real filesystem. Tests give a
+	// delegated cgroup of their own.
+	CgroupHost *cgroup.Host
 }
 
 // Exit says why Run returned.
@@ -129,6 +134,16 @@ type Engine struct {
 	strays  map[int]string
 	strayIO []*logrot.Source // their output pipes
 	strayWG sync.WaitGroup   // their pumps
+
+	// Resources (resources.go, sampler.go): where cgroups go (nil:
+	// none), the system's OOM kill count last seen, record ids, the
+	// sampler and the monitor goroutine.
+	cgroups   *cgroup.Hierarchy
+	oomSystem uint64
+	oomSeen   bool
+	lastID    uint64
+	samples   *sampler
+	monitor   monitorState
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
@@ -160,6 +175,8 @@ func New(o Options) (*Engine, error) {
 		endErr:     errStopped,
 		helpers:    map[int]chan<- syscall.WaitStatus{},
 		strays:     map[int]string{},
+		samples:    newSampler(),
+		monitor:    monitorState{kick: make(chan struct{}, 1)},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -213,6 +230,8 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	ctxDone := ctx.Done()
 	var timerC <-chan time.Time
 	stopTimer := func() bool { return false }
+	e.setupCgroups()
+	e.readSystemOOMKills()
 	e.reap(e.clock.Now())
 	if !e.resumed {
 		e.supervisorRunning(e.clock.Now())
@@ -235,10 +254,13 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			// unless some request happened to wake the loop first.
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(e.clock.Now()), 0))
 		}
-		e.publish()
+		if e.publish() && e.monitor.active {
+			e.kickMonitor()
+		}
 		if !stepped {
 			stepped = true
 			close(e.stepped)
+			e.startMonitor()
 		}
 		select {
 		case <-ctxDone:
@@ -255,6 +277,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 		}
 	}
 	stopTimer()
+	e.stopMonitor()
 	e.finishWaiters(e.endErr)
 	e.stopAllIO()
 	e.closeGroups()
@@ -271,6 +294,7 @@ func (e *Engine) step(now time.Time) {
 	for _, g := range e.order {
 		for _, p := range g.procs {
 			e.mach.transition(p, now, mood)
+			e.resourcesDue(p, now)
 		}
 	}
 	if mood < protocol.SupervisorRunning {
@@ -284,10 +308,11 @@ func (e *Engine) step(now time.Time) {
 // reap collects every exited child: wait4(-1, WNOHANG) until none is left.
 func (e *Engine) reap(now time.Time) {
 	for {
-		pid, ws, ok := e.os.Reap()
+		r, ok := e.os.Reap()
 		if !ok {
 			return
 		}
+		pid, ws := r.PID, r.Status
 		if c := e.helpers[pid]; c != nil {
 			delete(e.helpers, pid)
 			c <- ws
@@ -306,7 +331,9 @@ func (e *Engine) reap(now time.Time) {
 			continue
 		}
 		delete(e.byPID, pid)
+		facts := exitFacts{pid: pid, serial: p.serial, started: p.started, killing: p.killing, cpu: r.CPU}
 		e.mach.finish(p, ws, now)
+		e.recordExit(p, ws, facts, now)
 		e.releaseIO(p, now)
 		e.releaseSocket(p.group)
 	}

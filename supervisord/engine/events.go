@@ -44,6 +44,7 @@ const (
 	msgEvent          pumpMsgKind = iota + 1 // emit ev
 	msgListenerOutput                        // inst wrote data on stdout
 	msgListenerEOF                           // inst's stdout is closed or abandoned
+	msgOutputTail                            // an instance's output drained: its last lines
 )
 
 type pumpMsg struct {
@@ -51,6 +52,7 @@ type pumpMsg struct {
 	ev   *events.Emitted
 	inst *listenerInstance
 	data []byte
+	tail *outputTail
 }
 
 // pumpQueue carries messages from output pumps to the loop. The loop
@@ -136,6 +138,8 @@ func (e *Engine) handlePumpMessages() {
 			e.listenerOutput(m.inst, m.data)
 		case msgListenerEOF:
 			e.listenerClosed(m.inst)
+		case msgOutputTail:
+			e.outputTailed(m.tail)
 		}
 	}
 }

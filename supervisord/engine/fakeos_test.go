@@ -120,15 +120,15 @@ func (f *fakeOS) exit(pid int, ws syscall.WaitStatus) {
 	}
 }
 
-func (f *fakeOS) Reap() (int, syscall.WaitStatus, bool) {
+func (f *fakeOS) Reap() (Reaped, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.exits) == 0 {
-		return 0, 0, false
+		return Reaped{}, false
 	}
 	e := f.exits[0]
 	f.exits = f.exits[1:]
-	return e.pid, e.ws, true
+	return Reaped{PID: e.pid, Status: e.ws}, true
 }
 
 func (f *fakeOS) ChildExited() <-chan struct{} { return f.notify }

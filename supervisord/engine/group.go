@@ -46,7 +46,8 @@ func (g *group) unstopped() []*process {
 func (e *Engine) addGroup(gc *config.Group) error {
 	g := &group{cfg: gc, src: e.cfg}
 	for _, pc := range gc.Processes {
-		p := &process{cfg: pc, group: g, exitStatus: 0}
+		e.lastID++
+		p := &process{cfg: pc, group: g, exitStatus: 0, res: resState{id: e.lastID}}
 		for _, ch := range protocol.Channels {
 			if ch == protocol.Stderr && pc.RedirectStderr {
 				continue // no file of its own
@@ -92,6 +93,7 @@ func (e *Engine) closeGroup(g *group) {
 		g.socket = nil
 	}
 	for _, p := range g.procs {
+		e.releaseLeaf(p)
 		if p.io != nil {
 			p.io.abandon(time.Now())
 			p.io = nil

@@ -63,6 +63,9 @@ func (e *Engine) BeginUpgrade() (*Handover, error) {
 			err = fail(ErrShutdown, "")
 		case e.upgrading:
 			err = fail(ErrUpgrading, "an upgrade is already in progress")
+		case e.inCgroup() != "":
+			// Not handed over yet: the leaf, its OOM baseline.
+			err = fail(ErrFailed, e.inCgroup()+" runs in a cgroup of its own (cgroup_* keys), whose state cannot be handed over yet")
 		default:
 			e.upgrading = true
 			h = e.export(now, handover.Monotonic(), nil)
@@ -71,6 +74,19 @@ func (e *Engine) BeginUpgrade() (*Handover, error) {
 		return nil, cerr
 	}
 	return h, err
+}
+
+// inCgroup names a process that has a cgroup leaf, "" if none. Loop
+// goroutine only.
+func (e *Engine) inCgroup() string {
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			if p.res.leaf != nil {
+				return p.namespec()
+			}
+		}
+	}
+	return ""
 }
 
 // EndUpgrade ends an upgrade that will not happen: the configuration may

@@ -3,6 +3,7 @@ package engine
 import (
 	"os"
 	"syscall"
+	"time"
 
 	"gosupervisor/internal/execshim"
 )
@@ -20,13 +21,22 @@ type OS interface {
 	Kill(pid int, sig syscall.Signal) error
 	// Reap returns one exited child without blocking; ok is false when no
 	// exited child is left (wait4 returned 0 or ECHILD).
-	Reap() (pid int, status syscall.WaitStatus, ok bool)
+	Reap() (r Reaped, ok bool)
 	// ChildExited receives a value (coalesced) whenever a child may have
 	// exited. Notification starts when the OS value is created, before the
 	// first spawn.
 	ChildExited() <-chan struct{}
 	// Close stops the notifications.
 	Close()
+}
+
+// Reaped is one child's exit as wait4 reports it.
+type Reaped struct {
+	PID    int
+	Status syscall.WaitStatus
+	// CPU is the child's user and system time, its waited-for
+	// descendants' included (wait4's rusage).
+	CPU time.Duration
 }
 
 // SpawnSpec is everything needed to start one child.
@@ -56,8 +66,9 @@ type SpawnSpec struct {
 	WatchdogPID bool
 	// CgroupDir is a cgroup v2 leaf the child is created in
 	// (clone3 CLONE_INTO_CGROUP); "" = none. Where clone3 cannot place
-	// it (ENOSYS from an old kernel or a seccomp filter), the shim joins
-	// the leaf instead.
+	// it (ENOSYS from an old kernel or a seccomp filter), and for a child
+	// that starts through the shim anyway, the shim joins the leaf
+	// instead, just before exec.
 	CgroupDir string
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -70,8 +71,15 @@ func (r *realOS) forward() {
 
 func (r *realOS) Start(spec *SpawnSpec) (int, error) {
 	sys := &syscall.SysProcAttr{Setpgid: true}
+	procs := filepath.Join(spec.CgroupDir, "cgroup.procs")
 	if spec.CgroupDir == "" {
 		return r.start(spec, sys, nil)
+	}
+	if spec.needsShim() {
+		// The shim is a Go program: created in the leaf, its runtime's
+		// threads would count against pids.max (and could fail to
+		// start); it joins just before exec instead.
+		return r.start(spec, sys, []string{procs})
 	}
 	fd, err := unix.Open(spec.CgroupDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -84,7 +92,7 @@ func (r *realOS) Start(spec *SpawnSpec) (int, error) {
 		// clone3 is missing (kernel < 5.7) or filtered (seccomp): nothing
 		// ran, and the shim joins the leaf before the program starts.
 		sys.UseCgroupFD, sys.CgroupFD = false, 0
-		return r.start(spec, sys, []string{filepath.Join(spec.CgroupDir, "cgroup.procs")})
+		return r.start(spec, sys, []string{procs})
 	}
 	return pid, err
 }
@@ -155,17 +163,19 @@ func errnoOf(err error) syscall.Errno {
 
 func (r *realOS) Kill(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
 
-func (r *realOS) Reap() (int, syscall.WaitStatus, bool) {
+func (r *realOS) Reap() (Reaped, bool) {
 	for {
 		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		var ru syscall.Rusage
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, &ru)
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
 		if err != nil || pid <= 0 {
-			return 0, 0, false
+			return Reaped{}, false
 		}
-		return pid, ws, true
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		return Reaped{PID: pid, Status: ws, CPU: cpu}, true
 	}
 }
 

@@ -157,12 +157,14 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 		coalesce := e.outputCoalesce(p, o.channel)
 		src := o.r
 		e.pumps.Add(1)
+		tail := e.outputTailer(p, o.channel, p.logs[o.channel].path)
 		go func() {
 			defer e.pumps.Done()
 			_ = logrot.Pump(src, w, filter, logrot.WithCoalesce(coalesce))
 			if atEOF != nil && !io.handing.Load() {
 				atEOF()
 			}
+			tail()
 		}()
 	}
 	if io.stdin != nil {

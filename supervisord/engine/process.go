@@ -34,6 +34,8 @@ type process struct {
 	logs [len(protocol.Channels)]channelLog
 	// io is the running instance's parent-side pipes; nil when not running.
 	io *instanceIO
+	// res is the resource bookkeeping: cgroup, counters, crash records.
+	res resState
 }
 
 // channelLog is one output channel's log file.

@@ -36,6 +36,11 @@ type ProcessStatus struct {
 	// LogFiles are the channels' log files, by protocol.Channel; ""
 	// means none.
 	LogFiles [len(protocol.Channels)]string
+	// Counters are what happened to the process since its config was
+	// loaded (spawns, exits, OOM kills, rss_limit restarts).
+	Counters   Counters
+	res        resourceView
+	resVersion uint64
 }
 
 // status is p as a snapshot entry.
@@ -47,6 +52,11 @@ func (p *process) status() ProcessStatus {
 	for ch := range p.logs {
 		s.LogFiles[ch] = p.logs[ch].path
 	}
+	s.Counters, s.resVersion = p.res.counts, p.res.version
+	s.res = resourceView{
+		id: p.res.id, serial: p.serial, leaf: p.res.leaf, cpuDone: p.res.cpuDone,
+		rssLimit: p.cfg.Resources.RSSLimit, rssEvery: time.Duration(p.cfg.Resources.RSSCheckSecs) * time.Second,
+	}
 	return s
 }
 
@@ -56,6 +66,11 @@ type infoSnapshot struct {
 	procs  []ProcessStatus           // by group, then name
 	index  map[string]map[string]int // group → process name → position
 	groups map[string]bool           // active groups
+	// rssLimits: some process has rss_limit (the monitor watches).
+	rssLimits bool
+	// exits are each process's last exits, oldest first, by position
+	// (crash records); shared with the records: never modified.
+	exits [][]ExitRecord
 }
 
 // publisher builds snapshots. Its fields other than cur belong to the
@@ -69,20 +84,23 @@ type publisher struct {
 // publish makes the current process table visible to readers if it
 // differs from the last snapshot. Loop goroutine only; it allocates
 // nothing when nothing changed.
-func (e *Engine) publish() {
+func (e *Engine) publish() bool {
 	pub := &e.pub
 	cur := pub.cur.Load()
 	if cur == nil || !pub.sameLayout(e.order) {
 		pub.relayout(e.order)
-		pub.cur.Store(pub.build(nil))
-		return
+		next := pub.build(nil)
+		pub.cur.Store(next)
+		e.monitor.active = next.rssLimits
+		return true
 	}
 	for i, p := range pub.procs {
 		if !cur.matches(i, p) {
 			pub.cur.Store(pub.build(cur))
-			return
+			return true
 		}
 	}
+	return false
 }
 
 // sameLayout reports whether the active groups and their processes are
@@ -121,13 +139,17 @@ func (pub *publisher) relayout(order []*group) {
 // lends its index (a start of 500 programs publishes many times, each
 // time for a few of them).
 func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
-	s := &infoSnapshot{procs: make([]ProcessStatus, len(pub.procs))}
+	s := &infoSnapshot{procs: make([]ProcessStatus, len(pub.procs)), exits: make([][]ExitRecord, len(pub.procs))}
 	for i, p := range pub.procs {
 		s.procs[i] = p.status()
+		s.exits[i] = p.res.exits
 	}
 	if prev != nil {
-		s.index, s.groups = prev.index, prev.groups
+		s.index, s.groups, s.rssLimits = prev.index, prev.groups, prev.rssLimits
 		return s
+	}
+	for _, p := range pub.procs {
+		s.rssLimits = s.rssLimits || p.cfg.Resources.RSSLimit > 0
 	}
 	s.index = map[string]map[string]int{}
 	s.groups = map[string]bool{}
@@ -145,7 +167,7 @@ func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
 func (s *infoSnapshot) matches(i int, p *process) bool {
 	in := &s.procs[i]
 	if p.state != in.State || p.pid != in.PID || !p.started.Equal(in.Started) || !p.stopped.Equal(in.Stopped) ||
-		p.spawnErr != in.SpawnErr || p.exitStatus != in.ExitStatus {
+		p.spawnErr != in.SpawnErr || p.exitStatus != in.ExitStatus || p.res.version != in.resVersion || p.serial != in.res.serial {
 		return false
 	}
 	for ch := range p.logs {
@@ -204,4 +226,25 @@ func (e *Engine) Processes() ([]ProcessStatus, error) {
 func (e *Engine) HasGroup(group string) bool {
 	s, err := e.snapshot()
 	return err == nil && s.groups[group]
+}
+
+// ProcessExits are the last exits of a process ("name" or "group:name"),
+// newest first: its crash records, read from the last published
+// snapshot.
+func (e *Engine) ProcessExits(name string) ([]ExitRecord, error) {
+	s, err := e.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	gname, pname, ok := strings.Cut(name, ":")
+	if !ok {
+		pname = gname
+	}
+	i, ok := s.index[gname][pname]
+	if !ok {
+		return nil, fail(ErrNoSuchName, name)
+	}
+	out := slices.Clone(s.exits[i])
+	slices.Reverse(out)
+	return out, nil
 }

@@ -186,6 +186,8 @@ func SupplementaryGroups(uid, gid int) ([]int, error) {
 
 // spawn starts p's current config; it is the machine's spawn function.
 func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
+	p.res.counts.Spawns++
+	p.res.version++
 	path, argv, err := e.resolveCommand(p.group.src, p.cfg)
 	if err != nil {
 		return 0, now, err
@@ -199,15 +201,19 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 		e.childFailed(p, err)
 		return 0, now, err
 	}
+	spec := &SpawnSpec{
+		Path: path, Argv: argv, Env: e.childEnv(p), Dir: p.cfg.Directory,
+		Umask: p.cfg.Umask, Credential: cred,
+		Rlimits: shimRlimits(p.cfg.Resources.Rlimits),
+	}
+	if err := e.prepareResources(p, spec); err != nil {
+		return 0, now, err
+	}
 	io, childFiles, err := e.makePipes(p)
 	if err != nil {
 		return 0, now, err
 	}
-	spec := &SpawnSpec{
-		Path: path, Argv: argv, Env: e.childEnv(p), Dir: p.cfg.Directory,
-		Umask: p.cfg.Umask, Files: childFiles, Credential: cred,
-		Rlimits: shimRlimits(p.cfg.Resources.Rlimits),
-	}
+	spec.Files = childFiles
 	pid, err := e.os.Start(spec)
 	for _, f := range childFiles {
 		if f != nil && (p.group.socket == nil || f != p.group.socket) {

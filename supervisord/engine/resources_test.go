@@ -1,0 +1,294 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gosupervisor/config"
+	"gosupervisor/internal/cgroup"
+	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/testenv"
+)
+
+// growScript grows a bytearray by 8 MiB every 100 ms (touching every
+// page, so it is resident) up to 200 MiB, printing its size; with "fork"
+// a forked child does the growing while the parent sleeps.
+const growScript = `import os, sys, time
+if len(sys.argv) > 1 and sys.argv[1] == "fork" and os.fork() != 0:
+    print("parent waits", flush=True)
+    time.sleep(600)
+b = bytearray()
+while len(b) < 200 << 20:
+    chunk = bytearray(8 << 20)
+    for i in range(0, len(chunk), 4096):
+        chunk[i] = 1
+    b += chunk
+    print("grown to", len(b) >> 20, "MiB", flush=True)
+    time.sleep(0.1)
+time.sleep(600)
+`
+
+// TestRealRSSLimitRestart: a Python program whose tree grows past
+// rss_limit=64MB is restarted (stop, then start) within two
+// rss_check_secs intervals, with the log line naming both figures and
+// the counter; also when a forked child does the growing (the tree's RSS
+// counts).
+func TestRealRSSLimitRestart(t *testing.T) {
+	for _, mode := range []string{"self", "fork"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testConfig(t, childProgram(t, dir, "grow", 1, nil, func(c *config.Process) {
+				c.Argv = []string{testenv.Python3, "-c", growScript, mode}
+				c.StartSecs = 0
+				c.StopAsGroup, c.KillAsGroup = true, true
+				c.Resources.RSSLimit = 64 << 20
+				c.Resources.RSSCheckSecs = 1
+			}))
+			e := startReal(t, cfg)
+			first := waitState(t, e, "grow", "RUNNING")
+			start := time.Now()
+			waitLog(t, e, "WARN grow: RSS ")
+			took := time.Since(start)
+			if took > 2*time.Second+500*time.Millisecond {
+				t.Errorf("restart %v after the start; want within two 1 s intervals (it passes 64 MiB after ~0.8 s)", took)
+			}
+			line := regexp.MustCompile(`WARN grow: RSS ([0-9.]+)MB exceeds rss_limit 64MB, restarting`)
+			var got string
+			for _, l := range e.log.snapshot() {
+				if m := line.FindStringSubmatch(l); m != nil {
+					got = m[0]
+				}
+			}
+			if got == "" {
+				t.Fatalf("no rss line in:\n%s", strings.Join(e.log.snapshot(), "\n"))
+			}
+			waitLog(t, e, "stopped: grow (terminated by SIGTERM)")
+			testenv.Eventually(t, 10*time.Second, func() error {
+				st, err := e.Process("grow")
+				if err != nil || st.PID == 0 || st.PID == first.PID || st.State != protocol.StateRunning {
+					return fmt.Errorf("not restarted: %+v %v", st, err)
+				}
+				if st.Counters.RSSRestarts < 1 || st.Counters.Spawns < 2 {
+					return fmt.Errorf("counters %+v", st.Counters)
+				}
+				return nil
+			})
+			exits, err := e.ProcessExits("grow")
+			if err != nil || len(exits) == 0 || exits[0].Reason != ExitRSSLimit || !exits[0].Stopped {
+				t.Errorf("crash record of the restart: %+v %v", exits, err)
+			}
+			t.Logf("%s after %v", got, took.Round(time.Millisecond))
+		})
+	}
+}
+
+// TestRealExitRecords: each exit is recorded with its time, status or
+// signal, expectedness, uptime and the last lines of output; the newest
+// comes first and at most maxExitRecords are kept.
+func TestRealExitRecords(t *testing.T) {
+	dir := t.TempDir()
+	script := `echo "line one"; echo "to stderr" >&2; echo "last words"; exit 3`
+	cfg := testConfig(t, childProgram(t, dir, "crashy", 1, nil, func(c *config.Process) {
+		c.Argv = []string{"/bin/sh", "-c", script}
+		c.StartSecs = 0
+		c.ExitCodes = []int{0}
+		c.Autorestart = config.AutorestartTrue
+	}))
+	e := startReal(t, cfg)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		st, err := e.Process("crashy")
+		if err != nil || st.Counters.ExitsUnexpected < maxExitRecords+2 {
+			return fmt.Errorf("%+v (%v)", st.Counters, err)
+		}
+		return nil
+	})
+	if err := e.StopProcess(t.Context(), "crashy", true); err != nil {
+		t.Log(err)
+	}
+	exits, _ := e.ProcessExits("crashy")
+	if len(exits) != maxExitRecords {
+		t.Fatalf("%d records kept, want %d", len(exits), maxExitRecords)
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		exits, _ = e.ProcessExits("crashy")
+		if exits[1].Stdout == nil {
+			return fmt.Errorf("record without its output yet: %+v", exits[1])
+		}
+		return nil
+	})
+	r := exits[1] // exits[0] may be the stop's
+	if r.ExitStatus != 3 || r.Signal != 0 || r.Expected || r.Stopped || r.PID == 0 || r.Uptime <= 0 || r.Uptime > 5*time.Second {
+		t.Errorf("record %+v", r)
+	}
+	if !exits[0].Time.After(exits[len(exits)-1].Time) {
+		t.Errorf("records not newest first")
+	}
+	if last := r.Stdout[len(r.Stdout)-1]; last != "last words" || !slicesContain(r.Stderr, "to stderr") {
+		t.Errorf("output tail stdout %q stderr %q", r.Stdout, r.Stderr)
+	}
+	st, _ := e.Process("crashy")
+	if st.Counters.ExitsUnexpected < maxExitRecords || st.Counters.Spawns < st.Counters.ExitsUnexpected {
+		t.Errorf("counters %+v", st.Counters)
+	}
+}
+
+func slicesContain(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// delegatedCgroup makes this test a cgroup of its own in each v1
+// controller it needs, under the test process's own (as systemd's
+// Delegate=yes gives a service its cgroup), and a Host that makes the
+// engine see it as its own. Everything is removed at the end. The test
+// fails, naming what is missing, when the machine has no writable v1
+// hierarchy for a controller.
+func delegatedCgroup(t *testing.T, controllers ...string) *cgroup.Host {
+	t.Helper()
+	self, err := cgroup.ThisHost()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := map[string]string{}
+	for _, line := range strings.Split(string(self.Cgroup), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 {
+			for _, c := range strings.Split(parts[1], ",") {
+				own[c] = parts[2]
+			}
+		}
+	}
+	name := fmt.Sprintf("gosupervisor-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	text := "0::/\n"
+	for i, c := range controllers {
+		path, ok := own[c]
+		mount := filepath.Join("/sys/fs/cgroup", c)
+		if !ok {
+			t.Fatalf("this test needs the cgroup v1 %s controller (not in /proc/self/cgroup)", c)
+		}
+		dir := filepath.Join(mount, path, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatalf("this test needs a writable cgroup v1 %s hierarchy at %s: %v", c, mount, err)
+		}
+		t.Cleanup(func() {
+			testenv.Eventually(t, 10*time.Second, func() error {
+				entries, _ := os.ReadDir(dir)
+				for _, en := range entries {
+					if en.IsDir() {
+						if err := syscall.Rmdir(filepath.Join(dir, en.Name())); err != nil {
+							return fmt.Errorf("leaf %s: %v", en.Name(), err)
+						}
+					}
+				}
+				return syscall.Rmdir(dir)
+			})
+		})
+		text = fmt.Sprintf("%d:%s:%s\n", i+1, c, filepath.Join(path, name)) + text
+	}
+	return &cgroup.Host{FS: cgroup.OSFS{}, Cgroup: []byte(text), Mountinfo: self.Mountinfo, PID: os.Getpid()}
+}
+
+// TestRealCgroupOOMKill: with cgroup_memory_max=32MB (v1 on this
+// machine), a 100 MB allocation is killed by the OOM killer and reported
+// as such: the extra main-log line, the record's reason, the counter. The
+// Supervisor exited line is unchanged. The leaf is gone afterwards.
+func TestRealCgroupOOMKill(t *testing.T) {
+	host := delegatedCgroup(t, cgroup.Memory)
+	dir := t.TempDir()
+	cfg := testConfig(t, childProgram(t, dir, "hog", 1, nil, func(c *config.Process) {
+		c.Argv = []string{testenv.Python3, "-c", `print("allocating", flush=True)
+b = bytearray(100 << 20)
+for i in range(0, len(b), 4096): b[i] = 1
+print("survived")`}
+		c.StartSecs, c.StartRetries = 0, 0
+		c.Autorestart = config.AutorestartFalse
+		c.Resources.Cgroup.MemoryMax = 32 << 20
+	}))
+	e := startReal(t, cfg, func(o *Options) { o.CgroupHost = host })
+	waitState(t, e, "hog", "EXITED")
+	waitLog(t, e, "WARN exited: hog (terminated by SIGKILL; not expected)")
+	waitLog(t, e, "WARN hog: killed by the OOM killer (cgroup memory.limit_in_bytes 32MB)")
+	exits, err := e.ProcessExits("hog")
+	if err != nil || len(exits) != 1 || exits[0].Reason != ExitOOMKill || exits[0].Signal != syscall.SIGKILL {
+		t.Fatalf("records %+v %v", exits, err)
+	}
+	if st, _ := e.Process("hog"); st.Counters.OOMKills != 1 {
+		t.Errorf("OOM kills %d, want 1", st.Counters.OOMKills)
+	}
+	if out, _ := os.ReadFile(filepath.Join(dir, "hog.out")); strings.Contains(string(out), "survived") {
+		t.Errorf("the program survived a 100 MB allocation under a 32 MB limit:\n%s", out)
+	}
+	leaf := leafDir(t, host, cgroup.Memory, "hog.hog")
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if _, err := os.Stat(leaf); err == nil {
+			return fmt.Errorf("leaf %s still there", leaf)
+		}
+		return nil
+	})
+}
+
+// leafDir is a process's leaf in the delegated cgroup of controller c.
+func leafDir(t *testing.T, h *cgroup.Host, c, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(string(h.Cgroup), "\n") {
+		if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && parts[1] == c {
+			return filepath.Join("/sys/fs/cgroup", c, parts[2], name)
+		}
+	}
+	t.Fatalf("no %s cgroup in %q", c, h.Cgroup)
+	return ""
+}
+
+// TestRealCgroupPidsAndCPU: cgroup_pids_max=5 makes a forking script's
+// sixth task fail with EAGAIN inside the program; the program's leaf has
+// the limits written before it ran (it reads them itself), including the
+// CPU quota.
+func TestRealCgroupPidsAndCPU(t *testing.T) {
+	host := delegatedCgroup(t, cgroup.Pids, cgroup.CPU)
+	dir := t.TempDir()
+	script := `import os, time
+cg = dict(l.split(":", 2)[1:] for l in open("/proc/self/cgroup").read().split())
+cpu = "/sys/fs/cgroup/cpu" + cg["cpu"]
+print("in leaves", sum("gosupervisor-test" in v for v in cg.values()), flush=True)
+print("cpu quota", open(cpu + "/cpu.cfs_quota_us").read().strip(), "period", open(cpu + "/cpu.cfs_period_us").read().strip(), flush=True)
+kids = []
+try:
+    for i in range(10):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        kids.append(pid)
+    print("forked", len(kids), flush=True)
+except OSError as e:
+    print("fork failed after", len(kids), "children:", e.strerror, "errno", e.errno, flush=True)
+for k in kids:
+    os.kill(k, 9)
+    os.waitpid(k, 0)
+`
+	cfg := testConfig(t, childProgram(t, dir, "forker", 1, nil, func(c *config.Process) {
+		c.Argv = []string{testenv.Python3, "-c", script}
+		c.StartSecs, c.Autorestart = 0, config.AutorestartFalse
+		c.Resources.Cgroup.PidsMax = 5
+		c.Resources.Cgroup.CPUQuotaPercent = 50
+	}))
+	e := startReal(t, cfg, func(o *Options) { o.CgroupHost = host })
+	waitState(t, e, "forker", "EXITED")
+	out := waitFile(t, filepath.Join(dir, "forker.out"), "fork")
+	if !strings.Contains(out, "fork failed after 4 children: Resource temporarily unavailable errno 11") {
+		t.Errorf("output %q, want the fifth fork refused with EAGAIN (the program and 4 children make 5 tasks)", out)
+	}
+	if !strings.Contains(out, "in leaves 2\n") || !strings.Contains(out, "cpu quota 50000 period 100000\n") {
+		t.Errorf("the program was not in both leaves, with their limits, from its start: %q", out)
+	}
+}
