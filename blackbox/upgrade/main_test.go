@@ -135,6 +135,7 @@ func binaries(t *testing.T) builds {
 type daemon struct {
 	dir, conf, sock string
 	d               *testenv.Daemon
+	transports      []*http.Transport // of the clients, see closeIdle
 }
 
 const baseConfig = `[unix_http_server]
@@ -199,12 +200,35 @@ func killChildren(dir string) {
 
 func (d *daemon) client(t *testing.T) *xmlrpc.Client {
 	t.Helper()
-	c, err := xmlrpc.NewClient("http://localhost/RPC2", testenv.UnixClient(d.sock).Transport)
+	tr := testenv.UnixClient(d.sock).Transport
+	c, err := xmlrpc.NewClient("http://localhost/RPC2", tr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	if ht, ok := tr.(*http.Transport); ok {
+		d.transports = append(d.transports, ht)
+	}
 	return c
+}
+
+// settledFDs closes the clients' idle connections and returns the
+// daemon's descriptors once their count stops falling.
+func (d *daemon) settledFDs(t *testing.T, pid int) []string {
+	t.Helper()
+	for _, tr := range d.transports {
+		tr.CloseIdleConnections()
+	}
+	fds := fdList(t, pid)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		now := fdList(t, pid)
+		if len(now) == len(fds) {
+			return now
+		}
+		fds = now
+	}
+	return fds
 }
 
 // pids maps each process's name to its pid (0: not running).

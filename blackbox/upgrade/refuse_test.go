@@ -236,7 +236,7 @@ func TestUpgradeExecFails(t *testing.T) {
 	before := waitRunning(t, d)
 	c := d.client(t)
 	pid := d.d.Cmd.Process.Pid
-	fds := fdList(t, pid)
+	fds := d.settledFDs(t, pid)
 	vanishing := filepath.Join(d.dir, "vanishing")
 	script := fmt.Sprintf("#!/bin/sh\nif [ -n \"$GOSUPERVISOR_UPGRADE_CHECK\" ]; then rm -f \"$0\"; exec %s; fi\nexec %s \"$@\"\n", bins.b, bins.b)
 	if err := os.WriteFile(vanishing, []byte(script), 0o755); err != nil {
@@ -266,7 +266,7 @@ func TestUpgradeExecFails(t *testing.T) {
 	if exe := fdExe(t, pid); exe != bins.a {
 		t.Errorf("the daemon runs %s", exe)
 	}
-	if after := fdList(t, pid); len(after) > len(fds) {
+	if after := d.settledFDs(t, pid); len(after) > len(fds) {
 		t.Errorf("%d descriptors open after the failed exec, %d before:\n%v\n%v", len(after), len(fds), after, fds)
 	}
 	if main := readFile(t, filepath.Join(d.dir, "main.log")); !strings.Contains(main, "CRIT upgrade to "+vanishing+" failed: exec: no such file or directory; this supervisord runs on") {
