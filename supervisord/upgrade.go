@@ -283,6 +283,11 @@ func (u *upgrader) check(ctx context.Context, eng *engine.Engine, path string, d
 // handover hands the daemon over to the binary at path; it returns
 // only when that failed, the daemon then running on as it was.
 func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
+	// Output still drained after an exit would hold the freeze up,
+	// sockets closed: let it end first, still serving.
+	if wait := time.Until(l.eng.DrainsUntil()); wait > 0 {
+		time.Sleep(wait)
+	}
 	began := time.Now()
 	l.log.Logf(protocol.LevelWarn, "upgrading in place from %s to %s (pid %d)", from, to, os.Getpid())
 	fail := func(msg string) {

@@ -189,6 +189,10 @@ func TestUpgradeTenTimes(t *testing.T) {
 		}
 	}
 
+	// chatty stops first: its log must not rotate while it is read.
+	if err := c.Call("supervisor.stopProcess", []any{"chatty", true}, &ok); err != nil {
+		t.Fatal(err)
+	}
 	checkChatty(t, d.dir)
 	checkEvents(t, d.dir)
 

@@ -89,6 +89,22 @@ func (e *Engine) inCgroup() string {
 	return ""
 }
 
+// DrainsUntil is when the output of the instances that exited last is
+// read no more (their pipes' grace, see releaseIO); zero when none is
+// being drained. Freeze waits for those pumps, so a handover that waits
+// for this instant first, while still serving, is unresponsive for less.
+func (e *Engine) DrainsUntil() time.Time {
+	var until time.Time
+	_ = e.call(func(time.Time) {
+		for _, d := range e.draining {
+			if d.until.After(until) {
+				until = d.until
+			}
+		}
+	})
+	return until
+}
+
 // EndUpgrade ends an upgrade that will not happen: the configuration may
 // change again.
 func (e *Engine) EndUpgrade() {
