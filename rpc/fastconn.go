@@ -42,6 +42,7 @@ const (
 	connClosing              // Shutdown closed it while idle
 	connHanding              // a handover takes it while idle (Server.Drain)
 	connHead                 // waiting for the rest of a request's head
+	connNew                  // not yet waiting for its first request
 )
 
 // fastConn serves one connection until it closes or is handed to
@@ -87,6 +88,9 @@ type fastConn struct {
 
 func newFastConn(s *Server, c net.Conn, hl *handoffListener) *fastConn {
 	fc := &fastConn{srv: s, conn: c, hl: hl, hdr: http.Header{}, handed: make(chan IdleConn, 1)}
+	// Not idle yet for a handover, which needs the goroutine waiting in
+	// a read to answer it; Shutdown closes it as an idle one.
+	fc.state.Store(connNew)
 	fc.rdFn, fc.wrFn = fc.rawRead, fc.rawWrite
 	return fc
 }
@@ -236,7 +240,9 @@ func (fc *fastConn) waitIdle() bool {
 			return false
 		}
 	}
-	fc.state.Store(connIdle)
+	if !fc.state.CompareAndSwap(connActive, connIdle) && !fc.state.CompareAndSwap(connNew, connIdle) {
+		return false // Shutdown closed it before its first request
+	}
 	ok := fc.read()
 	if !fc.state.CompareAndSwap(connIdle, connActive) {
 		// Shutdown closed it meanwhile, or a handover takes it.
@@ -334,7 +340,7 @@ func (fc *fastConn) rawWrite(fd uintptr) bool {
 // closeIfIdle closes the connection if it is waiting for a request; a
 // connection handling one closes after answering (Shutdown).
 func (fc *fastConn) closeIfIdle() {
-	if fc.state.CompareAndSwap(connIdle, connClosing) {
+	if fc.state.CompareAndSwap(connIdle, connClosing) || fc.state.CompareAndSwap(connNew, connClosing) {
 		fc.conn.Close()
 	}
 }

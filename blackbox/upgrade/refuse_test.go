@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kolo/xmlrpc"
+
 	"gosupervisor/internal/testenv"
 )
 
@@ -274,4 +276,60 @@ func TestUpgradeExecFails(t *testing.T) {
 	}
 	d.upgrade(t, c, bins.b, "build-b")
 	samePIDs(t, before, pids(t, c))
+}
+
+// TestUpgradeWaitingCall: a call that waits for a process (startProcess
+// with wait) when an upgrade comes gets its answer or a clear fault, and
+// the start goes on under the new binary.
+func TestUpgradeWaitingCall(t *testing.T) {
+	bins := binaries(t)
+	d := start(t, bins.a, threePrograms+`
+[program:slow]
+command=sleep 100000
+startsecs=3
+autostart=false
+`)
+	c := d.client(t)
+	waitRunning(t, d)
+	answer := make(chan error, 1)
+	go func() {
+		cl, err := xmlrpc.NewClient("http://localhost/RPC2", testenv.UnixClient(d.sock).Transport)
+		if err != nil {
+			answer <- err
+			return
+		}
+		defer cl.Close()
+		var ok bool
+		answer <- cl.Call("supervisor.startProcess", []any{"slow", true}, &ok)
+	}()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var info map[string]any
+		if err := c.Call("supervisor.getProcessInfo", "slow", &info); err != nil {
+			return err
+		}
+		if info["statename"] != "STARTING" {
+			return fmt.Errorf("slow is %v", info["statename"])
+		}
+		return nil
+	})
+	d.upgrade(t, c, bins.b, "build-b")
+	select {
+	case err := <-answer:
+		if err != nil && !strings.Contains(err.Error(), "FAILED: the wait was cut short; the operation goes on") {
+			t.Errorf("the waiting call got %v, want its answer or the upgrade's fault", err)
+		}
+		t.Logf("the waiting call got %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the waiting call got no answer")
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var info map[string]any
+		if err := c.Call("supervisor.getProcessInfo", "slow", &info); err != nil {
+			return err
+		}
+		if info["statename"] != "RUNNING" {
+			return fmt.Errorf("slow is %v", info["statename"])
+		}
+		return nil
+	})
 }
