@@ -69,14 +69,19 @@ func (l *loader) includes() error {
 		return err
 	}
 	base := filepath.Dir(filepath.Clean(l.r.paths.abs(l.path)))
+	at := l.ini.sections["include"].at["files"]
+	if at.File == "" {
+		at = l.ini.defaults.at["files"]
+	}
 	for _, pattern := range strings.FieldsFunc(files, pyIsSpace) {
 		pattern = pyJoin(base, pattern)
 		matches := l.files.glob(pattern)
+		sort.Strings(matches)
+		l.includeList = append(l.includeList, Include{Pattern: pattern, At: at, Files: matches})
 		if len(matches) == 0 {
-			l.warnings = append(l.warnings, fmt.Sprintf("No file matches via include %q", pattern))
+			l.warn("include-no-match", "include", "files", fmt.Sprintf("No file matches via include %q", pattern))
 			continue
 		}
-		sort.Strings(matches)
 		for _, name := range matches {
 			l.infos = append(l.infos, fmt.Sprintf("Included extra file %q during parsing", name))
 			before := map[string]bool{}

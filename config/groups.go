@@ -57,6 +57,9 @@ func (l *loader) processGroups() ([]*Group, error) {
 		for _, program := range c.programs {
 			ps, fs := "program:"+program, "fcgi-program:"+program
 			hasP, hasF := l.ini.hasSection(ps), l.ini.hasSection(fs)
+			if !hasP || hasF {
+				l.failAt = &sectionKey{sec, "programs"}
+			}
 			if !hasP && !hasF {
 				return nil, fmt.Errorf("[%s] names unknown program or fcgi-program %s", errSection, program)
 			}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -27,15 +29,31 @@ type iniFile struct {
 	order         []string // section names in first-seen order
 	defaults      *iniSection
 	sectionToFile map[string]string // sections first seen in an included file
+	// asked records every (section, key) the loader looked up with get,
+	// present or not: what the daemon reads, for telling unknown keys.
+	asked map[string]map[string]bool
+	// lastAsked is the latest get: the key being read when Load fails.
+	lastAsked sectionKey
+	// badLine is where the text that could not be read is (the first
+	// bad line of a parsing error); zero when all was read.
+	badLine Position
 }
 
-// iniSection holds one section's options in first-seen order.
+// iniSection holds one section's options in first-seen order, and where
+// they are written (positions play no part in parsing).
 type iniSection struct {
 	values map[string]string
 	keys   []string
+	// headers are the section's [name] lines in reading order (a name
+	// may be repeated: the reference merges the sections).
+	headers []Position
+	// at is where each key's value in effect was set.
+	at map[string]Position
 }
 
-func newIniSection() *iniSection { return &iniSection{values: map[string]string{}} }
+func newIniSection() *iniSection {
+	return &iniSection{values: map[string]string{}, at: map[string]Position{}}
+}
 
 func (s *iniSection) set(key, value string) {
 	if _, ok := s.values[key]; !ok {
@@ -49,6 +67,7 @@ func newIniFile() *iniFile {
 		sections:      map[string]*iniSection{},
 		defaults:      newIniSection(),
 		sectionToFile: map[string]string{},
+		asked:         map[string]map[string]bool{},
 	}
 }
 
@@ -58,8 +77,19 @@ func (f *iniFile) hasSection(name string) bool {
 	return ok
 }
 
-// get returns an option of a section, falling back to [DEFAULT].
+// get returns an option of a section, falling back to [DEFAULT], and
+// records that the loader reads the key in the section.
 func (f *iniFile) get(section, key string) (string, bool) {
+	if f.asked[section] == nil {
+		f.asked[section] = map[string]bool{}
+	}
+	f.asked[section][key] = true
+	f.lastAsked = sectionKey{section, key}
+	return f.peek(section, key)
+}
+
+// peek is get without recording the look-up.
+func (f *iniFile) peek(section, key string) (string, bool) {
 	if s, ok := f.sections[section]; ok {
 		if v, ok := s.values[key]; ok {
 			return v, true
@@ -95,7 +125,7 @@ func (f *iniFile) expandHere(here string) {
 	const marker = "%(here)s"
 	for _, name := range f.order {
 		for _, k := range f.options(name) {
-			v, _ := f.get(name, k)
+			v, _ := f.peek(name, k)
 			if strings.Contains(v, marker) {
 				f.sections[name].set(k, strings.ReplaceAll(v, marker, here))
 			}
@@ -118,6 +148,15 @@ func (e *parsingError) Error() string {
 	return b.String()
 }
 
+// decodeError is text that is not UTF-8, with the offset of the first
+// bad byte.
+type decodeError struct {
+	offset int
+	msg    string
+}
+
+func (e *decodeError) Error() string { return e.msg }
+
 // decodeText converts file bytes to lines as Python's text mode does:
 // strict UTF-8 and universal newlines. Each line keeps its "\n".
 func decodeText(data []byte) ([]string, error) {
@@ -132,7 +171,7 @@ func decodeText(data []byte) ([]string, error) {
 					reason = "invalid continuation byte"
 				}
 			}
-			return nil, fmt.Errorf("'utf-8' codec can't decode byte 0x%02x in position %d: %s", data[i], i, reason)
+			return nil, &decodeError{offset: i, msg: fmt.Sprintf("'utf-8' codec can't decode byte 0x%02x in position %d: %s", data[i], i, reason)}
 		}
 		i += size
 	}
@@ -162,6 +201,10 @@ func pyStrip(s string) string { return strings.TrimFunc(s, pyIsSpace) }
 func (f *iniFile) read(data []byte, source string) error {
 	lines, err := decodeText(data)
 	if err != nil {
+		var de *decodeError
+		if errors.As(err, &de) {
+			f.badLine = Position{File: source, Line: 1 + bytes.Count(data[:de.offset], []byte("\n"))}
+		}
 		return err
 	}
 	var (
@@ -175,6 +218,7 @@ func (f *iniFile) read(data []byte, source string) error {
 	addErr := func(lineno int, line string) {
 		if perr == nil {
 			perr = &parsingError{source: source}
+			f.badLine = Position{File: source, Line: lineno}
 		}
 		perr.lines = append(perr.lines, fmt.Sprintf("\n\t[line %2d]: %s", lineno, pyrepr.Str(line)))
 	}
@@ -219,11 +263,13 @@ func (f *iniFile) read(data []byte, source string) error {
 			if multi[cur] == nil {
 				multi[cur] = map[string][]string{}
 			}
+			cur.headers = append(cur.headers, Position{File: source, Line: lineno})
 			hasOpt = false
 			optname = ""
 			continue
 		}
 		if cur == nil {
+			f.badLine = Position{File: source, Line: lineno}
 			return fmt.Errorf("File contains no section headers.\nfile: %s, line: %d\n%s", pyrepr.Str(source), lineno, pyrepr.Str(line))
 		}
 		name, val, ok := splitOption(value)
@@ -238,6 +284,7 @@ func (f *iniFile) read(data []byte, source string) error {
 		hasOpt = true
 		multi[cur][optname] = []string{pyStrip(val)}
 		cur.set(optname, "")
+		cur.at[optname] = Position{File: source, Line: lineno}
 	}
 	for s, opts := range multi {
 		for k, parts := range opts {

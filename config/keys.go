@@ -82,6 +82,8 @@ type keyRow struct {
 	// set parses v and stores it; check is a check row's test.
 	set   func(c *keyCtx, v string) error
 	check func(c *keyCtx) error
+	// about is the key a check row's error concerns, "" for the section.
+	about string
 }
 
 // keyCtx is what the rows of one section read and write.
@@ -122,6 +124,9 @@ func (c *keyCtx) run(rows []keyRow, st stage) error {
 		}
 		if err := c.apply(r); err != nil {
 			if !r.extension {
+				if r.name == "" {
+					c.l.failAt = &sectionKey{c.sec, r.about}
+				}
 				return err
 			}
 			c.l.extensionError(c.sec, err)
@@ -162,9 +167,14 @@ func (c *keyCtx) apply(r *keyRow) error {
 
 // extensionError keeps the first error of an extension key, with the
 // section it is in, for Load to report once the reference's checks pass.
+// The key is the one read last in that section.
 func (l *loader) extensionError(sec string, err error) {
 	if l.extErr == nil {
 		l.extErr = l.inSection(sec, err)
+		l.extErrAt = sectionKey{section: sec}
+		if l.ini.lastAsked.section == sec {
+			l.extErrAt.key = l.ini.lastAsked.key
+		}
 	}
 }
 
@@ -340,7 +350,7 @@ func sectionRows() []keyRow {
 			c.processName, err = processOrGroupName(v)
 			return err
 		}},
-		{check: func(c *keyCtx) error {
+		{about: "process_name", check: func(c *keyCtx) error {
 			if c.proc.NumProcs > 1 && !strings.Contains(c.processName, "%(process_num)") {
 				return errors.New("%(process_num) must be present within process_name when numprocs > 1")
 			}
@@ -350,7 +360,7 @@ func sectionRows() []keyRow {
 			}
 			return nil
 		}},
-		{check: func(c *keyCtx) error {
+		{about: "killasgroup", check: func(c *keyCtx) error {
 			if c.proc.StopAsGroup && !c.proc.KillAsGroup {
 				return errors.New("Cannot set stopasgroup=true and killasgroup=false")
 			}
@@ -393,7 +403,7 @@ func processRows() []keyRow {
 			p := c.proc
 			if p.RedirectStderr {
 				if c.stderrKind == logfilePath {
-					c.l.warnings = append(c.l.warnings, fmt.Sprintf("For [%s], redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored", c.sec))
+					c.l.warn("redirect-stderr-logfile", c.sec, "stderr_logfile", fmt.Sprintf("For [%s], redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored", c.sec))
 				}
 				p.Stderr.File, p.Stderr.Auto = "", false
 			}
@@ -409,7 +419,7 @@ func processRows() []keyRow {
 			}
 			return nil
 		}},
-		keyRow{check: func(c *keyCtx) (err error) {
+		keyRow{about: "command", check: func(c *keyCtx) (err error) {
 			if !c.hasCommand {
 				return fmt.Errorf("program section %s does not specify a command", c.sec)
 			}
@@ -450,11 +460,11 @@ func channelRows(ch string, lc func(*Process) *LogConfig, kind func(*keyCtx) *lo
 		{check: func(c *keyCtx) error {
 			l := lc(c.proc)
 			if *kind(c) == logfileSyslog {
-				c.l.warnings = append(c.l.warnings, fmt.Sprintf("For [%s], %s=syslog but this is deprecated and will be removed.  Use %s_syslog=true to enable syslog instead.", c.sec, key, ch))
+				c.l.warn("syslog-logfile", c.sec, key, fmt.Sprintf("For [%s], %s=syslog but this is deprecated and will be removed.  Use %s_syslog=true to enable syslog instead.", c.sec, key, ch))
 				l.File, l.Syslog = "", true
 			}
 			if l.Auto && l.MaxBytes == 0 {
-				c.l.warnings = append(c.l.warnings, fmt.Sprintf("For [%s], AUTO logging used for %s without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally", c.sec, key))
+				c.l.warn("auto-log-without-rollover", c.sec, key+"_maxbytes", fmt.Sprintf("For [%s], AUTO logging used for %s without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally", c.sec, key))
 			}
 			return nil
 		}},

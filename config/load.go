@@ -83,15 +83,21 @@ type loader struct {
 	here     string
 	ini      *iniFile
 	environ  expansions // ENV_ names; grows with [supervisord] environment
-	warnings []string
+	warnings []Notice   // the reference's parse warnings
 	infos    []string
 	users    userDB
 	userSet  bool // [supervisord] user given (even if empty)
 	// keys is the table of process-section keys (processKeys).
 	keys []keyRow
 	// extErr is the first error in an extension key, reported only when
-	// everything the reference checks has passed.
-	extErr error
+	// everything the reference checks has passed; extErrAt is where.
+	extErr   error
+	extErrAt sectionKey
+	// failAt locates an error where the key last read is not the one at
+	// fault (a check between keys, a group's programs=); nil otherwise.
+	failAt *sectionKey
+	// includeList is what [include] matched, for the Layout.
+	includeList []Include
 	// files reads the main file and the includes.
 	files fileReader
 }
@@ -100,16 +106,32 @@ type loader struct {
 // defaults and expansions, validates every value and returns the result.
 // Error texts are what the reference prints after "Error: ".
 func Load(path string, opts Options) (*Config, error) {
-	return load(path, opts, processKeys(), nil)
+	cfg, _, err := Inspect(path, opts)
+	return cfg, err
+}
+
+// Inspect is Load that also says where things are written: on success
+// the Layout is Config.Layout; when Load fails it still describes what
+// was read (nil when the main file could not be read at all), with the
+// Failure located.
+func Inspect(path string, opts Options) (*Config, *Layout, error) {
+	return inspect(path, opts, processKeys(), nil)
 }
 
 // load is Load with the table of process-section keys and the way to
 // the files as parameters; a nil files reads the OS and records what it
 // read in the result's Sources.
 func load(path string, opts Options, keys []keyRow, files fileReader) (*Config, error) {
+	cfg, _, err := inspect(path, opts, keys, files)
+	return cfg, err
+}
+
+// inspect is Inspect with the table of process-section keys and the way
+// to the files as parameters (see load).
+func inspect(path string, opts Options, keys []keyRow, files fileReader) (*Config, *Layout, error) {
 	r, err := opts.resolve()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var src *Sources
 	if files == nil {
@@ -120,19 +142,35 @@ func load(path string, opts Options, keys []keyRow, files fileReader) (*Config, 
 	}
 	ov, err := parseOverrides(r, opts.Overrides)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l := &loader{r: r, path: path, environ: r.environExpansions(), keys: keys, files: files}
 	l.here = filepath.Dir(r.paths.abs(path))
 	data, err := readMain(r, files, path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l.ini = newIniFile()
+	cfg, err := l.load(data, ov)
+	lay := l.layout(err != nil)
+	if err != nil {
+		lay.Failure = l.failure(lay, err)
+		return nil, lay, err
+	}
+	cfg.Layout, cfg.Sources = lay, src
+	for _, i := range l.infos {
+		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelInfo, Text: i})
+	}
+	return cfg, lay, nil
+}
+
+// load reads the main file's text and everything it names.
+func (l *loader) load(data []byte, ov overrides) (*Config, error) {
+	r, path := l.r, l.path
 	if err := l.ini.read(data, path); err != nil {
 		return nil, err
 	}
-	cfg := &Config{Path: filepath.Clean(r.paths.abs(path)), Here: l.here, Sources: src}
+	cfg := &Config{Path: filepath.Clean(r.paths.abs(path)), Here: l.here}
 	if err := l.includes(); err != nil {
 		return nil, err
 	}
@@ -169,12 +207,41 @@ func load(path string, opts Options, keys []keyRow, files fileReader) (*Config, 
 		}
 	}
 	for _, w := range l.warnings {
-		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelWarn, Text: w})
-	}
-	for _, i := range l.infos {
-		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelInfo, Text: i})
+		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelWarn, Text: w.Text})
 	}
 	return cfg, nil
+}
+
+// warn adds one of the reference's parse warnings, about a key of a
+// section.
+func (l *loader) warn(code, sec, key, text string) {
+	l.warnings = append(l.warnings, Notice{Code: code, Section: sec, Key: key, Text: text})
+}
+
+// failure locates err, the error Load is returning: the text that could
+// not be read, else the key a check names, else the key read last.
+func (l *loader) failure(lay *Layout, err error) *Failure {
+	f := &Failure{At: Position{File: l.path}}
+	at, named := l.ini.lastAsked, false
+	switch {
+	case l.ini.badLine.File != "":
+		f.At = l.ini.badLine
+		return f
+	case l.failAt != nil:
+		at, named = *l.failAt, true
+	case err == l.extErr:
+		at = l.extErrAt
+	}
+	pos, ok := lay.Where(at.section, at.key)
+	if !ok {
+		return f
+	}
+	f.Section, f.Key, f.At = at.section, at.key, pos
+	if _, written := l.ini.peek(at.section, at.key); !written && !named {
+		// Read last but not written: the section as a whole is at fault.
+		f.Key = ""
+	}
+	return f
 }
 
 // fallbackServerURL is the SUPERVISOR_SERVER_URL for serverurl=AUTO: the

@@ -185,6 +185,7 @@ func (l *loader) realize(s *Supervisord, ov overrides) error {
 	if l.userSet {
 		uid, err := l.users.nameToUID(s.User)
 		if err != nil {
+			l.failAt = &sectionKey{"supervisord", "user"}
 			return err
 		}
 		s.UID, s.GID = uid, l.users.gidForUID(uid)

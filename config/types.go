@@ -54,10 +54,13 @@ type Config struct {
 	ServerURL string
 	// Messages are the lines the reference logs about parsing (included
 	// files, unmatched include globs, deprecated keys) once the main log is
-	// open, in the order they were produced.
+	// open, in the order they were produced (Layout.Warnings are ours).
 	Messages []Message
 	// Sources are what this configuration was parsed from (see Replay).
 	Sources *Sources
+	// Layout says where each section and key is written and which keys
+	// the daemon reads.
+	Layout *Layout
 }
 
 // Message is a log line produced while parsing, to be written to the main

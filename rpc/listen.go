@@ -95,7 +95,7 @@ func ListenUnix(cfg config.UnixHTTPServer, opts UnixOptions) (*Listener, error) 
 			ln.Close()
 			return nil, openError(err)
 		}
-		if socketAlive(cfg.File) {
+		if SocketAlive(cfg.File) {
 			ln.Close()
 			return nil, ErrAddressInUse
 		}
@@ -179,8 +179,9 @@ func (p *privateDir) remove() {
 	_ = unix.Rmdir(p.name)
 }
 
-// socketAlive reports whether something accepts connections on path.
-func socketAlive(path string) bool {
+// SocketAlive reports whether something accepts connections on the unix
+// socket at path (a server a new one must not replace).
+func SocketAlive(path string) bool {
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
 		return false

@@ -149,3 +149,71 @@ func TestRPCInterfaceExtraKey(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// TestUnknownKeysWarnedAtStart: a config with a misspelt key, an unknown
+// key and a misspelt section starts on both daemons (acceptance is
+// unchanged) and runs the same programs; ours says in the main log, once
+// each, what it ignores, and nothing else in the log changes.
+func TestUnknownKeysWarnedAtStart(t *testing.T) {
+	testenv.RequireReference(t)
+	t.Parallel()
+	ours := filepath.Join(testenv.Binaries(t), "supervisord")
+	const programs = `[program:web]
+command={{helper}} run
+environment={{env}}
+startsecs=0
+stopwaitsec=60
+x_custom=1
+
+[progam:api]
+command={{helper}} run
+`
+	logs := map[string][]string{}
+	for _, sd := range []struct{ name, bin string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
+		s := newSide(t, sd.name, sd.bin, programs)
+		s.start(t, "")
+		s.waitStates(t, 10*time.Second, map[string]string{"web:web": "RUNNING"})
+		infos, err := s.infos(t)
+		if err != nil || len(infos) != 1 {
+			t.Fatalf("%s: processes %+v, %v; want web alone", sd.name, infos, err)
+		}
+		s.stop(t)
+		logs[sd.name] = s.logLines(t, "supervisord.log")
+	}
+	want := []string{
+		"WARN unknown key stopwaitsec in [program:web] (DIR/supervisord.conf:20) is ignored; did you mean stopwaitsecs?",
+		"WARN unknown key x_custom in [program:web] (DIR/supervisord.conf:21) is ignored",
+		"WARN unknown section [progam:api] (DIR/supervisord.conf:23) is ignored; did you mean [program:api]?",
+	}
+	var ourExtra []string
+	for _, line := range logs["ours"] {
+		if strings.Contains(line, "unknown ") {
+			ourExtra = append(ourExtra, line)
+		}
+	}
+	if !reflect.DeepEqual(ourExtra, want) {
+		t.Errorf("our warnings:\n%s\nwant\n%s", strings.Join(ourExtra, "\n"), strings.Join(want, "\n"))
+	}
+	for _, line := range logs["ref"] {
+		if strings.Contains(line, "unknown ") {
+			t.Errorf("the reference logs %q", line)
+		}
+	}
+	// Without our lines, the start-up lines are the reference's.
+	first := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			if strings.Contains(l, "unknown ") {
+				continue
+			}
+			out = append(out, l)
+			if strings.Contains(l, "supervisord started with pid") {
+				break
+			}
+		}
+		return out
+	}
+	if o, r := first(logs["ours"]), first(logs["ref"]); !reflect.DeepEqual(o, r) {
+		t.Errorf("start-up lines differ:\nours %q\nref  %q", o, r)
+	}
+}

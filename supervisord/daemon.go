@@ -106,7 +106,8 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 		return nextLife{}, err
 	}
 	defer log.Close()
-	startup.flush(cfg.Messages, log)
+	// The reference's parse messages, then ours about what it ignores.
+	startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
 
 	opts := engine.Options{
 		Config:  cfg,

@@ -25,6 +25,7 @@ const (
 	actionRun cliAction = iota
 	actionHelp
 	actionVersion
+	actionCheck // --check-config
 	// actionUpgrade asks the running daemon to upgrade in place
 	// (--upgrade, gosupervisor's own option).
 	actionUpgrade
@@ -38,6 +39,8 @@ type cliOptions struct {
 	// overrides are [supervisord] keys set on the command line, as raw
 	// config values (config.Options.Overrides): the command line wins.
 	overrides map[string]string
+	// format is --format's value for --check-config: "text" or "json".
+	format string
 }
 
 // flagSpec describes one option as the reference declares it: a short
@@ -50,6 +53,10 @@ type flagSpec struct {
 	key      string // config key overridden; "" for -c and handlers
 	validate func(string) (string, error)
 	action   cliAction // actionHelp/actionVersion for -h/-v
+	// exact options are ours, not the reference's: only their full
+	// name is recognised, so that every abbreviation the reference
+	// accepts (--c for --configuration) still means what it did.
+	exact bool
 }
 
 // supervisordFlags lists every option of supervisord 4.2.5 in the
@@ -79,8 +86,10 @@ func supervisordFlags() []flagSpec {
 		// Accepted for compatibility; we have no profiler to run under.
 		{long: "profile_options", hasArg: true, key: "profile_options"},
 		{short: 's', long: "silent", key: "silent"},
+		{long: "check-config", key: "check-config", action: actionCheck, exact: true},
+		{long: "format", hasArg: true, key: "format", validate: checkFormat, exact: true},
 		// gosupervisor's own: ask the running daemon to upgrade in place.
-		{long: "upgrade", key: "upgrade", action: actionUpgrade},
+		{long: "upgrade", key: "upgrade", action: actionUpgrade, exact: true},
 	}
 }
 
@@ -88,8 +97,8 @@ func supervisordFlags() []flagSpec {
 // parser does: options processed in order (-h and -v act as soon as they
 // are seen), values checked, an option given twice is a conflict, and no
 // positional argument is allowed.
-func parseArgs(args []string) (cliOptions, error) {
-	opts := cliOptions{overrides: map[string]string{}}
+func parseArgs(args []string) (opts cliOptions, err error) {
+	opts = cliOptions{overrides: map[string]string{}}
 	pairs, rest, err := getopt(args, supervisordFlags())
 	if err != nil {
 		return opts, err
@@ -97,15 +106,21 @@ func parseArgs(args []string) (cliOptions, error) {
 	if len(rest) > 0 {
 		return opts, usagef("positional arguments are not supported: %s", pyrepr.List(rest))
 	}
+	defer func() {
+		if err == nil && opts.format != "" && opts.action == actionRun {
+			err = usagef("--format is an option of --check-config")
+		}
+	}()
 	seen := map[string]bool{}
 	for _, p := range pairs {
-		if p.spec.action == actionUpgrade {
-			opts.action = actionUpgrade
-			continue
-		}
-		if p.spec.action != actionRun {
+		switch p.spec.action {
+		case actionHelp, actionVersion:
 			opts.action = p.spec.action
 			return opts, nil
+		case actionCheck:
+			opts.action = actionCheck
+		case actionUpgrade:
+			opts.action = actionUpgrade
 		}
 		value := p.value
 		if !p.spec.hasArg {
@@ -125,8 +140,10 @@ func parseArgs(args []string) (cliOptions, error) {
 		switch p.spec.key {
 		case "-c":
 			opts.configFile = value
-		case "profile_options":
-			// accepted and ignored
+		case "profile_options", "check-config", "upgrade":
+			// accepted and ignored; the action is set above
+		case "format":
+			opts.format = value
 		default:
 			opts.overrides[p.spec.key] = value
 		}
@@ -204,7 +221,7 @@ func longOption(opt string, args []string, specs []flagSpec) (optPair, []string,
 	var matches []*flagSpec
 	var exact *flagSpec
 	for i := range specs {
-		if specs[i].long == "" || !strings.HasPrefix(specs[i].long, opt) {
+		if specs[i].long == "" || !strings.HasPrefix(specs[i].long, opt) || specs[i].exact && specs[i].long != opt {
 			continue
 		}
 		matches = append(matches, &specs[i])
@@ -257,6 +274,13 @@ func checkByteSize(v string) (string, error) {
 	return v, err
 }
 
+func checkFormat(v string) (string, error) {
+	if v != "text" && v != "json" {
+		return v, fmt.Errorf("the format is text or json")
+	}
+	return v, nil
+}
+
 func checkLogLevel(v string) (string, error) {
 	_, err := config.ParseLogLevel(v)
 	return v, err
@@ -288,4 +312,7 @@ Options:
 -t/--strip_ansi -- remove ANSI escape sequences from child output
 --minprocs NUM -- processes that must be available to start
 --profile_options OPTIONS -- accepted for compatibility and ignored
+--check-config -- read the configuration as the daemon would, report
+    mistakes (file, line, section, key) and exit: 0 clean, 1 warnings, 2 errors
+--format text|json -- the report's form with --check-config (default text)
 `

@@ -22,6 +22,7 @@ func TestParseArgs(t *testing.T) {
 		wantAction    cliAction
 		wantConfig    string
 		wantOverrides map[string]string
+		wantFormat    string
 		wantErr       string
 	}{
 		{name: "empty", args: nil, wantOverrides: map[string]string{}},
@@ -51,6 +52,14 @@ func TestParseArgs(t *testing.T) {
 		{name: "python int rejects double underscore", args: []string{"-a", "1__0"}, wantErr: "invalid value for -a '1__0': invalid literal for int() with base 10: '1__0'"},
 		{name: "quote in repr", args: []string{"-e", "it's"}, wantErr: `invalid value for -e "it's": bad logging level name "it's"`},
 		{name: "unknown short", args: []string{"-nx"}, wantErr: "option -x not recognized"},
+		{name: "check config", args: []string{"--check-config", "-c", "a.conf", "--format", "json", "-e", "debug"}, wantAction: actionCheck,
+			wantConfig: "a.conf", wantFormat: "json", wantOverrides: map[string]string{"loglevel": "debug"}},
+		{name: "check config after a flag", args: []string{"-n", "--check-config"}, wantAction: actionCheck,
+			wantOverrides: map[string]string{"nodaemon": "true"}},
+		{name: "our options are not abbreviated", args: []string{"--check"}, wantErr: "option --check not recognized"},
+		{name: "the reference's abbreviations are unchanged", args: []string{"--c", "x"}, wantErr: "option --c not a unique prefix"},
+		{name: "format alone", args: []string{"--format=text"}, wantErr: "--format is an option of --check-config"},
+		{name: "format twice", args: []string{"--check-config", "--format=text", "--format=json"}, wantErr: "conflicting command line option '--format'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,8 +77,11 @@ func TestParseArgs(t *testing.T) {
 			if got.action != tt.wantAction {
 				t.Errorf("action = %v, want %v", got.action, tt.wantAction)
 			}
-			if tt.wantAction != actionRun {
+			if tt.wantAction == actionHelp || tt.wantAction == actionVersion {
 				return
+			}
+			if got.format != tt.wantFormat {
+				t.Errorf("format = %q, want %q", got.format, tt.wantFormat)
 			}
 			if got.configFile != tt.wantConfig {
 				t.Errorf("config = %q, want %q", got.configFile, tt.wantConfig)

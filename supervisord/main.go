@@ -11,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sys/unix"
+
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/supervisord/configcheck"
 	"gosupervisor/supervisord/handover"
 )
 
@@ -79,12 +82,18 @@ func run(b Build, progname string, args []string, stdout, stderr io.Writer, pare
 	if path == "" {
 		cwd, _ := os.Getwd()
 		path, err = config.Find(progname, cwd)
+		if err != nil && cli.action == actionCheck {
+			return writeCheck(configcheck.NotFound(err), cli.format, stdout)
+		}
 		if err != nil {
 			return 2, &usageError{msg: err.Error()}
 		}
 		if os.Getuid() == 0 {
 			fmt.Fprintln(stderr, "Warning: Supervisord is running as root and it is searching for its configuration file in default locations (including its current working directory); you probably want to specify a \"-c\" argument specifying an absolute path to a configuration file for improved security.")
 		}
+	}
+	if cli.action == actionCheck {
+		return writeCheck(configcheck.Check(path, config.Options{Overrides: cli.overrides}), cli.format, stdout)
 	}
 	cfg, err := config.Load(path, config.Options{Overrides: cli.overrides})
 	if err != nil {
@@ -146,4 +155,30 @@ func runResumed(b Build, progname string, args []string, cli cliOptions, stdout,
 		upgrader: newUpgrader(b),
 	}
 	return d.serve(nil, resume)
+}
+
+// writeCheck prints a --check-config report in format ("json", else
+// text: coloured when stdout is a terminal and NO_COLOR is unset) and
+// returns its exit status.
+func writeCheck(r *configcheck.Report, format string, stdout io.Writer) (int, error) {
+	var err error
+	if format == "json" {
+		err = r.WriteJSON(stdout)
+	} else {
+		err = r.WriteText(stdout, isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
+	}
+	if err != nil {
+		return 2, fmt.Errorf("writing the report: %w", err)
+	}
+	return r.ExitStatus(), nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -39,6 +39,10 @@ PATTERNS = [
     # Logged by a timer while a stop is slower than the wait's first poll:
     # timing on both daemons (seen under load), not behaviour.
     (re.compile(r'TIMESTAMP INFO waiting for \S+ to stop\n'), ''),
+    # Our pitfall warnings (a stop that ended in SIGKILL, a program that
+    # left its process group running): extension lines the reference
+    # does not log.
+    (re.compile(r'TIMESTAMP WARN \S+ (ignored its stopsignal|exited but left pids?) [^\n]*\n'), ''),
     (re.compile(r'(---blackbox)-[A-Za-z0-9_]+(\.log)'), r'\1-RANDOM\2'),
     (re.compile(r'\(pid \d+\)'), '(pid N)'),
     (re.compile(r'with pid \d+'), 'with pid N'),

@@ -31,7 +31,7 @@ func (e *Engine) lookup(name string) (*process, error) {
 // startOne is startProcess for one process: an error now, a pending wait,
 // or (nil, nil) when done.
 func (e *Engine) startOne(p *process, name string, wait bool, now time.Time) (*pending, error) {
-	if _, _, err := e.resolveCommand(p.group.src, p.cfg); err != nil {
+	if _, _, err := ResolveCommand(p.group.src, p.cfg); err != nil {
 		var ce *commandError
 		if errors.As(err, &ce) && ce.notFound {
 			return nil, fail(ErrNoCommand, err.Error())

@@ -183,7 +183,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
-	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged}
+	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, members: e.survivors}
 	if o.Resume != nil {
 		if err := e.resume(o.Resume); err != nil {
 			e.closeGroups()
@@ -210,6 +210,16 @@ func New(o Options) (*Engine, error) {
 
 // kill reaches the OS; Run sets e.os before anything can be signalled.
 func (e *Engine) kill(pid int, sig syscall.Signal) error { return e.os.Kill(pid, sig) }
+
+// survivors are the live processes p's exited instance left in its
+// process group (it leads its own) or in its cgroup.
+func (e *Engine) survivors(p *process) []Survivor {
+	var also []int
+	if p.res.leaf != nil {
+		also = p.res.leaf.Pids()
+	}
+	return e.os.Survivors(p.pid, also)
+}
 
 // Run is the engine loop. It starts the autostart programs in priority
 // order and runs until a shutdown or restart request has stopped every

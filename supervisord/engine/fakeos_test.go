@@ -135,6 +135,10 @@ func (f *fakeOS) ChildExited() <-chan struct{} { return f.notify }
 
 func (f *fakeOS) Close() {}
 
+// Survivors: the fake's children have no process groups; nothing
+// survives them.
+func (f *fakeOS) Survivors(int, []int) []Survivor { return nil }
+
 func (f *fakeOS) startLog() []fakeStart {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,9 @@ type machine struct {
 	// changed is called after every state change: the one place where
 	// PROCESS_STATE events will be born.
 	changed func(p *process, from protocol.ProcessState, now time.Time)
+	// members lists the live processes p's exited instance left behind
+	// (OS.Survivors); nil = never look.
+	members func(p *process) []Survivor
 }
 
 func (m *machine) logf(level protocol.Level, format string, args ...any) {
@@ -80,6 +84,10 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 	if !moveAllowed(p.state, protocol.StateStarting) {
 		m.logf(protocol.LevelCritical, "refused illegal transition of %s from %s to %s", p.name(), p.state, protocol.StateStarting)
 		return
+	}
+	if p.state != protocol.StateBackoff {
+		// A new start, not a retry: its pitfalls are warned afresh.
+		p.daemonized, p.killWarned = "", false
 	}
 	p.killing = false
 	p.spawnErr = ""
@@ -142,6 +150,11 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 	case protocol.StateStopping:
 		if reached(p.due.kill, now) {
 			m.logf(protocol.LevelWarn, "killing %s (%d) with SIGKILL", pyrepr.Str(p.name()), p.pid)
+			if !p.killWarned {
+				// The deadline re-arms while the kill is not reaped: once.
+				p.killWarned = true
+				m.logf(protocol.LevelWarn, "%s", ignoredStopText(p))
+			}
 			m.killProcess(p, syscall.SIGKILL, now)
 		}
 	}
@@ -149,6 +162,9 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 
 func (m *machine) giveUp(p *process, now time.Time) {
 	p.backoff = 0
+	if p.daemonized != "" {
+		p.spawnErr = p.daemonized
+	}
 	m.changeState(p, protocol.StateFatal, now)
 }
 
@@ -257,6 +273,7 @@ func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 		p.exitStatus = 0
 		p.spawnErr = "Exited too quickly (process log may have details)"
 		m.logf(protocol.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
+		m.checkDaemonized(p, expected)
 		m.changeState(p, protocol.StateBackoff, now)
 	default:
 		p.backoff = 0
@@ -275,6 +292,56 @@ func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 		}
 	}
 	p.pid = 0
+}
+
+// checkDaemonized warns, once a start, when p's instance exited within
+// startsecs with an expected status while processes of its process group
+// live on: the program most likely forked a daemon and exited, so
+// supervisord retries it, gives up, and the real server runs
+// unsupervised. The text becomes the FATAL description.
+func (m *machine) checkDaemonized(p *process, expected bool) {
+	if !expected || m.members == nil || p.daemonized != "" {
+		return
+	}
+	left := m.members(p)
+	if len(left) == 0 {
+		return
+	}
+	p.daemonized = daemonizedText(p.name(), left)
+	m.logf(protocol.LevelWarn, "%s", p.daemonized)
+}
+
+// maxSurvivorsNamed bounds the pids a daemonize warning names.
+const maxSurvivorsNamed = 5
+
+// daemonizedText is the warning for a program named name that left
+// processes left running.
+func daemonizedText(name string, left []Survivor) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s exited but left ", name)
+	if len(left) > 1 {
+		b.WriteString("pids ")
+	} else {
+		b.WriteString("pid ")
+	}
+	for i, s := range left[:min(len(left), maxSurvivorsNamed)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d (%s)", s.PID, s.Name)
+	}
+	if len(left) > maxSurvivorsNamed {
+		fmt.Fprintf(&b, " and %d more", len(left)-maxSurvivorsNamed)
+	}
+	b.WriteString(" running: it probably daemonizes itself; run it in the foreground")
+	return b.String()
+}
+
+// ignoredStopText is the warning for p killed with SIGKILL once
+// stopwaitsecs have passed since its stop signal.
+func ignoredStopText(p *process) string {
+	return fmt.Sprintf("%s ignored its stopsignal %s for %d seconds and is killed with SIGKILL: what it had not saved is lost; raise stopwaitsecs if it needs longer to stop, or set stopsignal to the signal it stops on",
+		p.name(), config.SignalName(p.cfg.StopSignal), p.cfg.StopWaitSecs)
 }
 
 // decodeWaitStatus is the reference's decode_wait_status: the exit code

@@ -100,6 +100,10 @@ func TestMachineTransitions(t *testing.T) {
 		spawnOK bool
 		killErr error
 		event   func(m *machine, p *process)
+		// survivors are the live members of any process group.
+		survivors []Survivor
+
+		wantDaemonized string
 
 		wantState   protocol.ProcessState
 		wantLines   []string
@@ -248,8 +252,56 @@ func TestMachineTransitions(t *testing.T) {
 			cfg:   []func(*config.Process){func(c *config.Process) { c.StopAsGroup, c.KillAsGroup = false, true }},
 			setup: func(p *process) { p.state, p.pid, p.killing, p.due.kill = protocol.StateStopping, 42, true, sec(10) },
 			event: tick(10), wantState: protocol.StateStopping, wantSent: []sent{{-42, syscall.SIGKILL}},
-			wantLines: []string{"WARN killing 'p' (42) with SIGKILL", "DEBG killing p (pid 42) process group with signal SIGKILL"},
+			wantLines: []string{"WARN killing 'p' (42) with SIGKILL", "WARN " + ignoredTERM, "DEBG killing p (pid 42) process group with signal SIGKILL"},
 			wantDue:   deadlines{kill: sec(20)}},
+		{name: "a SIGKILL not reaped in time is warned about once",
+			setup: func(p *process) {
+				p.state, p.pid, p.killing, p.due.kill, p.killWarned = protocol.StateStopping, 42, true, sec(10), true
+			},
+			event: tick(10), wantState: protocol.StateStopping, wantSent: []sent{{42, syscall.SIGKILL}},
+			wantLines: []string{"WARN killing 'p' (42) with SIGKILL", "DEBG killing p (pid 42) with signal SIGKILL"},
+			wantDue:   deadlines{kill: sec(20)}},
+		{name: "a quick expected exit leaving its process group alive is warned about", setup: starting(0),
+			survivors: []Survivor{{43, "sleep"}},
+			event:     finish(exitStatus(0), 0.5), wantState: protocol.StateBackoff, wantBackoff: 1,
+			wantSpawnEr:    "Exited too quickly (process log may have details)",
+			wantLines:      []string{"WARN exited: p (exit status 0; not expected)", "WARN " + daemonized43},
+			wantDaemonized: daemonized43,
+			wantDue:        deadlines{retry: sec(0.5).Add(time.Second + time.Nanosecond)}},
+		{name: "the daemonize warning is given once a start",
+			setup:     func(p *process) { starting(0)(p); p.daemonized = "earlier" },
+			survivors: []Survivor{{44, "sleep"}},
+			event:     finish(exitStatus(0), 0.5), wantState: protocol.StateBackoff, wantBackoff: 1,
+			wantSpawnEr:    "Exited too quickly (process log may have details)",
+			wantLines:      []string{"WARN exited: p (exit status 0; not expected)"},
+			wantDaemonized: "earlier",
+			wantDue:        deadlines{retry: sec(0.5).Add(time.Second + time.Nanosecond)}},
+		{name: "a quick unexpected exit is a crash, not a daemon", setup: starting(0),
+			survivors: []Survivor{{43, "sleep"}},
+			event:     finish(exitStatus(1), 0.5), wantState: protocol.StateBackoff, wantBackoff: 1,
+			wantSpawnEr: "Exited too quickly (process log may have details)",
+			wantLines:   []string{"WARN exited: p (exit status 1; not expected)"},
+			wantDue:     deadlines{retry: sec(0.5).Add(time.Second + time.Nanosecond)}},
+		{name: "an exit after startsecs is not a daemon", setup: starting(0),
+			survivors: []Survivor{{43, "sleep"}},
+			event:     finish(exitStatus(0), 1.5), wantState: protocol.StateExited,
+			wantLines: []string{"INFO exited: p (exit status 0; expected)"}},
+		{name: "FATAL after a daemonize warning says it",
+			setup: func(p *process) { p.state, p.backoff, p.daemonized = protocol.StateBackoff, 4, daemonized43 },
+			event: tick(10), wantState: protocol.StateFatal, wantSpawnEr: daemonized43, wantDaemonized: daemonized43,
+			wantLines: []string{"INFO gave up: p entered FATAL state, too many start retries too quickly"}},
+		{name: "a retry keeps the daemonize warning", spawnOK: true,
+			setup: func(p *process) { backoff(2, 0)(p); p.daemonized = daemonized43 },
+			event: tick(2.01), wantState: protocol.StateStarting, wantSpawns: 1, wantBackoff: 2,
+			wantLines: []string{"INFO spawned: 'p' with pid 100"}, wantDaemonized: daemonized43,
+			wantDue: deadlines{running: sec(2.01).Add(time.Second + time.Nanosecond)}},
+		{name: "a new start forgets the warnings", spawnOK: true,
+			setup: func(p *process) {
+				p.state, p.started, p.daemonized, p.killWarned, p.spawnErr = protocol.StateFatal, sec(-20), daemonized43, true, daemonized43
+			},
+			event:     func(m *machine, p *process) { m.spawnProcess(p, sec(0)) },
+			wantState: protocol.StateStarting, wantSpawns: 1, wantLines: []string{"INFO spawned: 'p' with pid 100"},
+			wantDue: deadlines{running: sec(0).Add(time.Second + time.Nanosecond)}},
 		{name: "stopped by the stop signal",
 			setup: func(p *process) {
 				p.state, p.pid, p.killing, p.started, p.due.kill = protocol.StateStopping, 42, true, sec(0), sec(10)
@@ -292,6 +344,12 @@ func TestMachineTransitions(t *testing.T) {
 					kills = append(kills, sent{pid, sig})
 					return tc.killErr
 				},
+				members: func(p *process) []Survivor {
+					if p.pid != 42 {
+						t.Errorf("survivors of pid %d, want the exited child's 42", p.pid)
+					}
+					return tc.survivors
+				},
 			}
 			p := &process{cfg: testProcConfig(tc.cfg...)}
 			if tc.setup != nil {
@@ -322,7 +380,40 @@ func TestMachineTransitions(t *testing.T) {
 			if p.due != tc.wantDue {
 				t.Errorf("deadlines = %+v, want %+v", p.due, tc.wantDue)
 			}
+			if p.daemonized != tc.wantDaemonized {
+				t.Errorf("daemonized = %q, want %q", p.daemonized, tc.wantDaemonized)
+			}
+			if tc.name == "a new start forgets the warnings" && p.killWarned {
+				t.Errorf("killWarned kept")
+			}
 		})
+	}
+}
+
+// The pitfall warnings of TestMachineTransitions.
+const (
+	daemonized43 = "p exited but left pid 43 (sleep) running: it probably daemonizes itself; run it in the foreground"
+	ignoredTERM  = "p ignored its stopsignal SIGTERM for 10 seconds and is killed with SIGKILL: what it had not saved is lost; raise stopwaitsecs if it needs longer to stop, or set stopsignal to the signal it stops on"
+)
+
+// TestDaemonizedText pins the warning's list of survivors.
+func TestDaemonizedText(t *testing.T) {
+	var many []Survivor
+	for i := range 7 {
+		many = append(many, Survivor{PID: 100 + i, Name: "w"})
+	}
+	tests := []struct {
+		left []Survivor
+		want string
+	}{
+		{[]Survivor{{123, "nginx"}}, "x exited but left pid 123 (nginx) running: it probably daemonizes itself; run it in the foreground"},
+		{[]Survivor{{123, "nginx"}, {124, "nginx: worker"}}, "x exited but left pids 123 (nginx), 124 (nginx: worker) running: it probably daemonizes itself; run it in the foreground"},
+		{many, "x exited but left pids 100 (w), 101 (w), 102 (w), 103 (w), 104 (w) and 2 more running: it probably daemonizes itself; run it in the foreground"},
+	}
+	for _, tt := range tests {
+		if got := daemonizedText("x", tt.left); got != tt.want {
+			t.Errorf("got  %q\nwant %q", got, tt.want)
+		}
 	}
 }
 

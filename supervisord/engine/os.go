@@ -28,6 +28,16 @@ type OS interface {
 	ChildExited() <-chan struct{}
 	// Close stops the notifications.
 	Close()
+	// Survivors lists the live processes (zombies left out) of process
+	// group pgid and among also (a cgroup's members), by pid, for the
+	// warning about a program that daemonizes itself.
+	Survivors(pgid int, also []int) []Survivor
+}
+
+// Survivor is a process a program left behind.
+type Survivor struct {
+	PID  int
+	Name string // the kernel's command name (comm)
 }
 
 // Reaped is one child's exit as wait4 reports it.

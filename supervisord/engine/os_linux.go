@@ -5,6 +5,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -180,6 +183,57 @@ func (r *realOS) Reap() (Reaped, bool) {
 }
 
 func (r *realOS) ChildExited() <-chan struct{} { return r.exited }
+
+// Survivors scans /proc: only when a program exits within startsecs, so
+// the loop pays for it rarely.
+func (r *realOS) Survivors(pgid int, also []int) []Survivor {
+	return survivors("/proc", pgid, also)
+}
+
+// survivors lists the live processes of process group pgid and among
+// also found in the proc file system mounted at proc, by pid.
+func survivors(proc string, pgid int, also []int) []Survivor {
+	entries, err := os.ReadDir(proc)
+	if err != nil {
+		return nil
+	}
+	var out []Survivor
+	for _, ent := range entries {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(proc, ent.Name(), "stat"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		name, state, group, ok := parseStat(string(b))
+		if ok && (group == pgid || slices.Contains(also, pid)) && state != "Z" && state != "X" {
+			out = append(out, Survivor{PID: pid, Name: name})
+		}
+	}
+	slices.SortFunc(out, func(a, b Survivor) int { return a.PID - b.PID })
+	return out
+}
+
+// parseStat reads the command name, state and process group of a
+// /proc/PID/stat line: "pid (comm) state ppid pgrp ...", where comm may
+// itself hold spaces and parentheses.
+func parseStat(line string) (name, state string, pgrp int, ok bool) {
+	open, end := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+	if open < 0 || end < open {
+		return "", "", 0, false
+	}
+	fields := strings.Fields(line[end+1:])
+	if len(fields) < 3 {
+		return "", "", 0, false
+	}
+	pgrp, err := strconv.Atoi(fields[2])
+	if err != nil {
+		return "", "", 0, false
+	}
+	return line[open+1 : end], fields[0], pgrp, true
+}
 
 func (r *realOS) Close() {
 	signal.Stop(r.sigc)

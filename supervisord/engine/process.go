@@ -27,6 +27,11 @@ type process struct {
 	spawnErr   string
 	exitStatus int
 	lastReport time.Time // last "waiting for x to stop"
+	// daemonized is the warning that this start's instance exited early
+	// leaving its process group alive ("" = none); it becomes the FATAL
+	// description.
+	daemonized string
+	killWarned bool      // this start's SIGKILL after stopwaitsecs was warned
 	due        deadlines // when the machine acts on p by itself
 
 	// logs is each channel's log file (by protocol.Channel); stderr's is

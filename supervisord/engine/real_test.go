@@ -258,6 +258,42 @@ func TestRealIgnoresTermIsKilled(t *testing.T) {
 	}
 	waitLog(t, e, fmt.Sprintf("WARN killing 'stubborn' (%d) with SIGKILL", info.PID))
 	waitLog(t, e, "WARN stopped: stubborn (terminated by SIGKILL)")
+	const ignored = "WARN stubborn ignored its stopsignal SIGTERM for 1 seconds and is killed with SIGKILL"
+	if n := countLog(e, ignored); n != 1 {
+		t.Errorf("%d lines %q, want 1:\n%s", n, ignored, strings.Join(e.log.snapshot(), "\n"))
+	}
+}
+
+// TestRealDaemonizingProgramIsWarned: a program that starts a process
+// in its process group and exits 0 within startsecs (a daemon forking
+// itself) is warned about once, naming the survivor, and its FATAL
+// description says the same.
+func TestRealDaemonizingProgramIsWarned(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, childProgram(t, dir, "forker", 1, []string{"grandchild", "exit"}, func(c *config.Process) {
+		c.StartSecs = 5 // generous: a loaded machine may take a while to run the child
+		c.StartRetries = 1
+	}))
+	e := startReal(t, cfg)
+	info := waitState(t, e, "forker", "FATAL")
+	var gpids []int
+	for _, m := range grandchildRE.FindAllStringSubmatch(waitFile(t, filepath.Join(dir, "forker.out"), "grandchild "), -1) {
+		gpid, _ := strconv.Atoi(m[1])
+		gpids = append(gpids, gpid)
+		t.Cleanup(func() { _ = syscall.Kill(gpid, syscall.SIGKILL) })
+	}
+	if len(gpids) != 2 {
+		t.Fatalf("grandchildren %v, want one a start (startretries=1)", gpids)
+	}
+	exe, _ := os.Executable()
+	comm := filepath.Base(exe)[:min(15, len(filepath.Base(exe)))]
+	want := fmt.Sprintf("forker exited but left pid %d (%s) running: it probably daemonizes itself; run it in the foreground", gpids[0], comm)
+	if n := countLog(e, "it probably daemonizes itself"); n != 1 || countLog(e, "WARN "+want) != 1 {
+		t.Errorf("want the warning once, %q:\n%s", want, strings.Join(e.log.snapshot(), "\n"))
+	}
+	if describe(info) != want {
+		t.Errorf("FATAL description %q, want %q", describe(info), want)
+	}
 }
 
 var grandchildRE = regexp.MustCompile(`grandchild (\d+)`)

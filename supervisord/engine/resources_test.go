@@ -292,3 +292,39 @@ for k in kids:
 		t.Errorf("the program was not in both leaves, with their limits, from its start: %q", out)
 	}
 }
+
+// TestRealCgroupDaemonIsWarned: a program with a cgroup that forks a
+// daemon leaving its process group (fork, setsid, fork) and exits 0
+// within startsecs is warned about by the daemon's pid, found in the
+// program's cgroup.
+func TestRealCgroupDaemonIsWarned(t *testing.T) {
+	host := delegatedCgroup(t, cgroup.Pids)
+	dir := t.TempDir()
+	script := `import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        print("daemon", os.getpid(), flush=True)
+        time.sleep(60)
+    os._exit(0)
+os.wait()
+`
+	cfg := testConfig(t, childProgram(t, dir, "forker", 1, nil, func(c *config.Process) {
+		c.Argv = []string{testenv.Python3, "-c", script}
+		c.StartSecs, c.StartRetries = 5, 0
+		c.Resources.Cgroup.PidsMax = 100
+	}))
+	e := startReal(t, cfg, func(o *Options) { o.CgroupHost = host })
+	info := waitState(t, e, "forker", "FATAL")
+	out := waitFile(t, filepath.Join(dir, "forker.out"), "daemon ")
+	var pid int
+	if _, err := fmt.Sscanf(out, "daemon %d", &pid); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	want := fmt.Sprintf("forker exited but left pid %d (python3) running: it probably daemonizes itself; run it in the foreground", pid)
+	waitLog(t, e, "WARN "+want)
+	if describe(info) != want {
+		t.Errorf("FATAL description %q, want %q", describe(info), want)
+	}
+}

@@ -33,10 +33,10 @@ type childError struct{ msg string }
 
 func (c *childError) Error() string { return c.msg }
 
-// resolveCommand finds the program to exec as the reference does: argv[0]
+// ResolveCommand finds the program to exec as the reference does: argv[0]
 // with a slash is used as is, otherwise it is looked up on PATH (the
 // program environment's PATH when it sets one).
-func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string, []string, error) {
+func ResolveCommand(src *config.Config, pc *config.Process) (string, []string, error) {
 	if pc.ArgvErr != "" {
 		return "", nil, &commandError{msg: fmt.Sprintf("can't parse command %s: %s", pyrepr.Str(pc.Command), pc.ArgvErr)}
 	}
@@ -50,7 +50,7 @@ func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string,
 	if strings.Contains(program, "/") {
 		st, _ = os.Stat(filename)
 	} else {
-		for _, dir := range e.searchPath(src, pc) {
+		for _, dir := range searchPath(src, pc) {
 			candidate := filepath.Join(dir, program)
 			if fi, err := os.Stat(candidate); err == nil {
 				filename, st = candidate, fi
@@ -72,7 +72,7 @@ func (e *Engine) resolveCommand(src *config.Config, pc *config.Process) (string,
 }
 
 // searchPath is the PATH a command is looked up on.
-func (e *Engine) searchPath(src *config.Config, pc *config.Process) []string {
+func searchPath(src *config.Config, pc *config.Process) []string {
 	for _, kv := range src.ProcessEnvironment(pc) {
 		if kv.Key == "PATH" {
 			return strings.Split(kv.Value, ":")
@@ -139,16 +139,21 @@ func autoServerURL(cfg *config.Config) string {
 
 // credential decides the user switch as the reference's drop_privileges.
 func credential(pc *config.Process) (*syscall.Credential, error) {
+	return credentialAs(os.Getuid(), pc)
+}
+
+// credentialAs is credential in a daemon running as uid.
+func credentialAs(uid int, pc *config.Process) (*syscall.Credential, error) {
 	if pc.User == "" || pc.UID < 0 {
 		return nil, nil
 	}
 	refuse := func(why string) error {
 		return &childError{msg: fmt.Sprintf("couldn't setuid to %d: %s", pc.UID, why)}
 	}
-	if os.Getuid() == pc.UID {
+	if uid == pc.UID {
 		return nil, nil
 	}
-	if os.Getuid() != 0 {
+	if uid != 0 {
 		return nil, refuse("Can't drop privilege as nonroot user")
 	}
 	ids, err := SupplementaryGroups(pc.UID, pc.GID)
@@ -184,11 +189,39 @@ func SupplementaryGroups(uid, gid int) ([]int, error) {
 	return groups, nil
 }
 
+// SpawnProblem is a reason a spawn would fail, found before spawning.
+type SpawnProblem struct {
+	// Key is the config key at fault: command, user or directory.
+	Key string
+	// Err says why, in the words of the spawn error the process would
+	// show (its spawnerr, or what its log would say).
+	Err error
+}
+
+// CheckSpawn reports what would make a spawn of pc (a process of src)
+// fail now, in a daemon running as uid: the checks a spawn makes before
+// it forks, in its order.
+func CheckSpawn(src *config.Config, pc *config.Process, uid int) []SpawnProblem {
+	var out []SpawnProblem
+	if _, _, err := ResolveCommand(src, pc); err != nil {
+		out = append(out, SpawnProblem{"command", err})
+	}
+	if _, err := credentialAs(uid, pc); err != nil {
+		out = append(out, SpawnProblem{"user", err})
+	}
+	if pc.Directory != "" {
+		if err := checkDir(pc.Directory); err != nil {
+			out = append(out, SpawnProblem{"directory", err})
+		}
+	}
+	return out
+}
+
 // spawn starts p's current config; it is the machine's spawn function.
 func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 	p.res.counts.Spawns++
 	p.res.version++
-	path, argv, err := e.resolveCommand(p.group.src, p.cfg)
+	path, argv, err := ResolveCommand(p.group.src, p.cfg)
 	if err != nil {
 		return 0, now, err
 	}

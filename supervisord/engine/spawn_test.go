@@ -40,14 +40,13 @@ func TestResolveCommand(t *testing.T) {
 		{name: "empty", argv: nil, wantErr: "command is empty"},
 		{name: "unparsable", argv: nil, argvErr: "No closing quotation", wantErr: "can't parse command 'cmd': No closing quotation"},
 	}
-	e := &Engine{}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pc := testProcConfig(func(c *config.Process) {
 				c.Argv, c.Environment, c.Command, c.ArgvErr = tc.argv, tc.progEnv, "cmd", tc.argvErr
 			})
-			path, argv, err := e.resolveCommand(&config.Config{}, pc)
+			path, argv, err := ResolveCommand(&config.Config{}, pc)
 			if tc.wantErr != "" {
 				ce, ok := err.(*commandError)
 				if !ok || ce.msg != tc.wantErr || ce.notFound != tc.wantNotFound {
@@ -133,5 +132,40 @@ func TestPyRepr(t *testing.T) {
 	}
 	if got, want := pyrepr.Bytes([]byte("a\xff\n'")), `b"a\xff\n'"`; got != want {
 		t.Errorf("pyBytesRepr = %s, want %s", got, want)
+	}
+}
+
+// TestSurvivors reads a proc tree: members of the group and the listed
+// pids (a cgroup's), by pid, zombies and others left out, names with
+// spaces and parentheses kept.
+func TestSurvivors(t *testing.T) {
+	proc := t.TempDir()
+	stats := map[string]string{
+		"1":    "1 (init) S 0 1 1 0 -1",
+		"42":   "42 (sh) Z 1 42 42 0 -1",            // the exited leader, not reaped yet
+		"120":  "120 (my (odd) name) S 1 42 7 0 -1", // parentheses and spaces in comm
+		"77":   "77 (sleep) S 1 42 7 0 -1",
+		"78":   "78 (other) S 1 43 7 0 -1",
+		"90":   "90 (setsid) S 1 90 90 0 -1", // left the group, still in the cgroup
+		"91":   "91 (zombie) Z 1 91 91 0 -1",
+		"79":   "79 (dead) X 1 42 7 0 -1",
+		"self": "80 (self) S 1 42 7 0 -1", // not a pid directory
+		"81":   "81 (garbled",
+	}
+	for dir, stat := range stats {
+		if err := os.MkdirAll(filepath.Join(proc, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, dir, "stat"), []byte(stat+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := survivors(proc, 42, []int{90, 91, 42})
+	want := []Survivor{{77, "sleep"}, {90, "setsid"}, {120, "my (odd) name"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("survivors = %v, want %v", got, want)
+	}
+	if got := survivors(filepath.Join(proc, "none"), 42, nil); got != nil {
+		t.Errorf("no proc: %v", got)
 	}
 }
