@@ -290,7 +290,12 @@ startsecs=3
 autostart=false
 `)
 	c := d.client(t)
-	waitRunning(t, d)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if p := pids(t, c)["quiet:quiet_2"]; p == 0 {
+			return fmt.Errorf("quiet_2 not running")
+		}
+		return nil
+	})
 	answer := make(chan error, 1)
 	go func() {
 		cl, err := xmlrpc.NewClient("http://localhost/RPC2", testenv.UnixClient(d.sock).Transport)
