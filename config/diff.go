@@ -2,7 +2,10 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"sort"
+
+	"gosupervisor/internal/envfile"
 )
 
 // Diff compares two configurations group by group as the reference's
@@ -129,6 +132,10 @@ func processFieldRule(field string) fieldRule {
 	case "Argv", "ArgvErr":
 		// Derived from Command.
 		return compareIgnored
+	case "Requires":
+		// Derived from DependsOn and the other groups' processes (a
+		// dependency's numprocs changing changes its own group only).
+		return compareIgnored
 	case "User", "GID":
 		// The reference compares the resolved uid only.
 		return compareIgnored
@@ -168,7 +175,9 @@ func processesEqual(nc *Config, n *Process, oc *Config, o *Process) bool {
 		case compareLog:
 			equal = logEqual(nv.Field(i).Interface().(LogConfig), ov.Field(i).Interface().(LogConfig))
 		case compareEnv:
-			equal = reflect.DeepEqual(mergedEnv(nc, n), mergedEnv(oc, o))
+			// [supervisord] environment_file is part of every program's
+			// environment, as [supervisord] environment is.
+			equal = reflect.DeepEqual(mergedEnv(nc, n), mergedEnv(oc, o)) && slices.Equal(envFiles(nc), envFiles(oc))
 		default:
 			equal = reflect.DeepEqual(nv.Field(i).Interface(), ov.Field(i).Interface())
 		}
@@ -198,6 +207,14 @@ func logEqual(a, b LogConfig) bool {
 		}
 	}
 	return true
+}
+
+// envFiles is c's [supervisord] environment_file (nil for a nil c).
+func envFiles(c *Config) []envfile.Entry {
+	if c == nil {
+		return nil
+	}
+	return c.Supervisord.EnvironmentFiles
 }
 
 // mergedEnv is p's environment as c configures it, as a map: the

@@ -198,7 +198,8 @@ func processKeys() []keyRow {
 	rows = append(rows, sectionRows()...)
 	rows = append(rows, processRows()...)
 	rows = append(rows, notifyRows()...)
-	return append(rows, resourceRows()...)
+	rows = append(rows, resourceRows()...)
+	return append(rows, containerRows()...)
 }
 
 // groupRows are read while process_groups_from_parser builds a group,

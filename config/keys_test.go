@@ -70,6 +70,7 @@ func TestDiffComparesEveryProcessField(t *testing.T) {
 		"Argv", "ArgvErr", // derived from Command
 		"User", "GID", // UID is compared
 		"Stdout.Auto", "Stderr.Auto", // AUTO on either side matches any file
+		"Requires", // derived from DependsOn and the other groups
 	}
 	dir := t.TempDir()
 	text := "[supervisord]\n[program:p]\ncommand=/bin/x\nstdout_logfile=" + dir + "/o.log\nstderr_logfile=" + dir + "/e.log\n"
@@ -241,7 +242,8 @@ func TestSectionKeysOfStockSections(t *testing.T) {
 	}
 	wantExt := "notify notify_access ready_timeout_secs watchdog_secs watchdog_signal healthcheck_exec healthcheck_http healthcheck_tcp healthcheck_interval_secs healthcheck_timeout_secs healthcheck_retries healthcheck_start_period_secs healthcheck_action" +
 		" rlimit_cpu rlimit_fsize rlimit_data rlimit_stack rlimit_core rlimit_as rlimit_memlock rlimit_msgqueue rlimit_nofile rlimit_nproc rlimit_locks rlimit_sigpending rlimit_nice rlimit_rtprio rlimit_rttime rlimit_rss" +
-		" rss_limit rss_check_secs cgroup_memory_max cgroup_memory_high cgroup_cpu_quota cgroup_pids_max cgroup_oom_group"
+		" rss_limit rss_check_secs cgroup_memory_max cgroup_memory_high cgroup_cpu_quota cgroup_pids_max cgroup_oom_group" +
+		" depends_on depends_on_timeout_secs environment_file exit_on_fatal exit_on_end backoff_max_secs"
 	if got := strings.Join(ext, " "); got != wantExt {
 		t.Errorf("extension keys of [program:x] =\n%s\nwant\n%s", got, wantExt)
 	}

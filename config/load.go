@@ -199,6 +199,9 @@ func (l *loader) load(data []byte, ov overrides) (*Config, error) {
 	if l.extErr != nil {
 		return nil, l.extErr
 	}
+	if err := l.resolveDependencies(cfg.Groups); err != nil {
+		return nil, err
+	}
 	cfg.Supervisord = *sup
 	cfg.ServerURL = fallbackServerURL(cfg)
 	if l.ini.hasSection("supervisorctl") {

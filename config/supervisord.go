@@ -75,6 +75,7 @@ func (l *loader) supervisord() (*Supervisord, error) {
 	if nd := str("notify_dir", ""); nd != "" {
 		s.NotifyDir = l.r.paths.normalize(nd)
 	}
+	l.supervisordExtensions(s)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ package config
 import (
 	"syscall"
 
+	"gosupervisor/internal/envfile"
 	"gosupervisor/internal/protocol"
 )
 
@@ -92,6 +93,15 @@ type Supervisord struct {
 	StripANSI       bool
 	Environment     []EnvVar // in file order
 	Identifier      string
+	// EnvironmentFiles is environment_file (an extension key): files
+	// every program's environment is read from before each spawn.
+	EnvironmentFiles []envfile.Entry
+	// ExitWhenAllEnded is exit_when_all_ended (an extension key).
+	ExitWhenAllEnded bool
+	// Subreaper is subreaper (an extension key): PR_SET_CHILD_SUBREAPER.
+	Subreaper bool
+	// Orphans is orphans (an extension key).
+	Orphans Orphans
 	// NotifyDir is notify_dir (an extension key): where programs'
 	// notification sockets live, absolute; "" = a private directory
 	// under the temporary directory.
@@ -242,6 +252,23 @@ type Process struct {
 	// ServerURL is the value for SUPERVISOR_SERVER_URL: "AUTO" (use
 	// Config.ServerURL), a URL, or "" (set none, as serverurl= does).
 	ServerURL string
+
+	// DependsOn is depends_on as written; Requires is what Load resolved
+	// it to (every process it names, with its condition), in order.
+	DependsOn []Dependency
+	Requires  []Requirement
+	// DependsOnTimeoutSecs is depends_on_timeout_secs (0 = wait forever).
+	DependsOnTimeoutSecs int
+	// EnvironmentFiles is environment_file: read before each spawn.
+	EnvironmentFiles []envfile.Entry
+	// ExitOnFatal and ExitOnEnd make the daemon shut down and exit when
+	// the process goes FATAL or ends for good.
+	ExitOnFatal bool
+	ExitOnEnd   ExitOnEnd
+	// BackoffMaxSecs is backoff_max_secs: with it, the delay before retry
+	// n is 2^(n-1) seconds up to this cap; 0 keeps the reference's n
+	// seconds.
+	BackoffMaxSecs int
 
 	// Notify is the sd_notify settings (notify, notify_access,
 	// ready_timeout_secs, watchdog_secs, watchdog_signal).

@@ -61,13 +61,17 @@ func appendProcessInfo(buf []byte, p *engine.ProcessStatus, now int64) []byte {
 	buf = appendStringMember(buf, "<member>\n<name>stderr_logfile</name>\n<value><string>", p.LogFiles[protocol.Stderr])
 	buf = appendIntMember(buf, "<member>\n<name>pid</name>\n<value><int>", int64(p.PID))
 	const descHead = "<member>\n<name>description</name>\n<value><string>"
-	if p.State == protocol.StateRunning {
+	switch {
+	case p.DependencyNote != "":
+		// depends_on's note, for a stopped process that waits or failed to.
+		buf = appendStringMember(buf, descHead, p.DependencyNote)
+	case p.State == protocol.StateRunning:
 		// Appended in place (its characters need no escaping): this is
 		// the description of most processes on every call.
 		buf = append(buf, descHead...)
 		buf = protocol.AppendRunning(buf, p.PID, start, now)
 		buf = append(buf, endString...)
-	} else {
+	default:
 		buf = appendStringMember(buf, descHead, protocol.Describe(p.State, p.Name, p.PID, p.SpawnErr, start, stop, now))
 	}
 	return append(buf, "</struct></value>\n"...)

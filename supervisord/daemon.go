@@ -17,6 +17,7 @@ import (
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/events"
 	"gosupervisor/supervisord/handover"
+	"gosupervisor/supervisord/orphans"
 )
 
 // daemon is one supervisord process: the state that survives restarts.
@@ -61,7 +62,7 @@ func (d *daemon) serve(cfg *config.Config, resume *handover.Document) (int, erro
 			return 2, err // a usage error exits 2, any other 1 (see Main)
 		}
 		if next.cfg == nil && next.resume == nil {
-			return 0, nil
+			return next.status, nil
 		}
 		cfg, resume, first = next.cfg, next.resume, false
 	}
@@ -69,19 +70,20 @@ func (d *daemon) serve(cfg *config.Config, resume *handover.Document) (int, erro
 
 // nextLife is what runOnce's engine ended with: a config to restart on,
 // a handover to resume from (an upgrade whose exec failed), or neither
-// (a shutdown).
+// (a shutdown, with the exit status).
 type nextLife struct {
 	cfg    *config.Config
 	resume *handover.Document
+	status int
 }
 
 // runOnce is one life of the engine: the reference's startup sequence
 // (setuid, rlimits on the first run, main log, parse messages, groups, HTTP
 // servers, daemonizing on the first run, pidfile), then the engine loop
 // with signal handling. It returns the config for the next run after a
-// restart request, or nothing after a shutdown. A life resuming from an
-// upgrade (resume set) takes the predecessor's engine state, sockets and
-// pidfile instead, and cfg is unused.
+// restart request, or the exit status after a shutdown. A life resuming
+// from an upgrade (resume set) takes the predecessor's engine state,
+// sockets and pidfile instead, and cfg is unused.
 func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Document, signals <-chan os.Signal) (nextLife, error) {
 	var startup startupMessages
 	var res *resumed
@@ -106,19 +108,37 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 		return nextLife{}, err
 	}
 	defer log.Close()
-	// The reference's parse messages, then ours about what it ignores.
-	startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
-
+	if res == nil {
+		// The reference's parse messages, then ours about what it ignores.
+		startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
+		for _, w := range cfg.DependencyWarnings() {
+			mainLogger{log}.Logf(protocol.LevelWarn, "%s", w)
+		}
+	}
+	adopts := adoptOrphans(cfg, mainLogger{log})
+	if first {
+		handleOrphans(cfg, mainLogger{log})
+	}
 	opts := engine.Options{
 		Config:  cfg,
 		Log:     mainLogger{log},
 		MainLog: log,
 		Reload:  d.load,
 
-		EventSerial: &d.eventSerial,
+		EventSerial:   &d.eventSerial,
+		AdoptsOrphans: adopts,
 	}
 	if res != nil {
 		opts.Resume = res.engine
+	}
+	rec, err := orphans.NewRecorder(childrenFile(cfg))
+	if err != nil {
+		mainLogger{log}.Logf(protocol.LevelError, "could not record the children for a successor: %v", err)
+	} else {
+		opts.Children = rec
+		// Every child is stopped when Run returns: the record goes. (An
+		// upgrade's exec leaves it to the new binary.)
+		defer func() { _ = rec.Close() }()
 	}
 	eng, err := engine.New(opts)
 	if err != nil {
@@ -126,6 +146,9 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 			res.abandon(mainLogger{log}, err)
 		}
 		return nextLife{}, d.startupFailed(first, log, &usageError{msg: err.Error()})
+	}
+	if res != nil && rec != nil {
+		res.record(rec)
 	}
 	var from inherited
 	if res != nil {
@@ -156,7 +179,8 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 
 	exit, err := runEngine(eng, log, signals)
 	if exit == engine.ExitUpgrade {
-		// The handover execs the new binary, or fails and resumes here.
+		// The handover execs the new binary (the children's record
+		// stays for it), or fails and resumes here.
 		return nextLife{resume: <-l.failed}, nil
 	}
 	removePidfile(l.pidfile)
@@ -165,7 +189,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 		return nextLife{}, fmt.Errorf("engine: %w", err)
 	}
 	if exit != engine.ExitRestart {
-		return nextLife{}, nil
+		return nextLife{status: eng.ExitStatus()}, nil
 	}
 	// Read and checked by the engine before it stopped anything: a broken
 	// config refused the restart and left every process running.

@@ -20,6 +20,7 @@ import (
 	"gosupervisor/rpc"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/handover"
+	"gosupervisor/supervisord/orphans"
 )
 
 // An upgrade in place, as the daemon runs it (gosupervisor.upgrade):
@@ -499,4 +500,17 @@ func askUpgrade(cfg *config.Config, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, msg)
 	return 0
+}
+
+// record notes the processes taken over in the children's record (a
+// successor after a crash finds them there).
+func (r *resumed) record(rec *orphans.Recorder) {
+	for _, g := range r.doc.Engine.Groups {
+		for _, p := range g.Processes {
+			if p.PID != 0 {
+				_ = rec.Started(p.PID, g.Name, p.Name)
+			}
+		}
+	}
+	_ = rec.Flush()
 }

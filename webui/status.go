@@ -117,11 +117,15 @@ func (h *Handler) redirectWithMessage(w http.ResponseWriter, r *http.Request, ms
 func rows(procs []engine.ProcessStatus, now int64) []processRow {
 	out := make([]processRow, 0, len(procs))
 	for _, info := range procs {
+		desc := info.DependencyNote // depends_on's, for a stopped process that waits or failed to
+		if desc == "" {
+			desc = protocol.Describe(info.State, info.Name, info.PID, info.SpawnErr, unixOrZero(info.Started), unixOrZero(info.Stopped), now)
+		}
 		out = append(out, processRow{
 			Namespec:    namespec(info.Group, info.Name),
 			State:       strings.ToLower(info.State.String()),
 			StateClass:  stateClass(info.State),
-			Description: protocol.Describe(info.State, info.Name, info.PID, info.SpawnErr, unixOrZero(info.Started), unixOrZero(info.Stopped), now),
+			Description: desc,
 			CanStart:    info.State == protocol.StateStopped || info.State == protocol.StateExited || info.State == protocol.StateFatal,
 			CanStop:     info.State == protocol.StateRunning,
 		})

@@ -114,7 +114,12 @@ func Start(t testing.TB, dir, bin string, args ...string) *Daemon {
 	cmd.Dir = dir
 	d := &Daemon{Cmd: cmd, Stdout: &SyncBuffer{}, Stderr: &SyncBuffer{}, Exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = d.Stdout, d.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a test binary killed by its timeout runs no cleanup, and
+	// a daemon left behind would keep its programs running for good; told
+	// by SIGTERM, it stops them and exits. (The signal follows the thread
+	// that forked; the runtime ends a thread only after a LockOSThread
+	// goroutine exits, which no test here does.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}

@@ -138,6 +138,23 @@ var childModes = map[string]func(args []string) int{
 			os.Stdout.WriteString("RESULT 2\nOK")
 		}
 	},
+	// write-on-term N: on SIGTERM write a byte, then N more at once,
+	// then exit 0 (the reader is then likely to be waiting for a small
+	// read's output to gather: logrot.WithCoalesce).
+	"write-on-term": func(args []string) int {
+		n, _ := strconv.Atoi(args[0])
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		ready()
+		<-term
+		if _, err := os.Stdout.Write([]byte("o")); err != nil {
+			return 1
+		}
+		if _, err := os.Stdout.Write([]byte(strings.Repeat("o", n))); err != nil {
+			return 1
+		}
+		return 0
+	},
 	// fd0: say whether stdin is a socket.
 	"fd0": func([]string) int {
 		fi, err := os.Stdin.Stat()

@@ -44,10 +44,30 @@ func (e *Engine) startOne(p *process, name string, wait bool, now time.Time) (*p
 	if p.state == protocol.StateUnknown {
 		return nil, fail(ErrFailed, name+" is in an unknown process state")
 	}
-	e.mach.spawnProcess(p, now)
+	e.requestStart(p, now)
 	e.reap(now)
 	if p.spawnErr != "" {
 		return nil, fail(ErrSpawn, name)
+	}
+	if p.dep.waiting {
+		// It spawns once its dependencies are met; the answer waits for
+		// that and the start, or for the wait to fail (SPAWN_ERROR).
+		if !wait {
+			return nil, nil
+		}
+		return &pending{poll: func(time.Time) (bool, error) {
+			switch {
+			case p.dep.waiting:
+				return false, nil
+			case p.spawnErr != "":
+				return true, fail(ErrSpawn, name)
+			case p.state == protocol.StateRunning:
+				return true, nil
+			case p.state != protocol.StateStarting:
+				return true, fail(ErrExitedEarly, name)
+			}
+			return false, nil
+		}}, nil
 	}
 	// The reference reads the clock again here, after the spawn: a
 	// startsecs=0 program is then RUNNING already and answers at once
@@ -70,22 +90,37 @@ func (e *Engine) startOne(p *process, name string, wait bool, now time.Time) (*p
 	}}, nil
 }
 
-// stopOne is stopProcess for one process.
+// stopOne is stopProcess for one process. One that others depend on is
+// signalled once they have stopped, the running ones being stopped (and
+// held) first; one waiting for its dependencies just stops waiting.
 func (e *Engine) stopOne(p *process, name string, wait bool, now time.Time) (*pending, error) {
-	if !p.state.IsRunning() {
-		return nil, fail(ErrNotRunning, name)
+	p.dep.held = false
+	if p.dep.waiting {
+		p.cancelWait()
+		return nil, nil
 	}
-	if msg := e.mach.stopProcess(p, now); msg != "" {
-		return nil, fail(ErrFailed, msg)
+	switch {
+	case p.dep.stopDeferred, p.dep.asDependent && e.inCall[p] && p.state == protocol.StateStopping:
+		// Already being stopped for a dependency, by this very request.
+	case p.dep.asDependent && e.inCall[p] && p.state.IsStopped():
+		return nil, nil
+	case !p.state.IsRunning():
+		return nil, fail(ErrNotRunning, name)
+	case len(p.dep.dependents) > 0:
+		e.stopWithDependents(p, now, true)
+	default:
+		if msg := e.mach.stopProcess(p, now); msg != "" {
+			return nil, fail(ErrFailed, msg)
+		}
 	}
 	e.reap(now)
-	if !wait || p.state.IsStopped() {
+	if !wait || p.state.IsStopped() && !p.dep.stopDeferred {
 		return nil, nil
 	}
 	return &pending{
 		poll: func(now time.Time) (bool, error) {
 			e.mach.stopReport(p, now)
-			return p.state.IsStopped(), nil
+			return p.state.IsStopped() && !p.dep.stopDeferred, nil
 		},
 		next: func() (time.Time, bool) {
 			if p.state != protocol.StateStopping {

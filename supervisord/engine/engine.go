@@ -65,10 +65,26 @@ type Options struct {
 	// in place): the engine takes over its processes, pipes and events
 	// instead of starting afresh, and Config is ignored (see Resume).
 	Resume *Resume
+	// Children, when set, is told of every child spawned and reaped (the
+	// state file that lets a successor find the orphans of a crash).
+	Children ChildRecorder
+	// AdoptsOrphans says that orphaned descendants are reparented to
+	// supervisord (it is PID 1 or a child subreaper): the reaper then logs
+	// the unknown pids it reaps at debug level, not info.
+	AdoptsOrphans bool
 	// CgroupHost is where programs' cgroups are made; nil = this
 	// process's own cgroups on the real filesystem. Tests give a
 	// delegated cgroup of their own.
 	CgroupHost *cgroup.Host
+}
+
+// ChildRecorder keeps a record of the running children outside the
+// daemon. The engine loop calls it; it need not be safe for concurrent
+// use. Flush comes after each loop step that changed something.
+type ChildRecorder interface {
+	Started(pid int, group, name string) error
+	Ended(pid int)
+	Flush() error
 }
 
 // Exit says why Run returned.
@@ -118,7 +134,15 @@ type Engine struct {
 	exit       Exit
 	restartCfg *config.Config // read by Restart, for the next run
 	finished   bool
-	pub        publisher // snapshots for read-only calls (snapshot.go)
+	// exitStatus is what an exit policy decided supervisord exits with.
+	exitStatus int
+	// inCall is the set of processes the request being handled acts on
+	// (nil between requests): a pull-in or a hold spares them.
+	inCall map[*process]bool
+	// recordFailing is set once a ChildRecorder error was logged, until
+	// it works again.
+	recordFailing bool
+	pub           publisher // snapshots for read-only calls (snapshot.go)
 	// endErr is what calls get once Run has returned (set before done
 	// is closed).
 	endErr error
@@ -183,7 +207,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
-	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, members: e.survivors}
+	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, start: e.requestStart, members: e.survivors}
 	if o.Resume != nil {
 		if err := e.resume(o.Resume); err != nil {
 			e.closeGroups()
@@ -264,6 +288,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 			// unless some request happened to wake the loop first.
 			timerC, stopTimer = e.clock.NewTimer(max(at.Sub(e.clock.Now()), 0))
 		}
+		e.flushChildren()
 		if e.publish() && e.monitor.active {
 			e.kickMonitor()
 		}
@@ -307,12 +332,35 @@ func (e *Engine) step(now time.Time) {
 			e.resourcesDue(p, now)
 		}
 	}
+	e.deferredStops(now)
+	e.dependencyStep(now, mood)
+	e.checkAllEnded()
 	if mood < protocol.SupervisorRunning {
 		e.shutdownStep(now)
 	}
 	e.tick(now)
 	e.dispatchEvents()
 	e.pollWaiters(now)
+	if e.moodNow() != mood {
+		// An exit policy began a shutdown: start it now, not at the next
+		// wake-up.
+		e.step(now)
+	}
+}
+
+// flushChildren brings the ChildRecorder's record up to date.
+func (e *Engine) flushChildren() {
+	if e.opts.Children == nil {
+		return
+	}
+	if err := e.opts.Children.Flush(); err != nil {
+		if !e.recordFailing {
+			e.log.Logf(protocol.LevelError, "could not record the children for a successor: %v", err)
+			e.recordFailing = true
+		}
+		return
+	}
+	e.recordFailing = false
 }
 
 // reap collects every exited child: wait4(-1, WNOHANG) until none is left.
@@ -337,11 +385,18 @@ func (e *Engine) reap(now time.Time) {
 		p := e.byPID[pid]
 		if p == nil {
 			_, how := decodeWaitStatus(ws)
-			e.log.Logf(protocol.LevelInfo, "reaped unknown pid %d (%s)", pid, how)
+			level := protocol.LevelInfo
+			if e.opts.AdoptsOrphans {
+				level = protocol.LevelDebug
+			}
+			e.log.Logf(level, "reaped unknown pid %d (%s)", pid, how)
 			continue
 		}
 		delete(e.byPID, pid)
 		facts := exitFacts{pid: pid, serial: p.serial, started: p.started, killing: p.killing, cpu: r.CPU}
+		if e.opts.Children != nil {
+			e.opts.Children.Ended(pid)
+		}
 		e.mach.finish(p, ws, now)
 		e.recordExit(p, ws, facts, now)
 		e.releaseIO(p, now)
@@ -433,9 +488,17 @@ func (e *Engine) stopAllInGroup(g *group, now time.Time) {
 	procs := g.byPriority()
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
+		p.cancelWait()
 		switch p.state {
 		case protocol.StateRunning, protocol.StateStarting:
-			e.mach.stopProcess(p, now)
+			switch {
+			case p.dep.stopDeferred:
+				// Signalled once its dependents have stopped.
+			case len(p.dep.dependents) > 0:
+				e.stopWithDependents(p, now, false)
+			default:
+				e.mach.stopProcess(p, now)
+			}
 		case protocol.StateBackoff:
 			e.mach.giveUp(p, now)
 		}

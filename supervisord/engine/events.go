@@ -165,6 +165,8 @@ func (e *Engine) stateChanged(p *process, from protocol.ProcessState, _ time.Tim
 	if p.state == protocol.StateStarting {
 		e.listenerStarting(p)
 	}
+	e.dependencyChanged(p, from)
+	e.processEnded(p)
 	typ, ok := events.ForProcessState(p.state.String())
 	if !ok {
 		return

@@ -74,6 +74,7 @@ func (e *Engine) addGroup(gc *config.Group) error {
 	// config's own order, by priority then name, is the start-up one).
 	e.order = append(e.order, g)
 	slices.SortStableFunc(e.order, func(a, b *group) int { return cmp.Compare(a.cfg.Priority, b.cfg.Priority) })
+	e.rebuildDeps()
 	e.groupAdded(g)
 	return nil
 }
@@ -82,6 +83,7 @@ func (e *Engine) addGroup(gc *config.Group) error {
 func (e *Engine) removeGroup(g *group) {
 	delete(e.groups, g.cfg.Name)
 	e.order = slices.DeleteFunc(e.order, func(x *group) bool { return x == g })
+	e.rebuildDeps()
 	e.groupRemoved(g)
 	e.closeGroup(g)
 }

@@ -24,9 +24,22 @@ type machine struct {
 	// changed is called after every state change: the one place where
 	// PROCESS_STATE events will be born.
 	changed func(p *process, from protocol.ProcessState, now time.Time)
+	// start begins an autostart; nil means spawn at once. The engine's
+	// goes through the process's dependencies (requestStart).
+	start func(p *process, now time.Time)
 	// members lists the live processes p's exited instance left behind
 	// (OS.Survivors); nil = never look.
 	members func(p *process) []Survivor
+}
+
+// begin makes p's autostart.
+func (m *machine) begin(p *process, now time.Time) {
+	if m.start != nil {
+		m.start(p, now)
+		return
+	}
+	p.dep.requested = true
+	m.spawnProcess(p, now)
 }
 
 func (m *machine) logf(level protocol.Level, format string, args ...any) {
@@ -65,8 +78,8 @@ func (m *machine) changeState(p *process, to protocol.ProcessState, now time.Tim
 	p.due.leave(from)
 	if to == protocol.StateBackoff {
 		p.backoff++
-		// Retried once strictly more than backoff seconds have passed.
-		p.due.retry = now.Add(time.Duration(p.backoff) * time.Second).Add(time.Nanosecond)
+		// Retried once strictly more than the delay has passed.
+		p.due.retry = now.Add(p.retryDelay()).Add(time.Nanosecond)
 	}
 	if m.changed != nil {
 		m.changed(p, from, now)
@@ -91,7 +104,9 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 	}
 	p.killing = false
 	p.spawnErr = ""
-	p.exitStatus = 0
+	p.exitStatus, p.exitWS = 0, 0
+	p.cancelWait()
+	p.dep.failed = ""
 	p.started = now
 	p.serial++
 	m.changeState(p, protocol.StateStarting, now)
@@ -125,12 +140,10 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 					m.spawnProcess(p, now)
 				}
 			}
-		case state == protocol.StateStopped && p.started.IsZero():
-			if p.cfg.Autostart {
-				m.spawnProcess(p, now)
-			}
+		case p.willAutostart():
+			m.begin(p, now)
 		case state == protocol.StateBackoff:
-			if p.backoff <= p.cfg.StartRetries && reached(p.due.retry, now) {
+			if !p.retriesExhausted() && reached(p.due.retry, now) {
 				m.spawnProcess(p, now)
 			}
 		}
@@ -143,7 +156,7 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 			m.logf(protocol.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", p.name(), p.cfg.StartSecs)
 		}
 	case protocol.StateBackoff:
-		if p.backoff > p.cfg.StartRetries {
+		if p.retriesExhausted() {
 			m.giveUp(p, now)
 			m.logf(protocol.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.name())
 		}
@@ -254,7 +267,7 @@ func (m *machine) stopReport(p *process, now time.Time) {
 // finish handles the reaped exit of p's current instance.
 func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 	code, how := decodeWaitStatus(ws)
-	p.stopped = now
+	p.stopped, p.exitWS = now, ws
 	tooQuickly := now.Sub(p.started) < time.Duration(p.cfg.StartSecs)*time.Second
 	expected := p.expected(code)
 	switch {

@@ -211,13 +211,15 @@ type drainingIO struct {
 	until time.Time
 }
 
-// stopAllIO stops every pump now (the engine is ending) and waits for
-// them, so that log writers can be closed after the last write.
+// stopAllIO stops every pump (the engine is ending) and waits for them,
+// so that log writers can be closed after the last write. An exited
+// instance keeps the rest of its drain grace: what a program wrote just
+// before it ended, such as its last lines at a shutdown, is still in its
+// pipe and would be lost (a read past its deadline fails before it
+// reads). Nothing else reads them after the loop ends; a grandchild that
+// holds a pipe open delays the end by drainGrace at most.
 func (e *Engine) stopAllIO() {
 	now := time.Now()
-	for _, d := range e.draining {
-		d.io.abandon(now)
-	}
 	e.draining = nil
 	for _, g := range e.order {
 		for _, p := range g.procs {

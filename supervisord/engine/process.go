@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"syscall"
 	"time"
 
 	"gosupervisor/config"
@@ -33,6 +34,10 @@ type process struct {
 	daemonized string
 	killWarned bool      // this start's SIGKILL after stopwaitsecs was warned
 	due        deadlines // when the machine acts on p by itself
+	// exitWS is the last exit's wait status (exit_on_end, messages).
+	exitWS syscall.WaitStatus
+	// dep is p's part in depends_on (depends.go).
+	dep depState
 
 	// logs is each channel's log file (by protocol.Channel); stderr's is
 	// unused with redirect_stderr.
@@ -85,6 +90,29 @@ func (p *process) namespec() string {
 
 func (p *process) expected(code int) bool { return slices.Contains(p.cfg.ExitCodes, code) }
 
+// retriesExhausted reports whether a process in BACKOFF has used its
+// startretries; startretries=-1 retries forever (an extension of the
+// reference, where -1 gives up after the first failure).
+func (p *process) retriesExhausted() bool {
+	return p.cfg.StartRetries >= 0 && p.backoff > p.cfg.StartRetries
+}
+
+// retryDelay is how long BACKOFF waits before attempt n+1 after the n-th
+// failure in a row: n seconds (the reference's), or with
+// backoff_max_secs 2^(n-1) seconds up to that cap.
+func (p *process) retryDelay() time.Duration {
+	n := p.backoff
+	limit := p.cfg.BackoffMaxSecs
+	if limit <= 0 {
+		return time.Duration(n) * time.Second
+	}
+	secs := limit
+	if n-1 < 31 && 1<<(n-1) < limit {
+		secs = 1 << (n - 1)
+	}
+	return time.Duration(secs) * time.Second
+}
+
 // deadlines are the instants at which the machine acts on a process by
 // itself, one named field per rule, each acting once the loop's now is
 // not before it. The zero time means not armed. Each is armed when its
@@ -94,6 +122,9 @@ type deadlines struct {
 	running time.Time // STARTING: RUNNING once up longer than startsecs
 	retry   time.Time // BACKOFF: spawn again (1 s, 2 s, ... after each failure)
 	kill    time.Time // STOPPING: SIGKILL once stopwaitsecs have passed
+	// depends is when a start waiting for its dependencies gives up
+	// (depends_on_timeout_secs); armed in any stopped state.
+	depends time.Time
 }
 
 // leave disarms the deadline that belongs to state, when it is left.
@@ -115,7 +146,7 @@ func reached(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 // other event: the earliest armed deadline (a retry only while spawns are
 // allowed); ok is false when only an event can change p.
 func (p *process) deadline(mood protocol.SupervisorState) (time.Time, bool) {
-	if p.state == protocol.StateBackoff && p.backoff > p.cfg.StartRetries {
+	if p.state == protocol.StateBackoff && p.retriesExhausted() {
 		return time.Time{}, true // gives up on the next step
 	}
 	var at time.Time
@@ -128,6 +159,7 @@ func (p *process) deadline(mood protocol.SupervisorState) (time.Time, bool) {
 	consider(p.due.kill)
 	if mood > protocol.SupervisorRestarting {
 		consider(p.due.retry)
+		consider(p.due.depends)
 	}
 	return at, !at.IsZero()
 }

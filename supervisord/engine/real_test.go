@@ -544,6 +544,42 @@ func TestRealOutputWrittenJustBeforeExitIsLogged(t *testing.T) {
 	}
 }
 
+// TestRealLastOutputAtShutdownIsLogged: what a program writes as it
+// stops at a shutdown is in its log once the engine has ended (a
+// container's last lines at docker stop), though the engine ends as soon
+// as the program is reaped. The writer's last write is likely to land
+// while its reader pauses for output to gather; a reader cut off at the
+// engine's end (as it was) lost it in about one engine of ten, so the
+// test runs twenty.
+func TestRealLastOutputAtShutdownIsLogged(t *testing.T) {
+	const n, rounds = 1000, 20
+	for round := range rounds {
+		dir := t.TempDir()
+		e := startReal(t, testConfig(t, childProgram(t, dir, "writer", 1, []string{"write-on-term", strconv.Itoa(n)}, func(c *config.Process) {
+			c.StartSecs = 0
+		})))
+		waitState(t, e, "writer", "RUNNING")
+		out := filepath.Join(dir, "writer.out")
+		waitFile(t, out, "ready\n")
+		if err := e.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case x := <-e.exited:
+			e.exited <- x // for the cleanup
+		case <-time.After(20 * time.Second):
+			t.Fatal("no shutdown")
+		}
+		fi, err := os.Stat(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(len("ready\n") + 1 + n); fi.Size() != want {
+			t.Fatalf("round %d: writer.out has %d bytes once the engine ended, want %d", round, fi.Size(), want)
+		}
+	}
+}
+
 func TestRealPriorityOrderOfStartAndShutdown(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t,

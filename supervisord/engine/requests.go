@@ -86,7 +86,9 @@ func (e *Engine) single(ctx context.Context, name string, op func(p *process, no
 			reply <- err
 			return
 		}
+		e.inCall = map[*process]bool{p: true}
 		pd, err := op(p, now)
+		e.inCall = nil
 		if err != nil || pd == nil {
 			reply <- err
 			return
@@ -144,10 +146,17 @@ func (e *Engine) many(ctx context.Context, groupName string, all bool, pred func
 			pd *pending
 		}
 		var waits []waiting
+		// Selected first, as the reference's make_allfunc does: an
+		// operation on one process (a stop that stops its dependents
+		// first, a start that pulls its dependencies in) must not drop
+		// another from the request.
+		procs = slices.DeleteFunc(procs, func(p *process) bool { return !pred(p) })
+		e.inCall = map[*process]bool{}
 		for _, p := range procs {
-			if !pred(p) {
-				continue
-			}
+			e.inCall[p] = true
+		}
+		defer func() { e.inCall = nil }()
+		for _, p := range procs {
 			pd, err := op(p, p.namespec(), now)
 			if err != nil || pd == nil {
 				outcomes = append(outcomes, outcome(p, err))

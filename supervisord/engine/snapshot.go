@@ -36,6 +36,11 @@ type ProcessStatus struct {
 	// LogFiles are the channels' log files, by protocol.Channel; ""
 	// means none.
 	LogFiles [len(protocol.Channels)]string
+	// DependencyNote is what depends_on says of a stopped process, which
+	// its description shows instead of the stop time: "waiting for db
+	// (running)" while its start waits, "dependency failed: …" after the
+	// wait failed; "" otherwise (always, for a program without it).
+	DependencyNote string
 	// Counters are what happened to the process since its config was
 	// loaded (spawns, exits, OOM kills, rss_limit restarts).
 	Counters   Counters
@@ -48,6 +53,7 @@ func (p *process) status() ProcessStatus {
 	s := ProcessStatus{
 		Name: p.name(), Group: p.group.cfg.Name, State: p.state, PID: p.pid,
 		Started: p.started, Stopped: p.stopped, SpawnErr: p.spawnErr, ExitStatus: p.exitStatus,
+		DependencyNote: p.dependencyNote(),
 	}
 	for ch := range p.logs {
 		s.LogFiles[ch] = p.logs[ch].path
@@ -167,7 +173,8 @@ func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
 func (s *infoSnapshot) matches(i int, p *process) bool {
 	in := &s.procs[i]
 	if p.state != in.State || p.pid != in.PID || !p.started.Equal(in.Started) || !p.stopped.Equal(in.Stopped) ||
-		p.spawnErr != in.SpawnErr || p.exitStatus != in.ExitStatus || p.res.version != in.resVersion || p.serial != in.res.serial {
+		p.spawnErr != in.SpawnErr || p.exitStatus != in.ExitStatus || p.dependencyNote() != in.DependencyNote ||
+		p.res.version != in.resVersion || p.serial != in.res.serial {
 		return false
 	}
 	for ch := range p.logs {

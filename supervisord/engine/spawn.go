@@ -14,8 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/envfile"
 	"gosupervisor/internal/execshim"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
+	"gosupervisor/internal/safefs"
 )
 
 // commandError is a command that cannot be run. startProcess pre-checks
@@ -84,9 +87,17 @@ func searchPath(src *config.Config, pc *config.Process) []string {
 	return []string{"/bin", "/usr/bin", "/usr/local/bin"}
 }
 
-// childEnv is supervisord's environment, the SUPERVISOR_* variables, then
-// [supervisord] environment, then the program's own (later wins).
-func (e *Engine) childEnv(p *process) []string {
+// childEnv is the child's environment, later layers winning:
+// supervisord's own environment; with user=, HOME, USER, LOGNAME and SHELL
+// from the user's passwd entry; [supervisord] environment_file;
+// [supervisord] environment; the program's environment_file; the
+// program's environment. The SUPERVISOR_* variables beat every layer but
+// the two environment= (where the reference lets a program set them).
+// Variables keep the place they first had (for a stock program the
+// reference's order: its environment, SUPERVISOR_*, environment=). The
+// files are read now, as root, before the switch to user=; one that
+// cannot be read (and is not optional) is a spawn error.
+func (e *Engine) childEnv(p *process) ([]string, error) {
 	var keys []string
 	vals := map[string]string{}
 	set := func(k, v string) {
@@ -99,26 +110,110 @@ func (e *Engine) childEnv(p *process) []string {
 		k, v, _ := strings.Cut(kv, "=")
 		set(k, v)
 	}
-	set("SUPERVISOR_ENABLED", "1")
+	src := p.group.src
+	configured := map[string]bool{}
+	for _, kv := range src.ProcessEnvironment(p.cfg) {
+		configured[kv.Key] = true
+	}
+	if p.cfg.User != "" && p.cfg.UID >= 0 {
+		for _, kv := range userEnvironment(p.cfg.UID) {
+			if !configured[kv.Key] {
+				set(kv.Key, kv.Value)
+			}
+		}
+	}
+	supervisor := []config.EnvVar{{Key: "SUPERVISOR_ENABLED", Value: "1"}}
 	// serverurl=AUTO (the config's value for an absent key too) is the
 	// daemon's own URL; an empty serverurl= sets none, as in the reference.
 	url := p.cfg.ServerURL
 	if strings.EqualFold(strings.TrimSpace(url), "AUTO") {
-		url = autoServerURL(p.group.src)
+		url = autoServerURL(src)
 	}
 	if url != "" {
-		set("SUPERVISOR_SERVER_URL", url)
+		supervisor = append(supervisor, config.EnvVar{Key: "SUPERVISOR_SERVER_URL", Value: url})
 	}
-	set("SUPERVISOR_PROCESS_NAME", p.name())
-	set("SUPERVISOR_GROUP_NAME", p.group.cfg.Name)
-	for _, kv := range p.group.src.ProcessEnvironment(p.cfg) {
+	supervisor = append(supervisor,
+		config.EnvVar{Key: "SUPERVISOR_PROCESS_NAME", Value: p.name()},
+		config.EnvVar{Key: "SUPERVISOR_GROUP_NAME", Value: p.group.cfg.Name})
+	for _, kv := range supervisor {
 		set(kv.Key, kv.Value)
+	}
+	for _, layer := range []struct {
+		files []envfile.Entry
+		env   []config.EnvVar
+	}{
+		{src.Supervisord.EnvironmentFiles, src.Supervisord.Environment},
+		{p.cfg.EnvironmentFiles, p.cfg.Environment},
+	} {
+		if len(layer.files) > 0 {
+			vars, dropped, err := envfile.Load(layer.files, func(path string) (*os.File, error) {
+				return safefs.OpenFile(path, os.O_RDONLY, 0)
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range dropped {
+				e.log.Logf(protocol.LevelWarn, "environment_file %s: ignoring invalid variable names: %s", d.Path, pyrepr.Str(strings.Join(d.Keys, ", ")))
+			}
+			for _, v := range vars {
+				set(v.Key, v.Value)
+			}
+		}
+		for _, kv := range layer.env {
+			set(kv.Key, kv.Value)
+		}
+	}
+	for _, kv := range supervisor {
+		if !configured[kv.Key] {
+			set(kv.Key, kv.Value)
+		}
 	}
 	env := make([]string, 0, len(keys))
 	for _, k := range keys {
 		env = append(env, k+"="+vals[k])
 	}
-	return env
+	return env, nil
+}
+
+// userEnvironment is HOME, USER, LOGNAME and SHELL for uid, from the
+// system's user database (as login(1) sets them); whatever is unknown is
+// left out.
+func userEnvironment(uid int) []config.EnvVar {
+	name, home, shell := passwdEntry(uid)
+	var out []config.EnvVar
+	if home != "" {
+		out = append(out, config.EnvVar{Key: "HOME", Value: home})
+	}
+	if name != "" {
+		out = append(out, config.EnvVar{Key: "USER", Value: name}, config.EnvVar{Key: "LOGNAME", Value: name})
+	}
+	if shell != "" {
+		out = append(out, config.EnvVar{Key: "SHELL", Value: shell})
+	}
+	return out
+}
+
+// passwdEntry reads the name, home and shell of uid from /etc/passwd;
+// for a user it does not list (NSS: LDAP, sssd …) os/user gives the name
+// and home, and the shell is login(1)'s default, /bin/sh.
+func passwdEntry(uid int) (name, home, shell string) {
+	if data, err := os.ReadFile("/etc/passwd"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Split(line, ":")
+			if len(f) == 7 && f[2] == strconv.Itoa(uid) {
+				shell = f[6]
+				if shell == "" {
+					shell = "/bin/sh"
+				}
+				return f[0], f[5], shell
+			}
+		}
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return "", "", ""
+	}
+	return u.Username, u.HomeDir, "/bin/sh"
 }
 
 // autoServerURL is the first unix server, else the first inet server.
@@ -234,8 +329,12 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 		e.childFailed(p, err)
 		return 0, now, err
 	}
+	env, err := e.childEnv(p)
+	if err != nil {
+		return 0, now, err
+	}
 	spec := &SpawnSpec{
-		Path: path, Argv: argv, Env: e.childEnv(p), Dir: p.cfg.Directory,
+		Path: path, Argv: argv, Env: env, Dir: p.cfg.Directory,
 		Umask: p.cfg.Umask, Credential: cred,
 		Rlimits: shimRlimits(p.cfg.Resources.Rlimits),
 	}
@@ -261,6 +360,11 @@ func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
 		return 0, now, err
 	}
 	e.byPID[pid] = p
+	if e.opts.Children != nil {
+		if err := e.opts.Children.Started(pid, p.group.cfg.Name, p.name()); err != nil {
+			e.log.Logf(protocol.LevelWarn, "could not record %s (pid %d) for a successor: %v", p.name(), pid, err)
+		}
+	}
 	e.startIO(p, io, pid)
 	return pid, e.clock.Now(), nil
 }

@@ -2,12 +2,14 @@ package engine
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/envfile"
 	"gosupervisor/internal/pyrepr"
 )
 
@@ -93,7 +95,10 @@ func TestChildEnv(t *testing.T) {
 			src := &config.Config{UnixHTTPServers: tc.unix, InetHTTPServers: tc.inet, Supervisord: config.Supervisord{Environment: tc.supEnv}}
 			pc := testProcConfig(func(c *config.Process) { c.ServerURL = tc.serverURL; c.Environment = tc.progEnv })
 			p := &process{cfg: pc, group: &group{cfg: &config.Group{Name: "g"}, src: src}}
-			env := (&Engine{}).childEnv(p)
+			env, err := (&Engine{}).childEnv(p)
+			if err != nil {
+				t.Fatal(err)
+			}
 			seen := map[string]int{}
 			for _, kv := range env {
 				k, _, _ := strings.Cut(kv, "=")
@@ -113,6 +118,92 @@ func TestChildEnv(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The environment layers with environment_file and user=: files are read
+// at each spawn; SUPERVISOR_* beat the files, environment= beats all;
+// user= fills in HOME, USER, LOGNAME and SHELL unless environment= sets
+// them; a stock program's variables keep the reference's order.
+func TestChildEnvFilesAndUser(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	sdFile := write("sd.env", "A=sdfile\nB=sdfile\n")
+	progFile := write("prog.env", "B=progfile\nC=progfile\nSUPERVISOR_PROCESS_NAME=evil\nHOME=fromfile\nexport BAD=1\n")
+	out, err := exec.Command("getent", "passwd", "65534").Output()
+	if err != nil {
+		t.Fatalf("getent passwd 65534: %v", err)
+	}
+	pw := strings.Split(strings.TrimSpace(string(out)), ":")
+	rows := []struct {
+		name           string
+		sdFiles, files []envfile.Entry
+		sdEnv, progEnv []config.EnvVar
+		user           bool
+		want           map[string]string
+		wantErr        string
+	}{
+		{name: "files in their layers",
+			sdFiles: []envfile.Entry{{Pattern: sdFile}}, sdEnv: []config.EnvVar{{Key: "B", Value: "sdenv"}},
+			files: []envfile.Entry{{Pattern: progFile}, {Pattern: dir + "/missing.env", Optional: true}}, progEnv: []config.EnvVar{{Key: "C", Value: "progenv"}},
+			want: map[string]string{"A": "sdfile", "B": "progfile", "C": "progenv", "SUPERVISOR_PROCESS_NAME": "p", "HOME": "fromfile", "BAD": ""}},
+		{name: "user", user: true,
+			want: map[string]string{"HOME": pw[5], "USER": pw[0], "LOGNAME": pw[0], "SHELL": pw[6]}},
+		{name: "user, environment wins", user: true, progEnv: []config.EnvVar{{Key: "HOME", Value: "/srv"}},
+			want: map[string]string{"HOME": "/srv", "USER": pw[0]}},
+		{name: "user, file wins", user: true, files: []envfile.Entry{{Pattern: progFile}},
+			want: map[string]string{"HOME": "fromfile", "USER": pw[0]}},
+		{name: "missing file", files: []envfile.Entry{{Pattern: dir + "/missing.env"}},
+			wantErr: "can't read environment_file " + dir + "/missing.env: No such file or directory"},
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &config.Config{Supervisord: config.Supervisord{Environment: tc.sdEnv, EnvironmentFiles: tc.sdFiles}}
+			pc := testProcConfig(func(c *config.Process) {
+				c.Environment, c.EnvironmentFiles = tc.progEnv, tc.files
+				if tc.user {
+					c.User, c.UID, c.GID = "nobody", 65534, 65534
+				}
+			})
+			p := &process{cfg: pc, group: &group{cfg: &config.Group{Name: "g"}, src: src}}
+			env, err := (&Engine{log: &recLog{}}).childEnv(p)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tc.want {
+				if got := envValue(env, k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+	// A stock program: the daemon's variables, SUPERVISOR_*, environment=.
+	pc := testProcConfig(func(c *config.Process) { c.Environment = []config.EnvVar{{Key: "ZZ_MINE", Value: "1"}} })
+	p := &process{cfg: pc, group: &group{cfg: &config.Group{Name: "g"}, src: &config.Config{}}}
+	env, err := (&Engine{}).childEnv(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		keys = append(keys, k)
+	}
+	n := len(os.Environ())
+	if want := []string{"SUPERVISOR_ENABLED", "SUPERVISOR_PROCESS_NAME", "SUPERVISOR_GROUP_NAME", "ZZ_MINE"}; !slices.Equal(keys[n:], want) {
+		t.Errorf("keys after the daemon's %v, want %v", keys[n:], want)
 	}
 }
 
