@@ -173,10 +173,16 @@ func (e *Engine) freeze(now time.Time) (*Handover, error) {
 			ifd := &instanceFDs{stdin: -1}
 			for _, o := range p.io.outputs {
 				fd, err := o.r.Dup()
-				if err != nil {
+				switch {
+				case errors.Is(err, os.ErrClosed):
+					// Read to its end (the process is exiting, its reap
+					// still to come): nothing left to hand over.
+					fd = -1
+				case err != nil:
 					return undo(err)
+				default:
+					dups = append(dups, fd)
 				}
-				dups = append(dups, fd)
 				ifd.outputs = append(ifd.outputs, fd)
 			}
 			if p.io.stdin != nil {
@@ -231,6 +237,9 @@ func (e *Engine) freeze(now time.Time) (*Handover, error) {
 			hp.Stdin = &handover.Stdin{FD: ifd.stdin, Pending: pending[p]}
 		}
 		for i, o := range p.io.outputs {
+			if ifd.outputs[i] < 0 {
+				continue
+			}
 			ho := handover.Output{Channel: o.channel.String(), FD: ifd.outputs[i]}
 			if o.capture != nil {
 				s := o.capture.Snapshot()
