@@ -94,7 +94,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	}
 	opts := engine.Options{
 		Config:  cfg,
-		Log:     mainLogger{log},
+		Log:     engineLogger(cfg, log),
 		MainLog: log,
 		Reload:  d.load,
 
