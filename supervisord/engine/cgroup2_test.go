@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/internal/execshim"
+	"gosupervisor/internal/procfs"
 	"gosupervisor/internal/testenv"
 )
 
@@ -31,10 +32,9 @@ func cgroup2Root(t *testing.T) (mount, own string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(mi), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if f := strings.Fields(pre); ok && len(f) > 4 && strings.HasPrefix(post, "cgroup2 ") {
-			mount = f[4]
+	for _, m := range procfs.ParseMountinfo(string(mi)) {
+		if m.Type == "cgroup2" {
+			mount = m.Point
 		}
 	}
 	cg, err := os.ReadFile("/proc/self/cgroup")
