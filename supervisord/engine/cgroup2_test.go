@@ -102,6 +102,9 @@ func spawnInto(r *realOS, leaf string, shim bool) (int, string, error) {
 // runs. The leaf is populated while the program runs and empty after.
 func TestRealCgroup2Placement(t *testing.T) {
 	leaf, rel := testLeaf(t)
+	mount, _ := cgroup2Root(t)
+	offered, _ := os.ReadFile(filepath.Join(mount, "cgroup.controllers"))
+	t.Logf("tested here: v2 placement and cgroup.events in %s; limits on v2 are not (its cgroup.controllers: %q)", mount, strings.TrimSpace(string(offered)))
 	want := "0::" + rel + "\npopulated 1\n"
 	r := newRealOS()
 	defer r.Close()

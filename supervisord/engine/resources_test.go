@@ -12,6 +12,7 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/cgroup"
+	"gosupervisor/internal/procfs"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 )
@@ -195,7 +196,29 @@ func delegatedCgroup(t *testing.T, controllers ...string) *cgroup.Host {
 		})
 		text = fmt.Sprintf("%d:%s:%s\n", i+1, c, filepath.Join(path, name)) + text
 	}
+	logCgroupScope(t, controllers)
 	return &cgroup.Host{FS: cgroup.OSFS{}, Cgroup: []byte(text), Mountinfo: self.Mountinfo, PID: os.Getpid()}
+}
+
+// logCgroupScope says what a real cgroup test could test on this
+// machine: the v1 controllers it used, and whether cgroup v2 offers them
+// (the engine's v2 path, moving itself into <own>/supervisord and
+// enabling controllers in cgroup.subtree_control, is tested on a fake
+// cgroupfs in package cgroup; v2 placement by CLONE_INTO_CGROUP on the
+// real hierarchy in TestRealCgroup2Placement).
+func logCgroupScope(t *testing.T, controllers []string) {
+	t.Helper()
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	v2 := "no cgroup2 mount"
+	for _, m := range procfs.ParseMountinfo(string(mi)) {
+		if m.Type == "cgroup2" {
+			offered, err := os.ReadFile(filepath.Join(m.Point, "cgroup.controllers"))
+			v2 = fmt.Sprintf("cgroup2 at %s offers %q (%v)", m.Point, strings.TrimSpace(string(offered)), err)
+			break
+		}
+	}
+	t.Logf("tested here: cgroup v1 %s (leaves under this test's own cgroups); not tested here: the same limits on cgroup v2 (%s)",
+		strings.Join(controllers, ", "), v2)
 }
 
 // TestRealCgroupOOMKill: with cgroup_memory_max=32MB (v1 on this
