@@ -50,7 +50,7 @@ func TestRealRSSLimitRestart(t *testing.T) {
 				c.StopAsGroup, c.KillAsGroup = true, true
 				c.Resources.RSSLimit = 64 << 20
 				c.Resources.RSSCheckSecs = 1
-			}))
+			}), bufferingPool(t, "resources", "PROCESS_RESOURCE"), bufferingPool(t, "stock", "EVENT"))
 			e := startReal(t, cfg)
 			first := waitState(t, e, "grow", "RUNNING")
 			start := time.Now()
@@ -84,6 +84,14 @@ func TestRealRSSLimitRestart(t *testing.T) {
 			if err != nil || len(exits) == 0 || exits[0].Reason != ExitRSSLimit || !exits[0].Stopped {
 				t.Errorf("crash record of the restart: %+v %v", exits, err)
 			}
+			evs := eventsOf(t, e, "resources", "PROCESS_RESOURCE")
+			event := regexp.MustCompile(`^PROCESS_RESOURCE_RSS_LIMIT processname:grow groupname:grow pid:` + fmt.Sprint(first.PID) + ` rss:(\d+) rss_limit:67108864$`)
+			if len(evs) != 1 || !event.MatchString(evs[0]) {
+				t.Errorf("opt-in events %q, want one PROCESS_RESOURCE_RSS_LIMIT", evs)
+			}
+			if stock := eventsOf(t, e, "stock", "PROCESS_RESOURCE"); len(stock) != 0 {
+				t.Errorf("an EVENT subscriber got %q", stock)
+			}
 			t.Logf("%s after %v", got, took.Round(time.Millisecond))
 		})
 	}
@@ -100,7 +108,7 @@ func TestRealExitRecords(t *testing.T) {
 		c.StartSecs = 0
 		c.ExitCodes = []int{0}
 		c.Autorestart = config.AutorestartTrue
-	}))
+	}), bufferingPool(t, "records", "PROCESS_EXIT_RECORD"), bufferingPool(t, "stock", "EVENT"))
 	e := startReal(t, cfg)
 	testenv.Eventually(t, 20*time.Second, func() error {
 		st, err := e.Process("crashy")
@@ -137,6 +145,44 @@ func TestRealExitRecords(t *testing.T) {
 	if st.Counters.ExitsUnexpected < maxExitRecords || st.Counters.Spawns < st.Counters.ExitsUnexpected {
 		t.Errorf("counters %+v", st.Counters)
 	}
+	// The opt-in event of each complete record: the token line, the
+	// reason's line (empty), then the output's last lines.
+	evs := eventsOf(t, e, "records", "PROCESS_EXIT_RECORD")
+	event := regexp.MustCompile(`^PROCESS_EXIT_RECORD processname:crashy groupname:crashy pid:\d+ expected:0 stopped:0 exitstatus:3 signal:none uptime:\d+\.\d{3} stdout_lines:2 stderr_lines:1\n\nline one\nlast words\nto stderr$`)
+	if len(evs) < maxExitRecords || !event.MatchString(evs[0]) {
+		t.Errorf("%d PROCESS_EXIT_RECORD events, want %d or more like %s; first: %q", len(evs), maxExitRecords, event, evs[:min(len(evs), 1)])
+	}
+	for _, ev := range eventsOf(t, e, "stock", "") {
+		if strings.HasPrefix(ev, "PROCESS_EXIT_RECORD") || strings.HasPrefix(ev, "PROCESS_RESOURCE") {
+			t.Errorf("an EVENT subscriber got %q", ev)
+		}
+	}
+}
+
+// bufferingPool is an event listener pool whose process never reads
+// (sleep): the events its subscription gets stay in its buffer, for
+// takeBuffered.
+func bufferingPool(t *testing.T, name string, subscribe ...string) *config.Group {
+	t.Helper()
+	g := testPool(t, name, subscribe, 100)
+	pc := g.Processes[0]
+	pc.Argv = []string{"/bin/sleep", "600"}
+	pc.Command = "/bin/sleep 600"
+	pc.StartSecs = 0
+	return g
+}
+
+// eventsOf are the buffered events of pool whose type starts with
+// prefix.
+func eventsOf(t *testing.T, e *realEngine, pool, prefix string) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range takeBuffered(t, e.Engine, pool) {
+		if _, rest, _ := strings.Cut(ev, " "); strings.HasPrefix(rest, prefix) {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
 
 func slicesContain(list []string, s string) bool {
@@ -236,7 +282,7 @@ print("survived")`}
 		c.StartSecs, c.StartRetries = 0, 0
 		c.Autorestart = config.AutorestartFalse
 		c.Resources.Cgroup.MemoryMax = 32 << 20
-	}))
+	}), bufferingPool(t, "oom", "PROCESS_RESOURCE_OOM"))
 	e := startReal(t, cfg, func(o *Options) { o.CgroupHost = host })
 	waitState(t, e, "hog", "EXITED")
 	waitLog(t, e, "WARN exited: hog (terminated by SIGKILL; not expected)")
@@ -247,6 +293,10 @@ print("survived")`}
 	}
 	if st, _ := e.Process("hog"); st.Counters.OOMKills != 1 {
 		t.Errorf("OOM kills %d, want 1", st.Counters.OOMKills)
+	}
+	want := fmt.Sprintf("PROCESS_RESOURCE_OOM processname:hog groupname:hog pid:%d cgroup_memory_max:33554432", exits[0].PID)
+	if evs := eventsOf(t, e, "oom", "PROCESS_RESOURCE"); len(evs) != 1 || evs[0] != want {
+		t.Errorf("opt-in events %q, want %q", evs, want)
 	}
 	if out, _ := os.ReadFile(filepath.Join(dir, "hog.out")); strings.Contains(string(out), "survived") {
 		t.Errorf("the program survived a 100 MB allocation under a 32 MB limit:\n%s", out)
