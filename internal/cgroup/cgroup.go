@@ -357,8 +357,7 @@ func (hier *Hierarchy) Prepare(name string, lim config.CgroupLimits) (*Leaf, err
 			return fail(err)
 		}
 		if dir == "" {
-			leaf.Ignored = append(leaf.Ignored, "controller "+c+" unavailable")
-			continue
+			continue // Detect's one warning named it
 		}
 		for _, w := range limitFiles(c, v2, lim) {
 			if w.file == "" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"gosupervisor/config"
@@ -400,4 +401,57 @@ os.wait()
 	if describe(info) != want {
 		t.Errorf("FATAL description %q, want %q", describe(info), want)
 	}
+}
+
+// TestNoWritableCgroupOneWarning: when no hierarchy takes the programs'
+// cgroups (cgroup2 without the controllers, v1 directories that cannot
+// be written), the daemon logs one warning at start naming the
+// controllers and the reasons, and the programs run without limits (no
+// spawn error, no warning per program).
+func TestNoWritableCgroupOneWarning(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	unified := filepath.Join(root, "unified")
+	for _, d := range []string{unified, filepath.Join(root, "memory")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(unified, "cgroup.controllers"), []byte("hugetlb\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host := &cgroup.Host{FS: cgroup.OSFS{}, PID: 1,
+		// The v1 memory cgroup's directory does not exist: no leaf can be
+		// made there (as on a read-only cgroupfs).
+		Cgroup: []byte("4:memory:/gone\n0::/\n"),
+		Mountinfo: []byte(fmt.Sprintf("40 1 0:40 / %s rw - cgroup2 cgroup2 rw\n41 1 0:41 / %s rw - cgroup cgroup rw,memory\n",
+			unified, filepath.Join(root, "memory"))),
+	}
+	synctest.Test(t, func(t *testing.T) {
+		limited := func(c *config.Process) {
+			c.StartSecs = 1
+			c.Resources.Cgroup.MemoryMax = 32 << 20
+			c.Resources.Cgroup.PidsMax = 5
+		}
+		cfg := testConfig(t, testProgram(t, "a", 1, []string{"run"}, limited), testProgram(t, "b", 2, []string{"run"}, limited))
+		e, _, log, stop := runFakeWith(t, cfg, func(o *Options) { o.CgroupHost = host })
+		defer stop()
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		for _, name := range []string{"a", "b"} {
+			if st, _ := e.Process(name); st.State != protocol.StateRunning {
+				t.Errorf("%s is %s (%s), want RUNNING without limits", name, st.State, st.SpawnErr)
+			}
+		}
+		var warnings []string
+		for _, l := range log.snapshot() {
+			if strings.HasPrefix(l, "WARN") {
+				warnings = append(warnings, l)
+			}
+		}
+		want := regexp.MustCompile(`^WARN cgroups: no writable cgroup hierarchy for memory, pids \(cgroup2 at .*/unified: controllers memory, pids not offered \(cgroup.controllers: "hugetlb"\); cgroup v1 memory: mkdir .*/memory/gone/gosupervisor-probe\.\d+: no such file or directory\); programs with cgroup_\* keys run without those limits$`)
+		if len(warnings) != 1 || !want.MatchString(warnings[0]) {
+			t.Errorf("warnings:\n%s\nwant one matching %s", strings.Join(warnings, "\n"), want)
+		}
+	})
 }
