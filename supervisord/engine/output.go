@@ -142,14 +142,14 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 		filter, atEOF := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel))
 		coalesce := e.outputCoalesce(p, o.channel)
 		e.pumps.Add(1)
-		tail := e.outputTailer(p, o.channel, p.logs[o.channel].path)
+		tail := e.outputTailer(p, o.channel, w)
 		go func() {
 			defer e.pumps.Done()
-			_ = logrot.Pump(o.r, w, filter, logrot.WithCoalesce(coalesce))
+			_ = logrot.Pump(o.r, w, filter, logrot.WithCoalesce(coalesce), logrot.WithTrail(tail.trail))
 			if atEOF != nil {
 				atEOF()
 			}
-			tail()
+			tail.send()
 		}()
 	}
 	if io.stdin != nil {
