@@ -224,7 +224,6 @@ func eventsOf(t *testing.T, e *realEngine, pool, prefix string) []string {
 	return out
 }
 
-
 // delegatedCgroup makes this test a cgroup of its own in each v1
 // controller it needs, under the test process's own (as systemd's
 // Delegate=yes gives a service its cgroup), and a Host that makes the
