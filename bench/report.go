@@ -160,6 +160,9 @@ type ScenarioResult struct {
 	Notes  []string            `json:"notes,omitempty"`
 	// Curve is set for a scenario measured at several program counts.
 	Curve *Curve `json:"curve,omitempty"`
+	// Load is the 1-minute load average when the scenario started and
+	// when it ended: on a busy machine its figures are worth less.
+	Load []float64 `json:"load,omitempty"`
 }
 
 // Report is the whole run.
@@ -168,6 +171,7 @@ type Report struct {
 	Ref       string           `json:"ref"`
 	Runs      int              `json:"runs"`
 	Quick     bool             `json:"quick"`
+	Machine   *Machine         `json:"machine,omitempty"`
 	Scenarios []ScenarioResult `json:"scenarios"`
 }
 
@@ -217,9 +221,22 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // target and verdict per figure, then the errors of failed runs.
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "ours: %s\nref:  %s\nruns per scenario: %d%s\n", r.Ours, r.Ref, r.Runs, map[bool]string{true: " (quick)"}[r.Quick])
+	if m := r.Machine; m != nil {
+		fmt.Fprintf(w, "machine: %s\nstarted: %s\n", m.Describe(), m.Start.UTC().Format("2006-01-02 15:04:05 MST"))
+		if len(m.LoadStart) == 3 {
+			fmt.Fprintf(w, "load average (1/5/15 min): %s at the start", formatLoad(m.LoadStart))
+			if len(m.LoadEnd) == 3 {
+				fmt.Fprintf(w, ", %s at the end", formatLoad(m.LoadEnd))
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	fmt.Fprintln(w)
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(w, "== %s: %s\n", sc.Name, sc.Title)
+		if len(sc.Load) == 2 {
+			fmt.Fprintf(w, "   load average (1 min): %.2f at the start, %.2f at the end\n", sc.Load[0], sc.Load[1])
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "figure\tunit\tours\tref\tours/ref\ttarget\tmet\t")
 		for _, row := range sc.Rows {

@@ -34,7 +34,8 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 		kinds = []string{Ours, Ref}
 	}
 	bins := map[string]string{Ours: opts.Ours, Ref: opts.Ref}
-	rep := &Report{Ours: opts.Ours, Ref: opts.Ref, Runs: opts.Runs, Quick: opts.Quick}
+	m := ReadMachine(time.Now())
+	rep := &Report{Ours: opts.Ours, Ref: opts.Ref, Runs: opts.Runs, Quick: opts.Quick, Machine: &m}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
@@ -45,6 +46,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 		}
 		samples := map[string][]Sample{}
 		errs := map[string][]string{}
+		loadStart, _ := ReadLoad()
 		runs := opts.Runs
 		if sc.MaxRuns > 0 {
 			runs = min(runs, sc.MaxRuns)
@@ -68,8 +70,13 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) (*Report, err
 					si+1, len(scenarios), sc.Name, run, runs, kind, time.Since(t0).Seconds(), status)
 			}
 		}
-		rep.Scenarios = append(rep.Scenarios, Summarize(sc, samples, errs))
+		res := Summarize(sc, samples, errs)
+		if loadEnd, _ := ReadLoad(); loadStart != nil && loadEnd != nil {
+			res.Load = []float64{loadStart[0], loadEnd[0]}
+		}
+		rep.Scenarios = append(rep.Scenarios, res)
 	}
+	m.LoadEnd, _ = ReadLoad()
 	return rep, ctx.Err()
 }
 

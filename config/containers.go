@@ -124,6 +124,11 @@ func parseOrphans(s string) (Orphans, error) {
 	return 0, fmt.Errorf("orphans %s is not one of stop, report", pyrepr.Str(s))
 }
 
+// RetryForever is the startretries value that never gives up (an
+// extension: the reference, like any other negative value, gives up
+// after the first failure).
+const RetryForever = -1
+
 // containerRows are the extension keys of issue 15 (dependencies,
 // environment files, exit policies, backoff), read per process so that
 // %(process_num)d and ENV_ names expand in them as in command=.

@@ -13,7 +13,7 @@ import (
 )
 
 // eventTypes are the event type names an [eventlistener:x] may subscribe
-// to (supervisor.events.EventTypes).
+// to: supervisor.events.EventTypes, and gosupervisor's own.
 var eventTypes = map[string]bool{
 	"EVENT": true, "PROCESS_COMMUNICATION": true, "PROCESS_COMMUNICATION_STDERR": true,
 	"PROCESS_COMMUNICATION_STDOUT": true, "PROCESS_GROUP": true, "PROCESS_GROUP_ADDED": true,
@@ -24,6 +24,9 @@ var eventTypes = map[string]bool{
 	"PROCESS_STATE_UNKNOWN": true, "REMOTE_COMMUNICATION": true, "SUPERVISOR_STATE_CHANGE": true,
 	"SUPERVISOR_STATE_CHANGE_RUNNING": true, "SUPERVISOR_STATE_CHANGE_STOPPING": true,
 	"TICK": true, "TICK_3600": true, "TICK_5": true, "TICK_60": true,
+	// gosupervisor's own (issue 16), which the reference refuses.
+	"PROCESS_RESOURCE": true, "PROCESS_RESOURCE_OOM": true, "PROCESS_RESOURCE_RSS_LIMIT": true,
+	"PROCESS_EXIT_RECORD": true,
 }
 
 // maxNumProcs bounds numprocs; far beyond what minfds would allow anyway.

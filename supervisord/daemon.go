@@ -121,7 +121,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 	}
 	opts := engine.Options{
 		Config:  cfg,
-		Log:     mainLogger{log},
+		Log:     engineLogger(cfg, log),
 		MainLog: log,
 		Reload:  d.load,
 

@@ -42,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tmpfsDir := fs.String("tmpfsdir", "/dev/shm", "where logs-tmpfs writes: a directory on tmpfs")
 	logReader := fs.String("logreader", "bin/logreader", "the C log reader (make bench builds it from bench/logreader/logreader.c)")
 	svgOut := fs.String("svg", "", "also draw the scale curve as an SVG in this file")
+	mdOut := fs.String("md", "", "also write the report as Markdown tables (for README.md) to this file")
+	timeout := fs.Duration("timeout", 0, "stop after this long and report what was measured (0 = no limit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -72,6 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
 	start := time.Now()
 	rep, runErr := bench.Run(ctx, bench.Scenarios(bench.Setup{DiskDir: *diskDir, TmpfsDir: *tmpfsDir, Params: params}), opts)
 	fmt.Fprintf(stderr, "bench: took %s\n", time.Since(start).Round(time.Second))
@@ -86,6 +93,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
 		}
+	}
+	if *mdOut != "" {
+		if err := writeFile(*mdOut, rep.WriteMarkdown); err != nil {
+			fmt.Fprintf(stderr, "bench: markdown: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "bench: Markdown tables in %s\n", *mdOut)
 	}
 	if *svgOut != "" && rep.HasCurve() {
 		if err := writeSVG(rep, *svgOut); err != nil {
@@ -105,25 +119,28 @@ func writeJSON(rep *bench.Report, path string, stdout io.Writer) error {
 	if path == "-" {
 		return rep.WriteJSON(stdout)
 	}
-	f, err := os.Create(path)
-	if err != nil {
+	if err := writeFile(path, rep.WriteJSON); err != nil {
 		return fmt.Errorf("json report: %w", err)
 	}
-	if err := rep.WriteJSON(f); err != nil {
-		f.Close()
-		return fmt.Errorf("json report %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 func writeSVG(rep *bench.Report, path string) error {
-	f, err := os.Create(path)
-	if err != nil {
+	if err := writeFile(path, rep.WriteSVG); err != nil {
 		return fmt.Errorf("svg: %w", err)
 	}
-	if err := rep.WriteSVG(f); err != nil {
+	return nil
+}
+
+// writeFile creates path and has write fill it.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
 		f.Close()
-		return fmt.Errorf("svg %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return f.Close()
 }

@@ -32,6 +32,9 @@ func TestRunFlags(t *testing.T) {
 		{name: "bad flag", args: []string{"-nope"}, wantCode: 2, wantStderr: "flag provided but not defined"},
 		{name: "no scenario selected", args: []string{"-only", "none", "-quick"}, wantStdout: "runs per scenario: 1 (quick)\n"},
 		{name: "json to stdout", args: []string{"-only", "none", "-n", "2", "-json", "-"}, wantStdout: `"runs": 2`},
+		{name: "machine and load in the table", args: []string{"-only", "none"}, wantStdout: "load average (1/5/15 min): "},
+		// No run starts once the time is up; what was measured is reported.
+		{name: "timeout", args: []string{"-only", "idle", "-timeout", "1ns"}, wantCode: 1, wantStdout: "== idle:", wantStderr: "stopped early: context deadline exceeded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,6 +62,14 @@ func TestRunFlags(t *testing.T) {
 		if got := resolveBinary(r.in); got != r.want {
 			t.Errorf("resolveBinary(%q) = %q, want %q", r.in, got, r.want)
 		}
+	}
+
+	md := filepath.Join(t.TempDir(), "bench.md")
+	if code := run(context.Background(), []string{"-only", "none", "-md", md}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("-md: exit %d", code)
+	}
+	if b, err := os.ReadFile(md); err != nil || !strings.HasPrefix(string(b), "`make bench` on ") {
+		t.Errorf("-md wrote %q, %v", b, err)
 	}
 
 	var stdout bytes.Buffer

@@ -21,7 +21,7 @@ var packageMap = map[string][]string{
 	"internal/safefs":         {},
 	"internal/execshim":       {},
 	"internal/envfile":        {},
-	"internal/cgroup":         {"config"},
+	"internal/cgroup":         {"config", "internal/procfs"},
 	"internal/procfs":         {},
 	"metrics":                 {"supervisord/engine", "internal/protocol"},
 	"config":                  {"internal/protocol", "internal/pyrepr", "internal/envfile"},

@@ -557,6 +557,8 @@ func TestBackoffMaxAndRetryForever(t *testing.T) {
 		cfg := testConfig(t,
 			testProgram(t, "expo", 1, []string{"exit", "1", "0"}, func(c *config.Process) { c.StartRetries, c.BackoffMaxSecs = -1, 8 }),
 			testProgram(t, "linear", 2, []string{"exit", "1", "0"}, func(c *config.Process) { c.StartRetries = -1 }),
+			// Only -1 means forever: -2 gives up at once, as in the reference.
+			testProgram(t, "minus2", 3, []string{"exit", "1", "0"}, func(c *config.Process) { c.StartRetries = -2 }),
 		)
 		e, fos, _, stop := runFake(t, cfg)
 		sleepTo(start, 60*time.Second)
@@ -576,6 +578,9 @@ func TestBackoffMaxAndRetryForever(t *testing.T) {
 			if info, _ := e.Process(n); info.State != protocol.StateBackoff {
 				t.Errorf("%s: %s, want BACKOFF", n, info.State)
 			}
+		}
+		if info, _ := e.Process("minus2"); info.State != protocol.StateFatal || len(times["minus2"]) != 1 {
+			t.Errorf("minus2: %s after %d attempts, want FATAL after 1", info.State, len(times["minus2"]))
 		}
 		stop()
 	})

@@ -157,14 +157,17 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 		coalesce := e.outputCoalesce(p, o.channel)
 		src := o.r
 		e.pumps.Add(1)
-		tail := e.outputTailer(p, o.channel, p.logs[o.channel].path)
+		tail := e.outputTailer(p, o.channel, w)
 		go func() {
 			defer e.pumps.Done()
-			_ = logrot.Pump(src, w, filter, logrot.WithCoalesce(coalesce))
-			if atEOF != nil && !io.handing.Load() {
+			_ = logrot.Pump(src, w, filter, logrot.WithCoalesce(coalesce), logrot.WithTrail(tail.trail))
+			if io.handing.Load() {
+				return // handed over: the instance runs on
+			}
+			if atEOF != nil {
 				atEOF()
 			}
-			tail()
+			tail.send()
 		}()
 	}
 	if io.stdin != nil {

@@ -92,9 +92,10 @@ func (p *process) expected(code int) bool { return slices.Contains(p.cfg.ExitCod
 
 // retriesExhausted reports whether a process in BACKOFF has used its
 // startretries; startretries=-1 retries forever (an extension of the
-// reference, where -1 gives up after the first failure).
+// reference, where -1 gives up after the first failure, as other
+// negative values still do here).
 func (p *process) retriesExhausted() bool {
-	return p.cfg.StartRetries >= 0 && p.backoff > p.cfg.StartRetries
+	return p.cfg.StartRetries != config.RetryForever && p.backoff > p.cfg.StartRetries
 }
 
 // retryDelay is how long BACKOFF waits before attempt n+1 after the n-th

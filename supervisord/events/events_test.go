@@ -29,6 +29,15 @@ func TestTypeHierarchy(t *testing.T) {
 		{ProcessGroupRemoved, ProcessGroup, true},
 		{Event, ProcessState, false},
 		{Type(-1), Event, false},
+		// gosupervisor's own types are outside EVENT's tree.
+		{ProcessResourceOOM, ProcessResource, true},
+		{ProcessResourceRSSLimit, ProcessResource, true},
+		{ProcessResourceOOM, Event, false},
+		{ProcessResource, Event, false},
+		{ProcessExitRecord, ProcessExitRecord, true},
+		{ProcessExitRecord, Event, false},
+		{ProcessExitRecord, ProcessResource, false},
+		{ProcessStateExited, ProcessResource, false},
 	}
 	for _, tt := range tests {
 		if got := tt.typ.Is(tt.super); got != tt.want {
@@ -51,6 +60,10 @@ func TestParseType(t *testing.T) {
 		{"EVENT", Event, true, true},
 		{"REMOTE_COMMUNICATION", RemoteCommunication, true, false},
 		{"PROCESS_GROUP_ADDED", ProcessGroupAdded, true, false},
+		{"PROCESS_RESOURCE", ProcessResource, true, true},
+		{"process_resource_oom", ProcessResourceOOM, true, false},
+		{"PROCESS_RESOURCE_RSS_LIMIT", ProcessResourceRSSLimit, true, false},
+		{"PROCESS_EXIT_RECORD", ProcessExitRecord, true, false},
 		{"TICK_10", 0, false, false},
 		{"", 0, false, false},
 	}
@@ -129,6 +142,12 @@ func TestPayloads(t *testing.T) {
 		{"remote", RemoteCommPayload("mytype", "héllo data"), "type:mytype\nhéllo data"},
 		{"group", GroupPayload("lis"), "groupname:lis\n"},
 		{"tick", TickPayload(1796014810), "when:1796014810"},
+		{"resource", ResourcePayload("p", "g", 7, "rss:70123520 rss_limit:67108864"), "processname:p groupname:g pid:7 rss:70123520 rss_limit:67108864"},
+		{"exit record", ExitRecord{Process: "p", Group: "g", PID: 7, ExitStatus: -1, Signal: "SIGKILL", Uptime: 1.5,
+			Reason: "possible oom-kill", Stdout: []string{"a", "b c"}, Stderr: []string{"oops"}}.Payload(),
+			"processname:p groupname:g pid:7 expected:0 stopped:0 exitstatus:-1 signal:SIGKILL uptime:1.500 stdout_lines:2 stderr_lines:1\npossible oom-kill\na\nb c\noops"},
+		{"exit record, no output", ExitRecord{Process: "p", Group: "g", PID: 7, Expected: true, Stopped: true}.Payload(),
+			"processname:p groupname:g pid:7 expected:1 stopped:1 exitstatus:0 signal:none uptime:0.000 stdout_lines:0 stderr_lines:0\n"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -250,6 +269,15 @@ func TestPoolSubscribes(t *testing.T) {
 	for _, tt := range tests {
 		if got := p.Subscribes(tt.typ); got != tt.want {
 			t.Errorf("Subscribes(%v) = %v", tt.typ, got)
+		}
+	}
+	// A stock listener subscribed to EVENT never gets gosupervisor's
+	// own types; one that names them (or their root) does.
+	all := NewPool("all", []Type{Event}, 10)
+	own := NewPool("own", []Type{ProcessResource, ProcessExitRecord}, 10)
+	for _, typ := range []Type{ProcessResourceOOM, ProcessResourceRSSLimit, ProcessExitRecord} {
+		if all.Subscribes(typ) || !own.Subscribes(typ) {
+			t.Errorf("%v: EVENT subscriber %v, named %v", typ, all.Subscribes(typ), own.Subscribes(typ))
 		}
 	}
 }

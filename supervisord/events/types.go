@@ -44,10 +44,20 @@ const (
 	ProcessGroup
 	ProcessGroupAdded
 	ProcessGroupRemoved
+
+	// gosupervisor's own types of issue 16 (resources and crash
+	// records). Their roots are not EVENT: they reach only listeners
+	// that name them (or their root), never a stock listener subscribed
+	// to EVENT, which could not parse their payloads.
+	ProcessResource
+	ProcessResourceOOM
+	ProcessResourceRSSLimit
+	ProcessExitRecord
 	numTypes
 )
 
-// typeInfo is each type's wire name and parent (Event is its own root).
+// typeInfo is each type's wire name and parent (a root, such as Event,
+// is its own parent).
 var typeInfo = [numTypes]struct {
 	name     string
 	parent   Type
@@ -80,6 +90,10 @@ var typeInfo = [numTypes]struct {
 	ProcessGroup:                  {"PROCESS_GROUP", Event, true},
 	ProcessGroupAdded:             {"PROCESS_GROUP_ADDED", ProcessGroup, false},
 	ProcessGroupRemoved:           {"PROCESS_GROUP_REMOVED", ProcessGroup, false},
+	ProcessResource:               {"PROCESS_RESOURCE", ProcessResource, true},
+	ProcessResourceOOM:            {"PROCESS_RESOURCE_OOM", ProcessResource, false},
+	ProcessResourceRSSLimit:       {"PROCESS_RESOURCE_RSS_LIMIT", ProcessResource, false},
+	ProcessExitRecord:             {"PROCESS_EXIT_RECORD", ProcessExitRecord, false},
 }
 
 // String is the wire name (eventname: in the envelope).
@@ -103,10 +117,11 @@ func (t Type) Is(super Type) bool {
 		if t == super {
 			return true
 		}
-		if t == Event {
+		parent := typeInfo[t].parent
+		if parent == t {
 			return false
 		}
-		t = typeInfo[t].parent
+		t = parent
 	}
 }
 
