@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"gosupervisor/internal/procfs"
 )
 
 // Mount is the filesystem a directory lives on, from /proc/self/mountinfo.
@@ -42,21 +43,11 @@ func MountOf(dir string) (Mount, error) {
 func mountOf(path, mountinfo string) (Mount, error) {
 	var best Mount
 	found := false
-	for _, line := range strings.Split(mountinfo, "\n") {
-		// id parent major:minor root point options [optional...] - type source superoptions
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
+	for _, m := range procfs.ParseMountinfo(mountinfo) {
+		if !within(path, m.Point) || (found && len(m.Point) < len(best.Point)) {
 			continue
 		}
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 5 || len(g) < 2 {
-			continue
-		}
-		point := unescapeMount(f[4])
-		if !within(path, point) || (found && len(point) < len(best.Point)) {
-			continue
-		}
-		best, found = Mount{Point: point, Type: g[0], Source: unescapeMount(g[1])}, true
+		best, found = Mount{Point: m.Point, Type: m.Type, Source: m.Source}, true
 	}
 	if !found {
 		return Mount{}, fmt.Errorf("filesystem of %s: not in /proc/self/mountinfo", path)
@@ -70,23 +61,4 @@ func within(path, point string) bool {
 		return true
 	}
 	return strings.HasPrefix(path, point+"/")
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

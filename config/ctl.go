@@ -19,7 +19,7 @@ func LoadCtlWith(path string, opts Options) (*Supervisorctl, error) {
 		return nil, err
 	}
 	here := filepath.Dir(r.paths.normalize(path))
-	data, err := readMain(r, path)
+	data, err := readMain(r, &recorder{src: &Sources{}}, path)
 	if err != nil {
 		return nil, err
 	}

@@ -11,12 +11,12 @@ import (
 )
 
 // readMain reads the main file, reporting errors in the reference's words.
-func readMain(r resolved, path string) ([]byte, error) {
+func readMain(r resolved, files fileReader, path string) ([]byte, error) {
 	abs := r.paths.abs(path)
-	if _, err := os.Stat(abs); err != nil {
+	if !files.exists(abs) {
 		return nil, fmt.Errorf("could not find config file %s", path)
 	}
-	data, err := readRegular(abs)
+	data, err := files.readRegular(abs)
 	if err != nil {
 		return nil, fmt.Errorf("could not read config file %s", path)
 	}
@@ -75,7 +75,7 @@ func (l *loader) includes() error {
 	}
 	for _, pattern := range strings.FieldsFunc(files, pyIsSpace) {
 		pattern = pyJoin(base, pattern)
-		matches := pyGlob(pattern)
+		matches := l.files.glob(pattern)
 		sort.Strings(matches)
 		l.includeList = append(l.includeList, Include{Pattern: pattern, At: at, Files: matches})
 		if len(matches) == 0 {
@@ -90,7 +90,7 @@ func (l *loader) includes() error {
 			}
 			// Like the reference, a matched file that cannot be read
 			// (a directory, no permission) is skipped silently.
-			if data, err := readRegular(name); err == nil {
+			if data, err := l.files.readRegular(name); err == nil {
 				if err := l.ini.read(data, name); err != nil {
 					return err
 				}

@@ -28,6 +28,9 @@ var eventTypes = map[string]bool{
 	"PROCESS_NOTIFY": true, "PROCESS_NOTIFY_READY": true, "PROCESS_NOTIFY_STATUS": true,
 	"PROCESS_NOTIFY_WATCHDOG": true, "PROCESS_HEALTH": true, "PROCESS_HEALTH_HEALTHY": true,
 	"PROCESS_HEALTH_UNHEALTHY": true,
+	// gosupervisor's own (issue 16), which the reference refuses.
+	"PROCESS_RESOURCE": true, "PROCESS_RESOURCE_OOM": true, "PROCESS_RESOURCE_RSS_LIMIT": true,
+	"PROCESS_EXIT_RECORD": true,
 }
 
 // maxNumProcs bounds numprocs; far beyond what minfds would allow anyway.

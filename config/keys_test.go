@@ -17,7 +17,7 @@ func loadText(t *testing.T, text string, keys []keyRow) (*Config, error) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return load(path, Options{Env: []string{"HOME=" + dir, "TMPDIR=" + dir}, Hostname: "h", Cwd: dir}, keys)
+	return load(path, Options{Env: []string{"HOME=" + dir, "TMPDIR=" + dir}, Hostname: "h", Cwd: dir}, keys, nil)
 }
 
 func mustLoadText(t *testing.T, text string, keys []keyRow) *Config {

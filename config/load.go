@@ -98,6 +98,8 @@ type loader struct {
 	failAt *sectionKey
 	// includeList is what [include] matched, for the Layout.
 	includeList []Include
+	// files reads the main file and the includes.
+	files fileReader
 }
 
 // Load reads a supervisord configuration file (and its includes), applies
@@ -113,29 +115,38 @@ func Load(path string, opts Options) (*Config, error) {
 // was read (nil when the main file could not be read at all), with the
 // Failure located.
 func Inspect(path string, opts Options) (*Config, *Layout, error) {
-	return inspect(path, opts, processKeys())
+	return inspect(path, opts, processKeys(), nil)
 }
 
-// load is Load with the table of process-section keys as a parameter.
-func load(path string, opts Options, keys []keyRow) (*Config, error) {
-	cfg, _, err := inspect(path, opts, keys)
+// load is Load with the table of process-section keys and the way to
+// the files as parameters; a nil files reads the OS and records what it
+// read in the result's Sources.
+func load(path string, opts Options, keys []keyRow, files fileReader) (*Config, error) {
+	cfg, _, err := inspect(path, opts, keys, files)
 	return cfg, err
 }
 
-// inspect is Inspect with the table of process-section keys as a
-// parameter.
-func inspect(path string, opts Options, keys []keyRow) (*Config, *Layout, error) {
+// inspect is Inspect with the table of process-section keys and the way
+// to the files as parameters (see load).
+func inspect(path string, opts Options, keys []keyRow, files fileReader) (*Config, *Layout, error) {
 	r, err := opts.resolve()
 	if err != nil {
 		return nil, nil, err
+	}
+	var src *Sources
+	if files == nil {
+		src = record(path, r, opts.Overrides)
+		files = &recorder{src: src}
+	} else if rp, ok := files.(*replayer); ok {
+		src = rp.src
 	}
 	ov, err := parseOverrides(r, opts.Overrides)
 	if err != nil {
 		return nil, nil, err
 	}
-	l := &loader{r: r, path: path, environ: r.environExpansions(), keys: keys}
+	l := &loader{r: r, path: path, environ: r.environExpansions(), keys: keys, files: files}
 	l.here = filepath.Dir(r.paths.abs(path))
-	data, err := readMain(r, path)
+	data, err := readMain(r, files, path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,7 +157,7 @@ func inspect(path string, opts Options, keys []keyRow) (*Config, *Layout, error)
 		lay.Failure = l.failure(lay, err)
 		return nil, lay, err
 	}
-	cfg.Layout = lay
+	cfg.Layout, cfg.Sources = lay, src
 	for _, i := range l.infos {
 		cfg.Messages = append(cfg.Messages, Message{Level: protocol.LevelInfo, Text: i})
 	}

@@ -133,3 +133,13 @@ func TestResourceKeyErrorsAfterReferenceErrors(t *testing.T) {
 		t.Fatalf("error %v, want the startretries error of program:b", err)
 	}
 }
+
+// TestResourceEventNames: a listener may subscribe to the opt-in event
+// types of issue 16 (the reference refuses them: unknown event type).
+func TestResourceEventNames(t *testing.T) {
+	text := "[supervisord]\n[eventlistener:l]\ncommand=/bin/x\nevents=PROCESS_RESOURCE,PROCESS_RESOURCE_OOM,process_resource_rss_limit,PROCESS_EXIT_RECORD\n"
+	cfg := mustLoadText(t, text, processKeys())
+	if got := cfg.Groups[0].Events; len(got) != 4 {
+		t.Errorf("events %q", got)
+	}
+}

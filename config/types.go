@@ -57,6 +57,8 @@ type Config struct {
 	// files, unmatched include globs, deprecated keys) once the main log is
 	// open, in the order they were produced (Layout.Warnings are ours).
 	Messages []Message
+	// Sources are what this configuration was parsed from (see Replay).
+	Sources *Sources
 	// Layout says where each section and key is written and which keys
 	// the daemon reads.
 	Layout *Layout

@@ -64,6 +64,7 @@ var commands = map[string]command{
 	"tail":     {run: (*controller).doTail},
 	"top":      {run: (*controller).doTop},
 	"update":   {run: (*controller).doUpdate},
+	"upgrade":  {run: (*controller).doUpgrade},
 	"version":  {run: (*controller).doVersion},
 	"EOF":      {run: (*controller).doEOF, quits: true},
 }

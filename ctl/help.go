@@ -295,6 +295,10 @@ var extensionTopics = map[string]topic{
 		},
 		remarks: []string{"CPU% is over the interval since the daemon's previous sample; RSS sums the tree's processes; CGROUP is the memory charged to the program's cgroup (cgroup_* keys). A gosupervisor command: the reference's supervisord does not serve it."},
 	},
+	"upgrade": {usages: []usage{
+		{"upgrade", "Replace supervisord by the binary now at its own path, in the same process: no program stops, the pid and the sockets stay (gosupervisor only)."},
+		{"upgrade <path>", "Replace supervisord by the binary at path."},
+	}},
 }
 
 // refuseArgs reports (and prints, with the command's help) that cmd,

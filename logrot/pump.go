@@ -44,7 +44,7 @@ func Pump(src *Source, w *Writer, filter func(chunk []byte) []byte, opts ...Pump
 	}
 	r := newChunkReader(src, pool)
 	if w != nil && filter == nil {
-		eof, err := spliceLoop(r, w, pace)
+		eof, err := spliceLoop(r, w, pace, cfg.trail)
 		if eof || err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func Pump(src *Source, w *Writer, filter func(chunk []byte) []byte, opts ...Pump
 			chunk = filter(chunk)
 		}
 		if w != nil && len(chunk) > 0 {
-			_, _ = w.Write(chunk) // counted and reported by w
+			_, _ = w.write(chunk, cfg.trail) // counted and reported by w
 		}
 		r.release()
 		src.moved(n)
@@ -95,6 +95,14 @@ type PumpOption func(*pumpConfig)
 
 type pumpConfig struct {
 	coalesce time.Duration
+	trail    *Trail
+}
+
+// WithTrail makes Pump note in t where its own writes land in w's file,
+// so that the end of what this source wrote can be read back (Trail.Read)
+// even when other pumps write to the same file meanwhile.
+func WithTrail(t *Trail) PumpOption {
+	return func(c *pumpConfig) { c.trail = t }
 }
 
 // WithCoalesce sets how long Pump waits after a read of less than 16 KiB

@@ -21,11 +21,11 @@ var errSpliceSlowPath = errors.New("splice: destination unavailable")
 // spliceLoop moves the pipe into w with splice(2) until EOF (eof=true), a
 // read error, or until splicing turns out unsupported (eof=false, nil):
 // then the caller continues with buffered copies from where it stopped.
-func spliceLoop(r *chunkReader, w *Writer, pace *pacer) (eof bool, err error) {
+func spliceLoop(r *chunkReader, w *Writer, pace *pacer, trail *Trail) (eof bool, err error) {
 	var n int
 	var serr error
 	splice := func(fd uintptr) bool {
-		n, serr = w.spliceFrom(int(fd))
+		n, serr = w.spliceFrom(int(fd), trail)
 		return serr != unix.EAGAIN
 	}
 	for {
@@ -46,7 +46,7 @@ func spliceLoop(r *chunkReader, w *Writer, pace *pacer) (eof bool, err error) {
 				return true, err
 			}
 			n := len(chunk)
-			_, _ = w.Write(chunk) // counted and reported by w
+			_, _ = w.write(chunk, trail) // counted and reported by w
 			r.release()
 			r.src.moved(n)
 			pace.after(n)
@@ -72,7 +72,8 @@ func spliceSize(end, maxBytes int64) int {
 // spliceFrom splices up to spliceSize bytes from the pipe srcFD to the end
 // of the file, then rotates as Write does. It returns EAGAIN when the pipe is
 // empty, (0, nil) at EOF, errSpliceUnsupported or errSpliceSlowPath.
-func (w *Writer) spliceFrom(srcFD int) (int, error) {
+// Where the bytes landed is noted in trail (when not nil).
+func (w *Writer) spliceFrom(srcFD int, trail *Trail) (int, error) {
 	w.mu.Lock()
 	if w.closed || w.f == nil {
 		w.mu.Unlock()
@@ -109,6 +110,7 @@ func (w *Writer) spliceFrom(srcFD int) (int, error) {
 		err = errSpliceSlowPath
 	case n > 0:
 		w.failing = false
+		trail.add(w.gen, end, n)
 		report = w.afterWrite(end+n, nil)
 	}
 	w.mu.Unlock()

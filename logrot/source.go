@@ -83,6 +83,41 @@ func Pipe() (*Source, *os.File, error) {
 	return src, os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 
+// AdoptPipe makes a Source of fd, the read end of an output pipe made
+// by another process image (a supervisord upgraded in place hands its
+// children's pipes to its successor). The Source owns fd from now on,
+// also on failure.
+func AdoptPipe(fd int) (*Source, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("pipe %d: %w", fd, err)
+	}
+	unix.CloseOnExec(fd)
+	capacity, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("pipe %d: not a pipe: %w", fd, err)
+	}
+	src := &Source{fd: fd, capacity: capacity, grown: capacity >= grownPipeSize}
+	_ = src.registerLocked()
+	return src, nil
+}
+
+// Dup returns a new descriptor (close-on-exec) for the same pipe, which
+// stays open when the Source closes: a handover takes the pipe over.
+func (s *Source) Dup() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return -1, fmt.Errorf("pipe: dup: %w", os.ErrClosed)
+	}
+	fd, err := unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return -1, fmt.Errorf("pipe: dup: %w", err)
+	}
+	return fd, nil
+}
+
 // SetReadDeadline makes Pump give up with os.ErrDeadlineExceeded once t
 // has passed, leaving unread whatever the pipe still holds. The zero time
 // removes the deadline.

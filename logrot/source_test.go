@@ -356,3 +356,83 @@ func TestSourceRestWithoutASpareDescriptor(t *testing.T) {
 		t.Errorf("registered=%v with %d descriptors on the pipe after rest; want not registered, 2", src.registered(), pipeFDs(t, w))
 	}
 }
+
+// TestSourceHandover: a pump stopped by a deadline leaves what it has not
+// read in the pipe; a duplicate made before survives the Source's close
+// and, adopted as a new Source, delivers the rest exactly once.
+func TestSourceHandover(t *testing.T) {
+	src, w, err := Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	path := filepath.Join(t.TempDir(), "log")
+	lw, err := Open(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lw.Close()
+	if _, err := w.WriteString("one\n"); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := src.Dup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); fl&unix.FD_CLOEXEC == 0 {
+		t.Error("the duplicate is inherited across exec")
+	}
+	pumped := make(chan error, 1)
+	go func() { pumped <- Pump(src, lw, nil, WithCoalesce(0)) }()
+	waitContent(t, path, "one\n")
+	if err := src.SetReadDeadline(time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-pumped; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Pump: %v, want the deadline", err)
+	}
+	if _, err := w.WriteString("two\n"); err != nil {
+		t.Fatalf("the pipe closed with its Source: %v", err)
+	}
+	next, err := AdoptPipe(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { pumped <- Pump(next, lw, nil, WithCoalesce(0)) }()
+	w.Close()
+	if err := <-pumped; err != nil {
+		t.Fatalf("Pump: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "one\ntwo\n" {
+		t.Errorf("log = %q, want each line once", b)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	other, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AdoptPipe(other); err == nil {
+		t.Error("a regular file adopted as a pipe")
+	}
+	if _, err := unix.FcntlInt(uintptr(other), unix.F_GETFD, 0); err == nil {
+		t.Error("a refused descriptor was left open")
+	}
+}
+
+func waitContent(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, _ := os.ReadFile(path); string(b) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never held %q", path, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

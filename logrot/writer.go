@@ -79,6 +79,9 @@ type Writer struct {
 
 	rotateFailing bool // a rotation failed and was reported; none has succeeded since
 	chunks        chunkPool
+	// gen counts the files adopted: a Trail's offsets are valid while
+	// it is unchanged.
+	gen uint64
 }
 
 // Open opens (creating if needed) the log file at path for appending.
@@ -124,6 +127,7 @@ func (w *Writer) adopt(f *os.File) error {
 	w.f = f
 	w.regular = st.Mode().IsRegular()
 	w.checked = w.now()
+	w.gen++
 	return nil
 }
 
@@ -132,14 +136,19 @@ func (w *Writer) adopt(f *os.File) error {
 // Dropped, the error is reported once through the OnError callback and
 // also returned; the Writer stays usable and retries on the next write.
 func (w *Writer) Write(p []byte) (int, error) {
+	return w.write(p, nil)
+}
+
+// write is Write, noting where p landed in trail (when not nil).
+func (w *Writer) write(p []byte, trail *Trail) (int, error) {
 	w.mu.Lock()
-	n, report, err := w.writeLocked(p)
+	n, report, err := w.writeLocked(p, trail)
 	w.mu.Unlock()
 	w.notify(report)
 	return n, err
 }
 
-func (w *Writer) writeLocked(p []byte) (n int, report, err error) {
+func (w *Writer) writeLocked(p []byte, trail *Trail) (n int, report, err error) {
 	if w.closed {
 		w.dropped.Add(int64(len(p)))
 		return 0, nil, fmt.Errorf("write log %q: %w", w.path, os.ErrClosed)
@@ -168,6 +177,9 @@ func (w *Writer) writeLocked(p []byte) (n int, report, err error) {
 		return n, w.fail(err), err
 	}
 	w.failing = false
+	if w.regular {
+		trail.add(w.gen, end, int64(n))
+	}
 	return n, w.afterWrite(end+int64(n), report), nil
 }
 

@@ -104,7 +104,8 @@ assert fault(2, sv.sendProcessStdin, 'cat', 5) == 'INCORRECT_PARAMETERS: 5'
 assert fault(10, sv.getProcessInfo, '') == 'BAD_NAME: '
 assert sv.signalProcess('cat', 1) is True
 names = s.system.listMethods()
-assert len(names) == 46 and names == sorted(names) and 'gosupervisor.getProcessHealth' in names and 'gosupervisor.getProcessExits' in names, names
+assert len(names) == 48 and names == sorted(names) and 'gosupervisor.getProcessHealth' in names and 'gosupervisor.getProcessExits' in names, names
+assert 'gosupervisor.upgrade' in names and 'gosupervisor.getUpgradeInfo' in names, names
 assert s.system.methodSignature('supervisor.getState') == ['struct']
 assert s.system.methodSignature('supervisor.signalProcessGroup') == ['array', 'string', 'string']
 assert '@param string name' in s.system.methodHelp('supervisor.startProcess')

@@ -271,7 +271,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	for _, body := range costBodies(2 << 10) {
 		f.Add(body)
 	}
-	d := newDispatcher(newFakeBackend(f), fakeNow)
+	d := newDispatcher(newFakeBackend(f), fakeNow, nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		method, params, err := DecodeRequest(body)
 		if err != nil {

@@ -15,10 +15,12 @@ type dispatcher struct {
 	backend Backend
 	now     func() time.Time // for getProcessInfo's now and uptimes
 	reg     *registry
+	// upgrader runs the gosupervisor.*Upgrade* methods; nil = none.
+	upgrader Upgrader
 }
 
-func newDispatcher(b Backend, now func() time.Time) *dispatcher {
-	d := &dispatcher{backend: b, now: now}
+func newDispatcher(b Backend, now func() time.Time, u Upgrader) *dispatcher {
+	d := &dispatcher{backend: b, now: now, upgrader: u}
 	d.reg = newRegistry(d)
 	return d
 }

@@ -40,6 +40,9 @@ const (
 	connIdle    int32 = iota // waiting for a request's first byte
 	connActive               // reading, handling or answering a request
 	connClosing              // Shutdown closed it while idle
+	connHanding              // a handover takes it while idle (Server.Drain)
+	connHead                 // waiting for the rest of a request's head
+	connNew                  // not yet waiting for its first request
 )
 
 // fastConn serves one connection until it closes or is handed to
@@ -52,6 +55,8 @@ type fastConn struct {
 	ctx  context.Context
 
 	state atomic.Int32
+	// handed carries the connection to a handover (see steal).
+	handed chan IdleConn
 
 	buf    []byte // buf[r:w] is read and not yet used
 	r, w   int
@@ -82,7 +87,10 @@ type fastConn struct {
 }
 
 func newFastConn(s *Server, c net.Conn, hl *handoffListener) *fastConn {
-	fc := &fastConn{srv: s, conn: c, hl: hl, hdr: http.Header{}}
+	fc := &fastConn{srv: s, conn: c, hl: hl, hdr: http.Header{}, handed: make(chan IdleConn, 1)}
+	// Not idle yet for a handover, which needs the goroutine waiting in
+	// a read to answer it; Shutdown closes it as an idle one.
+	fc.state.Store(connNew)
 	fc.rdFn, fc.wrFn = fc.rawRead, fc.rawWrite
 	return fc
 }
@@ -174,7 +182,15 @@ func (fc *fastConn) next() step {
 					return stepClose
 				}
 			}
-			if !fc.read() {
+			// Nothing of the request is used yet: a handover may take
+			// the connection with the bytes read so far.
+			fc.state.Store(connHead)
+			ok := fc.read()
+			if !fc.state.CompareAndSwap(connHead, connActive) {
+				fc.handOver()
+				return stepClose
+			}
+			if !ok {
 				return stepClose
 			}
 			continue
@@ -224,10 +240,16 @@ func (fc *fastConn) waitIdle() bool {
 			return false
 		}
 	}
-	fc.state.Store(connIdle)
+	if !fc.state.CompareAndSwap(connActive, connIdle) && !fc.state.CompareAndSwap(connNew, connIdle) {
+		return false // Shutdown closed it before its first request
+	}
 	ok := fc.read()
 	if !fc.state.CompareAndSwap(connIdle, connActive) {
-		return false // Shutdown closed it meanwhile
+		// Shutdown closed it meanwhile, or a handover takes it.
+		if fc.state.Load() == connHanding {
+			fc.handOver()
+		}
+		return false
 	}
 	return ok
 }
@@ -318,7 +340,7 @@ func (fc *fastConn) rawWrite(fd uintptr) bool {
 // closeIfIdle closes the connection if it is waiting for a request; a
 // connection handling one closes after answering (Shutdown).
 func (fc *fastConn) closeIfIdle() {
-	if fc.state.CompareAndSwap(connIdle, connClosing) {
+	if fc.state.CompareAndSwap(connIdle, connClosing) || fc.state.CompareAndSwap(connNew, connClosing) {
 		fc.conn.Close()
 	}
 }

@@ -34,28 +34,32 @@ func (f *Fault) Error() string { return fmt.Sprintf("%d %s", f.Code, f.String) }
 // engineFaults is the one table from the engine's error kinds to
 // Supervisor's faults. The engine's Detail becomes the fault's extra
 // text; where it is a client's value (value set), the reference appends
-// it even when empty.
+// it even when empty; where the kind itself must be said (named set, for
+// kinds the reference has no fault of its own for), the extra text is
+// the whole error.
 var engineFaults = []struct {
 	kind  error
 	code  protocol.FaultCode
 	value bool
+	named bool
 }{
-	{engine.ErrNoSuchName, protocol.FaultBadName, true},
-	{engine.ErrBadSignal, protocol.FaultBadSignal, true},
-	{engine.ErrNoCommand, protocol.FaultNoFile, false},
-	{engine.ErrNotExecutable, protocol.FaultNotExecutable, false},
-	{engine.ErrSpawn, protocol.FaultSpawnError, false},
-	{engine.ErrExitedEarly, protocol.FaultAbnormalTermination, false},
-	{engine.ErrAlreadyStarted, protocol.FaultAlreadyStarted, false},
-	{engine.ErrNotRunning, protocol.FaultNotRunning, false},
-	{engine.ErrNoStdin, protocol.FaultNoFile, false},
-	{engine.ErrStdinFull, protocol.FaultFailed, false},
-	{engine.ErrNoLog, protocol.FaultNoFile, false},
-	{engine.ErrAlreadyActive, protocol.FaultAlreadyAdded, false},
-	{engine.ErrStillRunning, protocol.FaultStillRunning, false},
-	{engine.ErrReread, protocol.FaultCantReread, false},
-	{engine.ErrShutdown, protocol.FaultShutdownState, false},
-	{engine.ErrFailed, protocol.FaultFailed, false},
+	{engine.ErrNoSuchName, protocol.FaultBadName, true, false},
+	{engine.ErrBadSignal, protocol.FaultBadSignal, true, false},
+	{engine.ErrNoCommand, protocol.FaultNoFile, false, false},
+	{engine.ErrNotExecutable, protocol.FaultNotExecutable, false, false},
+	{engine.ErrSpawn, protocol.FaultSpawnError, false, false},
+	{engine.ErrExitedEarly, protocol.FaultAbnormalTermination, false, false},
+	{engine.ErrAlreadyStarted, protocol.FaultAlreadyStarted, false, false},
+	{engine.ErrNotRunning, protocol.FaultNotRunning, false, false},
+	{engine.ErrNoStdin, protocol.FaultNoFile, false, false},
+	{engine.ErrStdinFull, protocol.FaultFailed, false, false},
+	{engine.ErrNoLog, protocol.FaultNoFile, false, false},
+	{engine.ErrAlreadyActive, protocol.FaultAlreadyAdded, false, false},
+	{engine.ErrStillRunning, protocol.FaultStillRunning, false, false},
+	{engine.ErrReread, protocol.FaultCantReread, false, false},
+	{engine.ErrShutdown, protocol.FaultShutdownState, false, false},
+	{engine.ErrUpgrading, protocol.FaultFailed, false, true},
+	{engine.ErrFailed, protocol.FaultFailed, false, false},
 }
 
 // FaultOf is the fault a client gets for err: a *Fault as it is, an
@@ -74,6 +78,8 @@ func FaultOf(err error) *Fault {
 			case ee.Kind != row.kind:
 			case row.value:
 				return NewFaultFor(row.code, ee.Detail)
+			case row.named:
+				return NewFault(row.code, ee.Error())
 			default:
 				return NewFault(row.code, ee.Detail)
 			}

@@ -70,6 +70,11 @@ type HandlerOptions struct {
 	// Now is the clock getProcessInfo reports and measures uptimes with;
 	// nil means time.Now.
 	Now func() time.Time
+	// Upgrader runs gosupervisor.upgrade; nil faults FAILED there.
+	Upgrader Upgrader
+	// EndStreams, once done, ends every /logtail and /mainlogtail
+	// stream cleanly (a handover does it); nil never does.
+	EndStreams context.Context
 }
 
 // handler serves XML-RPC, log tails, the health check and the UI.
@@ -111,7 +116,7 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	return Guard(&handler{
 		opts:     opts,
 		logFiles: b,
-		disp:     newDispatcher(b, opts.Now),
+		disp:     newDispatcher(b, opts.Now, opts.Upgrader),
 		rpcSlots: make(chan struct{}, opts.MaxConcurrentRPC),
 		tails:    make(chan struct{}, opts.MaxLogTails),
 		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},

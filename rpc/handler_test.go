@@ -242,6 +242,8 @@ func TestIntrospection(t *testing.T) {
 	// gosupervisor's own namespace: listed, never in supervisor.*.
 	want["gosupervisor.getProcessHealth"] = []string{"struct", "string"}
 	want["gosupervisor.getAllProcessHealth"] = []string{"array"}
+	want["gosupervisor.upgrade"] = []string{"struct", "string"}
+	want["gosupervisor.getUpgradeInfo"] = []string{"struct"}
 	want["gosupervisor.getProcessResources"] = []string{"struct", "string"}
 	want["gosupervisor.getAllProcessResources"] = []string{"array"}
 	want["gosupervisor.getProcessExits"] = []string{"array", "string"}
@@ -250,7 +252,7 @@ func TestIntrospection(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := got.([]any)
-	if len(names) != 46 || len(want) != 46 {
+	if len(names) != 48 || len(want) != 48 {
 		t.Fatalf("listMethods has %d names (want table %d): %v", len(names), len(want), names)
 	}
 	for i, n := range names {

@@ -3,8 +3,14 @@ package rpc
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxHeadBytes is how much of a request head hostlessConn holds while it
@@ -31,34 +37,88 @@ var emptyHost = []byte("Host: \r\n")
 // head too long, a read error) makes it step aside for the rest of the
 // connection: the bytes then pass unchanged and net/http judges them
 // exactly as it would have.
+//
+// It also knows when the connection is between two requests, which lets
+// a supervisord upgraded in place hand an idle connection to its
+// successor (steal): the socket is read without blocking, under hand,
+// and the wait for more happens outside it.
 type hostlessConn struct {
 	net.Conn
+	// raw reads the socket without blocking; nil when the connection
+	// has no descriptor (tests): Reads then block under hand and the
+	// connection is never handed over.
+	raw syscall.RawConn
 	// mu serialises Reads: a net.Conn may be read from several
 	// goroutines (net/http's watch for a closed connection, and the log
 	// streams' own), and the rewrite state is shared.
-	mu      sync.Mutex
+	mu sync.Mutex
+	// hand guards the fields below; a read from the socket happens only
+	// while holding it, and never once frozen.
+	hand    sync.Mutex
 	buf     []byte // bytes read; out may alias it
 	r, w    int    // buf[r:w] is read and not yet passed on
 	out     []byte // bytes to pass on before anything else
 	scanned int    // how much of buf[r:w] is known to hold no end of head
 	body    int64  // bytes of the current body still to pass unchanged
 	aside   bool   // stepped aside: everything passes unchanged
+	heads   int64  // request heads passed on
+	frozen  bool   // handed over: the socket is read no more
+	// answered counts the responses net/http finished (StateIdle, see
+	// trackConnState); owner is the listener following the connection.
+	answered atomic.Int64
+	owner    *Listener
 }
 
 // newHostlessConn wraps c.
 func newHostlessConn(c net.Conn) *hostlessConn {
-	return &hostlessConn{Conn: c}
+	hc := &hostlessConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			hc.raw = raw
+		}
+	}
+	return hc
 }
+
+// errHandedOver is what the server's reads get once the connection has
+// been handed to a successor: it closes its copy.
+var errHandedOver = errors.New("connection handed over")
 
 // Read passes the request stream on, with Host lines inserted.
 func (c *hostlessConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.raw == nil {
+		c.hand.Lock()
+		defer c.hand.Unlock()
+		n, err, _ := c.step(p, -1)
+		return n, err
+	}
+	// One RawConn.Read for the whole Read: it waits for the socket
+	// between two calls of the function, and a second RawConn.Read
+	// would forget a readiness the poller saw meanwhile.
+	var n int
+	var err error
+	if rerr := c.raw.Read(func(fd uintptr) bool {
+		c.hand.Lock()
+		defer c.hand.Unlock()
+		var wait bool
+		n, err, wait = c.step(p, int(fd))
+		return !wait
+	}); rerr != nil {
+		return 0, c.readError(rerr) // a deadline passed, or closed
+	}
+	return n, err
+}
+
+// step is one Read short of waiting: wait is true when the socket (fd,
+// or c.Conn when fd < 0) had nothing to read. Caller holds mu and hand.
+func (c *hostlessConn) step(p []byte, fd int) (n int, err error, wait bool) {
 	for {
 		if len(c.out) > 0 {
 			n := copy(p, c.out)
 			c.out = c.out[n:]
-			return n, nil
+			return n, nil, false
 		}
 		if c.aside || c.body > 0 {
 			if c.r < c.w {
@@ -69,15 +129,18 @@ func (c *hostlessConn) Read(p []byte) (int, error) {
 				n = copy(p, c.buf[c.r:c.r+n])
 				c.r += n
 				c.consumed(n)
-				return n, nil
+				return n, nil, false
 			}
 			q := p
 			if !c.aside {
 				q = p[:min(int64(len(p)), c.body)]
 			}
-			n, err := c.Conn.Read(q)
+			n, err, again := c.readSocket(q, fd)
+			if again {
+				return 0, nil, true
+			}
 			c.consumed(n)
-			return n, err
+			return n, err, false
 		}
 		if c.takeHead() {
 			continue
@@ -86,16 +149,55 @@ func (c *hostlessConn) Read(p []byte) (int, error) {
 			c.aside = true
 			continue
 		}
-		if err := c.fill(); err != nil {
+		again, err := c.fill(fd)
+		if again {
+			return 0, nil, true
+		}
+		if err != nil {
 			var ne net.Error
 			if c.r == c.w || errors.As(err, &ne) && ne.Timeout() {
 				// A timeout keeps the partial head: net/http's wait for
 				// a next request is cut by a deadline and resumed.
-				return 0, err
+				return 0, err, false
 			}
 			c.aside = true // pass what there is; the error comes again
 		}
 	}
+}
+
+// readSocket reads what the socket (fd) holds into q without blocking;
+// again is true when it holds nothing yet. With fd < 0 it reads c.Conn,
+// blocking. Caller holds hand.
+func (c *hostlessConn) readSocket(q []byte, fd int) (n int, err error, again bool) {
+	if c.frozen {
+		return 0, c.readError(errHandedOver), false
+	}
+	if fd < 0 {
+		n, err = c.Conn.Read(q)
+		return n, err, false
+	}
+	var rerr error
+	for {
+		n, rerr = unix.Read(fd, q)
+		if rerr != unix.EINTR {
+			break
+		}
+	}
+	switch {
+	case rerr == unix.EAGAIN:
+		return 0, nil, true
+	case rerr != nil:
+		return 0, c.readError(os.NewSyscallError("read", rerr)), false
+	case n == 0 && len(q) > 0:
+		return 0, io.EOF, false
+	}
+	return n, nil, false
+}
+
+// readError words err as net.Conn's Read does, so net/http judges it
+// alike (a timeout, a closed connection).
+func (c *hostlessConn) readError(err error) error {
+	return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // consumed counts n body bytes passed on.
@@ -108,7 +210,8 @@ func (c *hostlessConn) consumed(n int) {
 // fill reads more bytes into buf, making room first: the bytes not yet
 // passed on move to the front, or buf doubles when they fill it. Each
 // byte thus moves a bounded number of times, however small the reads.
-func (c *hostlessConn) fill() error {
+// again is true when the socket holds nothing yet.
+func (c *hostlessConn) fill(fd int) (again bool, err error) {
 	switch {
 	case c.buf == nil:
 		c.buf = make([]byte, 4096)
@@ -118,9 +221,9 @@ func (c *hostlessConn) fill() error {
 	case c.w == len(c.buf):
 		c.buf = append(c.buf, make([]byte, len(c.buf))...)
 	}
-	n, err := c.Conn.Read(c.buf[c.w:])
+	n, err, again := c.readSocket(c.buf[c.w:], fd)
 	c.w += n
-	return err
+	return again, err
 }
 
 // takeHead finds a whole head at the start of in, moves it (with a Host
@@ -156,6 +259,7 @@ func (c *hostlessConn) takeHead() bool {
 	}
 	c.r += end
 	c.body = length
+	c.heads++
 	return true
 }
 
@@ -244,15 +348,13 @@ func (c *hostlessConn) CloseWrite() error {
 	return nil
 }
 
-// hostlessListener wraps every accepted connection in a hostlessConn.
-type hostlessListener struct {
-	net.Listener
-}
-
-func (l hostlessListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+// CloseRead half-closes the reading side when the wrapped connection
+// can (else it closes the connection): a log stream ended by a handover
+// lets net/http write the response's end, then its next read finds the
+// end of input and the connection closes.
+func (c *hostlessConn) CloseRead() error {
+	if cr, ok := c.Conn.(interface{ CloseRead() error }); ok {
+		return cr.CloseRead()
 	}
-	return newHostlessConn(c), nil
+	return c.Conn.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,7 +53,7 @@ const maxSunPath = 107
 // ErrAddressInUse; a dead one is reported as "Unlinking stale socket
 // <file>", removed, and the link retried once. Closing the listener
 // removes the socket file if it is still ours.
-func ListenUnix(cfg config.UnixHTTPServer, opts UnixOptions) (net.Listener, error) {
+func ListenUnix(cfg config.UnixHTTPServer, opts UnixOptions) (*Listener, error) {
 	report := opts.Report
 	if report == nil {
 		report = io.Discard
@@ -104,7 +105,8 @@ func ListenUnix(cfg config.UnixHTTPServer, opts UnixOptions) (net.Listener, erro
 			return nil, openError(err)
 		}
 	}
-	return hostlessListener{&unixListener{UnixListener: ln, path: cfg.File, ino: ino}}, nil
+	u := &unixListener{UnixListener: ln, path: cfg.File, ino: ino}
+	return newListener(u, u), nil
 }
 
 // privateSocket is the socket's name inside its private directory.
@@ -189,17 +191,21 @@ func SocketAlive(path string) bool {
 }
 
 // unixListener removes its socket file on Close, unless another server
-// has replaced it meanwhile.
+// has replaced it meanwhile or the socket is handed over (keep).
 type unixListener struct {
 	*net.UnixListener
 	path string
 	ino  uint64
 	once sync.Once
+	keep atomic.Bool
 }
 
 func (l *unixListener) Close() error {
 	err := l.UnixListener.Close()
 	l.once.Do(func() {
+		if l.keep.Load() {
+			return
+		}
 		if fi, statErr := os.Stat(l.path); statErr == nil && inode(fi) == l.ino {
 			os.Remove(l.path)
 		}
@@ -210,14 +216,14 @@ func (l *unixListener) Close() error {
 // ListenInet opens an [inet_http_server] port: IPv4 only as in the
 // reference, all interfaces when Host is empty. Go listeners already
 // set SO_REUSEADDR.
-func ListenInet(cfg config.InetHTTPServer) (net.Listener, error) {
+func ListenInet(cfg config.InetHTTPServer) (*Listener, error) {
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	var lc net.ListenConfig
 	ln, err := lc.Listen(context.Background(), "tcp4", addr)
 	if err != nil {
 		return nil, openError(err)
 	}
-	return hostlessListener{ln}, nil
+	return newListener(ln, nil), nil
 }
 
 // openError words a listen failure as the reference's startup error.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gosupervisor/internal/protocol"
@@ -82,8 +83,12 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string,
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	var handover atomic.Bool
+	if end := h.opts.EndStreams; end != nil {
+		defer context.AfterFunc(end, func() { handover.Store(true); cancel() })()
+	}
 	if conn, ok := r.Context().Value(connKey{}).(net.Conn); ok {
-		stop := watchHangup(conn, cancel)
+		stop := watchHangup(conn, cancel, &handover)
 		defer stop()
 	}
 	dw := &deadlineWriter{w: w, rc: rc, timeout: h.opts.WriteTimeout}
@@ -106,8 +111,10 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 // client hangs up, then calls cancel. Nothing the client sends can
 // matter any more: the response never ends, so no later request on this
 // connection will be served. stop ends the watch and closes the
-// connection, which the stream's end has made useless.
-func watchHangup(conn net.Conn, cancel context.CancelFunc) (stop func()) {
+// connection, which the stream's end has made useless; when clean is set
+// (a handover ended the stream) it closes only the reading side, so the
+// client gets the response's end before the connection closes.
+func watchHangup(conn net.Conn, cancel context.CancelFunc, clean *atomic.Bool) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -122,6 +129,10 @@ func watchHangup(conn net.Conn, cancel context.CancelFunc) (stop func()) {
 	return func() {
 		_ = conn.SetReadDeadline(time.Now())
 		<-done
+		if cr, ok := conn.(interface{ CloseRead() error }); ok && clean.Load() {
+			_ = cr.CloseRead()
+			return
+		}
 		_ = conn.Close()
 	}
 }

@@ -394,6 +394,7 @@ func newRegistry(d *dispatcher) *registry {
 	addResourceMethods(r, b)
 
 	addExtensionMethods(r, b)
+	addUpgradeMethods(r, d.upgrader)
 
 	for name := range r.methods {
 		r.names = append(r.names, name)

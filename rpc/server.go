@@ -39,8 +39,11 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[*fastConn]struct{}
 	handoff []*handoffListener // one per Serve
-	closing bool
-	wg      sync.WaitGroup // fastConn goroutines
+	// listeners are the Listeners served, whose connections a handover
+	// takes (Drain).
+	listeners []*Listener
+	closing   bool
+	wg        sync.WaitGroup // fastConn goroutines
 }
 
 // NewServer wraps h in a Server whose http.Server has bounds that do not
@@ -67,6 +70,7 @@ func NewServer(ctx context.Context, h http.Handler) *Server {
 			MaxHeaderBytes: 64 << 10,
 			BaseContext:    func(net.Listener) context.Context { return ctx },
 			ConnContext:    ConnContext,
+			ConnState:      trackConnState,
 		},
 	}
 }
@@ -86,11 +90,12 @@ func (s *Server) HTTP() *http.Server { return s.http }
 func (s *Server) Serve(ln net.Listener) error {
 	// The fast path reads the socket itself; what it passes on gets the
 	// listener's host-less rewrite (ListenUnix and ListenInet return a
-	// hostlessListener), which the fast path never needs: it passes on
-	// every request without exactly one Host.
+	// Listener), which the fast path never needs: it passes on every
+	// request without exactly one Host.
 	wrap := func(c net.Conn) net.Conn { return c }
-	if hl, ok := ln.(hostlessListener); ok {
-		ln, wrap = hl.Listener, func(c net.Conn) net.Conn { return newHostlessConn(c) }
+	owner, _ := ln.(*Listener)
+	if owner != nil {
+		wrap = owner.wrapHandoff
 	}
 	hl := newHandoffListener(ln, wrap)
 	s.mu.Lock()
@@ -100,17 +105,30 @@ func (s *Server) Serve(ln net.Listener) error {
 		return http.ErrServerClosed
 	}
 	s.handoff = append(s.handoff, hl)
+	if owner != nil {
+		s.listeners = append(s.listeners, owner)
+	}
 	s.mu.Unlock()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- s.http.Serve(hl) }()
+	detached := false
 	defer func() {
-		hl.Close()
+		// A detached listener's connections are still served until they
+		// are handed over, and may pass requests on to net/http: its
+		// part ends with the server (Shutdown, Close).
+		if !detached {
+			hl.Close()
+		}
 		<-httpDone
 	}()
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if owner != nil && owner.detached.Load() && !s.isClosing() {
+				detached = true
+				return http.ErrServerClosed
+			}
 			if s.isClosing() || errors.Is(err, net.ErrClosed) {
 				return http.ErrServerClosed
 			}

@@ -57,6 +57,19 @@ func startPlain(t *testing.T, h http.Handler) string {
 	return sock
 }
 
+// hostlessListener wraps every accepted connection in a hostlessConn
+// (Listener leaves that to Server, for the connections it passes to
+// net/http).
+type hostlessListener struct{ net.Listener }
+
+func (l hostlessListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newHostlessConn(c), nil
+}
+
 // rawConn is a client connection that writes bytes as given and reads
 // responses with net/http's parser.
 type rawConn struct {

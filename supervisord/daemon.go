@@ -17,6 +17,7 @@ import (
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/events"
+	"gosupervisor/supervisord/handover"
 	"gosupervisor/supervisord/orphans"
 )
 
@@ -47,14 +48,18 @@ type daemon struct {
 	// eventSerial outlives each engine: the reference keeps counting
 	// event serials across a restart.
 	eventSerial events.Serial
+	// upgrader runs gosupervisor.upgrade.
+	upgrader *upgrader
 }
 
 // serve runs the engine on cfg until a shutdown, starting a new engine
-// with a freshly read config after each restart request.
-func (d *daemon) serve(cfg *config.Config) (int, error) {
+// with a freshly read config after each restart request. With resume set
+// (the new binary of an upgrade in place) the first engine takes over
+// the predecessor's state instead, and cfg is unused.
+func (d *daemon) serve(cfg *config.Config, resume *handover.Document) (int, error) {
 	// A service manager that waits for READY=1 accepts it only from the
 	// pid it started: supervisord stays in the foreground under one.
-	if !cfg.Supervisord.Nodaemon && !d.detached && d.service == nil {
+	if resume == nil && !cfg.Supervisord.Nodaemon && !d.detached && d.service == nil {
 		return d.detach()
 	}
 	if d.service != nil {
@@ -67,37 +72,57 @@ func (d *daemon) serve(cfg *config.Config) (int, error) {
 	}
 	defer signal.Stop(signals)
 
-	first := true
+	first := resume == nil
 	for {
-		next, status, err := d.runOnce(cfg, first, signals)
+		next, err := d.runOnce(cfg, first, resume, signals)
 		if err != nil {
 			return 2, err // a usage error exits 2, any other 1 (see Main)
 		}
-		if next == nil {
-			return status, nil
+		if next.cfg == nil && next.resume == nil {
+			return next.status, nil
 		}
-		cfg, first = next, false
+		cfg, resume, first = next.cfg, next.resume, false
 	}
+}
+
+// nextLife is what runOnce's engine ended with: a config to restart on,
+// a handover to resume from (an upgrade whose exec failed), or neither
+// (a shutdown, with the exit status).
+type nextLife struct {
+	cfg    *config.Config
+	resume *handover.Document
+	status int
 }
 
 // runOnce is one life of the engine: the reference's startup sequence
 // (setuid, rlimits on the first run, main log, parse messages, groups, HTTP
 // servers, daemonizing on the first run, pidfile), then the engine loop
 // with signal handling. It returns the config for the next run after a
-// restart request, or nil and the exit status after a shutdown.
-func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signal) (*config.Config, int, error) {
+// restart request, or the exit status after a shutdown. A life resuming
+// from an upgrade (resume set) takes the predecessor's engine state,
+// sockets and pidfile instead, and cfg is unused.
+func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Document, signals <-chan os.Signal) (nextLife, error) {
 	var startup startupMessages
-	if err := setUser(cfg, &startup); err != nil {
-		return nil, 0, err
-	}
-	if first {
-		if err := raiseLimits(cfg, &startup); err != nil {
-			return nil, 0, err
+	var res *resumed
+	if resume != nil {
+		var err error
+		if res, err = d.prepareResume(resume); err != nil {
+			return nextLife{}, err
+		}
+		cfg = res.cfg
+	} else {
+		if err := setUser(cfg, &startup); err != nil {
+			return nextLife{}, err
+		}
+		if first {
+			if err := raiseLimits(cfg, &startup); err != nil {
+				return nextLife{}, err
+			}
 		}
 	}
 	log, err := openMainLog(cfg, d.stdout)
 	if err != nil {
-		return nil, 0, err
+		return nextLife{}, err
 	}
 	defer log.Close()
 	if first && d.serviceWarning != "" {
@@ -106,10 +131,12 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if first && d.service != nil && !cfg.Supervisord.Nodaemon {
 		startup.add(protocol.LevelInfo, "not daemonizing: a service manager waits for supervisord's READY=1 ($NOTIFY_SOCKET is set)")
 	}
-	// The reference's parse messages, then ours about what it ignores.
-	startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
-	for _, w := range cfg.DependencyWarnings() {
-		mainLogger{log}.Logf(protocol.LevelWarn, "%s", w)
+	if res == nil {
+		// The reference's parse messages, then ours about what it ignores.
+		startup.flush(slices.Concat(cfg.Messages, cfg.Layout.Warnings()), log)
+		for _, w := range cfg.DependencyWarnings() {
+			mainLogger{log}.Logf(protocol.LevelWarn, "%s", w)
+		}
 	}
 	adopts := adoptOrphans(cfg, mainLogger{log})
 	if first {
@@ -117,7 +144,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	}
 	opts := engine.Options{
 		Config:  cfg,
-		Log:     mainLogger{log},
+		Log:     engineLogger(cfg, log),
 		MainLog: log,
 		Reload:  d.load,
 
@@ -127,44 +154,72 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, signals <-chan os.Signa
 	if d.service != nil {
 		opts.Service = d.service
 	}
-	if rec, err := orphans.NewRecorder(childrenFile(cfg)); err != nil {
+	if res != nil {
+		opts.Resume = res.engine
+	}
+	rec, err := orphans.NewRecorder(childrenFile(cfg))
+	if err != nil {
 		mainLogger{log}.Logf(protocol.LevelError, "could not record the children for a successor: %v", err)
 	} else {
 		opts.Children = rec
-		// Every child is stopped when Run returns: the record goes.
+		// Every child is stopped when Run returns: the record goes. (An
+		// upgrade's exec leaves it to the new binary.)
 		defer func() { _ = rec.Close() }()
 	}
 	eng, err := engine.New(opts)
 	if err != nil {
-		return nil, 0, d.startupFailed(first, log, &usageError{msg: err.Error()})
+		if res != nil {
+			res.abandon(mainLogger{log}, err)
+		}
+		return nextLife{}, d.startupFailed(first, log, &usageError{msg: err.Error()})
 	}
-	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr, d.socketBound)
+	if res != nil && rec != nil {
+		res.record(rec)
+	}
+	var from inherited
+	if res != nil {
+		from = res.servers
+	}
+	servers, err := openServers(cfg, eng, mainLogger{log}, d.stderr, d.socketBound, from, d.upgrader)
 	if err != nil {
-		return nil, 0, d.startupFailed(first, log, err)
+		return nextLife{}, d.startupFailed(first, log, err)
 	}
 	defer servers.close()
 
 	if first && d.parent.waiting() {
 		d.finishDetach(cfg, mainLogger{log})
 	}
-	if removePidfile := writePidfile(cfg.Supervisord.Pidfile, mainLogger{log}); removePidfile != nil {
-		defer removePidfile()
+	l := &life{eng: eng, servers: servers, cfg: cfg, log: mainLogger{log},
+		args: append([]string{d.progname}, d.args...), failed: make(chan *handover.Document, 1)}
+	if res != nil {
+		l.pidfile = res.pidfile
+		res.report(mainLogger{log})
+	} else {
+		l.pidfile = writePidfile(cfg.Supervisord.Pidfile, mainLogger{log})
 	}
 	// The parent of a detach exits when told: the pidfile must be there
 	// by then, since a Type=forking unit's PIDFile= is read at that moment.
 	d.parent.report("ok")
+	d.upgrader.setLife(l)
+	defer d.upgrader.setLife(nil)
 
 	exit, err := runEngine(eng, log, signals, d.stall)
+	if exit == engine.ExitUpgrade {
+		// The handover execs the new binary (the children's record
+		// stays for it), or fails and resumes here.
+		return nextLife{resume: <-l.failed}, nil
+	}
+	removePidfile(l.pidfile)
 	if err != nil {
 		mainLogger{log}.Logf(protocol.LevelCritical, "engine failed: %v", err)
-		return nil, 0, fmt.Errorf("engine: %w", err)
+		return nextLife{}, fmt.Errorf("engine: %w", err)
 	}
 	if exit != engine.ExitRestart {
-		return nil, eng.ExitStatus(), nil
+		return nextLife{status: eng.ExitStatus()}, nil
 	}
 	// Read and checked by the engine before it stopped anything: a broken
 	// config refused the restart and left every process running.
-	return eng.RestartConfig(), 0, nil
+	return nextLife{cfg: eng.RestartConfig()}, nil
 }
 
 // startupFailed returns err, first logging it when it ends a restart: the
@@ -252,11 +307,11 @@ func (s *startupMessages) flush(parse []config.Message, log *logrot.MainLog) {
 }
 
 // writePidfile writes "<pid>\n" and logs the reference's line. It returns
-// what removes the pidfile at exit, nil when it was not written. The file
-// is opened by safefs's rule: a link or file another user planted at the
-// name in a directory others can write (/tmp) is refused, not written
-// through. The reason follows the reference's line in the main log.
-func writePidfile(path string, log mainLogger) (remove func()) {
+// the file written, nil when it was not. The file is opened by safefs's
+// rule: a link or file another user planted at the name in a directory
+// others can write (/tmp) is refused, not written through. The reason
+// follows the reference's line in the main log.
+func writePidfile(path string, log mainLogger) *handover.File {
 	pid := os.Getpid()
 	f, err := safefs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	var st os.FileInfo
@@ -273,11 +328,22 @@ func writePidfile(path string, log mainLogger) (remove func()) {
 		return nil
 	}
 	log.Logf(protocol.LevelInfo, "supervisord started with pid %d", pid)
-	return func() {
-		// Only our own file (or a link to it, removed as the reference
-		// does): the name may have been replaced meanwhile.
-		if cur, err := os.Stat(path); err == nil && os.SameFile(cur, st) {
-			_ = os.Remove(path)
-		}
+	id := &handover.File{Path: path}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id.Dev, id.Ino = uint64(sys.Dev), sys.Ino
+	}
+	return id
+}
+
+// removePidfile removes the pidfile written (nil: none) if it is still
+// our own file (or a link to it, removed as the reference does): the
+// name may have been replaced meanwhile.
+func removePidfile(f *handover.File) {
+	if f == nil {
+		return
+	}
+	var st syscall.Stat_t
+	if syscall.Stat(f.Path, &st) == nil && uint64(st.Dev) == f.Dev && st.Ino == f.Ino {
+		_ = os.Remove(f.Path)
 	}
 }

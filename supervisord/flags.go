@@ -26,6 +26,9 @@ const (
 	actionHelp
 	actionVersion
 	actionCheck // --check-config
+	// actionUpgrade asks the running daemon to upgrade in place
+	// (--upgrade, gosupervisor's own option).
+	actionUpgrade
 )
 
 // cliOptions is the parsed command line.
@@ -85,6 +88,8 @@ func supervisordFlags() []flagSpec {
 		{short: 's', long: "silent", key: "silent"},
 		{long: "check-config", key: "check-config", action: actionCheck, exact: true},
 		{long: "format", hasArg: true, key: "format", validate: checkFormat, exact: true},
+		// gosupervisor's own: ask the running daemon to upgrade in place.
+		{long: "upgrade", key: "upgrade", action: actionUpgrade, exact: true},
 	}
 }
 
@@ -114,6 +119,8 @@ func parseArgs(args []string) (opts cliOptions, err error) {
 			return opts, nil
 		case actionCheck:
 			opts.action = actionCheck
+		case actionUpgrade:
+			opts.action = actionUpgrade
 		}
 		value := p.value
 		if !p.spec.hasArg {
@@ -133,7 +140,7 @@ func parseArgs(args []string) (opts cliOptions, err error) {
 		switch p.spec.key {
 		case "-c":
 			opts.configFile = value
-		case "profile_options", "check-config":
+		case "profile_options", "check-config", "upgrade":
 			// accepted and ignored; the action is set above
 		case "format":
 			opts.format = value

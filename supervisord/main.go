@@ -16,19 +16,37 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/configcheck"
+	"gosupervisor/supervisord/handover"
 )
 
 // Main runs supervisord with args (args[0] is the program name as
 // invoked) and returns the process exit status: 0 after a clean shutdown,
 // -h or -v; 2 for command-line, config and startup errors.
 func Main(args []string, stdout, stderr io.Writer) int {
+	return MainBuild(Build{}, args, stdout, stderr)
+}
+
+// MainBuild is Main for a build that knows more of itself (see Build).
+func MainBuild(b Build, args []string, stdout, stderr io.Writer) int {
+	if os.Getenv(upgradeCheckEnv) != "" {
+		return upgradeCheck(b, os.Stdin, stdout)
+	}
+	// The new binary of an upgrade in place: the state comes first.
+	resume, herr := takeHandover(b)
+	if herr != nil && resume == nil {
+		fmt.Fprintf(stderr, "Error: %v; the programs run on unsupervised\n", herr)
+		return 1
+	}
 	progname := "supervisord"
 	if len(args) > 0 {
 		progname, args = args[0], args[1:]
 	}
 	parent := &parentLink{f: detachedParent()}
 	detached := parent.waiting()
-	status, err := run(progname, args, stdout, stderr, parent, detached)
+	if herr != nil {
+		fmt.Fprintf(stderr, "Warning: %v\n", herr)
+	}
+	status, err := run(b, progname, args, stdout, stderr, parent, detached, resume)
 	defer func() { parent.report(fmt.Sprintf("exit %d", status)) }()
 	var uerr *usageError
 	if errors.As(err, &uerr) {
@@ -44,7 +62,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-func run(progname string, args []string, stdout, stderr io.Writer, parent *parentLink, detached bool) (int, error) {
+func run(b Build, progname string, args []string, stdout, stderr io.Writer, parent *parentLink, detached bool, resume *handover.Document) (int, error) {
 	cli, err := parseArgs(args)
 	if err != nil {
 		return 2, err
@@ -56,6 +74,9 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 	case actionVersion:
 		fmt.Fprintln(stdout, protocol.Version)
 		return 0, nil
+	}
+	if resume != nil {
+		return runResumed(b, progname, args, cli, stdout, stderr, resume)
 	}
 	path := cli.configFile
 	if path == "" {
@@ -77,6 +98,9 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 	cfg, err := config.Load(path, config.Options{Overrides: cli.overrides})
 	if err != nil {
 		return 2, &usageError{msg: err.Error()}
+	}
+	if cli.action == actionUpgrade {
+		return askUpgrade(cfg, stdout, stderr), nil
 	}
 	// Reloads use the absolute path: daemonizing may chdir to directory=
 	// (the reference re-reads a relative path there and fails).
@@ -104,8 +128,40 @@ func run(progname string, args []string, stdout, stderr io.Writer, parent *paren
 		service:        service,
 		serviceWarning: serviceWarning,
 		stall:          takeStallHook(runsEngine),
+		upgrader:       newUpgrader(b),
 	}
-	return d.serve(cfg)
+	return d.serve(cfg, nil)
+}
+
+// runResumed runs the new binary of an upgrade in place: the daemon is
+// running already (detached or not), its configuration is the one the
+// document records, read again from the file on reload as before.
+func runResumed(b Build, progname string, args []string, cli cliOptions, stdout, stderr io.Writer, resume *handover.Document) (int, error) {
+	cfgs := resume.Configs
+	if len(cfgs) == 0 {
+		return 1, errors.New("upgrade: the state names no configuration")
+	}
+	src := cfgs[len(cfgs)-1]
+	if resume.Engine.Config >= 0 && resume.Engine.Config < len(cfgs) {
+		src = cfgs[resume.Engine.Config]
+	}
+	path := src.Path
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(src.Cwd, path)
+	}
+	d := &daemon{
+		progname: progname,
+		args:     args,
+		load: func() (*config.Config, error) {
+			return config.Load(path, config.Options{Overrides: cli.overrides})
+		},
+		stdout:   stdout,
+		stderr:   stderr,
+		parent:   &parentLink{},
+		detached: true,
+		upgrader: newUpgrader(b),
+	}
+	return d.serve(nil, resume)
 }
 
 // writeCheck prints a --check-config report in format ("json", else

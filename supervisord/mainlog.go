@@ -7,6 +7,7 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/logrot"
+	"gosupervisor/supervisord/engine"
 )
 
 // mainLogger adapts the main log to engine.Logger (config levels).
@@ -17,15 +18,28 @@ func (m mainLogger) Logf(level protocol.Level, format string, args ...any) {
 	m.log.Logf(level, format, args...)
 }
 
-// LogFields writes one record with structured fields (shown by
-// logfile_format=json; the text format shows the message only).
-func (m mainLogger) LogFields(level protocol.Level, fields map[string]any, msg string) {
-	m.log.LogFields(level, logrot.Fields(fields), msg)
-}
-
 // Enabled reports whether lines at level are written.
 func (m mainLogger) Enabled(level protocol.Level) bool {
 	return m.log.Enabled(level)
+}
+
+// fieldLogger is the engine's logger with logfile_format=json: lines
+// about a process carry structured fields. The text format shows only
+// the message, so the engine gets a plain mainLogger then and builds no
+// fields at all.
+type fieldLogger struct{ mainLogger }
+
+// LogFields writes one record with structured fields.
+func (m fieldLogger) LogFields(level protocol.Level, fields map[string]any, msg string) {
+	m.log.LogFields(level, logrot.Fields(fields), msg)
+}
+
+// engineLogger is the logger the engine writes the main log through.
+func engineLogger(cfg *config.Config, log *logrot.MainLog) engine.Logger {
+	if cfg.Supervisord.LogfileFormat == config.LogFormatJSON {
+		return fieldLogger{mainLogger{log}}
+	}
+	return mainLogger{log}
 }
 
 // openMainLog opens the activity log as the reference's make_logger does:

@@ -9,9 +9,15 @@ import (
 	"gosupervisor/supervisord"
 )
 
+// Set at link time (-ldflags "-X main.label=..."): see supervisord.Build.
+var (
+	label         string
+	stateVersions string
+)
+
 func main() {
 	// A child started through the exec shim (same binary) sets itself up
 	// and execs its program here; the daemon returns at once.
 	execshim.Main()
-	os.Exit(supervisord.Main(os.Args, os.Stdout, os.Stderr))
+	os.Exit(supervisord.MainBuild(supervisord.Build{Label: label, StateVersions: stateVersions}, os.Args, os.Stdout, os.Stderr))
 }

@@ -28,6 +28,7 @@ import (
 	"syscall"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/procfs"
 )
 
 // The controllers a program's limits need.
@@ -356,8 +357,7 @@ func (hier *Hierarchy) Prepare(name string, lim config.CgroupLimits) (*Leaf, err
 			return fail(err)
 		}
 		if dir == "" {
-			leaf.Ignored = append(leaf.Ignored, "controller "+c+" unavailable")
-			continue
+			continue // Detect's one warning named it
 		}
 		for _, w := range limitFiles(c, v2, lim) {
 			if w.file == "" {
@@ -540,53 +540,24 @@ type mounts struct {
 
 func parseMountinfo(b []byte) mounts {
 	m := mounts{v1: map[string]string{}}
-	for _, line := range strings.Split(string(b), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		f := strings.Fields(pre)
-		if !ok || len(f) < 5 {
+	for _, mt := range procfs.ParseMountinfo(string(b)) {
+		// A bind mount of a sub-cgroup (root other than "/") is not the
+		// hierarchy's root: /proc/self/cgroup paths do not apply.
+		if mt.Root != "/" {
 			continue
 		}
-		// A bind mount of a sub-cgroup (root field other than "/") is
-		// not the hierarchy's root: /proc/self/cgroup paths do not apply.
-		if f[3] != "/" {
-			continue
-		}
-		point := unescapeMount(f[4])
-		pf := strings.Fields(post)
-		if len(pf) < 3 {
-			continue
-		}
-		switch pf[0] {
+		switch mt.Type {
 		case "cgroup2":
 			if m.v2 == "" {
-				m.v2 = point
+				m.v2 = mt.Point
 			}
 		case "cgroup":
-			for _, opt := range strings.Split(pf[2], ",") {
+			for _, opt := range strings.Split(mt.SuperOptions, ",") {
 				if _, seen := m.v1[opt]; !seen {
-					m.v1[opt] = point
+					m.v1[opt] = mt.Point
 				}
 			}
 		}
 	}
 	return m
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -115,4 +116,25 @@ func BenchmarkScan(b *testing.B) {
 		n = tab.Len()
 	}
 	b.ReportMetric(float64(n), "procs")
+}
+
+func TestParseMountinfo(t *testing.T) {
+	text := `22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+30 22 0:30 / /mnt/my\040disk rw - xfs /dev/vdb\0401 rw
+38 25 0:33 /sub /mnt/bind rw - cgroup cgroup rw,pids
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:7 master:2 - cgroup2 cgroup2 rw,nsdelegate
+42 1 0:1 / /short - tmpfs
+garbage line
+43 1 0:1 / /odd\04 rw - tmpfs x\9 rw
+`
+	want := []Mount{
+		{Root: "/", Point: "/", Type: "ext4", Source: "/dev/vda", SuperOptions: "rw"},
+		{Root: "/", Point: "/mnt/my disk", Type: "xfs", Source: "/dev/vdb 1", SuperOptions: "rw"},
+		{Root: "/sub", Point: "/mnt/bind", Type: "cgroup", Source: "cgroup", SuperOptions: "rw,pids"},
+		{Root: "/", Point: "/sys/fs/cgroup/unified", Type: "cgroup2", Source: "cgroup2", SuperOptions: "rw,nsdelegate"},
+		{Root: "/", Point: `/odd\04`, Type: "tmpfs", Source: `x\9`, SuperOptions: "rw"},
+	}
+	if got := ParseMountinfo(text); !slices.Equal(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
 }

@@ -54,12 +54,11 @@ func newTestStdin(t *testing.T) (sw *stdinWriter, r *os.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw = &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	done := make(chan struct{})
-	go func() { sw.run(); close(done) }()
+	sw = newStdinWriter(w, nil)
+	go sw.run()
 	t.Cleanup(func() {
 		sw.close()
-		<-done
+		<-sw.exited
 		r.Close()
 	})
 	return sw, r

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gosupervisor/internal/execshim"
+	"gosupervisor/internal/procfs"
 	"gosupervisor/internal/testenv"
 )
 
@@ -31,10 +32,9 @@ func cgroup2Root(t *testing.T) (mount, own string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(mi), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if f := strings.Fields(pre); ok && len(f) > 4 && strings.HasPrefix(post, "cgroup2 ") {
-			mount = f[4]
+	for _, m := range procfs.ParseMountinfo(string(mi)) {
+		if m.Type == "cgroup2" {
+			mount = m.Point
 		}
 	}
 	cg, err := os.ReadFile("/proc/self/cgroup")
@@ -102,6 +102,9 @@ func spawnInto(r *realOS, leaf string, shim bool) (int, string, error) {
 // runs. The leaf is populated while the program runs and empty after.
 func TestRealCgroup2Placement(t *testing.T) {
 	leaf, rel := testLeaf(t)
+	mount, _ := cgroup2Root(t)
+	offered, _ := os.ReadFile(filepath.Join(mount, "cgroup.controllers"))
+	t.Logf("tested here: v2 placement and cgroup.events in %s; limits on v2 are not (its cgroup.controllers: %q)", mount, strings.TrimSpace(string(offered)))
 	want := "0::" + rel + "\npopulated 1\n"
 	r := newRealOS()
 	defer r.Close()

@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -103,6 +104,39 @@ var childModes = map[string]func(args []string) int{
 			return 1
 		}
 		return 0
+	},
+	// count: print 1, 2, 3, ... one line per write, as fast as a line
+	// every 200µs, until killed.
+	"count": func([]string) int {
+		for i := 1; ; i++ {
+			if _, err := fmt.Printf("%d\n", i); err != nil {
+				return 1
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	},
+	// listener: an event listener that accepts every event and notes
+	// each serial on stderr ("serial N pool_serial M").
+	"listener": func([]string) int {
+		in := bufio.NewReader(os.Stdin)
+		for {
+			os.Stdout.WriteString("READY\n")
+			line, err := in.ReadString('\n')
+			if err != nil {
+				return 0
+			}
+			hdr := map[string]string{}
+			for _, f := range strings.Fields(line) {
+				k, v, _ := strings.Cut(f, ":")
+				hdr[k] = v
+			}
+			n, _ := strconv.Atoi(hdr["len"])
+			if _, err := io.ReadFull(in, make([]byte, n)); err != nil {
+				return 0
+			}
+			fmt.Fprintf(os.Stderr, "serial %s pool_serial %s %s\n", hdr["serial"], hdr["poolserial"], hdr["eventname"])
+			os.Stdout.WriteString("RESULT 2\nOK")
+		}
 	},
 	// write-on-term N: on SIGTERM write a byte, then N more at once,
 	// then exit 0 (the reader is then likely to be waiting for a small

@@ -73,6 +73,10 @@ type Options struct {
 	// Service is the service manager supervisord runs under ($NOTIFY_SOCKET),
 	// nil when there is none.
 	Service ServiceManager
+	// Resume, when set, is a predecessor's state (a supervisord upgraded
+	// in place): the engine takes over its processes, pipes and events
+	// instead of starting afresh, and Config is ignored (see Resume).
+	Resume *Resume
 	// Children, when set, is told of every child spawned and reaped (the
 	// state file that lets a successor find the orphans of a crash).
 	Children ChildRecorder
@@ -103,6 +107,9 @@ type Exit int
 const (
 	ExitShutdown Exit = iota
 	ExitRestart
+	// ExitUpgrade: Freeze took the state for a handover; every process
+	// runs on, and its pipes are the handover's.
+	ExitUpgrade
 )
 
 // Engine supervises the processes of one configuration. Build it with New,
@@ -148,6 +155,21 @@ type Engine struct {
 	// it works again.
 	recordFailing bool
 	pub           publisher // snapshots for read-only calls (snapshot.go)
+	// endErr is what calls get once Run has returned (set before done
+	// is closed).
+	endErr error
+	// upgrading is set from BeginUpgrade to EndUpgrade or Freeze;
+	// resumed says New took over a predecessor's state (handover.go).
+	upgrading bool
+	resumed   bool
+	// helpers are children the loop spawned for the daemon itself (the
+	// upgrade's check), by pid: the reaper hands their status over.
+	helpers map[int]chan<- syscall.WaitStatus
+	// strays are children a resume found no record for, by pid: reaped
+	// and logged, never signalled.
+	strays  map[int]string
+	strayIO []*logrot.Source // their output pipes
+	strayWG sync.WaitGroup   // their pumps
 
 	// Resources (resources.go, sampler.go): where cgroups go (nil:
 	// none), the system's OOM kill count last seen, record ids, the
@@ -174,6 +196,9 @@ type Engine struct {
 // nocleanup), creates the groups with their AUTO log files and fcgi
 // sockets, and starts nothing.
 func New(o Options) (*Engine, error) {
+	if r := o.Resume; r != nil && r.State.Config >= 0 && r.State.Config < len(r.Configs) {
+		o.Config = r.Configs[r.State.Config]
+	}
 	if o.Config == nil {
 		return nil, errors.New("engine: no config")
 	}
@@ -199,6 +224,9 @@ func New(o Options) (*Engine, error) {
 		healthc:    make(chan health.Report),
 		probes:     map[int]*probe{},
 		svc:        serviceState{mood: protocol.SupervisorRunning},
+		endErr:     errStopped,
+		helpers:    map[int]chan<- syscall.WaitStatus{},
+		strays:     map[int]string{},
 		samples:    newSampler(),
 		monitor:    monitorState{kick: make(chan struct{}, 1)},
 	}
@@ -208,6 +236,14 @@ func New(o Options) (*Engine, error) {
 	e.mood.Store(int32(protocol.SupervisorRunning))
 	e.ev = newEventState(o.EventSerial)
 	e.mach = &machine{log: o.Log, spawn: e.spawn, kill: e.kill, changed: e.stateChanged, start: e.requestStart, members: e.survivors}
+	if o.Resume != nil {
+		if err := e.resume(o.Resume); err != nil {
+			e.closeGroups()
+			return nil, err
+		}
+		e.publish()
+		return e, nil
+	}
 	if !o.Config.Supervisord.NoCleanup {
 		cleanAutoLogs(o.Log, o.Config.Supervisord.ChildLogDir, e.identifier)
 	}
@@ -259,9 +295,14 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	e.setupCgroups()
 	e.readSystemOOMKills()
 	e.reap(e.clock.Now())
-	e.supervisorRunning(e.clock.Now())
+	if !e.resumed {
+		e.supervisorRunning(e.clock.Now())
+	}
 	stepped := false
 	for {
+		if e.finished { // a request ended the loop (Freeze)
+			break
+		}
 		now := e.clock.Now()
 		e.step(now)
 		if e.finished {
@@ -307,7 +348,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	stopTimer()
 	e.stopMonitor()
 	e.closeExtensions()
-	e.finishWaiters()
+	e.finishWaiters(e.endErr)
 	e.stopAllIO()
 	e.closeGroups()
 	e.syslog.Close()
@@ -372,6 +413,17 @@ func (e *Engine) reap(now time.Time) {
 		if pr := e.probes[pid]; pr != nil {
 			delete(e.probes, pid)
 			e.checkExited(pr, ws, now)
+			continue
+		}
+		if c := e.helpers[pid]; c != nil {
+			delete(e.helpers, pid)
+			c <- ws
+			continue
+		}
+		if name, ok := e.strays[pid]; ok {
+			delete(e.strays, pid)
+			_, how := decodeWaitStatus(ws)
+			e.log.Logf(protocol.LevelWarn, "unsupervised %s (pid %d) exited (%s)", name, pid, how)
 			continue
 		}
 		p := e.byPID[pid]
@@ -597,7 +649,7 @@ func (e *Engine) call(fn func(now time.Time)) error {
 	select {
 	case e.reqc <- func(now time.Time) { fn(now); e.publish(); close(finished) }:
 	case <-e.done:
-		return errStopped
+		return e.endErr
 	}
 	<-finished
 	return nil
@@ -642,6 +694,9 @@ func (e *Engine) Restart() error {
 	if cerr := e.call(func(time.Time) {
 		if e.moodNow() < protocol.SupervisorRunning {
 			err = fail(ErrShutdown, "")
+			return
+		}
+		if err = e.refuseDuringUpgrade(); err != nil {
 			return
 		}
 		e.restartCfg = next

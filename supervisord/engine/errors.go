@@ -41,6 +41,10 @@ var (
 	ErrReread = errors.New("cannot re-read the configuration")
 	// ErrShutdown: the engine is shutting down or has stopped.
 	ErrShutdown = errors.New("shutting down")
+	// ErrUpgrading: supervisord is being upgraded in place: the
+	// operation would change what is being handed over (a reread, a
+	// group added or removed), or a wait was cut short by the handover.
+	ErrUpgrading = errors.New("supervisord is being upgraded")
 	// ErrFailed: the operation was attempted and failed (a signal that
 	// could not be sent, a log that could not be cleared, a group whose
 	// socket could not be created, a process in the UNKNOWN state).
@@ -71,5 +75,9 @@ func (e *Error) Unwrap() error { return e.Kind }
 // fail builds an *Error of a kind.
 func fail(kind error, detail string) *Error { return &Error{Kind: kind, Detail: detail} }
 
-// errStopped is what callers get once Run has returned.
-var errStopped = fail(ErrShutdown, "")
+// errStopped is what callers get once Run has returned for a shutdown
+// or restart; errHandedOver once it has returned for a handover.
+var (
+	errStopped    = fail(ErrShutdown, "")
+	errHandedOver = fail(ErrUpgrading, "the daemon's state is being handed to the new binary")
+)

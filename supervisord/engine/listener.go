@@ -208,9 +208,12 @@ func (e *Engine) requeue(inst *listenerInstance) {
 // channels get capture mode (*_capture_maxbytes) and PROCESS_LOG events
 // (*_events_enabled). It runs on the loop when the instance spawns; the
 // returned functions run on the pump's goroutine.
-func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWriter, base func([]byte) []byte) (func([]byte) []byte, func()) {
+// A capture splitter given (a handover's, restored) is used instead of a
+// new one; the splitter in use is returned, nil when none.
+func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWriter, base func([]byte) []byte, capture *events.Capture) (func([]byte) []byte, func(), *events.Capture) {
 	if lp := e.poolOf(p); lp != nil && ch == protocol.Stdout && lp.current[p] != nil {
-		return e.listenerFilter(lp.current[p])
+		filter, atEOF := e.listenerFilter(lp.current[p])
+		return filter, atEOF, nil
 	}
 	lc := p.cfg.Log(ch)
 	logType, commType := events.ProcessLogStdout, events.ProcessCommunicationStdout
@@ -218,7 +221,7 @@ func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWrit
 		logType, commType = events.ProcessLogStderr, events.ProcessCommunicationStderr
 	}
 	if !lc.EventsEnabled && lc.CaptureMaxBytes <= 0 {
-		return base, nil
+		return base, nil, nil
 	}
 	q := e.ev.queue
 	name, group := p.name(), p.group.cfg.Name
@@ -238,9 +241,11 @@ func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWrit
 			out := plain(chunk)
 			emitLog(out)
 			return out
-		}, nil
+		}, nil, nil
 	}
-	capture := events.NewCapture(lc.CaptureMaxBytes)
+	if capture == nil {
+		capture = events.NewCapture(lc.CaptureMaxBytes)
+	}
 	strip := e.cfg.Supervisord.StripANSI
 	if strip {
 		capture.Strip = logrot.StripANSI
@@ -276,7 +281,7 @@ func (e *Engine) eventFilter(p *process, ch protocol.Channel, pid int, w logWrit
 			emitLog(d)
 		}
 	}
-	return filter, atEOF
+	return filter, atEOF, capture
 }
 
 // listenerFilter copies each chunk of a listener's stdout to the loop for

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"syscall"
 
+	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
 )
 
@@ -37,4 +39,31 @@ func logProc(l Logger, p *process, pid int, level protocol.Level, extra map[stri
 		fields[k] = v
 	}
 	fl.LogFields(level, fields, fmt.Sprintf(format, args...))
+}
+
+// exitFields are what a state line about an exit adds to its fields.
+type exitFields struct {
+	ws       syscall.WaitStatus
+	expected bool
+}
+
+// logState logs a state line about p (spawned, success, exited, ...)
+// with the move's fields for the JSON main log: from_state, to_state
+// and, for an exit, exit_status (-1 after a signal), signal and expected.
+// Through a logger without fields it is logf, and builds none.
+func (m *machine) logState(level protocol.Level, p *process, pid int, from, to protocol.ProcessState, exit *exitFields, format string, args ...any) {
+	if _, ok := m.log.(FieldLogger); !ok {
+		m.logf(level, format, args...)
+		return
+	}
+	extra := map[string]any{"from_state": from.String(), "to_state": to.String()}
+	if exit != nil {
+		code, _ := decodeWaitStatus(exit.ws)
+		extra["exit_status"] = code
+		if exit.ws.Signaled() {
+			extra["signal"] = config.SignalName(exit.ws.Signal())
+		}
+		extra["expected"] = exit.expected
+	}
+	logProc(m.log, p, pid, level, extra, format, args...)
 }

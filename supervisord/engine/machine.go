@@ -102,6 +102,7 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 		// A new start, not a retry: its pitfalls are warned afresh.
 		p.daemonized, p.killWarned = "", false
 	}
+	from := p.state
 	p.killing = false
 	p.forced = ""
 	p.spawnErr = ""
@@ -114,7 +115,7 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 	pid, at, err := m.spawn(p, now)
 	if err != nil {
 		p.spawnErr = err.Error()
-		m.logf(protocol.LevelInfo, "spawnerr: %s", p.spawnErr)
+		m.logState(protocol.LevelInfo, p, 0, protocol.StateStarting, protocol.StateBackoff, nil, "spawnerr: %s", p.spawnErr)
 		m.changeState(p, protocol.StateBackoff, now)
 		return
 	}
@@ -128,7 +129,7 @@ func (m *machine) spawnProcess(p *process, now time.Time) {
 		p.due.ready = at.Add(time.Duration(nc.ReadyTimeoutSecs) * time.Second)
 	}
 	p.pid = pid
-	m.logf(protocol.LevelInfo, "spawned: %s with pid %d", pyrepr.Str(p.name()), pid)
+	m.logState(protocol.LevelInfo, p, pid, from, protocol.StateStarting, nil, "spawned: %s with pid %d", pyrepr.Str(p.name()), pid)
 }
 
 // transition applies the time- and mood-driven rules, as the reference's
@@ -159,12 +160,13 @@ func (m *machine) transition(p *process, now time.Time, mood protocol.Supervisor
 		if reached(p.due.running, now) {
 			p.backoff = 0
 			m.changeState(p, protocol.StateRunning, now)
-			m.logf(protocol.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", p.name(), p.cfg.StartSecs)
+			m.logState(protocol.LevelInfo, p, p.pid, protocol.StateStarting, protocol.StateRunning, nil,
+				"success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", p.name(), p.cfg.StartSecs)
 		}
 	case protocol.StateBackoff:
 		if p.retriesExhausted() {
 			m.giveUp(p, now)
-			m.logf(protocol.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.name())
+			m.logState(protocol.LevelInfo, p, 0, protocol.StateBackoff, protocol.StateFatal, nil, "gave up: %s entered FATAL state, too many start retries too quickly", p.name())
 		}
 	case protocol.StateStopping:
 		if reached(p.due.kill, now) {
@@ -286,6 +288,7 @@ func (m *machine) finishUnknown(p *process, now time.Time) {
 // finish handles the reaped exit of p's current instance.
 func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 	code, how := decodeWaitStatus(ws)
+	from, pid := p.state, p.pid
 	p.stopped, p.exitWS = now, ws
 	// A program that reports readiness has started only once it said so.
 	tooQuickly := now.Sub(p.started) < time.Duration(p.cfg.StartSecs)*time.Second || p.cfg.Notify.Ready
@@ -301,14 +304,14 @@ func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 		if expected {
 			level = protocol.LevelInfo
 		}
-		m.logf(level, "stopped: %s (%s)", p.name(), how)
+		m.logState(level, p, pid, from, p.state, &exitFields{ws, expected}, "stopped: %s (%s)", p.name(), how)
 	case tooQuickly && p.state == protocol.StateStarting:
 		p.exitStatus = 0
 		p.spawnErr = "Exited too quickly (process log may have details)"
 		if why := p.failedStartReason(); why != "" {
 			p.spawnErr = why
 		}
-		m.logf(protocol.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
+		m.logState(protocol.LevelWarn, p, pid, from, protocol.StateBackoff, &exitFields{ws, false}, "exited: %s (%s; not expected)", p.name(), how)
 		m.checkDaemonized(p, expected)
 		m.changeState(p, protocol.StateBackoff, now)
 	default:
@@ -320,11 +323,11 @@ func (m *machine) finish(p *process, ws syscall.WaitStatus, now time.Time) {
 		}
 		if expected {
 			m.changeState(p, protocol.StateExited, now)
-			m.logf(protocol.LevelInfo, "exited: %s (%s; expected)", p.name(), how)
+			m.logState(protocol.LevelInfo, p, pid, from, protocol.StateExited, &exitFields{ws, true}, "exited: %s (%s; expected)", p.name(), how)
 		} else {
 			p.spawnErr = fmt.Sprintf("Bad exit code %d", code)
 			m.changeState(p, protocol.StateExited, now)
-			m.logf(protocol.LevelWarn, "exited: %s (%s; not expected)", p.name(), how)
+			m.logState(protocol.LevelWarn, p, pid, from, protocol.StateExited, &exitFields{ws, false}, "exited: %s (%s; not expected)", p.name(), how)
 		}
 	}
 	p.pid = 0

@@ -6,13 +6,17 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/sys/unix"
+
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
+	"gosupervisor/supervisord/events"
 )
 
 // drainGrace is how long output is still read after the process exited,
@@ -24,11 +28,18 @@ const drainGrace = time.Second
 type instanceIO struct {
 	stdin   *stdinWriter // nil when the child has no stdin pipe (fcgi)
 	outputs []outputPipe
+	// handing is set when a handover stops the pumps: the pipes live on
+	// in the successor, so their end-of-output work (capture flush, a
+	// listener's EOF) is not done here.
+	handing atomic.Bool
 }
 
 type outputPipe struct {
 	channel protocol.Channel
 	r       *logrot.Source
+	// capture is the channel's capture-mode splitter, nil when none;
+	// owned by the pump until it has returned.
+	capture *events.Capture
 }
 
 // abandon stops reading: pumps drain what is buffered until the deadline.
@@ -109,7 +120,7 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 		}
 		parentEnds, childEnds = append(parentEnds, w), append(childEnds, r)
 		files[0] = r
-		io.stdin = &stdinWriter{f: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		io.stdin = newStdinWriter(w, nil)
 	}
 	// Output pipes are logrot Sources: they stay out of the runtime
 	// poller while their pump pauses, so a chatty child costs no wake-up
@@ -120,7 +131,7 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 	}
 	childEnds = append(childEnds, w)
 	files[1] = w
-	io.outputs = append(io.outputs, outputPipe{protocol.Stdout, r})
+	io.outputs = append(io.outputs, outputPipe{channel: protocol.Stdout, r: r})
 	if p.cfg.RedirectStderr {
 		files[2] = w
 	} else {
@@ -130,26 +141,33 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 		}
 		childEnds = append(childEnds, w)
 		files[2] = w
-		io.outputs = append(io.outputs, outputPipe{protocol.Stderr, r})
+		io.outputs = append(io.outputs, outputPipe{channel: protocol.Stderr, r: r})
 	}
 	return io, files, nil
 }
 
-// startIO starts one pump per output pipe and the stdin writer.
+// startIO starts one pump per output pipe and the stdin writer. A
+// capture splitter already set on an output (a handover's) is kept.
 func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
-	for _, o := range io.outputs {
+	for i := range io.outputs {
+		o := &io.outputs[i]
 		w := p.logs[o.channel].w
-		filter, atEOF := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel))
+		filter, atEOF, capture := e.eventFilter(p, o.channel, pid, w, e.outputFilter(p, o.channel), o.capture)
+		o.capture = capture
 		coalesce := e.outputCoalesce(p, o.channel)
+		src := o.r
 		e.pumps.Add(1)
-		tail := e.outputTailer(p, o.channel, p.logs[o.channel].path)
+		tail := e.outputTailer(p, o.channel, w)
 		go func() {
 			defer e.pumps.Done()
-			_ = logrot.Pump(o.r, w, filter, logrot.WithCoalesce(coalesce))
+			_ = logrot.Pump(src, w, filter, logrot.WithCoalesce(coalesce), logrot.WithTrail(tail.trail))
+			if io.handing.Load() {
+				return // handed over: the instance runs on
+			}
 			if atEOF != nil {
 				atEOF()
 			}
-			tail()
+			tail.send()
 		}()
 	}
 	if io.stdin != nil {
@@ -216,8 +234,12 @@ func (e *Engine) stopAllIO() {
 		}
 	}
 	e.ev.queue.close() // a pump waiting for room would never see its deadline
+	for _, src := range e.strayIO {
+		src.Close()
+	}
 	e.stdinWG.Wait()
 	e.pumps.Wait()
+	e.strayWG.Wait()
 }
 
 // outputFilter is nil (the zero-copy path) unless output must be changed
@@ -268,15 +290,28 @@ func (e *errStdinFull) Error() string {
 // stdinWriter feeds a child's stdin from its own goroutine, so a child
 // that stops reading never blocks the engine loop.
 type stdinWriter struct {
-	f    *os.File
-	wake chan struct{}
-	done chan struct{}
+	f      *os.File // pollable: SetWriteDeadline interrupts a blocked Write
+	wake   chan struct{}
+	done   chan struct{}
+	exited chan struct{} // closed when run returns
 
-	mu      sync.Mutex
-	queue   [][]byte
-	pending int // bytes queued or being written, not yet taken by the pipe
-	broken  bool
-	closing bool
+	mu sync.Mutex
+	// queue holds what is not yet written; its head may be partly
+	// written (only its rest is kept).
+	queue     [][]byte
+	pending   int // bytes queued or being written, not yet taken by the pipe
+	broken    bool
+	closing   bool
+	detaching bool // a handover is taking the pipe: stop writing, keep the queue
+}
+
+func newStdinWriter(f *os.File, pending []byte) *stdinWriter {
+	s := &stdinWriter{f: f, wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
+	if len(pending) > 0 {
+		s.queue, s.pending = [][]byte{pending}, len(pending)
+		s.wake <- struct{}{}
+	}
+	return s
 }
 
 // send queues data; it fails once the pipe is closed or broken (EPIPE),
@@ -311,22 +346,31 @@ func (s *stdinWriter) close() {
 }
 
 func (s *stdinWriter) run() {
+	defer close(s.exited)
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-s.wake:
 		}
-		s.mu.Lock()
-		batch := s.queue
-		s.queue = nil
-		s.mu.Unlock()
-		for i, b := range batch {
-			_, err := s.f.Write(b)
-			batch[i] = nil // written: let it go before the rest is
+		for {
 			s.mu.Lock()
-			s.pending -= len(b)
-			if err != nil {
+			if len(s.queue) == 0 || s.detaching {
+				s.mu.Unlock()
+				break
+			}
+			b := s.queue[0]
+			s.mu.Unlock()
+			n, err := s.f.Write(b)
+			s.mu.Lock()
+			s.pending -= n
+			if n == len(b) {
+				s.queue[0] = nil // written: let it go before the rest is
+				s.queue = s.queue[1:]
+			} else {
+				s.queue[0] = b[n:]
+			}
+			if err != nil && !s.detaching {
 				s.broken = true
 			}
 			s.mu.Unlock()
@@ -335,4 +379,54 @@ func (s *stdinWriter) run() {
 			}
 		}
 	}
+}
+
+// dup returns a duplicate (close-on-exec) of the pipe's descriptor for
+// a handover, or -1 when the pipe is closed or broken already (there is
+// nothing to hand over).
+func (s *stdinWriter) dup() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || s.broken {
+		return -1, nil
+	}
+	fd := -1
+	rc, err := s.f.SyscallConn()
+	if err == nil {
+		cerr := rc.Control(func(raw uintptr) {
+			fd, err = unix.FcntlInt(raw, unix.F_DUPFD_CLOEXEC, 3)
+		})
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("stdin: dup: %w", err)
+	}
+	return fd, nil
+}
+
+// detach stops the writer for a handover without losing a byte: a
+// blocked write is cut short by a deadline and its rest stays queued.
+// It closes its descriptor (dup made the one handed over) and returns
+// everything not yet written.
+func (s *stdinWriter) detach() []byte {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.detaching = true
+	s.closing = true
+	close(s.done)
+	s.mu.Unlock()
+	_ = s.f.SetWriteDeadline(time.Unix(1, 0))
+	<-s.exited
+	s.mu.Lock()
+	var pending []byte
+	for _, b := range s.queue {
+		pending = append(pending, b...)
+	}
+	s.queue, s.pending = nil, 0
+	s.mu.Unlock()
+	s.f.Close()
+	return pending
 }

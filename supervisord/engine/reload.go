@@ -27,7 +27,11 @@ func (e *Engine) ReloadConfig() (added, changed, removed []string, err error) {
 	if err != nil {
 		return nil, nil, nil, fail(ErrReread, err.Error())
 	}
+	var refused error
 	if err := e.call(func(time.Time) {
+		if refused = e.refuseDuringUpgrade(); refused != nil {
+			return
+		}
 		active := &config.Config{Supervisord: e.cfg.Supervisord}
 		for _, g := range e.order {
 			active.Groups = append(active.Groups, g.cfg)
@@ -37,6 +41,9 @@ func (e *Engine) ReloadConfig() (added, changed, removed []string, err error) {
 		e.identifier = cfg.Supervisord.Identifier
 	}); err != nil {
 		return nil, nil, nil, err
+	}
+	if refused != nil {
+		return nil, nil, nil, refused
 	}
 	return added, changed, removed, nil
 }
@@ -51,6 +58,8 @@ func (e *Engine) AddProcessGroup(name string) error {
 	if cerr := e.call(func(now time.Time) {
 		idx := slices.IndexFunc(e.cfg.Groups, func(g *config.Group) bool { return g.Name == name })
 		switch {
+		case e.upgrading:
+			err = e.refuseDuringUpgrade()
 		case idx < 0:
 			err = fail(ErrNoSuchName, name)
 		case e.groups[name] != nil:
@@ -77,6 +86,8 @@ func (e *Engine) RemoveProcessGroup(name string) error {
 	if cerr := e.call(func(time.Time) {
 		g := e.groups[name]
 		switch {
+		case e.upgrading:
+			err = e.refuseDuringUpgrade()
 		case g == nil:
 			err = fail(ErrNoSuchName, name)
 		case len(g.unstopped()) > 0:

@@ -23,7 +23,7 @@ type waiter struct {
 	ctx   context.Context
 	poll  func(now time.Time) bool // true once it has delivered its result
 	next  func() (time.Time, bool)
-	abort func() // delivers ErrShutdown when the engine ends first
+	abort func(err error) // delivers err when the engine ends first
 }
 
 // Outcome is what a group or "all" operation did to one process: Err is
@@ -49,9 +49,10 @@ func (e *Engine) pollWaiters(now time.Time) {
 	e.waiters = kept
 }
 
-func (e *Engine) finishWaiters() {
+// finishWaiters answers every waiting request with err.
+func (e *Engine) finishWaiters(err error) {
 	for _, w := range e.waiters {
-		w.abort()
+		w.abort(err)
 	}
 	e.waiters = nil
 }
@@ -72,7 +73,7 @@ func await[T any](e *Engine, ctx context.Context, c <-chan T) (T, error) {
 			return v, nil
 		default:
 		}
-		return zero, errStopped
+		return zero, e.endErr
 	}
 }
 
@@ -102,7 +103,7 @@ func (e *Engine) single(ctx context.Context, name string, op func(p *process, no
 				return done
 			},
 			next:  pd.next,
-			abort: func() { reply <- errStopped },
+			abort: func(err error) { reply <- err },
 		})
 	}); err != nil {
 		return err
@@ -196,7 +197,7 @@ func (e *Engine) many(ctx context.Context, groupName string, all bool, pred func
 				}
 				return at, found
 			},
-			abort: func() { replyc <- reply{outcomes: outcomes, err: errStopped} },
+			abort: func(err error) { replyc <- reply{outcomes: outcomes, err: err} },
 		})
 	}); err != nil {
 		return nil, err

@@ -77,8 +77,8 @@ type ExitRecord struct {
 	// Reason says more than the status: oom-kill, possible oom-kill,
 	// rss-limit, or an end the engine forced; "" when nothing is known.
 	Reason ExitReason
-	// Stdout and Stderr are the last lines each channel's log held when
-	// its pipe was drained after the exit (none without a log file).
+	// Stdout and Stderr are the last lines the instance itself wrote to
+	// each channel's log (none without a log file).
 	Stdout, Stderr []string
 	// complete is set once the output of every channel is attached.
 	complete bool
@@ -359,32 +359,45 @@ func (e *Engine) releaseLeaf(p *process) {
 	}
 }
 
-// outputTailer returns what an output pump runs at its end: read the last
-// lines of the channel's log file and hand them to the loop for the
-// instance's crash record.
-func (e *Engine) outputTailer(p *process, ch protocol.Channel, path string) func() {
-	q := e.ev.queue
-	serial := p.serial
-	return func() {
-		var lines []string
-		if path != "" {
-			if b, err := logrot.ReadRange(path, -exitTailBytes, 0); err == nil {
-				lines = lastLines(b, exitTailLines)
-			}
-		}
-		q.push(pumpMsg{kind: msgOutputTail, tail: &outputTail{p: p, serial: serial, channel: ch, lines: lines}})
+// instanceTail reads the last lines one instance wrote to a channel's
+// log once its pipe is drained, for its crash record. Its pump notes
+// where its own writes landed (a logrot.Trail): an earlier instance's
+// lines, or the next one's (autorestart may spawn it before this pump
+// has drained its pipe), are not taken.
+type instanceTail struct {
+	q       *pumpQueue
+	p       *process
+	serial  uint64
+	channel protocol.Channel
+	w       *logrot.Writer // nil without a log file
+	trail   *logrot.Trail
+}
+
+// outputTailer prepares the tail of p's current instance on channel ch.
+func (e *Engine) outputTailer(p *process, ch protocol.Channel, w *logrot.Writer) *instanceTail {
+	return &instanceTail{q: e.ev.queue, p: p, serial: p.serial, channel: ch, w: w, trail: logrot.NewTrail(exitTailBytes)}
+}
+
+// send reads the instance's last lines and hands them to the loop; the
+// pump has returned.
+func (t *instanceTail) send() {
+	var lines []string
+	if t.w != nil {
+		lines = lastLines(t.trail.Read(t.w), exitTailLines, t.trail.Cut)
 	}
+	t.q.push(pumpMsg{kind: msgOutputTail, tail: &outputTail{p: t.p, serial: t.serial, channel: t.channel, lines: lines}})
 }
 
 // lastLines are the last n complete or partial lines of b, without line
-// feeds; a first line cut by the byte bound is dropped.
-func lastLines(b []byte, n int) []string {
+// feeds; when cut (b starts inside the output), its first line, maybe
+// partial, is dropped.
+func lastLines(b []byte, n int, cut bool) []string {
 	text := strings.TrimRight(string(b), "\n")
 	if text == "" {
 		return nil
 	}
 	lines := strings.Split(text, "\n")
-	if len(b) >= exitTailBytes && len(lines) > 1 {
+	if cut && len(lines) > 1 {
 		lines = lines[1:]
 	}
 	if len(lines) > n {

@@ -199,7 +199,7 @@ func (e *Engine) snapshot() (*infoSnapshot, error) {
 	}
 	select {
 	case <-e.done:
-		return nil, errStopped
+		return nil, e.endErr
 	default:
 	}
 	return e.pub.cur.Load(), nil

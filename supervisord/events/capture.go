@@ -53,6 +53,24 @@ type Capture struct {
 // (older bytes are dropped the way the reference's BoundIO drops them).
 func NewCapture(maxBytes int64) *Capture { return &Capture{maxBytes: maxBytes} }
 
+// CaptureSnapshot is a Capture's state between two chunks, for a daemon
+// upgraded in place.
+type CaptureSnapshot struct {
+	Capturing bool
+	Pending   []byte // a possible token prefix
+	Captured  []byte // the capture so far
+}
+
+// Snapshot copies the splitter's state.
+func (c *Capture) Snapshot() CaptureSnapshot {
+	return CaptureSnapshot{Capturing: c.capturing, Pending: bytes.Clone(c.pending), Captured: bytes.Clone(c.captured)}
+}
+
+// Restore puts the splitter in the state s describes.
+func (c *Capture) Restore(s CaptureSnapshot) {
+	c.capturing, c.pending, c.captured = s.Capturing, bytes.Clone(s.Pending), bytes.Clone(s.Captured)
+}
+
 // Feed splits a chunk. The returned pieces own their data (chunk may be
 // reused by the caller).
 func (c *Capture) Feed(chunk []byte) []Piece {

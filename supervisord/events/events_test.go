@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -38,6 +39,15 @@ func TestTypeHierarchy(t *testing.T) {
 		{ProcessHealthHealthy, Event, false},
 		{ProcessHealthHealthy, ProcessNotify, false},
 		{ProcessStateRunning, ProcessHealth, false},
+		// gosupervisor's own types are outside EVENT's tree.
+		{ProcessResourceOOM, ProcessResource, true},
+		{ProcessResourceRSSLimit, ProcessResource, true},
+		{ProcessResourceOOM, Event, false},
+		{ProcessResource, Event, false},
+		{ProcessExitRecord, ProcessExitRecord, true},
+		{ProcessExitRecord, Event, false},
+		{ProcessExitRecord, ProcessResource, false},
+		{ProcessStateExited, ProcessResource, false},
 	}
 	for _, tt := range tests {
 		if got := tt.typ.Is(tt.super); got != tt.want {
@@ -64,6 +74,10 @@ func TestParseType(t *testing.T) {
 		{"process_notify_watchdog", ProcessNotifyWatchdog, true, false},
 		{"PROCESS_HEALTH", ProcessHealth, true, true},
 		{"PROCESS_HEALTH_UNHEALTHY", ProcessHealthUnhealthy, true, false},
+		{"PROCESS_RESOURCE", ProcessResource, true, true},
+		{"process_resource_oom", ProcessResourceOOM, true, false},
+		{"PROCESS_RESOURCE_RSS_LIMIT", ProcessResourceRSSLimit, true, false},
+		{"PROCESS_EXIT_RECORD", ProcessExitRecord, true, false},
 		{"TICK_10", 0, false, false},
 		{"", 0, false, false},
 	}
@@ -147,6 +161,12 @@ func TestPayloads(t *testing.T) {
 		{"status cleared", NotifyStatusPayload("p", "g", 7, ""), "processname:p groupname:g pid:7\n"},
 		{"watchdog", NotifyWatchdogPayload("p", "g", 7, "timeout"), "processname:p groupname:g pid:7 reason:timeout"},
 		{"health", HealthPayload("p", "g", 7, 3, "HTTP 503"), "processname:p groupname:g pid:7 failures:3\nHTTP 503"},
+		{"resource", ResourcePayload("p", "g", 7, "rss:70123520 rss_limit:67108864"), "processname:p groupname:g pid:7 rss:70123520 rss_limit:67108864"},
+		{"exit record", ExitRecord{Process: "p", Group: "g", PID: 7, ExitStatus: -1, Signal: "SIGKILL", Uptime: 1.5,
+			Reason: "possible oom-kill", Stdout: []string{"a", "b c"}, Stderr: []string{"oops"}}.Payload(),
+			"processname:p groupname:g pid:7 expected:0 stopped:0 exitstatus:-1 signal:SIGKILL uptime:1.500 stdout_lines:2 stderr_lines:1\npossible oom-kill\na\nb c\noops"},
+		{"exit record, no output", ExitRecord{Process: "p", Group: "g", PID: 7, Expected: true, Stopped: true}.Payload(),
+			"processname:p groupname:g pid:7 expected:1 stopped:1 exitstatus:0 signal:none uptime:0.000 stdout_lines:0 stderr_lines:0\n"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -211,6 +231,47 @@ func TestSerial(t *testing.T) {
 	}
 }
 
+// TestPoolRestore: a pool restored from its entries and serial count, and
+// an event restored with its serial, go on numbering where they left off.
+func TestPoolRestore(t *testing.T) {
+	var global Serial
+	p := NewPool("p", []Type{Event}, 3)
+	for i := range 5 {
+		p.Accept(New(RemoteCommunication, fmt.Sprint(i)), &global)
+	}
+	var restoredGlobal Serial
+	restoredGlobal.Restore(global.Peek())
+	q := NewPool("p", []Type{Event}, 3)
+	var entries []Entry
+	for _, e := range p.Entries() {
+		entries = append(entries, Entry{Event: Restored(e.Event.Type, e.Event.Payload, e.Event.Serial()), PoolSerial: e.PoolSerial})
+	}
+	q.Restore(entries, p.NextSerial())
+	p.Accept(New(RemoteCommunication, "next"), &global)
+	q.Accept(New(RemoteCommunication, "next"), &restoredGlobal)
+	for {
+		a, aok := p.Pop()
+		b, bok := q.Pop()
+		if aok != bok {
+			t.Fatalf("pools differ in length")
+		}
+		if !aok {
+			break
+		}
+		if a.Event.Serial() != b.Event.Serial() || a.PoolSerial != b.PoolSerial || a.Event.Payload != b.Event.Payload {
+			t.Errorf("entry %+v/%d, restored %+v/%d", a.Event, a.Event.Serial(), b.Event, b.Event.Serial())
+		}
+	}
+	if got := Restored(RemoteCommunication, "", -1).Serial(); got != -1 {
+		t.Errorf("restored without serial: %d", got)
+	}
+	small := NewPool("s", []Type{Event}, 1)
+	small.Restore(entries, 9)
+	if e, _ := small.Peek(); small.Len() != 1 || e.PoolSerial != entries[len(entries)-1].PoolSerial {
+		t.Errorf("a smaller buffer keeps %d entries (head %+v), want the newest one", small.Len(), e)
+	}
+}
+
 func TestPoolSubscribes(t *testing.T) {
 	p := NewPool("x", []Type{ProcessState, Tick60, RemoteCommunication}, 10)
 	tests := []struct {
@@ -229,9 +290,11 @@ func TestPoolSubscribes(t *testing.T) {
 			t.Errorf("Subscribes(%v) = %v", tt.typ, got)
 		}
 	}
-	// EVENT is everything Supervisor has, not gosupervisor's own types.
+	// EVENT is everything Supervisor has, not gosupervisor's own types;
+	// a listener that names them (or their root) gets them.
 	all := NewPool("all", []Type{Event}, 10)
 	health := NewPool("health", []Type{ProcessHealth, ProcessNotifyReady}, 10)
+	own := NewPool("own", []Type{ProcessResource, ProcessExitRecord}, 10)
 	for _, tt := range []struct {
 		p    *Pool
 		typ  Type
@@ -245,9 +308,17 @@ func TestPoolSubscribes(t *testing.T) {
 		{health, ProcessNotifyReady, true},
 		{health, ProcessNotifyStatus, false},
 		{health, ProcessStateRunning, false},
+		{health, ProcessResourceOOM, false},
+		{all, ProcessResourceOOM, false},
+		{all, ProcessResourceRSSLimit, false},
+		{all, ProcessExitRecord, false},
+		{own, ProcessResourceOOM, true},
+		{own, ProcessResourceRSSLimit, true},
+		{own, ProcessExitRecord, true},
+		{own, ProcessHealthHealthy, false},
 	} {
 		if got := tt.p.Subscribes(tt.typ); got != tt.want {
-			t.Errorf("Subscribes(%v) = %v", tt.typ, got)
+			t.Errorf("Subscribes(%v) = %v (pool %p)", tt.typ, got, tt.p)
 		}
 	}
 }
@@ -363,25 +434,36 @@ func TestListenerProtocol(t *testing.T) {
 			[]Step{st(ListenerAcknowledged, ListenerReady), {Kind: StepRefused, Body: []byte("OKK")}, st(ListenerBusy, ListenerAcknowledged), requeue}, ListenerAcknowledged},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := NewListener()
-			var got []Step
-			for i, f := range tt.feeds {
-				if i == tt.busyAfter {
-					if l.State() != ListenerReady {
-						t.Fatalf("dispatch while %v", l.State())
+		// Handed over: a parser restored from a snapshot after every feed
+		// (a daemon upgraded in place between two reads) goes on alike.
+		for _, handover := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/handover=%v", tt.name, handover), func(t *testing.T) {
+				l := NewListener()
+				var got []Step
+				for i, f := range tt.feeds {
+					if i == tt.busyAfter {
+						if l.State() != ListenerReady {
+							t.Fatalf("dispatch while %v", l.State())
+						}
+						l.Dispatched()
 					}
-					l.Dispatched()
+					got = append(got, l.Feed([]byte(f))...)
+					if handover {
+						snap := l.Snapshot()
+						l = RestoreListener(snap)
+						if !reflect.DeepEqual(l.Snapshot(), snap) {
+							t.Fatalf("restored %+v, snapshot %+v", l.Snapshot(), snap)
+						}
+					}
 				}
-				got = append(got, l.Feed([]byte(f))...)
-			}
-			if !reflect.DeepEqual(normalise(got), normalise(tt.want)) {
-				t.Errorf("steps:\n got %+v\nwant %+v", got, tt.want)
-			}
-			if l.State() != tt.wantState {
-				t.Errorf("state = %v, want %v", l.State(), tt.wantState)
-			}
-		})
+				if !reflect.DeepEqual(normalise(got), normalise(tt.want)) {
+					t.Errorf("steps:\n got %+v\nwant %+v", got, tt.want)
+				}
+				if l.State() != tt.wantState {
+					t.Errorf("state = %v, want %v", l.State(), tt.wantState)
+				}
+			})
+		}
 	}
 }
 
@@ -486,21 +568,29 @@ func TestCapture(t *testing.T) {
 			[]Piece{capt("abcd"), capt("ef"), comm("cdef")}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := NewCapture(tt.max)
-			var got []Piece
-			for _, ch := range tt.chunks {
-				buf := []byte(ch)
-				got = append(got, c.Feed(buf)...)
-				for i := range buf {
-					buf[i] = '#' // the caller reuses its chunk
+		// Handed over: a splitter restored after every chunk goes on alike.
+		for _, handover := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/handover=%v", tt.name, handover), func(t *testing.T) {
+				c := NewCapture(tt.max)
+				var got []Piece
+				for _, ch := range tt.chunks {
+					buf := []byte(ch)
+					got = append(got, c.Feed(buf)...)
+					for i := range buf {
+						buf[i] = '#' // the caller reuses its chunk
+					}
+					if handover {
+						snap := c.Snapshot()
+						c = NewCapture(tt.max)
+						c.Restore(snap)
+					}
 				}
-			}
-			got = append(got, c.Flush()...)
-			if !reflect.DeepEqual(pieceStrings(got), pieceStrings(tt.want)) {
-				t.Errorf("pieces:\n got %v\nwant %v", pieceStrings(got), pieceStrings(tt.want))
-			}
-		})
+				got = append(got, c.Flush()...)
+				if !reflect.DeepEqual(pieceStrings(got), pieceStrings(tt.want)) {
+					t.Errorf("pieces:\n got %v\nwant %v", pieceStrings(got), pieceStrings(tt.want))
+				}
+			})
+		}
 	}
 }
 

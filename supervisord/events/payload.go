@@ -126,3 +126,44 @@ func NotifyWatchdogPayload(process, group string, pid int, reason string) string
 func HealthPayload(process, group string, pid, failures int, reason string) string {
 	return fmt.Sprintf("processname:%s groupname:%s pid:%d failures:%d\n%s", process, group, pid, failures, reason)
 }
+
+// ResourcePayload is PROCESS_RESOURCE_OOM's and
+// PROCESS_RESOURCE_RSS_LIMIT's payload: the process's tokens, then the
+// event's own ("memory_max:268435456", "rss:70123520 rss_limit:67108864").
+func ResourcePayload(process, group string, pid int, detail string) string {
+	return fmt.Sprintf("processname:%s groupname:%s pid:%d %s", process, group, pid, detail)
+}
+
+// ExitRecord is one exit as PROCESS_EXIT_RECORD tells it.
+type ExitRecord struct {
+	Process, Group string
+	PID            int
+	Expected       bool
+	Stopped        bool // a stop ended it
+	ExitStatus     int  // -1 after a signal
+	Signal         string
+	Uptime         float64 // seconds
+	Reason         string  // may hold spaces
+	Stdout, Stderr []string
+}
+
+// Payload is PROCESS_EXIT_RECORD's payload: a token line (signal:none
+// after a normal exit; the line counts say how many lines of each
+// channel follow), the reason on a line of its own (empty when none),
+// then the last lines of stdout and of stderr.
+func (r ExitRecord) Payload() string {
+	var b strings.Builder
+	signal := r.Signal
+	if signal == "" {
+		signal = "none"
+	}
+	fmt.Fprintf(&b, "processname:%s groupname:%s pid:%d expected:%d stopped:%d exitstatus:%d signal:%s uptime:%.3f stdout_lines:%d stderr_lines:%d\n%s",
+		r.Process, r.Group, r.PID, boolInt(r.Expected), boolInt(r.Stopped), r.ExitStatus, signal, r.Uptime, len(r.Stdout), len(r.Stderr), r.Reason)
+	for _, l := range r.Stdout {
+		b.WriteString("\n" + l)
+	}
+	for _, l := range r.Stderr {
+		b.WriteString("\n" + l)
+	}
+	return b.String()
+}

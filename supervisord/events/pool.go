@@ -18,6 +18,13 @@ func (s *Serial) Next() int64 {
 	return v
 }
 
+// Peek is the serial the next call to Next returns.
+func (s *Serial) Peek() int64 { return s.next }
+
+// Restore makes next the serial the next call to Next returns: a daemon
+// upgraded in place continues its predecessor's count.
+func (s *Serial) Restore(next int64) { s.next = next }
+
 // Emitted is one event as it travels through pools. Its global serial is
 // assigned by the first pool that accepts it; an event no pool subscribes
 // to consumes no serial.
@@ -30,6 +37,12 @@ type Emitted struct {
 
 // New is an event of type t (never an abstract type) with its payload.
 func New(t Type, payload string) *Emitted { return &Emitted{Type: t, Payload: payload} }
+
+// Restored is an event handed over by a daemon upgraded in place, with
+// the global serial it was given there (-1: none).
+func Restored(t Type, payload string, serial int64) *Emitted {
+	return &Emitted{Type: t, Payload: payload, serial: serial, hasSer: serial >= 0}
+}
 
 // Serial is the global serial, -1 when no pool has accepted the event.
 func (e *Emitted) Serial() int64 {
@@ -103,6 +116,20 @@ func (p *Pool) makeRoom() (Entry, bool) {
 	p.buf[0] = Entry{}
 	p.buf = p.buf[1:]
 	return dropped, true
+}
+
+// Entries is a copy of the buffer, oldest first.
+func (p *Pool) Entries() []Entry { return append([]Entry(nil), p.buf...) }
+
+// NextSerial is the pool serial the next accepted event gets.
+func (p *Pool) NextSerial() int64 { return p.serial.Peek() }
+
+// Restore replaces the buffer with entries (oldest first; beyond the
+// buffer size the oldest are dropped) and the pool serial count with
+// next: the state a daemon upgraded in place handed over.
+func (p *Pool) Restore(entries []Entry, next int64) {
+	p.buf = append([]Entry(nil), entries[max(0, len(entries)-p.max):]...)
+	p.serial.Restore(next)
 }
 
 // Peek is the oldest buffered event.

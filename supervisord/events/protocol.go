@@ -97,6 +97,27 @@ func NewListener() *Listener {
 	return &Listener{state: ListenerAcknowledged, resultLen: -1}
 }
 
+// ListenerSnapshot is a Listener's whole parsing state, for a daemon
+// upgraded in place: the listener's output keeps flowing into the new
+// binary, which goes on parsing where the old one stopped.
+type ListenerSnapshot struct {
+	State     ListenerState
+	Buf       []byte // output not yet decided on
+	Result    []byte // the result's first bytes
+	ResultLen int    // -1 until the result line has been read
+	Got       int    // result bytes read so far
+}
+
+// Snapshot copies the parsing state.
+func (l *Listener) Snapshot() ListenerSnapshot {
+	return ListenerSnapshot{State: l.state, Buf: bytes.Clone(l.buf), Result: bytes.Clone(l.result), ResultLen: l.resultLen, Got: l.got}
+}
+
+// RestoreListener is a parser in the state s describes.
+func RestoreListener(s ListenerSnapshot) *Listener {
+	return &Listener{state: s.State, buf: bytes.Clone(s.Buf), result: bytes.Clone(s.Result), resultLen: s.ResultLen, got: s.Got}
+}
+
 // State is the current protocol state.
 func (l *Listener) State() ListenerState { return l.state }
 

@@ -55,6 +55,14 @@ const (
 	ProcessHealth
 	ProcessHealthHealthy
 	ProcessHealthUnhealthy
+	// gosupervisor's own types of issue 16 (resources and crash
+	// records). Their roots are not EVENT: they reach only listeners
+	// that name them (or their root), never a stock listener subscribed
+	// to EVENT, which could not parse their payloads.
+	ProcessResource
+	ProcessResourceOOM
+	ProcessResourceRSSLimit
+	ProcessExitRecord
 	numTypes
 )
 
@@ -99,6 +107,10 @@ var typeInfo = [numTypes]struct {
 	ProcessHealth:                 {"PROCESS_HEALTH", ProcessHealth, true},
 	ProcessHealthHealthy:          {"PROCESS_HEALTH_HEALTHY", ProcessHealth, false},
 	ProcessHealthUnhealthy:        {"PROCESS_HEALTH_UNHEALTHY", ProcessHealth, false},
+	ProcessResource:               {"PROCESS_RESOURCE", ProcessResource, true},
+	ProcessResourceOOM:            {"PROCESS_RESOURCE_OOM", ProcessResource, false},
+	ProcessResourceRSSLimit:       {"PROCESS_RESOURCE_RSS_LIMIT", ProcessResource, false},
+	ProcessExitRecord:             {"PROCESS_EXIT_RECORD", ProcessExitRecord, false},
 }
 
 // String is the wire name (eventname: in the envelope).

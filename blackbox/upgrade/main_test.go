@@ -1,0 +1,321 @@
+package upgrade
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kolo/xmlrpc"
+
+	"gosupervisor/internal/testenv"
+)
+
+// helperEnv names the fake child's mode: the test binary doubles as the
+// chatty program and the event listener. No helper asks to die with its
+// parent (PR_SET_PDEATHSIG): that fires when the thread that forked it
+// ends, which an exec of the daemon does; tests kill them by pid.
+const helperEnv = "GOSUP_UPGRADE_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode))
+	}
+	testenv.Main(m)
+}
+
+// runHelper is a supervised child. Modes:
+//
+//	chatty    write "chatty NNNNNNNN\n" lines, numbered from 1, ten every
+//	          millisecond, forever
+//	listener  an event listener: append each event's header line to
+//	          events.log in the working directory, and acknowledge it
+func runHelper(mode string) int {
+	switch mode {
+	case "chatty":
+		w := bufio.NewWriter(os.Stdout)
+		for n := 1; ; {
+			for range 10 {
+				fmt.Fprintf(w, "chatty %08d\n", n)
+				n++
+			}
+			if w.Flush() != nil {
+				return 3
+			}
+			time.Sleep(time.Millisecond)
+		}
+	case "listener":
+		f, err := os.OpenFile("events.log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return 3
+		}
+		in := bufio.NewReader(os.Stdin)
+		for {
+			os.Stdout.WriteString("READY\n")
+			header, err := in.ReadString('\n')
+			if err != nil {
+				return 0
+			}
+			m := regexp.MustCompile(`len:(\d+)`).FindStringSubmatch(header)
+			if m == nil {
+				return 4
+			}
+			n, _ := strconv.Atoi(m[1])
+			body := make([]byte, n)
+			if _, err := io.ReadFull(in, body); err != nil {
+				return 0
+			}
+			f.WriteString(header)
+			os.Stdout.WriteString("RESULT 2\nOK")
+		}
+	}
+	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
+	return 2
+}
+
+// builds are two builds of supervisord with different labels (and one
+// that refuses this source's state version), built once.
+type builds struct{ a, b, old, ctl string }
+
+var (
+	buildOnce sync.Once
+	built     builds
+	buildErr  error
+)
+
+func binaries(t *testing.T) builds {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := testenv.BuildDir("gosupervisor-upgrade")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		for _, b := range []struct {
+			out, flags string
+		}{
+			{"supervisord-a", "-X main.label=build-a"},
+			{"supervisord-b", "-X main.label=build-b"},
+			{"supervisord-old", "-X main.label=build-old -X main.stateVersions=99"},
+		} {
+			cmd := exec.Command("go", "build", "-ldflags", b.flags, "-o", filepath.Join(dir, b.out), "./cmd/supervisord")
+			cmd.Dir = testenv.RepoRoot()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+				return
+			}
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "supervisorctl"), "./cmd/supervisorctl")
+		cmd.Dir = testenv.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		built = builds{filepath.Join(dir, "supervisord-a"), filepath.Join(dir, "supervisord-b"), filepath.Join(dir, "supervisord-old"), filepath.Join(dir, "supervisorctl")}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return built
+}
+
+// daemon is a supervisord under test in its own directory.
+type daemon struct {
+	dir, conf, sock string
+	d               *testenv.Daemon
+	transports      []*http.Transport // of the clients, see closeIdle
+}
+
+const baseConfig = `[unix_http_server]
+file={{here}}/sock
+
+[supervisord]
+logfile={{here}}/main.log
+pidfile={{here}}/supervisord.pid
+childlogdir={{here}}
+loglevel=info
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{{here}}/sock
+`
+
+// start writes the config (baseConfig and programs, {{here}} and
+// {{self}} expanded) and starts bin with args in the foreground unless
+// args say otherwise.
+func start(t *testing.T, bin, programs string, args ...string) *daemon {
+	t.Helper()
+	if len(args) == 0 {
+		args = []string{"-n"}
+	}
+	return startWith(t, bin, programs, args...)
+}
+
+// startWith runs bin with args and "-c <config>" (bin may be a wrapper
+// whose args end with supervisord's binary and options).
+func startWith(t *testing.T, bin, programs string, args ...string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	self, _ := os.Executable()
+	text := strings.NewReplacer("{{here}}", dir, "{{self}}", self).Replace(baseConfig + programs)
+	conf := filepath.Join(dir, "supervisord.conf")
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{dir: dir, conf: conf, sock: filepath.Join(dir, "sock")}
+	d.d = testenv.Start(t, dir, bin, append(args, "-c", conf)...)
+	t.Cleanup(func() { killChildren(dir) })
+	testenv.WaitUnixHTTP(t, d.sock, 20*time.Second)
+	return d
+}
+
+// killChildren kills by pid every process whose working directory is
+// dir (the daemon's children inherit it).
+func killChildren(dir string) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd == dir {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func (d *daemon) client(t *testing.T) *xmlrpc.Client {
+	t.Helper()
+	tr := testenv.UnixClient(d.sock).Transport
+	c, err := xmlrpc.NewClient("http://localhost/RPC2", tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if ht, ok := tr.(*http.Transport); ok {
+		d.transports = append(d.transports, ht)
+	}
+	return c
+}
+
+// settledFDs closes the clients' idle connections and returns the
+// daemon's descriptors once their count stops falling.
+func (d *daemon) settledFDs(t *testing.T, pid int) []string {
+	t.Helper()
+	for _, tr := range d.transports {
+		tr.CloseIdleConnections()
+	}
+	fds := fdList(t, pid)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		now := fdList(t, pid)
+		if len(now) == len(fds) {
+			return now
+		}
+		fds = now
+	}
+	return fds
+}
+
+// pids maps each process's name to its pid (0: not running).
+func pids(t *testing.T, c *xmlrpc.Client) map[string]int {
+	t.Helper()
+	var infos []map[string]any
+	if err := c.Call("supervisor.getAllProcessInfo", nil, &infos); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, in := range infos {
+		out[in["group"].(string)+":"+in["name"].(string)] = int(in["pid"].(int64))
+	}
+	return out
+}
+
+func upgradeInfo(t *testing.T, c *xmlrpc.Client) map[string]any {
+	t.Helper()
+	var info map[string]any
+	if err := c.Call("gosupervisor.getUpgradeInfo", nil, &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// upgrade upgrades to bin and waits until the new build answers.
+func (d *daemon) upgrade(t *testing.T, c *xmlrpc.Client, bin string, label string) {
+	t.Helper()
+	before := upgradeInfo(t, c)["serial"].(int64)
+	var res map[string]any
+	if err := c.Call("gosupervisor.upgrade", bin, &res); err != nil {
+		t.Fatalf("upgrade to %s: %v", bin, err)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		info := map[string]any{}
+		if err := c.Call("gosupervisor.getUpgradeInfo", nil, &info); err != nil {
+			return err
+		}
+		if info["serial"].(int64) != before+1 || !strings.Contains(fmt.Sprint(info["build"]), label) {
+			return fmt.Errorf("upgrade info %v", info)
+		}
+		if e, _ := info["last_error"].(string); e != "" {
+			t.Fatalf("upgrade failed: %s", e)
+		}
+		return nil
+	})
+}
+
+// fdList lists the descriptors pid has open and what they are.
+func fdList(t *testing.T, pid int) []string {
+	t.Helper()
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name()))
+		out = append(out, e.Name()+"="+target)
+	}
+	return out
+}
+
+// tailStream follows /logtail/<name> until ctx ends, reconnecting each
+// time a stream ends; it reports every error but a stream's end.
+func tailStream(ctx context.Context, sock, name string, errs func(error), streams *int) {
+	hc := testenv.UnixClient(sock)
+	hc.Timeout = 0
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://localhost/logtail/"+name, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			if ctx.Err() == nil {
+				errs(fmt.Errorf("tail: %w", err))
+			}
+			return
+		}
+		*streams++
+		buf := make([]byte, 32<<10)
+		for {
+			if _, err := resp.Body.Read(buf); err != nil {
+				if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+					errs(fmt.Errorf("tail stream: %w", err))
+				}
+				break
+			}
+		}
+		resp.Body.Close()
+	}
+}
