@@ -6,10 +6,12 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"gosupervisor/internal/testenv"
 )
 
 func TestPyGlob(t *testing.T) {
-	dir := writeConf(t, map[string]string{
+	dir := testenv.WriteTree(t, map[string]string{
 		"a.conf": "", "b.conf": "", ".hidden.conf": "", "a.conf.bak": "", "x[1].conf": "",
 		"]odd.conf": "", "sub/c.conf": "", "sub/.d.conf": "",
 	})

@@ -17,16 +17,7 @@ import (
 // main one) into a temporary directory and inspects the main file.
 func inspectText(t *testing.T, files map[string]string) (*Config, *Layout, error, string) {
 	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(strings.ReplaceAll(text, "{dir}", dir)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testenv.WriteTree(t, files)
 	main := filepath.Join(dir, "supervisord.conf")
 	cfg, lay, err := Inspect(main, Options{Env: []string{"HOME=" + dir, "TMPDIR=" + dir}, Hostname: "h", Cwd: dir})
 	return cfg, lay, err, dir

@@ -8,23 +8,8 @@ import (
 	"testing"
 
 	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/testenv"
 )
-
-// writeConf writes files (name → content) into a temp dir and returns it.
-func writeConf(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func testOptions(t *testing.T) Options {
 	return Options{
@@ -36,7 +21,7 @@ func testOptions(t *testing.T) Options {
 
 func mustLoad(t *testing.T, content string) *Config {
 	t.Helper()
-	dir := writeConf(t, map[string]string{"s.conf": content})
+	dir := testenv.WriteTree(t, map[string]string{"s.conf": content})
 	cfg, err := Load(filepath.Join(dir, "s.conf"), testOptions(t))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -159,7 +144,7 @@ environment=OWN=own
 }
 
 func TestIncludeAndMessages(t *testing.T) {
-	dir := writeConf(t, map[string]string{
+	dir := testenv.WriteTree(t, map[string]string{
 		"main.conf":         "[supervisord]\n[include]\nfiles=conf.d/*.conf missing/*.conf\n",
 		"conf.d/a.conf":     "[program:a]\ncommand=%(here)s/a\n",
 		"conf.d/.h.conf":    "[program:hidden]\ncommand=/bin/h\n",
@@ -195,7 +180,7 @@ func TestErrorsNameSectionAndFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeConf(t, map[string]string{"c.conf": tt.body})
+			dir := testenv.WriteTree(t, map[string]string{"c.conf": tt.body})
 			path := filepath.Join(dir, "c.conf")
 			_, err := Load(path, testOptions(t))
 			want := strings.ReplaceAll(tt.want, "%s", path)
@@ -207,7 +192,7 @@ func TestErrorsNameSectionAndFile(t *testing.T) {
 }
 
 func TestOverrides(t *testing.T) {
-	dir := writeConf(t, map[string]string{"s.conf": "[supervisord]\nloglevel=info\nlogfile=%(here)s/a.log\n"})
+	dir := testenv.WriteTree(t, map[string]string{"s.conf": "[supervisord]\nloglevel=info\nlogfile=%(here)s/a.log\n"})
 	opts := testOptions(t)
 	opts.Overrides = map[string]string{"loglevel": "debug", "nodaemon": "true", "logfile": "rel.log", "identifier": "100%"}
 	cfg, err := Load(filepath.Join(dir, "s.conf"), opts)
@@ -225,7 +210,7 @@ func TestOverrides(t *testing.T) {
 }
 
 func TestLoadCtl(t *testing.T) {
-	dir := writeConf(t, map[string]string{
+	dir := testenv.WriteTree(t, map[string]string{
 		"ctl.conf":  "[supervisorctl]\nserverurl=unix://%(here)s/../x/s.sock\nprompt=p\nhistory_file=~/.h\n",
 		"none.conf": "[supervisord]\n",
 	})
@@ -245,7 +230,7 @@ func TestLoadCtl(t *testing.T) {
 
 func TestFind(t *testing.T) {
 	root := t.TempDir()
-	cwd := writeConf(t, map[string]string{"etc/supervisord.conf": "[supervisord]\n"})
+	cwd := testenv.WriteTree(t, map[string]string{"etc/supervisord.conf": "[supervisord]\n"})
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"gosupervisor/internal/testenv"
 )
 
 // TestReplay: a replay parses what the Load read, not what the files hold
 // now, and gives the same configuration.
 func TestReplay(t *testing.T) {
-	dir := writeConf(t, map[string]string{
+	dir := testenv.WriteTree(t, map[string]string{
 		"s.conf": "[supervisord]\nlogfile=%(here)s/main.log\nenvironment=A=\"%(ENV_FOO)s\"\n" +
 			"[include]\nfiles=conf.d/*.conf missing/*.conf\n",
 		"conf.d/a.conf": "[program:a]\ncommand=/bin/a %(host_node_name)s\n",

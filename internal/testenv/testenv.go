@@ -286,3 +286,25 @@ func KillHelpers(dir string) {
 		}
 	}
 }
+
+// WriteTree writes files (name relative to a new temporary directory →
+// text, where "{dir}" stands for that directory) and returns the
+// directory. Names ending in .sh are executable.
+func WriteTree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(name, ".sh") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(text, "{dir}", dir)), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -16,27 +16,6 @@ import (
 	"gosupervisor/internal/testenv"
 )
 
-// writeFiles writes files (name → text, "{dir}" standing for the
-// directory) under a new temporary directory and returns it.
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		mode := os.FileMode(0o644)
-		if strings.HasSuffix(name, ".sh") {
-			mode = 0o755
-		}
-		if err := os.WriteFile(path, []byte(strings.ReplaceAll(text, "{dir}", dir)), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // head is a [supervisord] section whose files are in the test's
 // directory.
 const head = `[supervisord]
@@ -298,7 +277,7 @@ numprocs=2
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeFiles(t, tt.files)
+			dir := testenv.WriteTree(t, tt.files)
 			r := Check(filepath.Join(dir, "supervisord.conf"), config.Options{})
 			var b bytes.Buffer
 			if err := r.WriteText(&b, false); err != nil {
