@@ -66,6 +66,14 @@ func (e *Engine) BeginUpgrade() (*Handover, error) {
 		case e.inCgroup() != "":
 			// Not handed over yet: the leaf, its OOM baseline.
 			err = fail(ErrFailed, e.inCgroup()+" runs in a cgroup of its own (cgroup_* keys), whose state cannot be handed over yet")
+		case e.opts.Service != nil:
+			// The new binary would not know NOTIFY_SOCKET (taken out of
+			// the environment at start): its watchdog would go silent.
+			err = fail(ErrFailed, "supervisord runs under a service manager (NOTIFY_SOCKET), whose address cannot be handed over yet")
+		case e.notifying() != "":
+			// Not handed over yet: the notification sockets, the health
+			// checks and their deadlines.
+			err = fail(ErrFailed, e.notifying()+" uses sd_notify or a health check (notify, watchdog_secs, healthcheck_* keys), whose state cannot be handed over yet")
 		default:
 			e.upgrading = true
 			h = e.export(now, handover.Monotonic(), nil)
@@ -74,6 +82,19 @@ func (e *Engine) BeginUpgrade() (*Handover, error) {
 		return nil, cerr
 	}
 	return h, err
+}
+
+// notifying names a process with a notification socket or a health
+// check, "" if none. Loop goroutine only.
+func (e *Engine) notifying() string {
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			if p.ntf.sock != nil || p.checking() || p.cfg.Notify.Ready || p.cfg.Notify.WatchdogSecs > 0 {
+				return p.namespec()
+			}
+		}
+	}
+	return ""
 }
 
 // inCgroup names a process that has a cgroup leaf, "" if none. Loop

@@ -53,6 +53,13 @@ type probe struct {
 // checking reports whether p's config has a health check.
 func (p *process) checking() bool { return p.cfg.Health.Kind != config.HealthNone }
 
+// healthy reports whether p's health check passes now: the condition
+// depends_on's "healthy" waits for. A program without a check is never
+// healthy (config refuses such an edge).
+func (p *process) healthy() bool {
+	return p.checking() && p.hc.status.State == health.Healthy
+}
+
 // startChecks arms the first check of an instance that entered RUNNING.
 func (p *process) startChecks(now time.Time) {
 	if p.checking() && p.forced == "" {

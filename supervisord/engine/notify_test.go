@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -583,4 +584,76 @@ func TestServiceManager(t *testing.T) {
 			t.Fatalf("at shutdown sent %q", got)
 		}
 	})
+}
+
+// TestDependsOnHealthy: a dependent on db=healthy starts at db's first
+// passing check, not at its RUNNING.
+func TestDependsOnHealthy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig(t,
+			testProgram(t, "db", 1, []string{"run"}, func(c *config.Process) {
+				c.Health = config.HealthCheck{Kind: config.HealthTCP, Address: "127.0.0.1:1", IntervalSecs: 2, TimeoutSecs: 1, Retries: 2}
+			}),
+			testProgram(t, "api", 2, []string{"run"}, dependsOn("db=healthy")))
+		e, fos, _, _, fr, stop := runNotify(t, cfg)
+		defer stop()
+		start := time.Now()
+		sleepTo(start, 3*time.Second+time.Millisecond) // db RUNNING at 1 s, its first check at 3 s
+		wantState(t, e, "db", "RUNNING", "")
+		wantStatus(t, e, "api", "STOPPED", "waiting for db (healthy)")
+		if fr.count() != 1 {
+			t.Fatalf("%d checks by 3 s, want 1", fr.count())
+		}
+		fr.answer(t, health.Result{Reason: "connection refused"})
+		wantStatus(t, e, "api", "STOPPED", "waiting for db (healthy)")
+		sleepTo(start, 5*time.Second+2*time.Millisecond)
+		fr.answer(t, health.Result{OK: true, Reason: "connected"})
+		if got := spawnTimes(fos, start)["api"]; len(got) != 1 {
+			t.Fatalf("api spawned at %v, want once, after db's passing check", got)
+		}
+		wantState(t, e, "api", "STARTING", "")
+	})
+}
+
+// TestUpgradeRefusedWithNotifyState: the handover carries no notification
+// sockets, health checks or service manager address yet, so an upgrade
+// that would lose them is refused and nothing changes.
+func TestUpgradeRefusedWithNotifyState(t *testing.T) {
+	tests := []struct {
+		name    string
+		mod     func(*config.Process)
+		service bool
+		want    string
+	}{
+		{"health check", func(c *config.Process) {
+			c.Health = config.HealthCheck{Kind: config.HealthTCP, IntervalSecs: 2, TimeoutSecs: 1, Retries: 2}
+		}, false, "a uses sd_notify or a health check"},
+		{"notify", func(c *config.Process) { c.Notify.Ready, c.Notify.ReadyTimeoutSecs = true, 90 }, false, "a uses sd_notify or a health check"},
+		{"watchdog", func(c *config.Process) { c.Notify.WatchdogSecs = 5 }, false, "a uses sd_notify or a health check"},
+		{"service manager", func(*config.Process) {}, true, "supervisord runs under a service manager"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := testConfig(t, testProgram(t, "a", 1, []string{"run"}, tc.mod))
+				e, _, _, stop := runFakeWith(t, cfg, func(o *Options) {
+					o.Notifier = &fakeNotifier{}
+					o.Checks = func(out chan<- health.Report) HealthRunner { return &fakeRunner{out: out} }
+					if tc.service {
+						o.Service = &fakeService{}
+					}
+				})
+				defer stop()
+				_, err := e.BeginUpgrade()
+				if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("BeginUpgrade: %v, want ErrFailed naming %q", err, tc.want)
+				}
+				// Refused, not begun: asking again is refused for the same
+				// reason, not as an upgrade already in progress.
+				if _, err := e.BeginUpgrade(); errors.Is(err, ErrUpgrading) {
+					t.Fatalf("second BeginUpgrade: %v", err)
+				}
+			})
+		})
+	}
 }
