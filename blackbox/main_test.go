@@ -24,14 +24,7 @@ import (
 const helperEnv = "GOSUP_BLACKBOX_HELPER"
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
-		os.Exit(runHelper(mode))
-	}
-	code := m.Run()
-	if code == 0 {
-		code = testenv.CheckGoroutines(1)
-	}
-	os.Exit(code)
+	testenv.HelperMain(m, helperEnv, func(mode string, _ []string) int { return runHelper(mode) })
 }
 
 // runHelper is a supervised child. Modes:

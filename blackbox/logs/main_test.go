@@ -22,16 +22,7 @@ import (
 // program the daemons supervise.
 const helperEnv = "GOSUP_LOGS_HELPER"
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
-		os.Exit(runHelper(mode, os.Args[1:]))
-	}
-	code := m.Run()
-	if code == 0 {
-		code = testenv.CheckGoroutines(1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.HelperMain(m, helperEnv, runHelper) }
 
 // runHelper is a supervised child. Modes (arguments after the binary):
 //

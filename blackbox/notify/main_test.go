@@ -22,16 +22,7 @@ import (
 // programs that need no Python.
 const helperEnv = "GOSUP_NOTIFY_HELPER"
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
-		os.Exit(runHelper(mode, os.Args[1:]))
-	}
-	code := m.Run()
-	if code == 0 {
-		code = testenv.CheckGoroutines(1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.HelperMain(m, helperEnv, runHelper) }
 
 // runHelper is a supervised child. Modes:
 //

@@ -30,10 +30,7 @@ import (
 const helperEnv = "GOSUP_UPGRADE_HELPER"
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
-		os.Exit(runHelper(mode))
-	}
-	testenv.Main(m)
+	testenv.HelperMain(m, helperEnv, func(mode string, _ []string) int { return runHelper(mode) })
 }
 
 // runHelper is a supervised child. Modes:

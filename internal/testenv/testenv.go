@@ -224,6 +224,17 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// HelperMain is the TestMain of a package whose test binary doubles as
+// the programs its daemons supervise: started with env set, the binary
+// is that program (run gets env's value and the arguments after the
+// binary's name) and exits with run's status; otherwise it is Main.
+func HelperMain(m *testing.M, env string, run func(mode string, args []string) int) {
+	if mode := os.Getenv(env); mode != "" {
+		os.Exit(run(mode, os.Args[1:]))
+	}
+	Main(m)
+}
+
 // CheckGoroutines is for TestMain after m.Run: it waits up to 10 s for
 // the goroutines to fall to allowed (1: TestMain's own) and returns 1,
 // after printing every stack, when they do not. os/signal's watcher is
