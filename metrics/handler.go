@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/engine"
 )
 
@@ -70,7 +71,17 @@ func fromEngine(res *engine.ProcessResources) Process {
 		Name: p.Name, Group: p.Group, State: p.State, Start: p.Started, ExitStatus: p.ExitStatus,
 		Spawns: c.Spawns, ExitsExpected: c.ExitsExpected, ExitsUnexpected: c.ExitsUnexpected,
 		OOMKills: c.OOMKills, RSSLimitRestarts: c.RSSRestarts,
+		HealthCheckFailures: c.HealthFailures, WatchdogTimeouts: c.Watchdogs,
 		Ready: -1, Healthy: -1,
+	}
+	// A notify=true program is RUNNING only once it sent READY=1.
+	if p.Extras.Notify {
+		out.Ready = boolInt(p.State == protocol.StateRunning)
+	}
+	// The verdict is known while a check runs ("starting" counts as not
+	// healthy yet); absent otherwise.
+	if p.Extras.Health != "" {
+		out.Healthy = boolInt(p.Extras.Health == "healthy") // protocol.Extras' word
 	}
 	u := res.Usage
 	if !u.Sampled.IsZero() || u.CPUTotal > 0 {
@@ -82,4 +93,11 @@ func fromEngine(res *engine.ProcessResources) Process {
 		out.HasCgroup, out.CgroupMemoryBytes = true, uint64(u.CgroupMemory)
 	}
 	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -125,7 +125,7 @@ func Append(b []byte, s *Snapshot) []byte {
 	perProcess(family{"supervisord_process_healthy", "Whether the last health checks passed; absent without a health check.", "gauge"},
 		func(p *Process) (float64, bool) { return flag(p.Healthy) })
 	counter("supervisord_process_health_check_failures_total", "Failed health checks.", func(p *Process) uint64 { return p.HealthCheckFailures })
-	counter("supervisord_process_watchdog_timeouts_total", "Instances ended for a missed sd_notify watchdog keep-alive.", func(p *Process) uint64 { return p.WatchdogTimeouts })
+	counter("supervisord_process_watchdog_timeouts_total", "Instances ended by the sd_notify watchdog (a missed keep-alive or WATCHDOG=trigger).", func(p *Process) uint64 { return p.WatchdogTimeouts })
 	counter("supervisord_process_oom_kills_total", "Instances killed by the OOM killer.", func(p *Process) uint64 { return p.OOMKills })
 	counter("supervisord_process_rss_limit_restarts_total", "Restarts because the process tree's RSS exceeded rss_limit.", func(p *Process) uint64 { return p.RSSLimitRestarts })
 	perProcess(family{"supervisord_process_cpu_seconds_total", "CPU time of the process tree, user and system, of every instance so far.", "counter"},

@@ -203,6 +203,10 @@ func (e *Engine) checked(pr *probe, r health.Result, now time.Time) {
 	}
 	hc := p.cfg.Health
 	p.due.check = now.Add(time.Duration(hc.IntervalSecs) * time.Second)
+	if !r.OK {
+		p.res.counts.HealthFailures++
+		p.res.version++
+	}
 	changed := p.hc.status.Record(hc, r, now)
 	st := &p.hc.status
 	if st.State == health.Unhealthy {

@@ -325,6 +325,8 @@ func (e *Engine) watchdogFired(p *process, reason string, now time.Time) {
 		e.log.Logf(protocol.LevelError, "watchdog: %s sent WATCHDOG=trigger, sending %s", p.name(), config.SignalName(sig))
 	}
 	e.emit(events.New(events.ProcessNotifyWatchdog, events.NotifyWatchdogPayload(p.name(), p.group.cfg.Name, p.pid, reason)))
+	p.res.counts.Watchdogs++
+	p.res.version++
 	e.forceEnd(p, ExitWatchdog, sig, now)
 }
 

@@ -291,6 +291,9 @@ func TestWatchdog(t *testing.T) {
 		if info.PID != 1002 {
 			t.Fatalf("not restarted: %+v", info)
 		}
+		if info.Counters.Watchdogs != 1 {
+			t.Errorf("watchdog count %d, want 1", info.Counters.Watchdogs)
+		}
 		wantLinesInOrder(t, log, "ERRO watchdog: dog missed its keep-alive (limit 2s), sending SIGABRT",
 			"WARN killing 'dog' (1001) with SIGKILL", "WARN exited: dog (terminated by SIGKILL; not expected)",
 			"INFO spawned: 'dog' with pid 1002")
@@ -450,6 +453,9 @@ func TestHealthCheckRestarts(t *testing.T) {
 		info := wantState(t, e, "api", "STARTING", "")
 		if info.PID != 1002 {
 			t.Fatalf("not restarted: %+v", info)
+		}
+		if info.Counters.HealthFailures != 2 {
+			t.Errorf("failed checks counted %d, want 2", info.Counters.HealthFailures)
 		}
 		if got := fos.killLog(); !slices.Equal(got, []sent{{1001, syscall.SIGTERM}}) {
 			t.Fatalf("signals %v", got)

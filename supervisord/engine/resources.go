@@ -54,6 +54,8 @@ type Counters struct {
 	ExitsUnexpected uint64 // other exits (signals included)
 	OOMKills        uint64 // instances the OOM killer killed
 	RSSRestarts     uint64 // restarts for rss_limit
+	HealthFailures  uint64 // failed health checks
+	Watchdogs       uint64 // instances ended for a missed keep-alive or WATCHDOG=trigger
 }
 
 // ExitRecord is one exit of a process: a crash record.
