@@ -34,10 +34,7 @@ func builtCtl(t *testing.T) string {
 			return
 		}
 		bin := filepath.Join(dir, "supervisorctl")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/supervisorctl")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ctlBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if ctlBuildErr = testenv.GoBuild("-o", bin, "./cmd/supervisorctl"); ctlBuildErr != nil {
 			return
 		}
 		ctlBin = bin

@@ -413,10 +413,7 @@ func readyExit(t *testing.T) string {
 			return
 		}
 		readyExitBin = filepath.Join(dir, "readyexit")
-		out, err := exec.Command("go", "build", "-o", readyExitBin, "./testdata/readyexit").CombinedOutput()
-		if err != nil {
-			readyExitErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		readyExitErr = testenv.GoBuild("-o", readyExitBin, "./blackbox/notify/testdata/readyexit")
 	})
 	if readyExitErr != nil {
 		t.Fatal(readyExitErr)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -107,17 +106,11 @@ func binaries(t *testing.T) builds {
 			{"supervisord-b", "-X main.label=build-b"},
 			{"supervisord-old", "-X main.label=build-old -X main.stateVersions=99"},
 		} {
-			cmd := exec.Command("go", "build", "-ldflags", b.flags, "-o", filepath.Join(dir, b.out), "./cmd/supervisord")
-			cmd.Dir = testenv.RepoRoot()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			if buildErr = testenv.GoBuild("-ldflags", b.flags, "-o", filepath.Join(dir, b.out), "./cmd/supervisord"); buildErr != nil {
 				return
 			}
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "supervisorctl"), "./cmd/supervisorctl")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if buildErr = testenv.GoBuild("-o", filepath.Join(dir, "supervisorctl"), "./cmd/supervisorctl"); buildErr != nil {
 			return
 		}
 		built = builds{filepath.Join(dir, "supervisord-a"), filepath.Join(dir, "supervisord-b"), filepath.Join(dir, "supervisord-old"), filepath.Join(dir, "supervisorctl")}

@@ -54,18 +54,25 @@ func Binaries(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/supervisord", "./cmd/supervisorctl", "./cmd/echo_supervisord_conf")
-		cmd.Dir = RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-			return
+		if buildErr = GoBuild("-o", dir+"/", "./cmd/supervisord", "./cmd/supervisorctl", "./cmd/echo_supervisord_conf"); buildErr == nil {
+			buildDir = dir
 		}
-		buildDir = dir
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return buildDir
+}
+
+// GoBuild runs `go build args...` in the repository's root (package
+// paths are relative to it); the error carries the compiler's output.
+func GoBuild(args ...string) error {
+	cmd := exec.Command("go", append([]string{"build"}, args...)...)
+	cmd.Dir = RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // BuildDir makes a temporary directory for binaries built once per test
