@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"sync"
 
-	"gosupervisor/internal/protocol"
 	"gosupervisor/supervisord/engine"
 )
 
@@ -74,9 +73,8 @@ func fromEngine(res *engine.ProcessResources) Process {
 		HealthCheckFailures: c.HealthFailures, WatchdogTimeouts: c.Watchdogs,
 		Ready: -1, Healthy: -1,
 	}
-	// A notify=true program is RUNNING only once it sent READY=1.
 	if p.Extras.Notify {
-		out.Ready = boolInt(p.State == protocol.StateRunning)
+		out.Ready = boolInt(p.Extras.Ready)
 	}
 	// The verdict is known while a check runs ("starting" counts as not
 	// healthy yet); absent otherwise.

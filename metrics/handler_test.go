@@ -20,7 +20,8 @@ func TestFromEngineReadinessAndHealth(t *testing.T) {
 	}{
 		{"no keys", protocol.StateRunning, protocol.Extras{}, engine.Counters{}, -1, -1},
 		{"notify, waiting for READY=1", protocol.StateStarting, protocol.Extras{Notify: true}, engine.Counters{}, 0, -1},
-		{"notify, ready", protocol.StateRunning, protocol.Extras{Notify: true}, engine.Counters{Watchdogs: 2}, 1, -1},
+		{"notify, ready", protocol.StateRunning, protocol.Extras{Notify: true, Ready: true}, engine.Counters{Watchdogs: 2}, 1, -1},
+		{"notify, RELOADING=1", protocol.StateRunning, protocol.Extras{Notify: true}, engine.Counters{}, 0, -1},
 		{"check starting", protocol.StateRunning, protocol.Extras{Health: "starting"}, engine.Counters{}, -1, 0},
 		{"healthy", protocol.StateRunning, protocol.Extras{Health: "healthy"}, engine.Counters{HealthFailures: 1}, -1, 1},
 		{"unhealthy", protocol.StateRunning, protocol.Extras{Health: "unhealthy", HealthDetail: "HTTP 503 (3/3)"}, engine.Counters{HealthFailures: 3}, -1, 0},

@@ -65,6 +65,10 @@ type Extras struct {
 	// Notify is set when the program reports readiness (notify=true):
 	// STARTING then reads "waiting for READY=1".
 	Notify bool
+	// Ready is set for such a program while it is RUNNING with READY=1
+	// not withdrawn by RELOADING=1 or STOPPING=1 (the description does
+	// not show it; metrics do).
+	Ready bool
 	// Status is the program's last STATUS= text ("" = none).
 	Status string
 	// Health is "starting", "healthy" or "unhealthy" while a health

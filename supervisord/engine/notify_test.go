@@ -168,7 +168,9 @@ func TestNotifyReadyEndsStarting(t *testing.T) {
 			t.Fatalf("%d refusal lines, want 1", n)
 		}
 		s.send(t, "READY=1\nSTATUS=serving", 1001)
-		wantState(t, e, "web", "RUNNING", "pid 1001, uptime 0:00:05: serving")
+		if info := wantState(t, e, "web", "RUNNING", "pid 1001, uptime 0:00:05: serving"); !info.Extras.Ready {
+			t.Fatal("the snapshot does not say ready after READY=1")
+		}
 		wantLinesInOrder(t, log, "INFO spawned: 'web' with pid 1001", "INFO success: web entered RUNNING state, process sent READY=1")
 		h, err := e.ProcessHealth("web")
 		if err != nil || !h.Ready || h.Status != "serving" || h.MainPID != 1001 {
@@ -179,10 +181,15 @@ func TestNotifyReadyEndsStarting(t *testing.T) {
 		if h, _ := e.ProcessHealth("web"); h.Ready {
 			t.Fatal("ready while reloading")
 		}
-		wantState(t, e, "web", "RUNNING", "")
+		if info := wantState(t, e, "web", "RUNNING", ""); info.Extras.Ready {
+			t.Fatal("the snapshot says ready while reloading")
+		}
 		s.send(t, "READY=1", 1001)
 		if h, _ := e.ProcessHealth("web"); !h.Ready {
 			t.Fatal("not ready after READY=1")
+		}
+		if info := wantState(t, e, "web", "RUNNING", ""); !info.Extras.Ready {
+			t.Fatal("the snapshot does not say ready after READY=1 again")
 		}
 		if got := stop(); got != ExitShutdown {
 			t.Fatalf("exit %v", got)

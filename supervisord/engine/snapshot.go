@@ -246,6 +246,7 @@ func (p *process) extras() protocol.Extras {
 	var x protocol.Extras
 	if p.ntf.sock != nil || p.cfg.Notify.Ready {
 		x.Notify = p.cfg.Notify.Ready
+		x.Ready = x.Notify && p.state == protocol.StateRunning && p.ntf.ready
 		x.Status = p.ntf.status
 	}
 	if p.checking() && p.state == protocol.StateRunning {
