@@ -202,23 +202,57 @@ func (d *daemon) client(t *testing.T) *xmlrpc.Client {
 	return c
 }
 
-// settledFDs closes the clients' idle connections and returns the
-// daemon's descriptors once their count stops falling.
+// settledFDs closes the test's idle client connections and returns the
+// daemon's descriptors once their count has stayed the same for a
+// while: the daemon closes its side of a connection only after it reads
+// the client's end.
 func (d *daemon) settledFDs(t *testing.T, pid int) []string {
 	t.Helper()
+	d.closeIdle()
+	fds := fdList(t, pid)
+	same := 0
+	testenv.Eventually(t, 20*time.Second, func() error {
+		now := fdList(t, pid)
+		if len(now) != len(fds) {
+			fds, same = now, 0
+		} else {
+			same++
+		}
+		if same < 10 {
+			return fmt.Errorf("descriptors still changing: %d", len(now))
+		}
+		return nil
+	})
+	return fds
+}
+
+// fdsAtMost waits until the daemon holds no more descriptors than
+// before did and returns them; it fails the test with both lists if
+// that never happens. The test's own idle connections are closed first:
+// an upgrade hands idle client connections over to the new build, so
+// a connection a check opened would count as the daemon's.
+func (d *daemon) fdsAtMost(t *testing.T, pid int, before []string, label string) []string {
+	t.Helper()
+	var now []string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d.closeIdle()
+		now = fdList(t, pid)
+		if len(now) <= len(before) {
+			return now
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: %d descriptors open, %d before:\n%v\n%v", label, len(now), len(before), now, before)
+			return now
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (d *daemon) closeIdle() {
 	for _, tr := range d.transports {
 		tr.CloseIdleConnections()
 	}
-	fds := fdList(t, pid)
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-		now := fdList(t, pid)
-		if len(now) == len(fds) {
-			return now
-		}
-		fds = now
-	}
-	return fds
 }
 
 // pids maps each process's name to its pid (0: not running).

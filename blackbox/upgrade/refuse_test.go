@@ -125,7 +125,7 @@ func TestUpgradeDaemonized(t *testing.T) {
 	pidfile := filepath.Join(d.dir, "supervisord.pid")
 	pid, ino := readPid(t, pidfile)
 	before := waitRunning(t, d)
-	fds := fdList(t, pid)
+	fds := d.settledFDs(t, pid)
 
 	// A new build lands at the same path; the daemon upgrades to it.
 	copyFile(t, bins.b, installed+".new")
@@ -145,9 +145,7 @@ func TestUpgradeDaemonized(t *testing.T) {
 			t.Fatalf("%s: daemon pid %d: %v", label, pid, err)
 		}
 		samePIDs(t, before, pids(t, d.client(t)))
-		if n := len(fdList(t, pid)); n > len(fds) {
-			t.Errorf("%s: %d descriptors open, %d before:\n%v\n%v", label, n, len(fds), fdList(t, pid), fds)
-		}
+		d.fdsAtMost(t, pid, fds, label)
 	}
 	check("supervisord --upgrade")
 
@@ -268,9 +266,7 @@ func TestUpgradeExecFails(t *testing.T) {
 	if exe := fdExe(t, pid); exe != bins.a {
 		t.Errorf("the daemon runs %s", exe)
 	}
-	if after := d.settledFDs(t, pid); len(after) > len(fds) {
-		t.Errorf("%d descriptors open after the failed exec, %d before:\n%v\n%v", len(after), len(fds), after, fds)
-	}
+	d.fdsAtMost(t, pid, fds, "after the failed exec")
 	if main := readFile(t, filepath.Join(d.dir, "main.log")); !strings.Contains(main, "CRIT upgrade to "+vanishing+" failed: exec: no such file or directory; this supervisord runs on") {
 		t.Errorf("main log lacks the failure:\n%s", main)
 	}
