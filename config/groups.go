@@ -31,6 +31,8 @@ var eventTypes = map[string]bool{
 	// gosupervisor's own (issue 16), which the reference refuses.
 	"PROCESS_RESOURCE": true, "PROCESS_RESOURCE_OOM": true, "PROCESS_RESOURCE_RSS_LIMIT": true,
 	"PROCESS_EXIT_RECORD": true,
+	// gosupervisor's own (issue 20), which the reference refuses.
+	"SUPERVISOR_UPGRADE": true, "SUPERVISOR_UPGRADE_SUCCEEDED": true, "SUPERVISOR_UPGRADE_FAILED": true,
 }
 
 // maxNumProcs bounds numprocs; far beyond what minfds would allow anyway.

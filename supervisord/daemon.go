@@ -194,6 +194,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 	if res != nil {
 		l.pidfile = res.pidfile
 		res.report(mainLogger{log})
+		go d.upgrader.announceResume(eng, res.doc)
 	} else {
 		l.pidfile = writePidfile(cfg.Supervisord.Pidfile, mainLogger{log})
 	}

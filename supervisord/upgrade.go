@@ -19,6 +19,7 @@ import (
 	"gosupervisor/internal/protocol"
 	"gosupervisor/rpc"
 	"gosupervisor/supervisord/engine"
+	"gosupervisor/supervisord/events"
 	"gosupervisor/supervisord/handover"
 	"gosupervisor/supervisord/orphans"
 )
@@ -94,6 +95,9 @@ type upgrader struct {
 	serial                    int
 	lastFrom, lastTo, lastErr string
 	lastAt                    time.Time
+	// failedExec is the SUPERVISOR_UPGRADE_FAILED event of an exec that
+	// failed, for the engine that resumes after it (nil when none).
+	failedExec *events.Upgrade
 }
 
 // life is what one run of the engine hands over.
@@ -158,10 +162,12 @@ func (u *upgrader) Upgrade(ctx context.Context, path string) (string, string, er
 		path = u.self
 	}
 	if err := executable(path); err != nil {
+		u.announce(l.eng, path, "", err.Error())
 		return "", "", upgradeFault("%v", err)
 	}
 	h, err := l.eng.BeginUpgrade()
 	if err != nil {
+		u.announce(l.eng, path, "", err.Error())
 		return "", "", err
 	}
 	doc, err := u.document(l, h, nil)
@@ -177,7 +183,34 @@ func (u *upgrader) Upgrade(ctx context.Context, path string) (string, string, er
 	}
 	l.eng.EndUpgrade()
 	l.log.Logf(protocol.LevelError, "upgrade to %s refused: %v", path, err)
+	u.announce(l.eng, path, "", err.Error())
 	return "", "", upgradeFault("%s: %v", path, err)
+}
+
+// announce emits SUPERVISOR_UPGRADE_FAILED for an upgrade to path (to:
+// the new build, "" when unknown) that did not happen, with eng running.
+func (u *upgrader) announce(eng *engine.Engine, path, to, reason string) {
+	u.mu.Lock()
+	ev := events.Upgrade{Serial: u.serial, PID: os.Getpid(), From: u.build.identity().String(), To: to, Path: path, Reason: reason}
+	u.mu.Unlock()
+	_ = eng.AnnounceUpgrade(false, ev)
+}
+
+// announceResume emits, from the engine that resumed from a handover,
+// SUPERVISOR_UPGRADE_FAILED after an exec that failed, else
+// SUPERVISOR_UPGRADE_SUCCEEDED: this binary took over from doc's. It
+// waits for the engine to run, so it runs on a goroutine of its own.
+func (u *upgrader) announceResume(eng *engine.Engine, doc *handover.Document) {
+	u.mu.Lock()
+	failed := u.failedExec
+	u.failedExec = nil
+	u.mu.Unlock()
+	if failed != nil {
+		_ = eng.AnnounceUpgrade(false, *failed)
+		return
+	}
+	_ = eng.AnnounceUpgrade(true, events.Upgrade{Serial: doc.Daemon.Upgrades, PID: os.Getpid(),
+		From: doc.From.String(), To: u.build.identity().String(), Path: u.self})
 }
 
 // executable reports why path cannot be exec'd, or nil.
@@ -291,20 +324,29 @@ func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
 	}
 	began := time.Now()
 	l.log.Logf(protocol.LevelWarn, "upgrading in place from %s to %s (pid %d)", from, to, os.Getpid())
-	fail := func(msg string) {
+	// fail records a failed upgrade; with the engine still running it
+	// announces it, else the engine that resumes after it will.
+	fail := func(msg string, running bool) {
 		l.log.Logf(protocol.LevelCritical, "upgrade to %s failed: %s; this supervisord runs on", path, msg)
 		u.mu.Lock()
 		u.serial++
 		u.lastFrom, u.lastTo, u.lastErr, u.lastAt = from.String(), to.String(), msg, time.Now()
 		u.busy = false
+		ev := events.Upgrade{Serial: u.serial, PID: os.Getpid(), From: from.String(), To: to.String(), Path: path, Reason: msg}
+		if !running {
+			u.failedExec = &ev
+		}
 		u.mu.Unlock()
+		if running {
+			_ = l.eng.AnnounceUpgrade(false, ev)
+		}
 	}
 	l.servers.endStreams()
 	servers, err := l.servers.detach()
 	if err != nil {
 		// Nothing is handed over: listening goes on where it can.
 		l.eng.EndUpgrade()
-		fail(err.Error())
+		fail(err.Error(), true)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
@@ -315,7 +357,7 @@ func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
 	if err != nil {
 		// A shutdown came meanwhile: serve its last requests here.
 		l.servers.readopt(servers, conns)
-		fail(err.Error())
+		fail(err.Error(), true)
 		return
 	}
 	// Calls the freeze cut short are answered now.
@@ -339,7 +381,7 @@ func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
 		time.Since(began).Round(time.Microsecond), drained.Sub(began).Round(time.Microsecond), countProcesses(doc), len(doc.Conns), path)
 	err = execWith(path, doc)
 	handover.Adopt(doc.FDs())
-	fail(fmt.Sprintf("exec: %v", err))
+	fail(fmt.Sprintf("exec: %v", err), false)
 	l.failed <- doc
 }
 
@@ -444,7 +486,9 @@ func (d *daemon) prepareResume(doc *handover.Document) (*resumed, error) {
 	u := d.upgrader
 	u.mu.Lock()
 	u.serial = doc.Daemon.Upgrades
-	u.lastFrom, u.lastTo, u.lastAt = doc.From.String(), res.to.String(), time.Now()
+	if u.failedExec == nil { // else the failure stays the last upgrade's outcome
+		u.lastFrom, u.lastTo, u.lastAt = doc.From.String(), res.to.String(), time.Now()
+	}
 	u.mu.Unlock()
 	return res, nil
 }

@@ -38,8 +38,15 @@ func TestMain(m *testing.M) {
 //	          millisecond, forever
 //	listener  an event listener: append each event's header line to
 //	          events.log in the working directory, and acknowledge it
+//	recorder  an event listener: append each event's header and payload,
+//	          then a line "--", to the file $GOSUP_EVENTS_FILE in the
+//	          working directory, and acknowledge it
 func runHelper(mode string) int {
 	switch mode {
+	case "recorder":
+		return listen(os.Getenv("GOSUP_EVENTS_FILE"), true)
+	case "listener":
+		return listen("events.log", false)
 	case "chatty":
 		w := bufio.NewWriter(os.Stdout)
 		for n := 1; ; {
@@ -52,33 +59,40 @@ func runHelper(mode string) int {
 			}
 			time.Sleep(time.Millisecond)
 		}
-	case "listener":
-		f, err := os.OpenFile("events.log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			return 3
-		}
-		in := bufio.NewReader(os.Stdin)
-		for {
-			os.Stdout.WriteString("READY\n")
-			header, err := in.ReadString('\n')
-			if err != nil {
-				return 0
-			}
-			m := regexp.MustCompile(`len:(\d+)`).FindStringSubmatch(header)
-			if m == nil {
-				return 4
-			}
-			n, _ := strconv.Atoi(m[1])
-			body := make([]byte, n)
-			if _, err := io.ReadFull(in, body); err != nil {
-				return 0
-			}
-			f.WriteString(header)
-			os.Stdout.WriteString("RESULT 2\nOK")
-		}
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 	return 2
+}
+
+// listen is an event listener writing each event's header (and with
+// payloads, its payload and a line "--") to the file name.
+func listen(name string, payloads bool) int {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 3
+	}
+	in := bufio.NewReader(os.Stdin)
+	for {
+		os.Stdout.WriteString("READY\n")
+		header, err := in.ReadString('\n')
+		if err != nil {
+			return 0
+		}
+		m := regexp.MustCompile(`len:(\d+)`).FindStringSubmatch(header)
+		if m == nil {
+			return 4
+		}
+		n, _ := strconv.Atoi(m[1])
+		body := make([]byte, n)
+		if _, err := io.ReadFull(in, body); err != nil {
+			return 0
+		}
+		if payloads {
+			header += string(body) + "\n--\n"
+		}
+		f.WriteString(header)
+		os.Stdout.WriteString("RESULT 2\nOK")
+	}
 }
 
 // builds are two builds of supervisord with different labels (and one

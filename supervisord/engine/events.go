@@ -283,3 +283,14 @@ func (e *Engine) SendRemoteCommEvent(typ, data string) error {
 func (e *Engine) sendRemoteComm(typ, data string) {
 	e.emit(events.New(events.RemoteCommunication, events.RemoteCommPayload(typ, data)))
 }
+
+// AnnounceUpgrade emits SUPERVISOR_UPGRADE_SUCCEEDED (succeeded) or
+// SUPERVISOR_UPGRADE_FAILED to the pools that name them. Run must be
+// running (or start running: the call waits for it).
+func (e *Engine) AnnounceUpgrade(succeeded bool, u events.Upgrade) error {
+	t := events.SupervisorUpgradeFailed
+	if succeeded {
+		t = events.SupervisorUpgradeSucceeded
+	}
+	return e.call(func(time.Time) { e.emit(events.New(t, u.Payload())) })
+}

@@ -48,6 +48,11 @@ func TestTypeHierarchy(t *testing.T) {
 		{ProcessExitRecord, Event, false},
 		{ProcessExitRecord, ProcessResource, false},
 		{ProcessStateExited, ProcessResource, false},
+		{SupervisorUpgradeSucceeded, SupervisorUpgrade, true},
+		{SupervisorUpgradeFailed, SupervisorUpgrade, true},
+		{SupervisorUpgradeFailed, Event, false},
+		{SupervisorUpgrade, Event, false},
+		{SupervisorUpgradeSucceeded, SupervisorStateChange, false},
 	}
 	for _, tt := range tests {
 		if got := tt.typ.Is(tt.super); got != tt.want {
@@ -78,6 +83,8 @@ func TestParseType(t *testing.T) {
 		{"process_resource_oom", ProcessResourceOOM, true, false},
 		{"PROCESS_RESOURCE_RSS_LIMIT", ProcessResourceRSSLimit, true, false},
 		{"PROCESS_EXIT_RECORD", ProcessExitRecord, true, false},
+		{"SUPERVISOR_UPGRADE", SupervisorUpgrade, true, true},
+		{"supervisor_upgrade_failed", SupervisorUpgradeFailed, true, false},
 		{"TICK_10", 0, false, false},
 		{"", 0, false, false},
 	}
@@ -316,6 +323,9 @@ func TestPoolSubscribes(t *testing.T) {
 		{own, ProcessResourceRSSLimit, true},
 		{own, ProcessExitRecord, true},
 		{own, ProcessHealthHealthy, false},
+		{all, SupervisorUpgradeSucceeded, false},
+		{all, SupervisorUpgradeFailed, false},
+		{health, SupervisorUpgradeFailed, false},
 	} {
 		if got := tt.p.Subscribes(tt.typ); got != tt.want {
 			t.Errorf("Subscribes(%v) = %v (pool %p)", tt.typ, got, tt.p)

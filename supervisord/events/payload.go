@@ -167,3 +167,26 @@ func (r ExitRecord) Payload() string {
 	}
 	return b.String()
 }
+
+// Upgrade is an upgrade in place as SUPERVISOR_UPGRADE_SUCCEEDED and
+// SUPERVISOR_UPGRADE_FAILED tell it.
+type Upgrade struct {
+	// Serial is the daemon's count of upgrades that got past the new
+	// binary's check, this one included (a refused one is not counted).
+	Serial int
+	PID    int
+	// From and To are the builds ("gosupervisor 4.2.5 (commit ...)");
+	// To is "" when the new binary's check did not say. Path is the
+	// binary asked for; Reason why the upgrade failed ("" when it
+	// succeeded). Any of them may hold spaces.
+	From, To, Path, Reason string
+}
+
+// Payload is the events' payload: a token line, then one line each for
+// the builds, the path and the reason, each with its label (values may
+// hold spaces, so they are not tokens).
+func (u Upgrade) Payload() string {
+	line := func(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+	return fmt.Sprintf("serial:%d pid:%d\nfrom:%s\nto:%s\npath:%s\nreason:%s",
+		u.Serial, u.PID, line(u.From), line(u.To), line(u.Path), line(u.Reason))
+}

@@ -63,6 +63,11 @@ const (
 	ProcessResourceOOM
 	ProcessResourceRSSLimit
 	ProcessExitRecord
+	// gosupervisor's own types of issue 20 (upgrades in place), with a
+	// root of their own for the same reason.
+	SupervisorUpgrade
+	SupervisorUpgradeSucceeded
+	SupervisorUpgradeFailed
 	numTypes
 )
 
@@ -111,6 +116,9 @@ var typeInfo = [numTypes]struct {
 	ProcessResourceOOM:            {"PROCESS_RESOURCE_OOM", ProcessResource, false},
 	ProcessResourceRSSLimit:       {"PROCESS_RESOURCE_RSS_LIMIT", ProcessResource, false},
 	ProcessExitRecord:             {"PROCESS_EXIT_RECORD", ProcessExitRecord, false},
+	SupervisorUpgrade:             {"SUPERVISOR_UPGRADE", SupervisorUpgrade, true},
+	SupervisorUpgradeSucceeded:    {"SUPERVISOR_UPGRADE_SUCCEEDED", SupervisorUpgrade, false},
+	SupervisorUpgradeFailed:       {"SUPERVISOR_UPGRADE_FAILED", SupervisorUpgrade, false},
 }
 
 // String is the wire name (eventname: in the envelope).
