@@ -125,8 +125,12 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 		return nextLife{}, err
 	}
 	defer log.Close()
-	if first && d.serviceWarning != "" {
+	switch {
+	case first && d.serviceWarning != "":
 		startup.add(protocol.LevelWarn, "%s", d.serviceWarning)
+	case res != nil && d.serviceWarning != "":
+		mainLogger{log}.Logf(protocol.LevelWarn, "%s", d.serviceWarning)
+		d.serviceWarning = ""
 	}
 	if first && d.service != nil && !cfg.Supervisord.Nodaemon {
 		startup.add(protocol.LevelInfo, "not daemonizing: a service manager waits for supervisord's READY=1 ($NOTIFY_SOCKET is set)")
@@ -190,7 +194,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 		d.finishDetach(cfg, mainLogger{log})
 	}
 	l := &life{eng: eng, servers: servers, cfg: cfg, log: mainLogger{log},
-		args: append([]string{d.progname}, d.args...), failed: make(chan *handover.Document, 1)}
+		args: append([]string{d.progname}, d.args...), failed: make(chan *handover.Document, 1), service: d.service}
 	if res != nil {
 		l.pidfile = res.pidfile
 		res.report(mainLogger{log})

@@ -161,6 +161,13 @@ func runResumed(b Build, progname string, args []string, cli cliOptions, stdout,
 		detached: true,
 		upgrader: newUpgrader(b),
 	}
+	if s := resume.Daemon.Service; s != nil {
+		var err error
+		if d.service, err = resumeServiceManager(s); err != nil {
+			// Running on matters more than telling the manager.
+			d.serviceWarning = fmt.Sprintf("upgrade: %v; the service manager is told nothing more", err)
+		}
+	}
 	return d.serve(nil, resume)
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gosupervisor/internal/sdnotify"
+	"gosupervisor/supervisord/handover"
 )
 
 // serviceManager is the service manager supervisord runs under when
@@ -45,6 +46,21 @@ func takeServiceManager() (*serviceManager, string) {
 		warn = fmt.Sprintf("ignoring the service manager's watchdog: %v", err)
 	}
 	return sm, warn
+}
+
+// resumeServiceManager is the service manager a predecessor ran under
+// (an upgrade in place): its address and watchdog limit as handed over.
+func resumeServiceManager(s *handover.Service) (*serviceManager, error) {
+	client, err := sdnotify.NewClient(s.Socket)
+	if err != nil || client == nil {
+		return nil, fmt.Errorf("service manager %q: %v", s.Socket, err)
+	}
+	return &serviceManager{client: client, watchdog: time.Duration(s.WatchdogUSec) * time.Microsecond}, nil
+}
+
+// handover describes the service manager for an upgrade in place.
+func (s *serviceManager) handover() *handover.Service {
+	return &handover.Service{Socket: s.client.Addr(), WatchdogUSec: s.watchdog.Microseconds()}
 }
 
 // Notify sends one notification.

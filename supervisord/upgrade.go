@@ -17,6 +17,7 @@ import (
 	"gosupervisor/config"
 	"gosupervisor/ctl"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/sdnotify"
 	"gosupervisor/rpc"
 	"gosupervisor/supervisord/engine"
 	"gosupervisor/supervisord/events"
@@ -110,6 +111,9 @@ type life struct {
 	// this daemon wrote, nil when none.
 	args    []string
 	pidfile *handover.File
+	// service is the service manager supervisord runs under, nil when
+	// none.
+	service *serviceManager
 	// failed receives the document when the exec failed: the daemon
 	// resumes from it in-process.
 	failed chan *handover.Document
@@ -236,6 +240,9 @@ func (u *upgrader) document(l *life, h *engine.Handover, servers []handover.Serv
 	upgrades := u.serial
 	u.mu.Unlock()
 	doc.Daemon = handover.Daemon{Args: l.args, Pidfile: l.pidfile, Upgrades: upgrades}
+	if l.service != nil {
+		doc.Daemon.Service = l.service.handover()
+	}
 	for _, c := range h.Configs {
 		if c.Sources == nil {
 			return nil, errors.New("the configuration's sources were not recorded")
@@ -244,6 +251,7 @@ func (u *upgrader) document(l *life, h *engine.Handover, servers []handover.Serv
 	}
 	doc.Engine = h.State
 	doc.Servers = servers
+	doc.NeedFeatures()
 	return doc, nil
 }
 
@@ -379,6 +387,11 @@ func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
 	}
 	l.log.Logf(protocol.LevelInfo, "upgrade: state taken in %v (connections drained in %v; %d processes, %d connections); exec %s",
 		time.Since(began).Round(time.Microsecond), drained.Sub(began).Round(time.Microsecond), countProcesses(doc), len(doc.Conns), path)
+	if l.service != nil {
+		// The successor says READY=1 once it has resumed (or this
+		// binary, when the exec fails).
+		_ = l.service.Notify(fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sdnotify.Reloading, handover.Monotonic()/1000))
+	}
 	err = execWith(path, doc)
 	handover.Adopt(doc.FDs())
 	fail(fmt.Sprintf("exec: %v", err), false)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,8 +42,15 @@ func TestMain(m *testing.M) {
 //	recorder  an event listener: append each event's header and payload,
 //	          then a line "--", to the file $GOSUP_EVENTS_FILE in the
 //	          working directory, and acknowledge it
+//	notify    an sd_notify program named $GOSUP_NOTIFY_NAME: write its
+//	          NOTIFY_SOCKET to <name>.addr, send READY=1, then WATCHDOG=1
+//	          every 200 ms (a new socket each time, as libsystemd does)
+//	          until a file stop-<name> appears; then write the last
+//	          keep-alive's time (Unix ns) to <name>.stopped and idle
 func runHelper(mode string) int {
 	switch mode {
+	case "notify":
+		return notifyHelper(os.Getenv("GOSUP_NOTIFY_NAME"), os.Getenv("NOTIFY_SOCKET"))
 	case "recorder":
 		return listen(os.Getenv("GOSUP_EVENTS_FILE"), true)
 	case "listener":
@@ -62,6 +70,41 @@ func runHelper(mode string) int {
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 	return 2
+}
+
+func notifyHelper(name, addr string) int {
+	if name == "" || addr == "" {
+		return 2
+	}
+	if err := os.WriteFile(name+".addr", []byte(addr), 0o644); err != nil {
+		return 3
+	}
+	send := func(msg string) error {
+		c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte(msg))
+		return err
+	}
+	if send("READY=1") != nil {
+		return 4
+	}
+	last := time.Now()
+	for {
+		if _, err := os.Stat("stop-" + name); err == nil {
+			os.WriteFile(name+".stopped", []byte(strconv.FormatInt(last.UnixNano(), 10)), 0o644)
+			time.Sleep(time.Hour)
+			return 0
+		}
+		time.Sleep(200 * time.Millisecond)
+		if err := send("WATCHDOG=1"); err != nil {
+			fmt.Fprintf(os.Stderr, "WATCHDOG=1: %v\n", err)
+		} else {
+			last = time.Now()
+		}
+	}
 }
 
 // listen is an event listener writing each event's header (and with

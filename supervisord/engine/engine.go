@@ -190,6 +190,9 @@ type Engine struct {
 	healthc   chan health.Report
 	probes    map[int]*probe // exec checks in flight or not yet reaped, by pid
 	svc       serviceState
+	// watchAfterResume are the processes whose main pid a resume must
+	// watch once Run has started (handover_readiness.go).
+	watchAfterResume []*process
 }
 
 // New builds the engine: it removes old AUTO child logs (unless
@@ -295,6 +298,7 @@ func (e *Engine) Run(ctx context.Context) (Exit, error) {
 	e.setupCgroups()
 	e.readSystemOOMKills()
 	e.reap(e.clock.Now())
+	e.resumeWatches()
 	if !e.resumed {
 		e.supervisorRunning(e.clock.Now())
 	}

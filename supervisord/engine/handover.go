@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,14 +67,6 @@ func (e *Engine) BeginUpgrade() (*Handover, error) {
 		case e.inCgroup() != "":
 			// Not handed over yet: the leaf, its OOM baseline.
 			err = fail(ErrFailed, e.inCgroup()+" runs in a cgroup of its own (cgroup_* keys), whose state cannot be handed over yet")
-		case e.opts.Service != nil:
-			// The new binary would not know NOTIFY_SOCKET (taken out of
-			// the environment at start): its watchdog would go silent.
-			err = fail(ErrFailed, "supervisord runs under a service manager (NOTIFY_SOCKET), whose address cannot be handed over yet")
-		case e.notifying() != "":
-			// Not handed over yet: the notification sockets, the health
-			// checks and their deadlines.
-			err = fail(ErrFailed, e.notifying()+" uses sd_notify or a health check (notify, watchdog_secs, healthcheck_* keys), whose state cannot be handed over yet")
 		default:
 			e.upgrading = true
 			h = e.export(now, handover.Monotonic(), nil)
@@ -82,19 +75,6 @@ func (e *Engine) BeginUpgrade() (*Handover, error) {
 		return nil, cerr
 	}
 	return h, err
-}
-
-// notifying names a process with a notification socket or a health
-// check, "" if none. Loop goroutine only.
-func (e *Engine) notifying() string {
-	for _, g := range e.order {
-		for _, p := range g.procs {
-			if p.ntf.sock != nil || p.checking() || p.cfg.Notify.Ready || p.cfg.Notify.WatchdogSecs > 0 {
-				return p.namespec()
-			}
-		}
-	}
-	return ""
 }
 
 // inCgroup names a process that has a cgroup leaf, "" if none. Loop
@@ -219,8 +199,23 @@ func (e *Engine) freeze(now time.Time) (*Handover, error) {
 			fds[p] = ifd
 		}
 	}
+	socks := map[*process]int{}
+	for _, g := range e.order {
+		for _, p := range g.procs {
+			if p.ntf.sock == nil {
+				continue
+			}
+			fd, err := p.ntf.sock.Dup()
+			if err != nil {
+				return undo(err)
+			}
+			dups = append(dups, fd)
+			socks[p] = fd
+		}
+	}
 	// Nothing fails from here on.
 	e.finishWaiters(fail(ErrUpgrading, "the wait was cut short; the operation goes on"))
+	e.freezeReadiness(now)
 	pending := map[*process][]byte{}
 	for p := range fds {
 		p.io.handing.Store(true)
@@ -270,6 +265,24 @@ func (e *Engine) freeze(now time.Time) (*Handover, error) {
 		}
 	})
 	for i, g := range e.order {
+		for j, p := range g.procs {
+			if fd, ok := socks[p]; ok {
+				hp := &h.State.Groups[i].Processes[j]
+				if hp.Readiness == nil { // a socket without the keys: a reload removed them
+					hp.Readiness = &handover.Readiness{Child: p.ntf.child}
+				}
+				hp.Readiness.Socket = &handover.NotifySocket{FD: fd, Addr: p.ntf.sock.Addr()}
+				// The file stays: the successor receives at the same
+				// address, the program notices nothing.
+				p.ntf.sock.Leave()
+				p.ntf.sock = nil
+			}
+		}
+	}
+	// The directory is the successor's now (a private one is not
+	// removed).
+	e.notifier = nil
+	for i, g := range e.order {
 		if fd, ok := sockets[g]; ok {
 			h.State.Groups[i].Socket = &fd
 		}
@@ -303,6 +316,7 @@ func (e *Engine) export(now time.Time, mono int64, withIO func(p *process, hp *h
 		hg := handover.Group{Name: g.cfg.Name, Config: cfgIndex(g.src)}
 		for _, p := range g.procs {
 			hp := p.export(now)
+			hp.Readiness = e.exportReadiness(p, now)
 			if lp := e.poolOf(p); lp != nil && p.pid != 0 && lp.current[p] != nil {
 				hp.Listener = lp.current[p].export()
 			}
@@ -312,6 +326,14 @@ func (e *Engine) export(now time.Time, mono int64, withIO func(p *process, hp *h
 			hg.Processes = append(hg.Processes, hp)
 		}
 		h.State.Groups = append(h.State.Groups, hg)
+	}
+	if e.notifier != nil {
+		if path, private, seq := e.notifier.State(); path != "" {
+			h.State.NotifyDir = &handover.NotifyDir{Path: path, Private: private, Seq: seq}
+		}
+	}
+	if e.opts.Service != nil {
+		h.State.Service = &handover.ServiceState{Ready: e.svc.ready}
 	}
 	ev := &h.State.Events
 	ev.Serial = e.ev.serial.Peek()
@@ -358,9 +380,12 @@ func (p *process) export(now time.Time) handover.Process {
 	return hp
 }
 
-// named lists the deadlines by their names in the state document.
+// named lists the deadlines by their names in the state document: the
+// core's, and those of the feature readiness (a check in flight, whose
+// timeout is probe, is not handed over but run again).
 func (d *deadlines) named() map[string]*time.Time {
-	return map[string]*time.Time{"running": &d.running, "retry": &d.retry, "kill": &d.kill}
+	return map[string]*time.Time{"running": &d.running, "retry": &d.retry, "kill": &d.kill,
+		"ready": &d.ready, "watchdog": &d.watchdog, "force": &d.force, "check": &d.check}
 }
 
 // export describes a listener instance's protocol state.
@@ -408,6 +433,12 @@ func (e *Engine) resume(r *Resume) error {
 	now := e.clock.Now()
 	e.cfg = r.Configs[st.Config]
 	e.identifier = e.cfg.Supervisord.Identifier
+	if nd := st.NotifyDir; nd != nil {
+		e.notifyDir().Resume(nd.Path, nd.Private, nd.Seq)
+	}
+	if st.Service != nil {
+		e.svc.resumeReady = st.Service.Ready
+	}
 	e.ev.serial.Restore(st.Events.Serial)
 	e.ev.ticks = map[int64]int64{}
 	for _, tt := range events.TickTypes {
@@ -475,6 +506,7 @@ func (e *Engine) resume(r *Resume) error {
 			} else {
 				closeIO(hp)
 			}
+			e.reapChecks(p, hp)
 			g.procs = append(g.procs, p)
 		}
 		for _, hp := range records {
@@ -530,6 +562,9 @@ func (p *process) restore(hp *handover.Process, now time.Time, elapsed time.Dura
 	p.state, p.pid, p.serial = state, hp.PID, hp.Serial
 	p.started, p.stopped, p.lastReport = hp.Started, hp.Stopped, hp.LastReport
 	p.backoff, p.killing, p.spawnErr, p.exitStatus = hp.Backoff, hp.Killing, hp.SpawnErr, hp.ExitStatus
+	if err := p.restoreReadiness(hp.Readiness, now, elapsed); err != nil {
+		return err
+	}
 	named := p.due.named()
 	for name, remaining := range hp.Deadlines {
 		at := named[name]
@@ -605,6 +640,9 @@ func (e *Engine) resumeIO(p *process, hp *handover.Process) error {
 			io.stdin = newStdinWriter(os.NewFile(uintptr(hs.FD), "|0"), hs.Pending)
 		}
 	}
+	if err := e.resumeNotify(p, hp.Readiness); err != nil {
+		errs = append(errs, err)
+	}
 	e.openLogs(p)
 	e.startIO(p, io, p.pid)
 	return errors.Join(errs...)
@@ -624,6 +662,7 @@ func (e *Engine) adoptStray(group string, hp handover.Process, note func(string,
 	if hp.Stdin != nil {
 		unix.Close(hp.Stdin.FD)
 	}
+	closeNotifySocket(&hp)
 	for _, ho := range hp.Outputs {
 		src, err := logrot.AdoptPipe(ho.FD)
 		if err != nil {
@@ -656,6 +695,20 @@ func closeIO(hp *handover.Process) {
 	}
 	for _, o := range hp.Outputs {
 		unix.Close(o.FD)
+	}
+	closeNotifySocket(hp)
+}
+
+// closeNotifySocket closes a record's notification socket that nobody
+// takes over, and removes its file.
+func closeNotifySocket(hp *handover.Process) {
+	if hp.Readiness == nil || hp.Readiness.Socket == nil {
+		return
+	}
+	s := hp.Readiness.Socket
+	unix.Close(s.FD)
+	if strings.HasPrefix(s.Addr, "/") {
+		os.Remove(s.Addr)
 	}
 }
 

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,8 +16,10 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 	"gosupervisor/supervisord/handover"
+	"gosupervisor/supervisord/health"
 )
 
 // roundTrip passes a freeze through the state document's JSON, as the
@@ -291,5 +295,55 @@ func TestHandoverRefusals(t *testing.T) {
 	_ = e.Shutdown()
 	if _, err := e.Freeze(); err == nil {
 		t.Error("Freeze during a shutdown succeeded")
+	}
+}
+
+// TestReadinessRoundTrip: the readiness state of a process (what its
+// notifications said, the last keep-alive, the health check's verdict,
+// failures and start period, the engine's forced end, checks left to
+// reap) goes through the state document and comes back the same on the
+// successor's clock; a program without the keys has none.
+func TestReadinessRoundTrip(t *testing.T) {
+	cfg := &config.Process{Name: "a", Group: "a",
+		Notify: config.Notify{Ready: true, WatchdogSecs: 5, Access: config.NotifyMain},
+		Health: config.HealthCheck{Kind: config.HealthExec, Retries: 3, StartPeriodSecs: 60}}
+	g := &group{cfg: &config.Group{Name: "a"}}
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	p := &process{cfg: cfg, group: g, state: protocol.StateRunning, pid: 42, forced: ExitWatchdog}
+	p.ntf = notifyState{child: 41, ready: true, status: "serving", errno: 5, limit: 5 * time.Second, pinged: now.Add(-2 * time.Second), refused: true}
+	p.hc.status = health.Restore(health.Unhealthy, 4, now.Add(-time.Second),
+		health.Result{Reason: "exit status 1", Output: "broken\n"}, now.Add(30*time.Second))
+	p.hc.detail = "exit status 1 (4/3)"
+	e := &Engine{probes: map[int]*probe{77: {p: p, pid: 77, done: true}, 78: {p: &process{}, pid: 78}}}
+	data, err := json.Marshal(e.exportReadiness(p, now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back handover.Readiness
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Health == nil || !slices.Equal(back.Health.Reap, []int{77}) {
+		t.Fatalf("exported %s", data)
+	}
+	// The successor's clock reads the freeze's instant plus the exec.
+	const elapsed = 150 * time.Millisecond
+	q := &process{cfg: cfg, group: g, state: protocol.StateRunning, pid: 42}
+	if err := q.restoreReadiness(&back, now.Add(elapsed), elapsed); err != nil {
+		t.Fatal(err)
+	}
+	if q.ntf != p.ntf || q.forced != p.forced || q.hc.detail != p.hc.detail {
+		t.Errorf("restored %+v %q %q, want %+v %q %q", q.ntf, q.forced, q.hc.detail, p.ntf, p.forced, p.hc.detail)
+	}
+	if q.hc.status != p.hc.status || !q.hc.status.StartPeriodEnd().Equal(now.Add(30*time.Second)) {
+		t.Errorf("restored health %+v, want %+v", q.hc.status, p.hc.status)
+	}
+	if got, want := q.health(), p.health(); got != want {
+		t.Errorf("getProcessHealth after the round trip %+v, want %+v", got, want)
+	}
+
+	stock := &process{cfg: &config.Process{Name: "b", Group: "b"}, group: g, state: protocol.StateRunning, pid: 43}
+	if r := e.exportReadiness(stock, now); r != nil {
+		t.Errorf("a program without the keys exported %+v", r)
 	}
 }

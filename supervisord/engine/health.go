@@ -180,7 +180,10 @@ func (e *Engine) checkExited(pr *probe, ws syscall.WaitStatus, now time.Time) {
 	if err := e.kill(-pr.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		e.log.Logf(protocol.LevelDebug, "couldn't kill what is left of %s's health check (pgid %d): %v", pr.p.name(), pr.pid, err)
 	}
-	pr.p.due.probe = time.Time{}
+	if pr.p.hc.inflight == pr {
+		// Not a check killed earlier (one a predecessor cut short).
+		pr.p.due.probe = time.Time{}
+	}
 	e.checked(pr, health.ExitResult(ws), now)
 }
 

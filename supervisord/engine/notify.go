@@ -30,6 +30,13 @@ import (
 // substitute a fake.
 type Notifier interface {
 	Listen(o notify.Options) (NotifySocket, error)
+	// Adopt takes over a socket bound at addr that an upgrade in place
+	// handed over (its descriptor fd).
+	Adopt(o notify.Options, fd int, addr string) (NotifySocket, error)
+	// State and Resume hand the directory over in an upgrade in place
+	// (see notify.Dir).
+	State() (path string, private bool, seq uint64)
+	Resume(path string, private bool, seq uint64)
 	// Close removes what the notifier made (a private directory) once
 	// every socket is closed.
 	Close() error
@@ -48,6 +55,10 @@ type NotifySocket interface {
 	// and has not handed over yet.
 	Drain() []notify.Delivery
 	Close()
+	// Dup and Leave hand the socket over in an upgrade in place: a
+	// duplicate of its descriptor, then a Close that keeps its file.
+	Dup() (int, error)
+	Leave()
 }
 
 // dirNotifier is the real Notifier.
@@ -60,6 +71,18 @@ func (n dirNotifier) Listen(o notify.Options) (NotifySocket, error) {
 	}
 	return s, nil
 }
+
+func (n dirNotifier) Adopt(o notify.Options, fd int, addr string) (NotifySocket, error) {
+	s, err := n.d.Adopt(o, fd, addr)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (n dirNotifier) State() (string, bool, uint64) { return n.d.State() }
+
+func (n dirNotifier) Resume(path string, private bool, seq uint64) { n.d.Resume(path, private, seq) }
 
 func (n dirNotifier) Close() error { return n.d.Close() }
 
@@ -105,24 +128,34 @@ func (e *Engine) openNotify(p *process) error {
 	if !nc.Socket() {
 		return nil
 	}
-	if e.notifier == nil {
-		dir := notify.NewDir(e.cfg.Supervisord.NotifyDir, os.TempDir(), e.pid)
-		e.notifier = dirNotifier{dir}
-	}
-	uid, gid := -1, -1
-	if p.cfg.User != "" && p.cfg.UID >= 0 && p.cfg.UID != os.Geteuid() {
-		uid, gid = p.cfg.UID, p.cfg.GID
-	}
-	sock, err := e.notifier.Listen(notify.Options{
-		Group: p.group.cfg.Name, Name: p.name(), UID: uid, GID: gid,
-		Access: nc.Access, Out: e.notifyc, Token: notifyToken{p, p.serial}, Now: e.clock.Now,
-	})
+	sock, err := e.notifyDir().Listen(e.notifyOptions(p))
 	if err != nil {
 		return fmt.Errorf("couldn't create notify socket: %v", err)
 	}
 	p.ntf.sock = sock
 	p.ntf.limit = time.Duration(nc.WatchdogSecs) * time.Second
 	return nil
+}
+
+// notifyDir is the Notifier, made on first use.
+func (e *Engine) notifyDir() Notifier {
+	if e.notifier == nil {
+		dir := notify.NewDir(e.cfg.Supervisord.NotifyDir, os.TempDir(), e.pid)
+		e.notifier = dirNotifier{dir}
+	}
+	return e.notifier
+}
+
+// notifyOptions describe the socket of p's current instance.
+func (e *Engine) notifyOptions(p *process) notify.Options {
+	uid, gid := -1, -1
+	if p.cfg.User != "" && p.cfg.UID >= 0 && p.cfg.UID != os.Geteuid() {
+		uid, gid = p.cfg.UID, p.cfg.GID
+	}
+	return notify.Options{
+		Group: p.group.cfg.Name, Name: p.name(), UID: uid, GID: gid,
+		Access: p.cfg.Notify.Access, Out: e.notifyc, Token: notifyToken{p, p.serial}, Now: e.clock.Now,
+	}
 }
 
 // closeNotify closes the current instance's socket, if any.

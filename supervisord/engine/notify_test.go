@@ -45,6 +45,14 @@ func (f *fakeNotifier) Listen(o notify.Options) (NotifySocket, error) {
 	return s, nil
 }
 
+func (f *fakeNotifier) Adopt(notify.Options, int, string) (NotifySocket, error) {
+	return nil, errors.New("fake notifier: no handover")
+}
+
+func (f *fakeNotifier) State() (string, bool, uint64) { return "", false, 0 }
+
+func (f *fakeNotifier) Resume(string, bool, uint64) {}
+
 func (f *fakeNotifier) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -84,6 +92,10 @@ func (s *fakeSocket) Close() {
 	defer s.mu.Unlock()
 	s.closed = true
 }
+
+func (s *fakeSocket) Dup() (int, error) { return -1, errors.New("fake socket: no descriptor") }
+
+func (s *fakeSocket) Leave() { s.Close() }
 
 // send delivers a datagram from pid (uid 0) as the socket's goroutine
 // would: a bare keep-alive from the main pid is taken by the socket.
@@ -626,47 +638,4 @@ func TestDependsOnHealthy(t *testing.T) {
 		}
 		wantState(t, e, "api", "STARTING", "")
 	})
-}
-
-// TestUpgradeRefusedWithNotifyState: the handover carries no notification
-// sockets, health checks or service manager address yet, so an upgrade
-// that would lose them is refused and nothing changes.
-func TestUpgradeRefusedWithNotifyState(t *testing.T) {
-	tests := []struct {
-		name    string
-		mod     func(*config.Process)
-		service bool
-		want    string
-	}{
-		{"health check", func(c *config.Process) {
-			c.Health = config.HealthCheck{Kind: config.HealthTCP, IntervalSecs: 2, TimeoutSecs: 1, Retries: 2}
-		}, false, "a uses sd_notify or a health check"},
-		{"notify", func(c *config.Process) { c.Notify.Ready, c.Notify.ReadyTimeoutSecs = true, 90 }, false, "a uses sd_notify or a health check"},
-		{"watchdog", func(c *config.Process) { c.Notify.WatchdogSecs = 5 }, false, "a uses sd_notify or a health check"},
-		{"service manager", func(*config.Process) {}, true, "supervisord runs under a service manager"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				cfg := testConfig(t, testProgram(t, "a", 1, []string{"run"}, tc.mod))
-				e, _, _, stop := runFakeWith(t, cfg, func(o *Options) {
-					o.Notifier = &fakeNotifier{}
-					o.Checks = func(out chan<- health.Report) HealthRunner { return &fakeRunner{out: out} }
-					if tc.service {
-						o.Service = &fakeService{}
-					}
-				})
-				defer stop()
-				_, err := e.BeginUpgrade()
-				if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), tc.want) {
-					t.Fatalf("BeginUpgrade: %v, want ErrFailed naming %q", err, tc.want)
-				}
-				// Refused, not begun: asking again is refused for the same
-				// reason, not as an upgrade already in progress.
-				if _, err := e.BeginUpgrade(); errors.Is(err, ErrUpgrading) {
-					t.Fatalf("second BeginUpgrade: %v", err)
-				}
-			})
-		})
-	}
 }

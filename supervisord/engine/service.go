@@ -43,13 +43,16 @@ const (
 
 // serviceState is what the loop has told the service manager.
 type serviceState struct {
-	ready    bool      // READY=1 sent
-	status   string    // last STATUS= sent
-	statusAt time.Time // when the next STATUS= may go
-	extendAt time.Time // next EXTEND_TIMEOUT_USEC while not ready
-	pingAt   time.Time // next WATCHDOG=1
-	mood     protocol.SupervisorState
-	stopping *group // the group whose stop was last announced
+	ready bool // READY=1 sent
+	// resumeReady: a predecessor (before an upgrade in place) had sent
+	// READY=1, then RELOADING=1; READY=1 goes again at once.
+	resumeReady bool
+	status      string    // last STATUS= sent
+	statusAt    time.Time // when the next STATUS= may go
+	extendAt    time.Time // next EXTEND_TIMEOUT_USEC while not ready
+	pingAt      time.Time // next WATCHDOG=1
+	mood        protocol.SupervisorState
+	stopping    *group // the group whose stop was last announced
 }
 
 // serviceStep sends what is due; once per loop step.
@@ -78,7 +81,7 @@ func (e *Engine) serviceStep(now time.Time) {
 	}
 	status := e.statusCounts()
 	if !s.ready {
-		if !e.settled() {
+		if !s.resumeReady && !e.settled() {
 			if !now.Before(s.extendAt) {
 				e.tell(fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d", extendBy.Microseconds()))
 				s.extendAt = now.Add(extendEvery)

@@ -64,7 +64,21 @@ const (
 
 // Features are the additions this binary knows, with the version of each
 // it writes and reads (see the package comment). Read-only.
-var Features = map[string]int{}
+var Features = map[string]int{
+	// FeatureReadiness: sd_notify sockets and what they said, watchdog
+	// and health check state (Process.Readiness, Engine.NotifyDir, and
+	// the deadlines "ready", "watchdog", "force" and "check").
+	FeatureReadiness: 1,
+	// FeatureService: supervisord's own service manager
+	// (Daemon.Service, Engine.Service).
+	FeatureService: 1,
+}
+
+// The features' names.
+const (
+	FeatureReadiness = "readiness"
+	FeatureService   = "service_manager"
+)
 
 // EnvFD names the environment variable holding the document's
 // descriptor in the new binary.
@@ -136,6 +150,25 @@ type Daemon struct {
 	Pidfile *File `json:"pidfile,omitempty"`
 	// Upgrades counts the in-place upgrades since the daemon started.
 	Upgrades int `json:"upgrades"`
+	// Service is the service manager supervisord runs under (feature
+	// service_manager); nil when none.
+	Service *Service `json:"service,omitempty"`
+}
+
+// Service is the service manager's socket ($NOTIFY_SOCKET) and its
+// watchdog limit (0: none), as supervisord took them from its
+// environment at start.
+type Service struct {
+	Socket       string `json:"socket"`
+	WatchdogUSec int64  `json:"watchdog_usec,omitempty"`
+}
+
+// ServiceState is what the engine has told the service manager
+// (feature service_manager).
+type ServiceState struct {
+	// Ready: READY=1 was sent; the successor sends it again at once
+	// (the predecessor sent RELOADING=1 before the exec).
+	Ready bool `json:"ready,omitempty"`
 }
 
 // File identifies a file that must still be the same one.
@@ -152,6 +185,21 @@ type Engine struct {
 	// Groups are the active groups in the engine's order.
 	Groups []Group `json:"groups"`
 	Events Events  `json:"events"`
+	// NotifyDir is where the notification sockets live (feature
+	// readiness); nil when none was made.
+	NotifyDir *NotifyDir `json:"notify_dir,omitempty"`
+	// Service is the engine's side of the service manager (feature
+	// service_manager).
+	Service *ServiceState `json:"service,omitempty"`
+}
+
+// NotifyDir is the notification sockets' directory: its path, whether
+// the daemon made it (and removes it at exit), and the last sequence
+// number a socket's name took.
+type NotifyDir struct {
+	Path    string `json:"path"`
+	Private bool   `json:"private,omitempty"`
+	Seq     uint64 `json:"seq"`
 }
 
 // Group is an active process group.
@@ -191,6 +239,61 @@ type Process struct {
 	Outputs []Output `json:"outputs,omitempty"`
 	// Listener is an event listener instance's protocol state.
 	Listener *Listener `json:"listener,omitempty"`
+	// Readiness is the sd_notify and health check state (feature
+	// readiness); nil for a program without those keys.
+	Readiness *Readiness `json:"readiness,omitempty"`
+}
+
+// Readiness is a process's sd_notify, watchdog and health check state.
+// Times are nanoseconds before the document's FrozenMono (0: never).
+type Readiness struct {
+	// Forced is why the engine itself ends (or ended) the instance
+	// ("watchdog", "health", "ready-timeout"; "" when it does not).
+	Forced string `json:"forced,omitempty"`
+	// Socket is the running instance's notification socket.
+	Socket *NotifySocket `json:"socket,omitempty"`
+	// Child is the pid the engine spawned when MAINPID= moved PID away
+	// from it and the child is not reaped yet (0: none); WatchMain says
+	// the engine watches PID for its exit (the child was reaped).
+	Child     int  `json:"child,omitempty"`
+	WatchMain bool `json:"watch_main,omitempty"`
+	// What the notifications said: READY=1 (not withdrawn), STATUS=,
+	// ERRNO=, the watchdog limit (WATCHDOG_USEC), the last keep-alive,
+	// and whether a refused sender was logged.
+	Ready      bool   `json:"ready,omitempty"`
+	Status     string `json:"status,omitempty"`
+	Errno      int    `json:"errno,omitempty"`
+	WatchdogNS int64  `json:"watchdog_ns,omitempty"`
+	PingedAgo  int64  `json:"pinged_ago_ns,omitempty"`
+	Refused    bool   `json:"refused,omitempty"`
+	// Health is the health check's state, nil without a check.
+	Health *Health `json:"health,omitempty"`
+}
+
+// NotifySocket is a notification socket: its descriptor and the address
+// the program has in NOTIFY_SOCKET (a path, or @abstract).
+type NotifySocket struct {
+	FD   int    `json:"fd"`
+	Addr string `json:"addr"`
+}
+
+// Health is a health check's state. A check in flight is not handed
+// over: the successor runs it again (the deadline "check" is then 0).
+type Health struct {
+	State    string `json:"state"` // none, starting, healthy, unhealthy
+	Failures int    `json:"failures,omitempty"`
+	// LastCheckAgo is when the last check ended (0: none yet);
+	// StartPeriodLeft the start period's remaining time (0: over).
+	LastCheckAgo    int64  `json:"last_check_ago_ns,omitempty"`
+	LastOK          bool   `json:"last_ok,omitempty"`
+	LastReason      string `json:"last_reason,omitempty"`
+	LastOutput      string `json:"last_output,omitempty"`
+	StartPeriodLeft int64  `json:"start_period_left_ns,omitempty"`
+	// Detail is what the description says of an unhealthy verdict.
+	Detail string `json:"detail,omitempty"`
+	// Reap are exec checks killed but not reaped yet (the one in flight
+	// at the freeze, or one that timed out): the successor reaps them.
+	Reap []int `json:"reap,omitempty"`
 }
 
 // Log is one channel's log file; Size is where the next write goes.
@@ -296,6 +399,24 @@ func (d *Document) Need(feature string) {
 	d.Features[feature] = v
 }
 
+// NeedFeatures names in the document every feature whose state it
+// carries (see Need).
+func (d *Document) NeedFeatures() {
+	if d.Daemon.Service != nil || d.Engine.Service != nil {
+		d.Need(FeatureService)
+	}
+	if d.Engine.NotifyDir != nil {
+		d.Need(FeatureReadiness)
+	}
+	for _, g := range d.Engine.Groups {
+		for _, p := range g.Processes {
+			if p.Readiness != nil {
+				d.Need(FeatureReadiness)
+			}
+		}
+	}
+}
+
 // Reader says which documents a binary reads: versions MinVersion to
 // Version and the features in Features (at most their version).
 type Reader struct {
@@ -381,6 +502,9 @@ func (d *Document) FDs() []int {
 			}
 			for _, o := range p.Outputs {
 				fds = append(fds, o.FD)
+			}
+			if p.Readiness != nil && p.Readiness.Socket != nil {
+				fds = append(fds, p.Readiness.Socket.FD)
 			}
 		}
 	}

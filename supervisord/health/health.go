@@ -126,6 +126,26 @@ func (s *Status) Record(hc config.HealthCheck, r Result, now time.Time) bool {
 	return s.State != before
 }
 
+// StartPeriodEnd is when failures start counting; zero when they do
+// already (an upgrade in place hands it over).
+func (s *Status) StartPeriodEnd() time.Time { return s.startPeriodEnd }
+
+// Restore is a status as a predecessor handed it over, with its start
+// period ending at startPeriodEnd (zero: over).
+func Restore(st State, failures int, lastCheck time.Time, last Result, startPeriodEnd time.Time) Status {
+	return Status{State: st, Failures: failures, LastCheck: lastCheck, LastResult: last, startPeriodEnd: startPeriodEnd}
+}
+
+// ParseState reads a State's String.
+func ParseState(name string) (State, bool) {
+	for _, st := range []State{None, Starting, Healthy, Unhealthy} {
+		if st.String() == name {
+			return st, true
+		}
+	}
+	return None, false
+}
+
 func (s *Status) inStartPeriod(now time.Time) bool {
 	return s.State == Starting && !s.startPeriodEnd.IsZero() && now.Before(s.startPeriodEnd)
 }

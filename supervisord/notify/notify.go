@@ -242,16 +242,7 @@ func (d *Dir) Listen(o Options) (*Socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Socket{
-		addr: addr, access: o.Access, uid: o.UID,
-		out: o.Out, token: o.Token, now: o.Now, bufs: &d.bufs,
-		sweeper: &d.sweeper, wake: make(chan restResult, 1),
-		quit: make(chan struct{}), done: make(chan struct{}),
-		drainc: make(chan struct{}), handoff: make(chan Delivery),
-	}
-	if s.uid < 0 {
-		s.uid = os.Geteuid()
-	}
+	s := d.socket(o, addr)
 	fail := func(err error) (*Socket, error) {
 		unix.Close(fd)
 		if addr[0] == '/' {
@@ -273,6 +264,57 @@ func (d *Dir) Listen(o Options) (*Socket, error) {
 	}
 	if err := s.h.open(fd, addr); err != nil {
 		return fail(err)
+	}
+	s.base = s.now()
+	go s.run()
+	return s, nil
+}
+
+// socket is a Socket at addr, not started.
+func (d *Dir) socket(o Options, addr string) *Socket {
+	s := &Socket{
+		addr: addr, access: o.Access, uid: o.UID,
+		out: o.Out, token: o.Token, now: o.Now, bufs: &d.bufs,
+		sweeper: &d.sweeper, wake: make(chan restResult, 1),
+		quit: make(chan struct{}), done: make(chan struct{}),
+		drainc: make(chan struct{}), handoff: make(chan Delivery),
+	}
+	if s.uid < 0 {
+		s.uid = os.Geteuid()
+	}
+	return s
+}
+
+// State is what an upgrade in place hands over of the directory: its
+// path ("" while none is prepared), whether the daemon made it (and
+// removes it at exit), and the last sequence number a socket took.
+func (d *Dir) State() (path string, private bool, seq uint64) {
+	return d.path, d.private, d.seq
+}
+
+// Resume takes over a predecessor's directory (see State), so that
+// sockets made from now on get names of their own.
+func (d *Dir) Resume(path string, private bool, seq uint64) {
+	d.path, d.private, d.seq = path, private, seq
+}
+
+// Adopt takes over a socket a predecessor handed over: fd is bound at
+// addr (the program's NOTIFY_SOCKET, which therefore stays valid), with
+// SO_PASSCRED; datagrams queued on it meanwhile are read first.
+func (d *Dir) Adopt(o Options, fd int, addr string) (*Socket, error) {
+	if addr == "" {
+		return nil, errors.New("notify socket: no address")
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, fmt.Errorf("notify socket %s: %w", addr, err)
+	}
+	unix.CloseOnExec(fd)
+	s := d.socket(o, addr)
+	if addr[0] == '/' {
+		s.path = addr
+	}
+	if err := s.h.open(fd, addr); err != nil {
+		return nil, fmt.Errorf("notify socket %s: %w", addr, err)
 	}
 	s.base = s.now()
 	go s.run()
@@ -426,7 +468,13 @@ func (s *Socket) LastPing() time.Time {
 
 // Close stops the goroutine, closes the socket and removes its file.
 // Datagrams not yet handed over are dropped. Closing twice is harmless.
-func (s *Socket) Close() {
+func (s *Socket) Close() { s.stop(true) }
+
+// Leave is Close for an upgrade in place: the socket's file stays, for
+// the successor that has a duplicate of its descriptor (Dup).
+func (s *Socket) Leave() { s.stop(false) }
+
+func (s *Socket) stop(remove bool) {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		// Wake the goroutine if it waits for a datagram; it leaves the
@@ -434,10 +482,22 @@ func (s *Socket) Close() {
 		s.h.stop()
 		<-s.done
 		s.h.close()
-		if s.path != "" {
+		if remove && s.path != "" {
 			os.Remove(s.path)
 		}
 	})
+}
+
+// Dup is a duplicate of the socket's descriptor, with close-on-exec,
+// for an upgrade in place.
+func (s *Socket) Dup() (int, error) {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	fd, err := unix.FcntlInt(uintptr(s.h.fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return -1, fmt.Errorf("notify socket %s: %w", s.addr, err)
+	}
+	return fd, nil
 }
 
 // Permits reports whether notify_access lets a datagram from a sender
