@@ -2,10 +2,8 @@ package logrot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"syscall"
 	"time"
@@ -34,14 +32,17 @@ const Truncated = "==> File truncated <==\n"
 // A missing file at the start is ErrNoFile. Follow returns nil when ctx
 // ends, or the error of a failed write to w (the client went away).
 func Follow(ctx context.Context, path string, w io.Writer, flush func()) error {
-	f, err := safefs.OpenFile(path, os.O_RDONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("follow log %q: %w", path, ErrNoFile)
-	}
+	l, err := OpenLog(path)
 	if err != nil {
-		return fmt.Errorf("follow log %q: %w: %w", path, ErrFailed, err)
+		return fmt.Errorf("follow: %w", err)
 	}
-	fl := &follower{path: path, w: w, flush: flush, f: f, buf: make([]byte, 32<<10)}
+	return FollowLog(ctx, l, w, flush)
+}
+
+// FollowLog is Follow on a log already open (it closes it): a caller that
+// looked at the file (its time, its size) streams that very file.
+func FollowLog(ctx context.Context, l *Log, w io.Writer, flush func()) error {
+	fl := &follower{path: l.path, w: w, flush: flush, f: l.f, buf: make([]byte, 32<<10)}
 	defer func() { fl.f.Close() }()
 	if err := fl.stat(); err != nil {
 		return err
@@ -90,9 +91,11 @@ func (fl *follower) poll() error {
 	if err := fl.sendGrowth(); err != nil {
 		return err
 	}
-	st, err := os.Stat(fl.path)
+	// The path is looked at by the links rule too: another user's link
+	// put in its place is neither followed nor stat'ed.
+	st, err := safefs.Stat(fl.path)
 	if err != nil {
-		return nil // unlinked: keep following the open file until it returns
+		return nil // unlinked or refused: keep following the open file
 	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	if !ok || sys.Ino == fl.ino {

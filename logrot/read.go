@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"gosupervisor/internal/safefs"
 )
@@ -21,6 +22,46 @@ var (
 	ErrFailed = errors.New("log file unreadable")
 )
 
+// Log is a log file opened for reading. Its size and modification time
+// are those of the open file (fstat), so what a reader learns is about
+// the file it reads, never about whatever a path names later: a log in a
+// directory other users can write may be replaced by a link at any time.
+type Log struct {
+	f     *os.File
+	path  string
+	size  int64
+	mtime time.Time
+}
+
+// OpenLog opens the log at path for reading, following symbolic links by
+// internal/safefs's rule. A missing file is ErrNoFile; any other failure,
+// a refused link included, wraps ErrFailed and says nothing of what the
+// link names.
+func OpenLog(path string) (*Log, error) {
+	f, err := safefs.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read log %q: %w", path, ErrNoFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read log %q: %w: %w", path, ErrFailed, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read log %q: %w: %w", path, ErrFailed, err)
+	}
+	return &Log{f: f, path: path, size: st.Size(), mtime: st.ModTime()}, nil
+}
+
+// Size is the file's size when it was opened.
+func (l *Log) Size() int64 { return l.size }
+
+// ModTime is the file's modification time when it was opened.
+func (l *Log) ModTime() time.Time { return l.mtime }
+
+// Close closes the file.
+func (l *Log) Close() error { return l.f.Close() }
+
 // ReadRange reads part of a log as readLog / readProcessStdoutLog do:
 //   - offset ≥ 0, length = 0: from offset to the end;
 //   - offset ≥ 0, length > 0: at most length bytes from offset;
@@ -34,12 +75,29 @@ func ReadRange(path string, offset, length int64) ([]byte, error) {
 	if (offset < 0 && length != 0) || length < 0 {
 		return nil, fmt.Errorf("read log %q (offset %d, length %d): %w", path, offset, length, ErrBadArguments)
 	}
-	f, size, err := openForRead(path)
+	l, err := OpenLog(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	start, n := offset, length
+	defer l.Close()
+	return l.ReadRange(offset, length)
+}
+
+// RangeSize is how many bytes ReadRange(offset, length) reads from this
+// file (0 for arguments it refuses).
+func (l *Log) RangeSize(offset, length int64) int64 {
+	start, end := l.span(offset, length)
+	return end - start
+}
+
+// span is the part of the file ReadRange reads: [start, end).
+func (l *Log) span(offset, length int64) (start, end int64) {
+	if (offset < 0 && length != 0) || length < 0 {
+		return 0, 0
+	}
+	size := l.size
+	n := length
+	start = offset
 	switch {
 	case offset < 0:
 		start, n = max(size+offset, 0), -offset
@@ -47,14 +105,36 @@ func ReadRange(path string, offset, length int64) ([]byte, error) {
 		n = size - offset
 	}
 	if start >= size || n <= 0 {
-		return []byte{}, nil
+		return 0, 0
 	}
-	n = min(n, size-start)
-	return readAt(f, path, start, n)
+	return start, start + min(n, size-start)
 }
 
-// Tail reads the end of a log as tailProcessStdoutLog does. size is the
-// current file size. When size > offset+length the reader fell behind:
+// ReadRange is the package's ReadRange on the open file, sized by its
+// size at the open.
+func (l *Log) ReadRange(offset, length int64) ([]byte, error) {
+	if (offset < 0 && length != 0) || length < 0 {
+		return nil, fmt.Errorf("read log %q (offset %d, length %d): %w", l.path, offset, length, ErrBadArguments)
+	}
+	start, end := l.span(offset, length)
+	if end <= start {
+		return []byte{}, nil
+	}
+	return readAt(l.f, l.path, start, end-start)
+}
+
+// Tail reads the end of a log as tailProcessStdoutLog does; see Log.Tail.
+func Tail(path string, offset, length int64) (data []byte, next int64, overflow bool, err error) {
+	l, err := OpenLog(path)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer l.Close()
+	return l.Tail(offset, length)
+}
+
+// Tail reads the end of the log as tailProcessStdoutLog does. size is the
+// file's size at the open. When size > offset+length the reader fell behind:
 // overflow is true and the last length bytes are returned; otherwise the
 // bytes from offset on, at most length of them. next is always size, the
 // offset to ask for next time. Example on an 87-byte file: Tail(0, 10) is
@@ -63,14 +143,9 @@ func ReadRange(path string, offset, length int64) ([]byte, error) {
 // The reference's arithmetic is kept exactly, including its quirk that a
 // request starting inside the last length bytes returns the last length
 // bytes (Tail(80, 10) on 87 bytes returns bytes 77..86). A negative length
-// returns nothing. A missing file is ErrNoFile (the RPC answer is then
-// an empty string, 0, false); other errors wrap ErrFailed.
-func Tail(path string, offset, length int64) (data []byte, next int64, overflow bool, err error) {
-	f, size, err := openForRead(path)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	defer f.Close()
+// returns nothing. I/O errors wrap ErrFailed.
+func (l *Log) Tail(offset, length int64) (data []byte, next int64, overflow bool, err error) {
+	size := l.size
 	if size > offset+length {
 		overflow = true
 		offset = size - 1
@@ -86,27 +161,11 @@ func Tail(path string, offset, length int64) (data []byte, next int64, overflow 
 	if length <= 0 {
 		return []byte{}, size, overflow, nil
 	}
-	data, err = readAt(f, path, offset, length)
+	data, err = readAt(l.f, l.path, offset, length)
 	if err != nil {
 		return nil, 0, false, err
 	}
 	return data, size, overflow, nil
-}
-
-func openForRead(path string) (*os.File, int64, error) {
-	f, err := safefs.OpenFile(path, os.O_RDONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, fmt.Errorf("read log %q: %w", path, ErrNoFile)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read log %q: %w: %w", path, ErrFailed, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("read log %q: %w: %w", path, ErrFailed, err)
-	}
-	return f, st.Size(), nil
 }
 
 // readAt reads up to n bytes at off; a file that shrank meanwhile yields

@@ -17,10 +17,12 @@ type dispatcher struct {
 	reg     *registry
 	// upgrader runs the gosupervisor.*Upgrade* methods; nil = none.
 	upgrader Upgrader
+	// maxMulticall bounds the encoded results of one system.multicall.
+	maxMulticall int64
 }
 
 func newDispatcher(b Backend, now func() time.Time, u Upgrader) *dispatcher {
-	d := &dispatcher{backend: b, now: now, upgrader: u}
+	d := &dispatcher{backend: b, now: now, upgrader: u, maxMulticall: DefaultMaxMulticallResponse}
 	d.reg = newRegistry(d)
 	return d
 }
@@ -176,6 +178,12 @@ func (d *dispatcher) signalProcess(_ context.Context, a args) (any, error) {
 // before the next starts). Results are bare values; faults are inline
 // {faultCode, faultString} structs. Once the client has gone, the calls
 // not yet started are dropped: nobody would see their results.
+//
+// Each result is encoded as it comes, and the encoded results are bounded
+// by maxMulticall: a log read that would go past it is not made, and
+// from then on every call is answered with the budget's refusal without
+// being run. A result no reader asked for (a process info, an action's outcome)
+// is kept whole, so the bound may be passed by one such result.
 func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 	var calls []any
 	switch x := a[0].(type) {
@@ -191,7 +199,9 @@ func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 	default:
 		return nil, NewFault(protocol.FaultIncorrectParameters, "")
 	}
-	out := make([]any, 0, len(calls))
+	out := newEncodedArray()
+	budget := newResponseBudget(d.maxMulticall)
+	ctx = withBudget(ctx, budget)
 	for _, c := range calls {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -202,17 +212,42 @@ func (d *dispatcher) multicall(ctx context.Context, a args) (any, error) {
 			// the whole request (HTTP 500 there).
 			return nil, NewFault(protocol.FaultIncorrectParameters, "")
 		}
-		out = append(out, d.oneOfMany(ctx, spec))
+		before := len(out.doc)
+		var v any = faultStruct(budget.refusal)
+		if !budget.exhausted {
+			budget.asked = false
+			v = d.oneOfMany(ctx, spec)
+		}
+		if err := out.add(v); err != nil {
+			return nil, err
+		}
+		if budget.exhausted {
+			continue
+		}
+		budget.left -= int64(len(out.doc) - before)
+		if budget.left < 0 {
+			budget.exhausted = true
+			if budget.asked {
+				// A log read whose text grew past the limit when encoded.
+				out.truncate(before)
+				if err := out.add(faultStruct(budget.refusal)); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	return out, nil
+}
+
+// faultStruct is a fault as a multicall lists it.
+func faultStruct(f *Fault) Struct {
+	return Struct{{"faultCode", int(f.Code)}, {"faultString", f.String}}
 }
 
 // oneOfMany runs one call of a multicall: its result, or its fault as a
 // {faultCode, faultString} struct.
 func (d *dispatcher) oneOfMany(ctx context.Context, spec map[string]any) any {
-	fault := func(f *Fault) any {
-		return Struct{{"faultCode", int(f.Code)}, {"faultString", f.String}}
-	}
+	fault := func(f *Fault) any { return faultStruct(f) }
 	nameVal := spec["methodName"]
 	if nameVal == nil {
 		return fault(NewFault(protocol.FaultIncorrectParameters, "No methodName"))

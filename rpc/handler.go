@@ -62,6 +62,9 @@ type HandlerOptions struct {
 	// slot. Ordinary calls never wait, so slow senders of big bodies
 	// cannot stall them.
 	MaxConcurrentRPC int
+	// MaxMulticallResponse bounds the encoded results of one
+	// system.multicall (see DefaultMaxMulticallResponse).
+	MaxMulticallResponse int64
 	// MaxLogTails bounds open /logtail and /mainlogtail streams (more → 503).
 	MaxLogTails int
 	// WriteTimeout bounds each write to a client, so one that stops
@@ -113,10 +116,14 @@ func NewHandler(b Backend, opts HandlerOptions) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	disp := newDispatcher(b, opts.Now, opts.Upgrader)
+	if opts.MaxMulticallResponse > 0 {
+		disp.maxMulticall = opts.MaxMulticallResponse
+	}
 	return Guard(&handler{
 		opts:     opts,
 		logFiles: b,
-		disp:     newDispatcher(b, opts.Now, opts.Upgrader),
+		disp:     disp,
 		rpcSlots: make(chan struct{}, opts.MaxConcurrentRPC),
 		tails:    make(chan struct{}, opts.MaxLogTails),
 		bufs:     sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }},
@@ -227,21 +234,33 @@ func (h *handler) call(ctx context.Context, method string, params []any) []byte 
 	}
 	v, fault := h.disp.call(ctx, method, params)
 	if fault == nil {
-		bp := h.bufs.Get().(*[]byte)
-		out, err := appendResponse((*bp)[:0], v)
+		out, err := h.encodeResult(v)
 		if err == nil {
 			if trace {
 				h.log(protocol.LevelTrace, "XML-RPC method %s() returned successfully", method)
 			}
 			return out
 		}
-		h.bufs.Put(bp)
 		fault = NewFault(protocol.FaultFailed, err.Error())
 	}
 	if trace {
 		h.log(protocol.LevelTrace, "XML-RPC method %s() returned fault: [%d] %s", method, fault.Code, fault.String)
 	}
 	return EncodeFault(fault)
+}
+
+// encodeResult is the response document for a method's value, in a
+// pooled buffer; a multicall's results come encoded (see budget.go).
+func (h *handler) encodeResult(v any) ([]byte, error) {
+	if doc, ok := v.(*encodedArray); ok {
+		return doc.document(), nil
+	}
+	bp := h.bufs.Get().(*[]byte)
+	out, err := appendResponse((*bp)[:0], v)
+	if err != nil {
+		h.bufs.Put(bp)
+	}
+	return out, err
 }
 
 // release returns a response buffer to the pool once it is written;

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -57,11 +56,14 @@ func (h *handler) serveMainTail(w http.ResponseWriter, r *http.Request) {
 // write has WriteTimeout to complete, so a client that stops reading is
 // dropped; the stream ends when the client goes away.
 func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string, noProxyBuffering bool) {
-	fi, err := os.Stat(path)
+	// The time and the stream come from the file opened here, by the
+	// links rule: a path another user can swap is never stat'ed apart.
+	log, err := logrot.OpenLog(path)
 	if err != nil {
 		httpError(w, http.StatusNotFound)
 		return
 	}
+	defer log.Close() // FollowLog closes it too; this covers the early returns
 	select {
 	case h.tails <- struct{}{}:
 		defer func() { <-h.tails }()
@@ -70,7 +72,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string,
 		return
 	}
 	hdr := w.Header()
-	hdr.Set("Last-Modified", fi.ModTime().UTC().Format(http.TimeFormat))
+	hdr.Set("Last-Modified", log.ModTime().UTC().Format(http.TimeFormat))
 	hdr.Set("Content-Type", "text/plain;charset=utf-8")
 	if noProxyBuffering {
 		hdr.Set("X-Accel-Buffering", "no")
@@ -92,7 +94,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string,
 		defer stop()
 	}
 	dw := &deadlineWriter{w: w, rc: rc, timeout: h.opts.WriteTimeout}
-	_ = logrot.Follow(ctx, path, dw, func() { _ = rc.Flush() })
+	_ = logrot.FollowLog(ctx, log, dw, func() { _ = rc.Flush() })
 }
 
 // connKey carries a request's connection in its context; see ConnContext.

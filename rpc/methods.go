@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"errors"
-	"os"
 	"sort"
 	"strings"
 
@@ -96,8 +95,8 @@ func newRegistry(d *dispatcher) *registry {
 			"@param int offset  where to start reading\n" +
 			"@param int length  how many bytes to read (0 = to the end)\n" +
 			"@return string log  the bytes read",
-		call: func(_ context.Context, a args) (any, error) {
-			return d.readFile(b.MainLogPath(), a, 0)
+		call: func(ctx context.Context, a args) (any, error) {
+			return d.readFile(ctx, b.MainLogPath(), a, 0)
 		}}, sv("readMainLog"))
 	r.add(&method{name: sv("clearLog"), guarded: true,
 		help: "Delete the main log and start a fresh one.\n@return boolean result  true unless an error occurs",
@@ -286,34 +285,21 @@ func newRegistry(d *dispatcher) *registry {
 		}
 		r.add(&method{name: sv(ch.read), guarded: true, params: 3, required: 3,
 			help: readHelp(ch.channel.String()),
-			call: func(_ context.Context, a args) (any, error) {
+			call: func(ctx context.Context, a args) (any, error) {
 				path, err := d.processLog(a[0], ch.channel)
 				if err != nil {
 					return nil, err
 				}
-				return d.readFile(path, a, 1)
+				return d.readFile(ctx, path, a, 1)
 			}}, readAliases...)
 		r.add(&method{name: sv(ch.tail), guarded: true, params: 3, required: 3,
 			help: tailHelp(ch.channel.String()),
-			call: func(_ context.Context, a args) (any, error) {
+			call: func(ctx context.Context, a args) (any, error) {
 				path, err := d.processLog(a[0], ch.channel)
 				if err != nil {
 					return nil, err
 				}
-				// The reference answers an empty tail before it looks
-				// at the offset and length.
-				if path == "" || !fileExists(path) {
-					return []any{"", 0, false}, nil
-				}
-				offset, length, err := a.ints(1)
-				if err != nil {
-					return nil, err
-				}
-				data, next, overflow, err := logrot.Tail(path, offset, length)
-				if err != nil { // missing or unreadable: nothing to tail yet
-					return []any{"", 0, false}, nil
-				}
-				return []any{string(data), next, overflow}, nil
+				return tailFile(ctx, path, a)
 			}}, tailAliases...)
 	}
 
@@ -537,27 +523,72 @@ func noneIfEmpty(s string) string {
 // readFile applies readLog's rules to path and maps failures to faults:
 // no path → NO_FILE, missing file → NO_FILE: path; then the offset and
 // length (parameters i and i+1) are converted, as the reference does.
-func (d *dispatcher) readFile(path string, a args, i int) (any, error) {
+func (d *dispatcher) readFile(ctx context.Context, path string, a args, i int) (any, error) {
 	if path == "" {
 		return nil, NewFault(protocol.FaultNoFile, "")
 	}
-	if !fileExists(path) {
+	// The file is opened once, by the links rule, and everything after
+	// (its size, its bytes) comes from that descriptor. The reference
+	// checks that the file exists before it converts the offset and
+	// length, and fails to open it after.
+	log, openErr := logrot.OpenLog(path)
+	if errors.Is(openErr, logrot.ErrNoFile) {
 		return nil, NewFault(protocol.FaultNoFile, path)
+	}
+	if openErr == nil {
+		defer log.Close()
 	}
 	offset, length, err := a.ints(i)
 	if err != nil {
 		return nil, err
 	}
-	data, err := logrot.ReadRange(path, offset, length)
+	if openErr != nil {
+		return nil, NewFault(protocol.FaultFailed, "")
+	}
+	if err := checkBudget(ctx, log.RangeSize(offset, length)); err != nil {
+		return nil, err
+	}
+	data, err := log.ReadRange(offset, length)
 	switch {
 	case errors.Is(err, logrot.ErrBadArguments):
 		return nil, NewFault(protocol.FaultBadArguments, "")
-	case errors.Is(err, logrot.ErrNoFile):
-		return nil, NewFault(protocol.FaultNoFile, path)
 	case err != nil:
 		return nil, NewFault(protocol.FaultFailed, "")
 	}
 	return string(data), nil
+}
+
+// tailFile answers tailProcessStdoutLog / tailProcessStderrLog for the
+// log at path: a log that is missing, or that cannot be opened, tails as
+// empty. The reference answers a missing log before it converts the
+// offset and length.
+func tailFile(ctx context.Context, path string, a args) (any, error) {
+	empty := []any{"", 0, false}
+	if path == "" {
+		return empty, nil
+	}
+	log, openErr := logrot.OpenLog(path)
+	if errors.Is(openErr, logrot.ErrNoFile) {
+		return empty, nil
+	}
+	if openErr == nil {
+		defer log.Close()
+	}
+	offset, length, err := a.ints(1)
+	if err != nil {
+		return nil, err
+	}
+	if openErr != nil {
+		return empty, nil
+	}
+	if err := checkBudget(ctx, min(max(length, 0), log.Size())); err != nil {
+		return nil, err
+	}
+	data, next, overflow, err := log.Tail(offset, length)
+	if err != nil {
+		return empty, nil
+	}
+	return []any{string(data), next, overflow}, nil
 }
 
 // processLog resolves a process's log path for the read and tail
@@ -597,9 +628,4 @@ func (r *registry) lookupName(v any) *method {
 		return nil
 	}
 	return r.methods[name]
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -3,9 +3,7 @@ package webui
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -101,27 +99,24 @@ func (h *Handler) readLog(name string, ch protocol.Channel, from int64, limit in
 	if path == "" {
 		return logPiece{}, errNoLog
 	}
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	// Size and bytes come from the one descriptor opened by the links
+	// rule: a path another user can swap is never stat'ed apart.
+	log, err := logrot.OpenLog(path)
+	if errors.Is(err, logrot.ErrNoFile) {
 		return logPiece{}, errNoLog
 	}
 	if err != nil {
 		return logPiece{}, fmt.Errorf("log of %s: %w", name, err)
 	}
-	size := st.Size()
+	defer log.Close()
+	size := log.Size()
 	start := from
 	if from < 0 || from > size || size-from > int64(limit) {
 		start = max(size-int64(limit), 0)
 	}
-	var data []byte
-	if size > start {
-		data, err = logrot.ReadRange(path, start, size-start)
-		if errors.Is(err, logrot.ErrNoFile) {
-			return logPiece{}, errNoLog
-		}
-		if err != nil {
-			return logPiece{}, fmt.Errorf("log of %s: %w", name, err)
-		}
+	data, err := log.ReadRange(start, size-start)
+	if err != nil {
+		return logPiece{}, fmt.Errorf("log of %s: %w", name, err)
 	}
 	data = data[:completeUTF8(data)]
 	return logPiece{Text: displayText(data), Start: start, End: start + int64(len(data))}, nil

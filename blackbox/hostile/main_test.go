@@ -35,6 +35,7 @@ func TestMain(m *testing.M) { testenv.HelperMain(m, helperEnv, runHelper) }
 //	                       every MS milliseconds
 //	plant TARGET NAME...   (run as nobody) take each NAME with a link to
 //	                       TARGET whenever it is free, until killed
+//	spew BYTES             write BYTES bytes of text to stdout and idle
 //	greedy BYTES DONE      an event listener: READY, read one event, answer
 //	                       "RESULT 999999999999", then write BYTES more bytes
 //	                       of result, create the file DONE and idle
@@ -62,6 +63,13 @@ func runHelper(mode string, args []string) int {
 				_ = os.Symlink(args[0], name)
 			}
 		}
+	case "spew":
+		n, _ := strconv.Atoi(args[0])
+		line := strings.Repeat("x", 99) + "\n"
+		if _, err := os.Stdout.WriteString(strings.Repeat(line, n/len(line)) + line[:n%len(line)]); err != nil {
+			return 3
+		}
+		idle()
 	case "greedy":
 		n, _ := strconv.ParseInt(args[0], 10, 64)
 		if err := greedyListener(n, args[1]); err != nil {

@@ -1,10 +1,16 @@
 package hostile
 
 import (
+	"bytes"
 	"cmp"
+	"fmt"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"gosupervisor/internal/testenv"
 )
 
 // TestSendProcessStdinBounded queues 40 MiB for a program that never
@@ -75,4 +81,53 @@ stopwaitsecs=2
 		t.Errorf("daemon peak RSS grew by %d MiB, want at most 24 MiB", grew>>20)
 	}
 	r.waitState(t, "greedy", "RUNNING")
+}
+
+// TestMulticallResponseBounded sends one system.multicall of 300
+// readProcessStdoutLog calls on a 1 MiB log: 300 MiB of answer, which the
+// reference builds in memory. The daemon must stop at its 32 MiB bound
+// (the calls past it answered with a fault, one result per call) and its
+// peak RSS may not grow by more than 192 MiB (it grows by about 120 MiB:
+// the results, their encoding and the garbage collector's slack; without
+// the bound it grows by more than 600 MiB).
+func TestMulticallResponseBounded(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	const logSize, reads = 1 << 20, 300
+	r := newRun(t, "", program("spew", "spew", fmt.Sprint(logSize), "stdout_logfile={{here}}/spew.log"))
+	r.start(t)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if st, err := os.Stat(r.path("spew.log")); err != nil || st.Size() != logSize {
+			return fmt.Errorf("spew.log not yet %d bytes: %v", logSize, err)
+		}
+		return nil
+	})
+	before := r.daemonMemory(t)
+	var calls strings.Builder
+	for range reads {
+		calls.WriteString("<value><struct><member><name>methodName</name><value><string>supervisor.readProcessStdoutLog</string></value></member>" +
+			"<member><name>params</name><value><array><data><value><string>spew</string></value><value><int>0</int></value><value><int>0</int></value></data></array></value></member></struct></value>")
+	}
+	body := "<?xml version='1.0'?><methodCall><methodName>system.multicall</methodName><params><param><value><array><data>" +
+		calls.String() + "</data></array></value></param></params></methodCall>"
+	resp, err := testenv.UnixClient(r.sock).Post("http://localhost/RPC2", "text/xml", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := r.daemonMemory(t)
+	t.Logf("multicall answer %d bytes; daemon RSS %d → %d KiB (peak %d KiB)", len(answer), before.rss>>10, after.rss>>10, after.hwm>>10)
+	logs := bytes.Count(answer, []byte("<value><string>"+strings.Repeat("x", 99)+"\n"))
+	faults := bytes.Count(answer, []byte("<string>FAILED: response too large: the results of one system.multicall are limited to 32 MiB; this call was not run</string>"))
+	if resp.StatusCode != 200 || len(answer) > 33<<20 || logs < 30 || logs+faults != reads {
+		t.Errorf("HTTP %d, %d bytes, %d logs and %d limit faults: want at most 32 MiB (30 logs or more), one result per call, the calls past the bound refused", resp.StatusCode, len(answer), logs, faults)
+	}
+	if grew := after.hwm - before.rss; grew > 192<<20 {
+		t.Errorf("daemon peak RSS grew by %d MiB, want at most 192 MiB", grew>>20)
+	}
+	r.waitState(t, "spew", "RUNNING")
 }

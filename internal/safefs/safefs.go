@@ -67,6 +67,18 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	return d.OpenFile(name, flag, perm)
 }
 
+// Stat is os.Stat that follows symbolic links by the package's rule. The
+// file itself is never opened (O_PATH): a FIFO or a device found there is
+// left alone.
+func Stat(path string) (fs.FileInfo, error) {
+	f, err := OpenFile(path, unix.O_PATH, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: unwrapPath(err)}
+	}
+	defer f.Close()
+	return f.Stat()
+}
+
 // MkdirAll creates the directory path and any missing parents with perm
 // (before the umask), resolving the existing ones by the package's rule.
 func MkdirAll(path string, perm fs.FileMode) error {
@@ -384,6 +396,11 @@ func (w *walker) openFile(dir int, name string, flag int, perm uint32) (int, err
 	flag = flag&^unix.O_TRUNC | unix.O_CLOEXEC | unix.O_NONBLOCK
 	for {
 		fd, err := openat(dir, name, flag|unix.O_NOFOLLOW, perm)
+		if err == nil && flag&unix.O_PATH != 0 && isLinkFD(fd) {
+			// O_PATH|O_NOFOLLOW opens a link itself instead of failing.
+			unix.Close(fd)
+			err = unix.ELOOP
+		}
 		if err == nil {
 			return fd, w.checkFile(dir, fd, flag, trunc)
 		}
@@ -469,7 +486,7 @@ func (w *walker) checkFile(dir, fd, flag int, trunc bool) error {
 			err = fmt.Errorf("%w (it has %d hard links)", ErrUntrustedFile, st.Nlink)
 		}
 	}
-	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && flag&unix.O_PATH == 0 {
 		err = unix.SetNonblock(fd, false)
 		if err == nil && trunc {
 			err = unix.Ftruncate(fd, 0)
@@ -487,6 +504,12 @@ func isLink(dir int, name string) bool {
 	var st unix.Stat_t
 	err := ignoringEINTR(func() error { return unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
+}
+
+// isLinkFD reports whether the O_PATH descriptor fd is a symbolic link.
+func isLinkFD(fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 }
 
 // components splits a path into its names, without empty ones and ".".

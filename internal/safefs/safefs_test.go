@@ -495,3 +495,48 @@ func TestSocketOwnership(t *testing.T) {
 		t.Errorf("victim is now mode %o uid %d", st.Mode&0o7777, st.Uid)
 	}
 }
+
+// TestStat: Stat reports the file a trusted link names, refuses another
+// user's link in a directory others can write (without saying anything
+// about its target), and stats a FIFO without opening it.
+func TestStat(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	tr.dir("tmp", 0o1777, 0)
+	tr.file("secret", strings.Repeat("s", 1234), 0)
+	tr.file("tmp/own.log", "12345", 0)
+	tr.link("tmp/planted", "@secret", other)
+	tr.link("tmp/dangling", "@nothing", other)
+	tr.link("tmp/roots", "@secret", 0)
+	if err := unix.Mkfifo(tr.path("tmp/fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		size    int64
+		wantErr error
+	}{
+		{"tmp/own.log", 5, nil},
+		{"tmp/roots", 1234, nil},
+		{"tmp/planted", 0, ErrUntrustedLink},
+		{"tmp/dangling", 0, ErrUntrustedLink},
+		{"tmp/missing", 0, fs.ErrNotExist},
+		{"tmp/fifo", 0, nil},
+	}
+	for _, tt := range tests {
+		fi, err := Stat(tr.path(tt.name))
+		switch {
+		case tt.wantErr != nil:
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("Stat(%s) = %v, %v; want %v", tt.name, fi, err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "1234") {
+				t.Errorf("Stat(%s) error tells of the target: %v", tt.name, err)
+			}
+		case err != nil:
+			t.Errorf("Stat(%s): %v", tt.name, err)
+		case fi.Size() != tt.size:
+			t.Errorf("Stat(%s) size %d, want %d", tt.name, fi.Size(), tt.size)
+		}
+	}
+}

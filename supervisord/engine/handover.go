@@ -13,6 +13,7 @@ import (
 
 	"gosupervisor/config"
 	"gosupervisor/internal/protocol"
+	"gosupervisor/internal/safefs"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
 	"gosupervisor/supervisord/handover"
@@ -371,7 +372,7 @@ func (p *process) export(now time.Time) handover.Process {
 	for _, ch := range protocol.Channels {
 		l := handover.Log{Channel: ch.String(), Path: p.logs[ch].path}
 		if l.Path != "" {
-			if st, err := os.Stat(l.Path); err == nil {
+			if st, err := safefs.Stat(l.Path); err == nil {
 				l.Size = st.Size()
 			}
 		}
