@@ -40,9 +40,9 @@ func makeSecret(t *testing.T, r *run) {
 // httpAnswer is what an HTTP reader of the daemon answered: its status,
 // its Last-Modified and X-Log-Offset headers, and the start of its body.
 type httpAnswer struct {
-	status                 int
+	status                  int
 	lastModified, logOffset string
-	body                   string
+	body                    string
 }
 
 // get asks the daemon for path over its unix socket. A log stream never
