@@ -210,7 +210,7 @@ func (c *hostlessConn) steal() (IdleConn, bool) {
 	}
 	c.hand.Lock()
 	defer c.hand.Unlock()
-	if c.frozen || c.aside || c.body > 0 || len(c.out) > 0 || c.heads != c.answered.Load() {
+	if c.frozen || c.aside || c.body > 0 || c.chunk != chunkNone || len(c.out) > 0 || c.heads != c.answered.Load() {
 		return IdleConn{}, false
 	}
 	var fd int

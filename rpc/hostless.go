@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -32,11 +33,15 @@ var emptyHost = []byte("Host: \r\n")
 //
 // To know where each head starts it follows the requests' framing as
 // net/http does: up to four CR or LF bytes before a head are skipped, a
-// head ends at the first empty line, and a body is Content-Length bytes.
-// Anything else (Transfer-Encoding, a bad or repeated Content-Length, a
-// head too long, a read error) makes it step aside for the rest of the
-// connection: the bytes then pass unchanged and net/http judges them
-// exactly as it would have.
+// head ends at the first empty line, and a body is Content-Length bytes
+// or, in an HTTP/1.1 request with "Transfer-Encoding: chunked" (and no
+// Content-Length), chunks and a trailer (see takeChunkPart). Anything
+// else (another Transfer-Encoding, a bad or repeated Content-Length, a
+// head, chunk line or trailer too long or malformed, a read error) makes
+// it step aside for the rest of the connection: the bytes then pass
+// unchanged and net/http judges them exactly as it would have. Where
+// net/http finds a body malformed it closes the connection, so only the
+// framings it accepts need following exactly.
 //
 // It also knows when the connection is between two requests, which lets
 // a supervisord upgraded in place hand an idle connection to its
@@ -58,11 +63,12 @@ type hostlessConn struct {
 	buf     []byte // bytes read; out may alias it
 	r, w    int    // buf[r:w] is read and not yet passed on
 	out     []byte // bytes to pass on before anything else
-	scanned int    // how much of buf[r:w] is known to hold no end of head
-	body    int64  // bytes of the current body still to pass unchanged
-	aside   bool   // stepped aside: everything passes unchanged
-	heads   int64  // request heads passed on
-	frozen  bool   // handed over: the socket is read no more
+	scanned int    // how much of buf[r:w] is known to hold no end of head (or chunk line, or trailer)
+	body    int64  // bytes of the current body (or chunk) still to pass unchanged
+	chunk   chunkPart // in a chunked body: the part that comes next
+	aside   bool  // stepped aside: everything passes unchanged
+	heads   int64 // request heads passed on
+	frozen  bool  // handed over: the socket is read no more
 	// answered counts the responses net/http finished (StateIdle, see
 	// trackConnState); owner is the listener following the connection.
 	answered atomic.Int64
@@ -142,7 +148,13 @@ func (c *hostlessConn) step(p []byte, fd int) (n int, err error, wait bool) {
 			c.consumed(n)
 			return n, err, false
 		}
-		if c.takeHead() {
+		took := false
+		if c.chunk != chunkNone {
+			took = c.takeChunkPart()
+		} else {
+			took = c.takeHead()
+		}
+		if took {
 			continue
 		}
 		if c.w-c.r >= maxHeadBytes {
@@ -243,7 +255,7 @@ func (c *hostlessConn) takeHead() bool {
 	c.scanned = 0
 	end += skip
 	head := in[skip:end]
-	hasHost, needsHost, length, ok := readHead(head)
+	hasHost, needsHost, length, chunked, ok := readHead(head)
 	if !ok {
 		c.aside = true
 		return true
@@ -259,8 +271,142 @@ func (c *hostlessConn) takeHead() bool {
 	}
 	c.r += end
 	c.body = length
+	if chunked {
+		c.chunk = chunkSize
+	}
 	c.heads++
 	return true
+}
+
+// chunkPart is what comes next in a chunked body.
+type chunkPart uint8
+
+const (
+	chunkNone    chunkPart = iota // not in a chunked body
+	chunkSize                     // a chunk-size line
+	chunkDataEnd                  // the CR LF after a chunk's data
+	chunkTrailer                  // the trailer, after the last chunk
+)
+
+// maxChunkLine is how far into a chunk-size line or a trailer net/http
+// looks for its end: its reader's buffer, 4 KiB. Beyond, it fails the
+// body (and closes the connection); here it steps aside.
+const maxChunkLine = 4096
+
+// takeChunkPart passes on the next framing part of a chunked body when
+// in holds all of it, as net/http's chunked reader reads it (the data of
+// a chunk then passes as a Content-Length body does). A chunk-size line
+// is hex digits, optional blanks and ";extensions", then CR LF, and no
+// other CR; a chunk's data ends with CR LF; after the last chunk (size
+// 0) comes CR LF, or trailer lines up to the first empty one, all within
+// maxChunkLine bytes. A part net/http would read otherwise, or refuse,
+// makes it step aside. It reports false when in holds no whole part yet.
+func (c *hostlessConn) takeChunkPart() bool {
+	in := c.buf[c.r:c.w]
+	var n int
+	switch c.chunk {
+	case chunkSize:
+		end := bytes.IndexByte(in[c.scanned:min(len(in), maxChunkLine)], '\n')
+		if end < 0 {
+			return c.moreOrAside(len(in))
+		}
+		n = c.scanned + end + 1
+		size, ok := chunkLength(in[:n])
+		switch {
+		case !ok:
+			c.aside = true
+			return true
+		case size == 0:
+			c.chunk = chunkTrailer
+		default:
+			c.body, c.chunk = size, chunkDataEnd
+		}
+	case chunkDataEnd:
+		if len(in) < 2 {
+			return false
+		}
+		if in[0] != '\r' || in[1] != '\n' {
+			c.aside = true
+			return true
+		}
+		n, c.chunk = 2, chunkSize
+	case chunkTrailer:
+		if len(in) < 2 {
+			return false
+		}
+		n = 2
+		if in[0] != '\r' || in[1] != '\n' {
+			from := max(c.scanned-3, 0)
+			end := bytes.Index(in[from:min(len(in), maxChunkLine)], []byte("\r\n\r\n"))
+			if end < 0 {
+				return c.moreOrAside(len(in))
+			}
+			n = from + end + 4
+			if hasBareLF(in[:n]) {
+				// net/http would end the trailer at another line.
+				c.aside = true
+				return true
+			}
+		}
+		c.chunk = chunkNone
+	}
+	c.scanned = 0
+	c.out = in[:n]
+	c.r += n
+	return true
+}
+
+// moreOrAside is takeChunkPart's answer when the n bytes at hand hold no
+// end of the part: wait for more, or step aside once net/http would have
+// given up.
+func (c *hostlessConn) moreOrAside(n int) bool {
+	if n >= maxChunkLine {
+		c.aside = true
+		return true
+	}
+	c.scanned = n
+	return false
+}
+
+// chunkLength parses a chunk-size line, CR LF included, as net/http does.
+func chunkLength(line []byte) (int64, bool) {
+	p, ok := bytes.CutSuffix(line, []byte("\r\n"))
+	if !ok || bytes.IndexByte(p, '\r') >= 0 || len(p) >= maxChunkLine {
+		return 0, false
+	}
+	p = bytes.TrimRight(p, " \t")
+	p, _, _ = bytes.Cut(p, []byte(";"))
+	if len(p) == 0 || len(p) > 16 {
+		return 0, false
+	}
+	var n uint64
+	for _, d := range p {
+		switch {
+		case '0' <= d && d <= '9':
+			d -= '0'
+		case 'a' <= d && d <= 'f':
+			d -= 'a' - 10
+		case 'A' <= d && d <= 'F':
+			d -= 'A' - 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | uint64(d)
+	}
+	if n > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// hasBareLF reports whether b holds a LF not preceded by CR.
+func hasBareLF(b []byte) bool {
+	for i, ch := range b {
+		if ch == '\n' && (i == 0 || b[i-1] != '\r') {
+			return true
+		}
+	}
+	return false
 }
 
 // headEnd returns the length of the head at the start of b (through its
@@ -283,9 +429,9 @@ func headEnd(b []byte, from int) int {
 
 // readHead reads what the framing needs from a head: whether it has a
 // Host line, whether its version requires one (HTTP/1.1 and later 1.x),
-// and its body length. ok is false when net/http would judge the framing
-// by rules this reader does not follow.
-func readHead(head []byte) (hasHost, needsHost bool, length int64, ok bool) {
+// and its body: length bytes, or chunks when chunked. ok is false when
+// net/http would judge the framing by rules this reader does not follow.
+func readHead(head []byte) (hasHost, needsHost bool, length int64, chunked, ok bool) {
 	line, rest := nextLine(head)
 	if i := bytes.LastIndexByte(line, ' '); i >= 0 {
 		v := line[i+1:]
@@ -293,11 +439,15 @@ func readHead(head []byte) (hasHost, needsHost bool, length int64, ok bool) {
 		// or does not require Host of them.
 		needsHost = len(v) == 8 && string(v[:7]) == "HTTP/1." && v[7] >= '1' && v[7] <= '9'
 	}
-	seenLength := false
+	seenLength, seenTE, folded := false, false, false
 	for len(rest) > 0 {
 		line, rest = nextLine(rest)
-		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
-			continue // the end, or a continuation of the previous line
+		if len(line) == 0 {
+			continue // the end
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			folded = true // a continuation of the previous line
+			continue
 		}
 		name, value, found := bytes.Cut(line, []byte(":"))
 		switch {
@@ -306,16 +456,24 @@ func readHead(head []byte) (hasHost, needsHost bool, length int64, ok bool) {
 		case bytes.EqualFold(name, []byte("Host")):
 			hasHost = true
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return false, false, 0, false
+			// net/http takes one field, "chunked", and only from
+			// HTTP/1.1 on (it ignores the field in HTTP/1.0).
+			if seenTE || !bytes.EqualFold(bytes.Trim(value, " \t"), []byte("chunked")) {
+				return false, false, 0, false, false
+			}
+			seenTE = true
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, valid := parseLength(bytes.TrimSpace(value))
 			if !valid || seenLength {
-				return false, false, 0, false
+				return false, false, 0, false, false
 			}
 			seenLength, length = true, n
 		}
 	}
-	return hasHost, needsHost, length, true
+	if seenTE && (!needsHost || seenLength || folded) {
+		return false, false, 0, false, false
+	}
+	return hasHost, needsHost, length, seenTE, true
 }
 
 // nextLine splits the first line (without its CR LF or LF) from b.

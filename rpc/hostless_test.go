@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -30,8 +31,10 @@ func (c streamConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // has none, bodies and everything after an unknown framing unchanged.
 func TestHostlessConnRewrites(t *testing.T) {
 	t.Parallel()
-	const post = "POST /RPC2 HTTP/1.1\r\nContent-Length: 38\r\n\r\n"
+	const post = "POST /RPC2 HTTP/1.1\r\nContent-Length: 35\r\n\r\n"
 	const body = "<x>\r\n\r\nGET / HTTP/1.1\r\nA: b\r\n\r\n</x>" // a head inside a body
+	const chunked = "POST /RPC2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	const chunkedHost = "POST /RPC2 HTTP/1.1\r\nHost: \r\nTransfer-Encoding: chunked\r\n\r\n"
 	cases := []struct {
 		name, in, want string
 	}{
@@ -43,11 +46,31 @@ func TestHostlessConnRewrites(t *testing.T) {
 		{"HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"},
 		{"host only in a continuation", "GET / HTTP/1.1\r\nA: b\r\n Host: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: \r\nA: b\r\n Host: x\r\n\r\n"},
 		{"body untouched, then the next head", post + body + "GET /ok.html HTTP/1.1\r\n\r\n",
-			"POST /RPC2 HTTP/1.1\r\nHost: \r\nContent-Length: 38\r\n\r\n" + body + "GET /ok.html HTTP/1.1\r\nHost: \r\n\r\n"},
+			"POST /RPC2 HTTP/1.1\r\nHost: \r\nContent-Length: 35\r\n\r\n" + body + "GET /ok.html HTTP/1.1\r\nHost: \r\n\r\n"},
 		{"CR LF after a POST body", post + body + "\r\nGET / HTTP/1.1\r\n\r\n",
-			"POST /RPC2 HTTP/1.1\r\nHost: \r\nContent-Length: 38\r\n\r\n" + body + "\r\nGET / HTTP/1.1\r\nHost: \r\n\r\n"},
-		{"chunked: aside", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
-			"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n"},
+			"POST /RPC2 HTTP/1.1\r\nHost: \r\nContent-Length: 35\r\n\r\n" + body + "\r\nGET / HTTP/1.1\r\nHost: \r\n\r\n"},
+		{"chunked, then the next head", chunked + "5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+			chunkedHost + "5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: \r\n\r\n"},
+		{"chunks holding a head, extensions, blanks, a trailer", chunked + "1F;a=b \t\r\n" + body[:31] + "\r\n" + "4 \t\r\n" + body[31:] + "\r\n0\r\nX-T: 1\r\nY: \r\n\r\n" + "GET / HTTP/1.1\r\n\r\n",
+			chunkedHost + "1F;a=b \t\r\n" + body[:31] + "\r\n" + "4 \t\r\n" + body[31:] + "\r\n0\r\nX-T: 1\r\nY: \r\n\r\n" + "GET / HTTP/1.1\r\nHost: \r\n\r\n"},
+		{"chunked with a host, hex upper case", "POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding:  Chunked \r\n\r\nA\r\n0123456789\r\n00\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+			"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding:  Chunked \r\n\r\nA\r\n0123456789\r\n00\r\n\r\nGET / HTTP/1.1\r\nHost: \r\n\r\n"},
+		{"chunked in HTTP/1.0: aside", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", ""},
+		{"chunked and a length: aside", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", ""},
+		{"two encodings: aside", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", ""},
+		{"gzip: aside", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", ""},
+		{"folded line with chunked: aside", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n x\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", ""},
+		{"bad chunk size: aside", chunked + "5x\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"blank before an extension: aside", chunked + "5 ;x\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"chunk size of 17 digits: aside", chunked + "00000000000000005\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"chunk size past int64: aside", chunked + "8000000000000000\r\nhello\r\n", "="},
+		{"bare LF after a chunk size: aside", chunked + "5\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"CR inside a chunk line: aside", chunked + "5;a\rb\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"no CR LF after the data: aside", chunked + "5\r\nhelloX\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"bare LF in the trailer: aside", chunked + "0\r\nX: 1\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"chunk line too long: aside", chunked + "5;" + strings.Repeat("e", maxChunkLine) + "\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"trailer too long: aside", chunked + "0\r\nX: " + strings.Repeat("t", maxChunkLine) + "\r\n\r\nGET / HTTP/1.1\r\n\r\n", "="},
+		{"unfinished chunk", chunked + "5\r\nhel", "="},
 		{"two lengths: aside", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
 			"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"},
 		{"bad length: aside", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
@@ -62,6 +85,14 @@ func TestHostlessConnRewrites(t *testing.T) {
 		"1 byte":  iotest.OneByteReader,
 	}
 	for _, c := range cases {
+		// want "" is the input unchanged; "=" the input with a Host
+		// line in the first head only (the rest passes unchanged).
+		switch c.want {
+		case "":
+			c.want = c.in
+		case "=":
+			c.want = strings.Replace(c.in, chunked, chunkedHost, 1)
+		}
 		for how, split := range pieces {
 			conn := newHostlessConn(streamConn{r: split(strings.NewReader(c.in))})
 			got, err := io.ReadAll(iotest.OneByteReader(conn))
@@ -123,5 +154,78 @@ func TestHostlessRequestsServed(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
 			t.Errorf("response %d: %s %q", i, resp.Status, body)
 		}
+	}
+}
+
+// FuzzHostlessConn checks the rewriter against net/http's own request
+// reader: the requests http.ReadRequest reads from the rewritten stream
+// (each body read to its end, as the server does before the next
+// request) are the ones it reads from the original, with the same
+// method, target, headers (bar Host), body and trailer, for as long as
+// the original reads without error. An inserted Host line anywhere but
+// in a head would change a body, a trailer or the requests that follow.
+// The first byte sets the size of the reads the rewriter sees.
+func FuzzHostlessConn(f *testing.F) {
+	for _, seed := range []string{
+		"GET / HTTP/1.1\r\nA: b\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"POST /RPC2 HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
+		"POST /RPC2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1c;x=y \t\r\nGET / HTTP/1.1\r\nA: b\r\n\r\n</x>\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\nU: 2\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\nGET / HTTP/1.1\r\n\r\n",
+		"POST / HTTP/1.1\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+	} {
+		f.Add(byte(0), []byte(seed))
+		f.Add(byte(1), []byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, piece byte, in []byte) {
+		var r io.Reader = bytes.NewReader(in)
+		if piece%4 != 0 {
+			r = &chunkReader{r: r, n: int(piece % 4)}
+		}
+		out, err := io.ReadAll(newHostlessConn(streamConn{r: r}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := readRequests(in)
+		got, _ := readRequests(out)
+		if len(got) < len(want) {
+			t.Fatalf("%d requests read from the rewritten stream, %d from the original (then %v)\nin  %q\nout %q", len(got), len(want), wantErr, in, out)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("request %d:\n got %s\nwant %s\nin  %q\nout %q", i, got[i], want[i], in, out)
+			}
+		}
+	})
+}
+
+// readRequests reads requests with net/http's reader as its server does
+// (a body read to its end, CR LF before a head forgiven after a POST)
+// and describes each, Host left out; it stops at the first error.
+func readRequests(stream []byte) ([]string, error) {
+	br := bufio.NewReader(bytes.NewReader(stream))
+	var reqs []string
+	lastPOST := false
+	for {
+		if lastPOST {
+			peek, _ := br.Peek(4)
+			n := 0
+			for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+				n++
+			}
+			br.Discard(n)
+		}
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return reqs, err
+		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return reqs, err
+		}
+		req.Header.Del("Host")
+		reqs = append(reqs, fmt.Sprintf("%s %q %s %v body %q trailer %v", req.Method, req.RequestURI, req.Proto, req.Header, body, req.Trailer))
+		lastPOST = req.Method == http.MethodPost
 	}
 }
