@@ -104,6 +104,7 @@ func trackConnState(c net.Conn, st http.ConnState) {
 	}
 	switch st {
 	case http.StateIdle:
+		hc.serving.Store(false)
 		hc.answered.Add(1)
 		if hc.owner != nil {
 			hc.owner.signal()

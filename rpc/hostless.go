@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,9 @@ type hostlessConn struct {
 	// answered counts the responses net/http finished (StateIdle, see
 	// trackConnState); owner is the listener following the connection.
 	answered atomic.Int64
+	// serving is set while a handler's response is under way: from the
+	// handler's start (markServing) to the connection's next StateIdle.
+	serving atomic.Bool
 	owner    *Listener
 }
 
@@ -495,6 +499,59 @@ func parseLength(v []byte) (int64, bool) {
 		n = n*10 + int64(d-'0')
 	}
 	return n, true
+}
+
+// netHTTPErrorHeaders is the header block of the answers net/http writes
+// itself, before any handler runs, to a request it cannot read (400 for
+// a malformed head, 431, 501 for an unknown Transfer-Encoding, 505): it
+// writes each in one piece, status line, this, then a short text.
+const netHTTPErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+// Write passes the server's writes on. net/http's own error answers,
+// written while no handler's response is under way, get the
+// X-Content-Type-Options header Guard gives every other response (a
+// browser must not take their text, which can echo the request, for a
+// page). The test on serving keeps a response body that happens to look
+// like such an answer unchanged.
+func (c *hostlessConn) Write(p []byte) (int, error) {
+	if !c.serving.Load() {
+		if q, ok := withNosniff(p); ok {
+			if _, err := c.Conn.Write(q); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// withNosniff returns p, a whole error answer of net/http's, with the
+// nosniff header; ok is false when p is no such answer.
+func withNosniff(p []byte) ([]byte, bool) {
+	const maxAnswer = 1024 // net/http's texts are a line long
+	if len(p) > maxAnswer || !bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
+		return nil, false
+	}
+	status, text, ok := bytes.Cut(p, []byte(netHTTPErrorHeaders))
+	if !ok || bytes.ContainsAny(status, "\r\n") {
+		return nil, false
+	}
+	const headers = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n"
+	q := make([]byte, 0, len(p)+len(headers))
+	q = append(q, status...)
+	q = append(q, headers...)
+	return append(q, text...), true
+}
+
+// markServing wraps the server's handler: it marks the connection a
+// request arrived on as serving (see hostlessConn.serving).
+func markServing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hc, ok := r.Context().Value(connKey{}).(*hostlessConn); ok {
+			hc.serving.Store(true)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // CloseWrite half-closes the connection when the wrapped one can;

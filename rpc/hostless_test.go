@@ -229,3 +229,84 @@ func readRequests(stream []byte) ([]string, error) {
 		lastPOST = req.Method == http.MethodPost
 	}
 }
+
+// TestNetHTTPErrorsNosniff: the answers net/http writes itself to
+// requests it cannot read (a malformed head, an unknown transfer coding,
+// a head too large, a bad Host), which no handler and so no Guard sees,
+// carry X-Content-Type-Options: nosniff like every other response, on a
+// fresh connection and after a request served on it.
+func TestNetHTTPErrorsNosniff(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "sock")
+	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1}, UnixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(context.Background(), NewHandler(newFakeBackend(t), HandlerOptions{}))
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	defer func() { srv.Close(); <-done }()
+
+	for _, c := range []struct {
+		name, req string
+		status    []int
+	}{
+		{"malformed header", "GET /ok.html HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", []int{400}},
+		{"unknown coding", "POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", []int{501}},
+		{"head too large", "GET /ok.html HTTP/1.1\r\nHost: x\r\nA: " + strings.Repeat("a", 80<<10) + "\r\n\r\n", []int{431}},
+		{"bad host", "GET /ok.html HTTP/1.1\r\nHost: a b\r\n\r\n", []int{400}},
+		{"after a request served", "GET /ok.html HTTP/1.1\r\n\r\nGET /ok.html HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", []int{200, 400}},
+	} {
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(conn, c.req); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		br := bufio.NewReader(conn)
+		for _, status := range c.status {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != status || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s: %s %v %q, want %d with nosniff", c.name, resp.Status, resp.Header, body, status)
+			}
+		}
+		conn.Close()
+	}
+}
+
+// TestNosniffOnlyBetweenResponses: a write that looks like net/http's
+// error answer passes unchanged while a handler's response is under way
+// (a log text can hold those bytes), and gets the header otherwise.
+func TestNosniffOnlyBetweenResponses(t *testing.T) {
+	t.Parallel()
+	answer := "HTTP/1.1 400 Bad Request" + netHTTPErrorHeaders + "400 Bad Request"
+	for _, serving := range []bool{false, true} {
+		var out bytes.Buffer
+		c := newHostlessConn(writeConn{w: &out})
+		c.serving.Store(serving)
+		if n, err := c.Write([]byte(answer)); n != len(answer) || err != nil {
+			t.Fatalf("Write: %d, %v", n, err)
+		}
+		want := answer
+		if !serving {
+			want = strings.Replace(answer, "close\r\n", "close\r\nX-Content-Type-Options: nosniff\r\n", 1)
+		}
+		if out.String() != want {
+			t.Errorf("serving %v: wrote %q, want %q", serving, out.String(), want)
+		}
+	}
+}
+
+// writeConn is a net.Conn whose writes go to w.
+type writeConn struct {
+	net.Conn
+	w io.Writer
+}
+
+func (c writeConn) Write(p []byte) (int, error) { return c.w.Write(p) }

@@ -60,7 +60,7 @@ func NewServer(ctx context.Context, h http.Handler) *Server {
 		readTimeout:       readTimeout,
 		idleTimeout:       idleTimeout,
 		http: &http.Server{
-			Handler:           h,
+			Handler:           markServing(h),
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
 			// The reference drops idle connections after 30 minutes; clients
