@@ -61,22 +61,22 @@ type hostlessConn struct {
 	// hand guards the fields below; a read from the socket happens only
 	// while holding it, and never once frozen.
 	hand    sync.Mutex
-	buf     []byte // bytes read; out may alias it
-	r, w    int    // buf[r:w] is read and not yet passed on
-	out     []byte // bytes to pass on before anything else
-	scanned int    // how much of buf[r:w] is known to hold no end of head (or chunk line, or trailer)
-	body    int64  // bytes of the current body (or chunk) still to pass unchanged
+	buf     []byte    // bytes read; out may alias it
+	r, w    int       // buf[r:w] is read and not yet passed on
+	out     []byte    // bytes to pass on before anything else
+	scanned int       // how much of buf[r:w] is known to hold no end of head (or chunk line, or trailer)
+	body    int64     // bytes of the current body (or chunk) still to pass unchanged
 	chunk   chunkPart // in a chunked body: the part that comes next
-	aside   bool  // stepped aside: everything passes unchanged
-	heads   int64 // request heads passed on
-	frozen  bool  // handed over: the socket is read no more
+	aside   bool      // stepped aside: everything passes unchanged
+	heads   int64     // request heads passed on
+	frozen  bool      // handed over: the socket is read no more
 	// answered counts the responses net/http finished (StateIdle, see
 	// trackConnState); owner is the listener following the connection.
 	answered atomic.Int64
+	owner    *Listener
 	// serving is set while a handler's response is under way: from the
 	// handler's start (markServing) to the connection's next StateIdle.
 	serving atomic.Bool
-	owner    *Listener
 }
 
 // newHostlessConn wraps c.
