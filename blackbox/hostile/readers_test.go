@@ -38,7 +38,8 @@ func makeSecret(t *testing.T, r *run) {
 }
 
 // httpAnswer is what an HTTP reader of the daemon answered: its status,
-// its Last-Modified and X-Log-Offset headers, and the start of its body.
+// its Last-Modified and X-Log-Offset headers, and its body (the first 64
+// KiB).
 type httpAnswer struct {
 	status                  int
 	lastModified, logOffset string
@@ -60,7 +61,7 @@ func (r *run) get(t *testing.T, path string) httpAnswer {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 	defer resp.Body.Close()
-	body := make([]byte, 4096)
+	body := make([]byte, 64<<10)
 	readDone := make(chan int, 1)
 	go func() {
 		n, _ := io.ReadAtLeast(resp.Body, body, len(body))
