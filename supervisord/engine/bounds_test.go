@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/synctest"
 
@@ -54,11 +56,11 @@ func newTestStdin(t *testing.T) (sw *stdinWriter, r *os.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw = newStdinWriter(w, nil)
-	go sw.run()
+	var wg sync.WaitGroup
+	sw = newStdinWriter(w, nil, &wg)
 	t.Cleanup(func() {
 		sw.close()
-		<-sw.exited
+		wg.Wait()
 		r.Close()
 	})
 	return sw, r
@@ -164,4 +166,74 @@ func TestEventsListenerBounds(t *testing.T) {
 	wantLinesInOrder(t, log,
 		"WARN lis: bad result line: no newline in its first 4096 bytes (it starts with b'RESULT 999",
 		"WARN lis: has entered the UNKNOWN state")
+}
+
+// TestStdinWriterStartsAtFirstWrite: a stdin writer has no goroutine
+// until something is written (most programs are never sent anything);
+// closing or detaching one that never started neither hangs nor loses
+// bytes, and a handover's pending bytes start it at once.
+func TestStdinWriterStartsAtFirstWrite(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		pending string // a handover's unwritten bytes
+		send    string // written through send, "" for none
+		end     string // "close" or "detach"
+		want    string // what the child reads before its stdin ends
+		started bool
+	}{
+		{name: "closed unused", end: "close"},
+		{name: "detached unused", end: "detach"},
+		{name: "first write starts it", send: "hello\n", end: "close", want: "hello\n", started: true},
+		{name: "first write then detach", send: "hello\n", end: "detach", want: "hello\n", started: true},
+		{name: "handover pending", pending: "left over\n", end: "close", want: "left over\n", started: true},
+		{name: "handover pending then more", pending: "left ", send: "over\n", end: "close", want: "left over\n", started: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var wg sync.WaitGroup
+			sw := newStdinWriter(w, []byte(tc.pending), &wg)
+			if tc.send != "" {
+				if err := sw.send([]byte(tc.send)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sw.mu.Lock()
+			started := sw.started
+			sw.mu.Unlock()
+			if started != tc.started {
+				t.Errorf("goroutine started = %v, want %v", started, tc.started)
+			}
+			if tc.want != "" {
+				got := make([]byte, len(tc.want))
+				if _, err := io.ReadFull(r, got); err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != tc.want {
+					t.Errorf("child read %q, want %q", got, tc.want)
+				}
+			}
+			switch tc.end {
+			case "close":
+				sw.close()
+			case "detach":
+				if rest := sw.detach(); len(rest) != 0 {
+					t.Errorf("detach returned %q, want nothing (all was read)", rest)
+				}
+			}
+			wg.Wait() // returns at once when no goroutine ever started
+			if err := sw.send([]byte("late")); !errors.Is(err, syscall.EPIPE) {
+				t.Errorf("send after %s: %v, want EPIPE", tc.end, err)
+			}
+			// The pipe's write end is closed: the child sees EOF.
+			if n, err := r.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+				t.Errorf("child's read after %s: %d, %v; want EOF", tc.end, n, err)
+			}
+		})
+	}
 }

@@ -638,7 +638,7 @@ func (e *Engine) resumeIO(p *process, hp *handover.Process) error {
 			errs = append(errs, fmt.Errorf("stdin: %w", err))
 		} else {
 			unix.CloseOnExec(hs.FD)
-			io.stdin = newStdinWriter(os.NewFile(uintptr(hs.FD), "|0"), hs.Pending)
+			io.stdin = newStdinWriter(os.NewFile(uintptr(hs.FD), "|0"), hs.Pending, &e.stdinWG)
 		}
 	}
 	if err := e.resumeNotify(p, hp.Readiness); err != nil {

@@ -120,7 +120,7 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 		}
 		parentEnds, childEnds = append(parentEnds, w), append(childEnds, r)
 		files[0] = r
-		io.stdin = newStdinWriter(w, nil)
+		io.stdin = newStdinWriter(w, nil, &e.stdinWG)
 	}
 	// Output pipes are logrot Sources: they stay out of the runtime
 	// poller while their pump pauses, so a chatty child costs no wake-up
@@ -146,8 +146,9 @@ func (e *Engine) makePipes(p *process) (*instanceIO, []*os.File, error) {
 	return io, files, nil
 }
 
-// startIO starts one pump per output pipe and the stdin writer. A
-// capture splitter already set on an output (a handover's) is kept.
+// startIO starts one pump per output pipe. A capture splitter already set
+// on an output (a handover's) is kept. The stdin writer starts its
+// goroutine by itself, at the first write.
 func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 	for i := range io.outputs {
 		o := &io.outputs[i]
@@ -168,13 +169,6 @@ func (e *Engine) startIO(p *process, io *instanceIO, pid int) {
 				atEOF()
 			}
 			tail.send()
-		}()
-	}
-	if io.stdin != nil {
-		e.stdinWG.Add(1)
-		go func() {
-			defer e.stdinWG.Done()
-			io.stdin.run()
 		}()
 	}
 	p.io = io
@@ -288,14 +282,19 @@ func (e *errStdinFull) Error() string {
 }
 
 // stdinWriter feeds a child's stdin from its own goroutine, so a child
-// that stops reading never blocks the engine loop.
+// that stops reading never blocks the engine loop. The goroutine starts
+// at the first write: most programs are never sent anything, and with
+// thousands of them an idle writer each was half the daemon's goroutines
+// (a stack and a g each, about 2.7 KiB).
 type stdinWriter struct {
-	f      *os.File // pollable: SetWriteDeadline interrupts a blocked Write
-	wake   chan struct{}
-	done   chan struct{}
-	exited chan struct{} // closed when run returns
+	f  *os.File        // pollable: SetWriteDeadline interrupts a blocked Write
+	wg *sync.WaitGroup // counts the goroutine once started
 
 	mu sync.Mutex
+	// started: the goroutine runs (or ran); wake, done and exited exist
+	// from then on (exited is closed when it returns).
+	started            bool
+	wake, done, exited chan struct{}
 	// queue holds what is not yet written; its head may be partly
 	// written (only its rest is kept).
 	queue     [][]byte
@@ -305,13 +304,35 @@ type stdinWriter struct {
 	detaching bool // a handover is taking the pipe: stop writing, keep the queue
 }
 
-func newStdinWriter(f *os.File, pending []byte) *stdinWriter {
-	s := &stdinWriter{f: f, wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
+// newStdinWriter makes the writer of the pipe f; pending (a handover's
+// unwritten bytes) is written first, by a goroutine started at once.
+func newStdinWriter(f *os.File, pending []byte, wg *sync.WaitGroup) *stdinWriter {
+	s := &stdinWriter{f: f, wg: wg}
 	if len(pending) > 0 {
 		s.queue, s.pending = [][]byte{pending}, len(pending)
-		s.wake <- struct{}{}
+		s.mu.Lock()
+		s.wakeLocked()
+		s.mu.Unlock()
 	}
 	return s
+}
+
+// wakeLocked tells the goroutine there is work, starting it the first
+// time. s.mu is held, and the writer is not closing.
+func (s *stdinWriter) wakeLocked() {
+	if !s.started {
+		s.started = true
+		s.wake, s.done, s.exited = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.run()
+		}()
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // send queues data; it fails once the pipe is closed or broken (EPIPE),
@@ -327,10 +348,7 @@ func (s *stdinWriter) send(data []byte) error {
 	}
 	s.pending += len(data)
 	s.queue = append(s.queue, append([]byte(nil), data...))
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.wakeLocked()
 	return nil
 }
 
@@ -339,7 +357,9 @@ func (s *stdinWriter) close() {
 	defer s.mu.Unlock()
 	if !s.closing {
 		s.closing = true
-		close(s.done)
+		if s.started {
+			close(s.done)
+		}
 		// Unblocks a Write stuck on a full pipe.
 		s.f.Close()
 	}
@@ -416,10 +436,15 @@ func (s *stdinWriter) detach() []byte {
 	}
 	s.detaching = true
 	s.closing = true
-	close(s.done)
+	started := s.started // no goroutine starts once closing is set
+	if started {
+		close(s.done)
+	}
 	s.mu.Unlock()
-	_ = s.f.SetWriteDeadline(time.Unix(1, 0))
-	<-s.exited
+	if started {
+		_ = s.f.SetWriteDeadline(time.Unix(1, 0))
+		<-s.exited
+	}
 	s.mu.Lock()
 	var pending []byte
 	for _, b := range s.queue {
