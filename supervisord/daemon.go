@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"syscall"
 	"time"
@@ -154,6 +155,7 @@ func (d *daemon) runOnce(cfg *config.Config, first bool, resume *handover.Docume
 
 		EventSerial:   &d.eventSerial,
 		AdoptsOrphans: adopts,
+		ReleaseMemory: debug.FreeOSMemory,
 	}
 	if d.service != nil {
 		opts.Service = d.service

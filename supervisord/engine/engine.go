@@ -88,6 +88,10 @@ type Options struct {
 	// process's own cgroups on the real filesystem. Tests give a
 	// delegated cgroup of their own.
 	CgroupHost *cgroup.Host
+	// ReleaseMemory returns free heap to the operating system; the loop
+	// calls it when a burst of spawns is over (memtrim.go). nil = never;
+	// supervisord passes debug.FreeOSMemory.
+	ReleaseMemory func()
 }
 
 // ChildRecorder keeps a record of the running children outside the
@@ -127,6 +131,7 @@ type Engine struct {
 	mood    atomic.Int32
 	pumps   sync.WaitGroup
 	stdinWG sync.WaitGroup
+	trim    memTrim
 
 	// Owned by the loop goroutine (and by New before Run starts).
 	os         OS
@@ -232,6 +237,7 @@ func New(o Options) (*Engine, error) {
 		strays:     map[int]string{},
 		samples:    newSampler(),
 		monitor:    monitorState{kick: make(chan struct{}, 1)},
+		trim:       memTrim{release: o.ReleaseMemory},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -384,6 +390,7 @@ func (e *Engine) step(now time.Time) {
 	e.tick(now)
 	e.dispatchEvents()
 	e.pollWaiters(now)
+	e.trimMemory()
 	if e.moodNow() != mood {
 		// An exit policy began a shutdown: start it now, not at the next
 		// wake-up.

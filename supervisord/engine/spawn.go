@@ -314,6 +314,7 @@ func CheckSpawn(src *config.Config, pc *config.Process, uid int) []SpawnProblem 
 
 // spawn starts p's current config; it is the machine's spawn function.
 func (e *Engine) spawn(p *process, now time.Time) (int, time.Time, error) {
+	e.trim.spawned()
 	p.res.counts.Spawns++
 	p.res.version++
 	path, argv, err := ResolveCommand(p.group.src, p.cfg)
