@@ -99,14 +99,14 @@ func (e *Engine) publish() bool {
 	cur := pub.cur.Load()
 	if cur == nil || !pub.sameLayout(e.order) {
 		pub.relayout(e.order)
-		next := pub.build(nil)
+		next := pub.build()
 		pub.cur.Store(next)
 		e.monitor.active = next.rssLimits
 		return true
 	}
 	for i, p := range pub.procs {
 		if !cur.matches(i, p) {
-			pub.cur.Store(pub.build(cur))
+			pub.cur.Store(pub.update(cur, i))
 			return true
 		}
 	}
@@ -145,18 +145,12 @@ func (pub *publisher) relayout(order []*group) {
 	})
 }
 
-// build makes a new snapshot; prev, when given, has the same layout and
-// lends its index (a start of 500 programs publishes many times, each
-// time for a few of them).
-func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
+// build makes a snapshot of a new layout.
+func (pub *publisher) build() *infoSnapshot {
 	s := &infoSnapshot{procs: make([]ProcessStatus, len(pub.procs)), exits: make([][]ExitRecord, len(pub.procs))}
 	for i, p := range pub.procs {
 		s.procs[i] = p.status()
 		s.exits[i] = p.res.exits
-	}
-	if prev != nil {
-		s.index, s.groups, s.rssLimits = prev.index, prev.groups, prev.rssLimits
-		return s
 	}
 	for _, p := range pub.procs {
 		s.rssLimits = s.rssLimits || p.cfg.Resources.RSSLimit > 0
@@ -169,6 +163,24 @@ func (pub *publisher) build(prev *infoSnapshot) *infoSnapshot {
 	}
 	for i, p := range pub.procs {
 		s.index[p.group.cfg.Name][p.name()] = i
+	}
+	return s
+}
+
+// update makes the next snapshot of prev's layout, where entry first is
+// the first that changed: entries that still match are copied, not
+// rebuilt, and prev lends its index (a start of 500 programs publishes
+// many times, each time for a few of them).
+func (pub *publisher) update(prev *infoSnapshot, first int) *infoSnapshot {
+	s := &infoSnapshot{
+		procs: slices.Clone(prev.procs), exits: slices.Clone(prev.exits),
+		index: prev.index, groups: prev.groups, rssLimits: prev.rssLimits,
+	}
+	for i := first; i < len(pub.procs); i++ {
+		if p := pub.procs[i]; i == first || !prev.matches(i, p) {
+			s.procs[i] = p.status()
+			s.exits[i] = p.res.exits
+		}
 	}
 	return s
 }

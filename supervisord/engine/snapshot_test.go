@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -207,4 +208,34 @@ func TestLoopTimerCountsFromTheStepsEnd(t *testing.T) {
 		_ = e.Shutdown()
 		<-exited
 	})
+}
+
+// TestSnapshotUpdateRebuildsEveryChangedEntry: a publish that copies the
+// entries that still match rebuilds each one that changed, the first and
+// any after it, and leaves the others as they were. The engine does not
+// run: the test owns its state and publishes itself.
+func TestSnapshotUpdateRebuildsEveryChangedEntry(t *testing.T) {
+	t.Parallel()
+	var groups []*config.Group
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		groups = append(groups, testProgram(t, name, i+1, []string{"run"}))
+	}
+	e, err := New(Options{Config: testConfig(t, groups...), Log: &recLog{}, OS: newFakeOS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.closeGroups()
+	for _, change := range [][]string{{"b"}, {"a", "e"}, {"b", "c", "d"}, {"e"}, {}} {
+		for _, name := range change {
+			e.groups[name].procs[0].spawnErr = fmt.Sprint("changed with ", change)
+		}
+		if changed := e.publish(); changed != (len(change) > 0) {
+			t.Errorf("after changing %v: publish reported a change: %v", change, changed)
+		}
+		for i, p := range e.pub.procs {
+			if got, want := e.pub.cur.Load().procs[i], p.status(); got.Name != want.Name || got.SpawnErr != want.SpawnErr {
+				t.Errorf("after changing %v: entry %d is %s %q, want %s %q", change, i, got.Name, got.SpawnErr, want.Name, want.SpawnErr)
+			}
+		}
+	}
 }
