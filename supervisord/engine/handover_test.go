@@ -81,7 +81,10 @@ func TestRealHandover(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, a, "stubborn", "STOPPING")
-	time.Sleep(300 * time.Millisecond) // the counter fills its log
+	// Some output before the handover (the stop of stubborn and the
+	// backoff of quick leave no time to wait for a rotation here).
+	counterLog := filepath.Join(dir, "counter.out")
+	waitCount(t, counterLog, 100, 0)
 
 	h, err := a.Freeze()
 	if err != nil {
@@ -95,6 +98,7 @@ func TestRealHandover(t *testing.T) {
 	if _, err := a.Process("counter"); err == nil {
 		t.Error("the frozen engine still answers")
 	}
+	_, rotated, _ := readCount(counterLog) // nothing rotates until the resume
 	// The gap of an exec: the counter writes into its pipe, a child dies
 	// and stays a zombie until the successor reaps it.
 	if err := syscall.Kill(pids["victim"], syscall.SIGKILL); err != nil {
@@ -134,12 +138,13 @@ func TestRealHandover(t *testing.T) {
 		t.Errorf("the successor saw no exit of quick")
 	}
 
-	// Every line once, in order, across the handover and the rotations.
-	time.Sleep(100 * time.Millisecond)
+	// Every line once, in order, across the handover and the rotations
+	// (one at least after it).
+	waitCount(t, counterLog, 1000, rotated+1)
 	if err := b.StopProcess(context.Background(), "counter", true); err != nil {
 		t.Fatal(err)
 	}
-	checkCount(t, filepath.Join(dir, "counter.out"))
+	checkCount(t, counterLog)
 
 	// The listener got every state change once, serials without a gap.
 	if err := b.StopProcess(context.Background(), "listener", true); err != nil {
@@ -148,10 +153,11 @@ func TestRealHandover(t *testing.T) {
 	checkSerials(t, filepath.Join(dir, "listener.err"))
 }
 
-// checkCount reads a counter's log and its backups: 1, 2, 3, ... with
-// nothing missing or repeated.
-func checkCount(t *testing.T, path string) {
-	t.Helper()
+// readCount reads a counter's log and its backups: 1, 2, 3, ... with
+// nothing missing or repeated. It returns how many lines they hold and
+// how many backups there are, or an error naming the first line out of
+// sequence.
+func readCount(path string) (lines, backups int, err error) {
 	var text strings.Builder
 	for i := 1000; i >= 0; i-- {
 		name := path
@@ -161,19 +167,53 @@ func checkCount(t *testing.T, path string) {
 		b, err := os.ReadFile(name)
 		if err == nil {
 			text.Write(b)
+			if i > 0 {
+				backups++
+			}
 		}
 	}
-	next, lines := 1, 0
+	next := 1
 	for _, line := range strings.Split(strings.TrimSuffix(text.String(), "\n"), "\n") {
 		if line == "ready" {
 			continue
 		}
 		n, err := strconv.Atoi(line)
 		if err != nil || n != next {
-			t.Fatalf("line %d of the counter's output is %q, want %d", lines+1, line, next)
+			return lines, backups, fmt.Errorf("line %d of the counter's output is %q, want %d", lines+1, line, next)
 		}
 		next++
 		lines++
+	}
+	return lines, backups, nil
+}
+
+// waitCount waits until the counter's output holds at least lines lines
+// in at least backups backups, and returns the backups' count then. A
+// loaded machine runs the counter far slower than its nominal rate, so
+// the test waits for the output it needs instead of a fixed time.
+func waitCount(t *testing.T, path string, lines, backups int) int {
+	t.Helper()
+	var n, b int
+	testenv.Eventually(t, 60*time.Second, func() error {
+		var err error
+		// A read during a rotation may miss a file: that is retried.
+		if n, b, err = readCount(path); err != nil {
+			return err
+		}
+		if n < lines || b < backups {
+			return fmt.Errorf("%d lines in %d backups so far", n, b)
+		}
+		return nil
+	})
+	return b
+}
+
+// checkCount checks the counter's whole output once it has stopped.
+func checkCount(t *testing.T, path string) {
+	t.Helper()
+	lines, _, err := readCount(path)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if lines < 1000 {
 		t.Errorf("only %d lines counted", lines)

@@ -210,17 +210,20 @@ func TestStop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("grandchild pid %q", grandchild)
 	}
-	target := func(cmd *exec.Cmd, name string) Target {
+	// The programs that obey SIGTERM get a long wait, which they end by
+	// exiting (a loaded machine may take well over the 300 ms the
+	// stubborn one gets before its SIGKILL).
+	target := func(cmd *exec.Cmd, name string, wait time.Duration) Target {
 		pid := cmd.Process.Pid
-		return Target{Child: Child{PID: pid, StartTime: startTime(t, pid), Group: name, Name: name}, Signal: syscall.SIGTERM, Wait: 300 * time.Millisecond}
+		return Target{Child: Child{PID: pid, StartTime: startTime(t, pid), Group: name, Name: name}, Signal: syscall.SIGTERM, Wait: wait}
 	}
-	recycled := target(innocent, "recycled")
+	recycled := target(innocent, "recycled", 20*time.Second)
 	recycled.StartTime++
-	group := target(leader, "group")
+	group := target(leader, "group", 20*time.Second)
 	group.StopAsGroup, group.KillAsGroup = true, true
 	got := map[string]Outcome{}
 	var order []string
-	Stop([][]Target{{target(polite, "polite"), target(stubborn, "stubborn"), recycled}, {group}}, func(tg Target, o Outcome, err error) {
+	Stop([][]Target{{target(polite, "polite", 20*time.Second), target(stubborn, "stubborn", 300*time.Millisecond), recycled}, {group}}, func(tg Target, o Outcome, err error) {
 		if err != nil {
 			t.Errorf("%s: %v", tg.Name, err)
 		}
