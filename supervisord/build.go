@@ -20,6 +20,11 @@ type Build struct {
 	// older release, in tests of a refused upgrade. "" = every version
 	// this source reads.
 	StateVersions string
+	// ResumeFault, when set ("group:name"), makes this build unable to
+	// read that process's record when it resumes from an upgrade (it
+	// passes the check): a build that stands for one with a bug, in
+	// tests of a resume that cannot take everything over. "" = none.
+	ResumeFault string
 }
 
 // identity is the build as the upgrade names it.
@@ -37,6 +42,23 @@ func (b Build) identity() handover.Build {
 		}
 	}
 	return id
+}
+
+// spoil applies ResumeFault to a document about to be resumed from: the
+// process it names gets a state no binary knows.
+func (b Build) spoil(doc *handover.Document) {
+	group, name, ok := strings.Cut(b.ResumeFault, ":")
+	if !ok {
+		return
+	}
+	for i := range doc.Engine.Groups {
+		g := &doc.Engine.Groups[i]
+		for j := range g.Processes {
+			if g.Name == group && g.Processes[j].Name == name {
+				g.Processes[j].State = "SPOILED_BY_TEST_BUILD"
+			}
+		}
+	}
 }
 
 // reader is what this build reads of the state document.

@@ -485,6 +485,7 @@ func (d *daemon) prepareResume(doc *handover.Document) (*resumed, error) {
 		return nil, fmt.Errorf("upgrade: configuration %d of %d", doc.Engine.Config, len(cfgs))
 	}
 	res.cfg = cfgs[doc.Engine.Config]
+	d.upgrader.build.spoil(doc)
 	res.engine = &engine.Resume{State: doc.Engine, Configs: cfgs,
 		Elapsed: time.Duration(handover.Monotonic() - doc.FrozenMono), Adopted: &res.notes}
 	for i, s := range doc.Servers {

@@ -138,9 +138,10 @@ func listen(name string, payloads bool) int {
 	}
 }
 
-// builds are two builds of supervisord with different labels (and one
-// that refuses this source's state version), built once.
-type builds struct{ a, b, old, ctl string }
+// builds are two builds of supervisord with different labels, one that
+// refuses this source's state version and one that cannot read the
+// record of quiet:quiet_1 when it resumes, built once.
+type builds struct{ a, b, old, spoiled, ctl string }
 
 var (
 	buildOnce sync.Once
@@ -162,6 +163,7 @@ func binaries(t *testing.T) builds {
 			{"supervisord-a", "-X main.label=build-a"},
 			{"supervisord-b", "-X main.label=build-b"},
 			{"supervisord-old", "-X main.label=build-old -X main.stateVersions=99"},
+			{"supervisord-spoiled", "-X main.label=build-spoiled -X main.resumeFault=quiet:quiet_1"},
 		} {
 			if buildErr = testenv.GoBuild("-ldflags", b.flags, "-o", filepath.Join(dir, b.out), "./cmd/supervisord"); buildErr != nil {
 				return
@@ -170,7 +172,8 @@ func binaries(t *testing.T) builds {
 		if buildErr = testenv.GoBuild("-o", filepath.Join(dir, "supervisorctl"), "./cmd/supervisorctl"); buildErr != nil {
 			return
 		}
-		built = builds{filepath.Join(dir, "supervisord-a"), filepath.Join(dir, "supervisord-b"), filepath.Join(dir, "supervisord-old"), filepath.Join(dir, "supervisorctl")}
+		built = builds{filepath.Join(dir, "supervisord-a"), filepath.Join(dir, "supervisord-b"), filepath.Join(dir, "supervisord-old"),
+			filepath.Join(dir, "supervisord-spoiled"), filepath.Join(dir, "supervisorctl")}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

@@ -334,3 +334,70 @@ autostart=false
 		return nil
 	})
 }
+
+// TestUpgradeResumeCannotTakeOver: a build that passes the check but
+// cannot read one process's record when it resumes (a test build that
+// stands for one with a bug) takes over the rest, logs the one it could
+// not take at CRIT, and never signals it: it runs on, unsupervised, and
+// is reaped when it exits; the program can then be started again.
+func TestUpgradeResumeCannotTakeOver(t *testing.T) {
+	bins := binaries(t)
+	d := start(t, bins.a, threePrograms)
+	before := waitRunning(t, d)
+	c := d.client(t)
+	d.upgrade(t, c, bins.spoiled, "build-spoiled")
+	after := pids(t, c)
+	stray := before["quiet:quiet_1"]
+	for _, name := range []string{"quiet:quiet_0", "quiet:quiet_2"} {
+		if after[name] != before[name] {
+			t.Errorf("%s: pid %d, %d before", name, after[name], before[name])
+		}
+	}
+	if after["quiet:quiet_1"] != 0 {
+		t.Errorf("quiet_1 has pid %d after a resume that could not read its record", after["quiet:quiet_1"])
+	}
+	main := readFile(t, filepath.Join(d.dir, "main.log"))
+	for _, want := range []string{
+		fmt.Sprintf(`CRIT upgrade: quiet:quiet_1 (pid %d) could not be taken over (unknown state "SPOILED_BY_TEST_BUILD"): it runs on unsupervised, never signalled`, stray),
+		"CRIT upgrade: 1 things could not be taken over (see above)",
+	} {
+		if !strings.Contains(main, want) {
+			t.Errorf("main log lacks %q:\n%s", want, main)
+		}
+	}
+	// Alive and running (not a zombie) a while later.
+	time.Sleep(time.Second)
+	if st := procState(t, stray); st == "" || st == "Z" {
+		t.Fatalf("the stray pid %d is in state %q", stray, st)
+	}
+	// Its end is reaped and logged.
+	if err := syscall.Kill(stray, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitMainLog(t, d, fmt.Sprintf("WARN unsupervised quiet:quiet_1 (pid %d) exited (terminated by SIGTERM)", stray))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if st := procState(t, stray); st != "" {
+			return fmt.Errorf("pid %d is still there, state %s", stray, st)
+		}
+		return nil
+	})
+	var ok bool
+	if err := c.Call("supervisor.startProcess", []any{"quiet:quiet_1", true}, &ok); err != nil {
+		t.Fatalf("startProcess quiet_1: %v", err)
+	}
+}
+
+// procState is pid's state letter from /proc ("" when it is gone).
+func procState(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		t.Fatalf("/proc/%d/stat: %q", pid, s)
+	}
+	return s[i+2 : i+3]
+}

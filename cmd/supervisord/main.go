@@ -13,11 +13,12 @@ import (
 var (
 	label         string
 	stateVersions string
+	resumeFault   string
 )
 
 func main() {
 	// A child started through the exec shim (same binary) sets itself up
 	// and execs its program here; the daemon returns at once.
 	execshim.Main()
-	os.Exit(supervisord.MainBuild(supervisord.Build{Label: label, StateVersions: stateVersions}, os.Args, os.Stdout, os.Stderr))
+	os.Exit(supervisord.MainBuild(supervisord.Build{Label: label, StateVersions: stateVersions, ResumeFault: resumeFault}, os.Args, os.Stdout, os.Stderr))
 }

@@ -469,7 +469,7 @@ func (e *Engine) resume(r *Resume) error {
 		}
 		if gc == nil || e.groups[hg.Name] != nil {
 			for _, hp := range hg.Processes {
-				e.adoptStray(hg.Name, hp, note)
+				e.adoptStray(hg.Name, hp, notConfigured, note)
 			}
 			if hg.Socket != nil {
 				unix.Close(*hg.Socket)
@@ -498,9 +498,15 @@ func (e *Engine) resume(r *Resume) error {
 					}
 				}
 			} else if err := p.restore(hp, now, r.Elapsed); err != nil {
-				note("%s: %v; its pid is only reaped", p.namespec(), err)
-				e.adoptStray(hg.Name, *hp, note)
-				p = &process{cfg: pc, group: g, state: protocol.StateStopped}
+				e.adoptStray(hg.Name, *hp, fmt.Sprintf("could not be taken over (%v)", err), note)
+				// Stopped, and not autostarted: a second instance
+				// would compete with the one running on.
+				p = &process{cfg: pc, group: g, state: protocol.StateStopped, started: now, stopped: now}
+				for _, l := range hp.Logs {
+					if ch, ok := protocol.ParseChannel(l.Channel); ok {
+						p.logs[ch].path = l.Path
+					}
+				}
 			} else if p.pid != 0 {
 				e.byPID[p.pid] = p
 				running = append(running, restored{p, hp})
@@ -511,7 +517,7 @@ func (e *Engine) resume(r *Resume) error {
 			g.procs = append(g.procs, p)
 		}
 		for _, hp := range records {
-			e.adoptStray(hg.Name, *hp, note)
+			e.adoptStray(hg.Name, *hp, notConfigured, note)
 		}
 		if hg.Socket != nil && g.isFCGI() {
 			g.socket = os.NewFile(uintptr(*hg.Socket), gc.Socket.URL)
@@ -649,17 +655,23 @@ func (e *Engine) resumeIO(p *process, hp *handover.Process) error {
 	return errors.Join(errs...)
 }
 
+// notConfigured is why adoptStray keeps a child whose group or program
+// is not in the configuration.
+const notConfigured = "is not in the configuration"
+
 // adoptStray keeps a child the resume has no record for (its group or
-// program is not in the configuration): its pid is reaped when it exits
+// program is not in the configuration: why says so) or cannot read the
+// record of (a record of a state this binary does not know, say): its
+// pid is reaped when it exits
 // and its output still goes to its log files, so it neither dies of a
 // closed pipe nor blocks on a full one. It is never signalled. Its pipes
 // are read until the engine ends (they are not handed over again).
-func (e *Engine) adoptStray(group string, hp handover.Process, note func(string, ...any)) {
+func (e *Engine) adoptStray(group string, hp handover.Process, why string, note func(string, ...any)) {
 	if hp.PID == 0 {
 		closeIO(&hp)
 		return
 	}
-	note("%s:%s (pid %d) is not in the configuration: it runs on unsupervised, its output still goes to its logs", group, hp.Name, hp.PID)
+	note("%s:%s (pid %d) %s: it runs on unsupervised, never signalled, its output still goes to its logs", group, hp.Name, hp.PID, why)
 	if hp.Stdin != nil {
 		unix.Close(hp.Stdin.FD)
 	}

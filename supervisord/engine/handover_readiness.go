@@ -169,7 +169,7 @@ func (e *Engine) resumeNotify(p *process, r *handover.Readiness) error {
 // reapChecks registers the exec checks the predecessor killed and did
 // not reap, so that their exits are taken for what they are.
 func (e *Engine) reapChecks(p *process, hp *handover.Process) {
-	if hp.Readiness == nil || hp.Readiness.Health == nil {
+	if hp == nil || hp.Readiness == nil || hp.Readiness.Health == nil {
 		return
 	}
 	for _, pid := range hp.Readiness.Health.Reap {
