@@ -88,6 +88,10 @@ func TestUpgradeReadiness(t *testing.T) {
 	if !strings.HasPrefix(addr, "/") {
 		t.Fatalf("ready's NOTIFY_SOCKET is %q, want a path", addr)
 	}
+	pid := d.d.Cmd.Process.Pid
+	if n := socketFDs(t, pid, addr); n != 1 {
+		t.Fatalf("the daemon holds %d descriptors of ready's socket before the upgrade", n)
+	}
 	var failures int
 	testenv.Eventually(t, 30*time.Second, func() error {
 		h := getHealth(t, c, "sick")
@@ -153,6 +157,9 @@ func TestUpgradeReadiness(t *testing.T) {
 	if st, err := os.Stat(addr); err != nil || st.Mode()&os.ModeSocket == 0 {
 		t.Errorf("ready's socket %s: %v, %v", addr, st, err)
 	}
+	if n := socketFDs(t, pid, addr); n != 1 {
+		t.Errorf("the daemon holds %d descriptors of ready's socket after the upgrade, want 1", n)
+	}
 	if main := readFile(t, filepath.Join(d.dir, "main.log")); strings.Contains(main, "watchdog: ready") {
 		t.Errorf("ready's watchdog fired:\n%s", main)
 	}
@@ -162,6 +169,25 @@ func TestUpgradeReadiness(t *testing.T) {
 	if _, err := os.Stat(filepath.Dir(addr)); err == nil {
 		t.Errorf("the notification sockets' directory %s is still there", filepath.Dir(addr))
 	}
+}
+
+// socketFDs counts pid's descriptors of the unix sockets bound at path
+// (/proc/net/unix names each socket's inode and path).
+func socketFDs(t *testing.T, pid int, path string) int {
+	t.Helper()
+	inodes := map[string]bool{}
+	for _, line := range strings.Split(readFile(t, "/proc/net/unix"), "\n") {
+		if f := strings.Fields(line); len(f) == 8 && f[7] == path {
+			inodes["socket:["+f[6]+"]"] = true
+		}
+	}
+	n := 0
+	for _, fd := range fdList(t, pid) {
+		if _, target, _ := strings.Cut(fd, "="); inodes[target] {
+			n++
+		}
+	}
+	return n
 }
 
 // waitMainLog waits for a main log line holding text and returns the
