@@ -494,7 +494,8 @@ func (e *Engine) resume(r *Resume) error {
 					}
 					var err error
 					if p.logs[ch].path, err = e.logPath(pc, ch); err != nil {
-						return err
+						// Not worth abandoning every other process for.
+						note("%s: %v; its %s goes to no log file", p.namespec(), err, ch)
 					}
 				}
 			} else if err := p.restore(hp, now, r.Elapsed); err != nil {
