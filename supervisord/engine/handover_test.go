@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/cgroup"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/testenv"
 	"gosupervisor/supervisord/handover"
@@ -385,5 +386,30 @@ func TestReadinessRoundTrip(t *testing.T) {
 	stock := &process{cfg: &config.Process{Name: "b", Group: "b"}, group: g, state: protocol.StateRunning, pid: 43}
 	if r := e.exportReadiness(stock, now); r != nil {
 		t.Errorf("a program without the keys exported %+v", r)
+	}
+}
+
+// TestUpgradeRefusedInCgroup: the cgroup leaves and their OOM baselines
+// are not handed over (the successor would look for them under the
+// cgroup supervisord moved itself into), so an upgrade is refused while
+// a program runs in a leaf of its own, naming it, and nothing changes.
+func TestUpgradeRefusedInCgroup(t *testing.T) {
+	host := delegatedCgroup(t, cgroup.Pids)
+	dir := t.TempDir()
+	cfg := testConfig(t, childProgram(t, dir, "limited", 1, []string{"sleep"}, func(c *config.Process) {
+		c.Resources.Cgroup.PidsMax = 50
+	}))
+	e := startReal(t, cfg, func(o *Options) { o.CgroupHost = host })
+	pid := waitState(t, e, "limited", "RUNNING").PID
+	_, err := e.BeginUpgrade()
+	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "limited runs in a cgroup of its own (cgroup_* keys)") {
+		t.Fatalf("BeginUpgrade: %v, want ErrFailed naming limited's cgroup", err)
+	}
+	// Refused, not begun: the configuration is not frozen.
+	if _, err := e.BeginUpgrade(); errors.Is(err, ErrUpgrading) {
+		t.Fatalf("second BeginUpgrade: %v", err)
+	}
+	if info := waitState(t, e, "limited", "RUNNING"); info.PID != pid {
+		t.Errorf("limited: pid %d, %d before", info.PID, pid)
 	}
 }
