@@ -3,9 +3,11 @@ package upgrade
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,36 +255,100 @@ func backups(t *testing.T, dir string) int {
 }
 
 // checkChatty reads chatty.log and its backups oldest first: the lines
-// must be numbered 1, 2, 3... without a gap or a repeat.
+// must be numbered 1, 2, 3... without a gap or a repeat. The daemon
+// still drains a stopped program's pipe for a while, so a rotation may
+// come while the files are read: they are opened together (chattyLogs)
+// and read through those descriptors, which a rename does not move.
 func checkChatty(t *testing.T, dir string) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "chatty.log.*"))
-	sort.Slice(files, func(i, j int) bool {
-		a, _ := strconv.Atoi(filepath.Ext(files[i])[1:])
-		b, _ := strconv.Atoi(filepath.Ext(files[j])[1:])
-		return a > b
-	})
-	files = append(files, filepath.Join(dir, "chatty.log"))
+	files := chattyLogs(t, dir)
 	next := 1
-	for _, f := range files {
-		text := readFile(t, f)
-		lines := strings.Split(text, "\n")
+	for i, f := range files {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
 		// The current file's last line may be half written.
-		if f == files[len(files)-1] {
+		if i == len(files)-1 {
 			lines = lines[:len(lines)-1]
 		} else if lines[len(lines)-1] != "" {
-			t.Fatalf("%s ends in the middle of a line", f)
+			t.Fatalf("%s ends in the middle of a line", f.Name())
 		} else {
 			lines = lines[:len(lines)-1]
 		}
 		for _, line := range lines {
 			if line != fmt.Sprintf("chatty %08d", next) {
-				t.Fatalf("%s: line %q where line %d was due", filepath.Base(f), line, next)
+				t.Fatalf("%s: line %q where line %d was due (the files: %s)", filepath.Base(f.Name()), line, next, describeLogs(files))
 			}
 			next++
 		}
 	}
 	t.Logf("chatty: %d lines in %d files, none lost or repeated", next-1, len(files))
+}
+
+// chattyLogs opens chatty.log's backups, oldest first, and chatty.log
+// itself, all as they were at one moment: the names are listed and
+// opened again until no rotation renamed any of them in between.
+func chattyLogs(t *testing.T, dir string) []*os.File {
+	t.Helper()
+	list := func() []string {
+		names, _ := filepath.Glob(filepath.Join(dir, "chatty.log.*"))
+		sort.Slice(names, func(i, j int) bool {
+			a, _ := strconv.Atoi(filepath.Ext(names[i])[1:])
+			b, _ := strconv.Atoi(filepath.Ext(names[j])[1:])
+			return a > b
+		})
+		return append(names, filepath.Join(dir, "chatty.log"))
+	}
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+		files = nil
+	}
+	t.Cleanup(closeAll)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		closeAll()
+		names := list()
+		for _, name := range names {
+			f, err := os.Open(name)
+			if err != nil {
+				return err // renamed away between the listing and the open
+			}
+			files = append(files, f)
+		}
+		if again := list(); !slices.Equal(again, names) {
+			return fmt.Errorf("rotated while opened: %v, then %v", names, again)
+		}
+		for _, f := range files {
+			opened, err1 := f.Stat()
+			now, err2 := os.Stat(f.Name())
+			if err1 != nil || err2 != nil || !os.SameFile(opened, now) {
+				return fmt.Errorf("%s rotated while opened", f.Name())
+			}
+		}
+		return nil
+	})
+	return files
+}
+
+// describeLogs names each file with its size and first line, to tell a
+// lost backup from a misread one when checkChatty fails.
+func describeLogs(files []*os.File) string {
+	var out []string
+	for _, f := range files {
+		b := make([]byte, 32)
+		n, _ := f.ReadAt(b, 0)
+		first, _, _ := strings.Cut(string(b[:n]), "\n")
+		size := int64(-1)
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		out = append(out, fmt.Sprintf("%s %d bytes from %q", filepath.Base(f.Name()), size, first))
+	}
+	return strings.Join(out, "; ")
 }
 
 // checkEvents reads the listener's headers: pool serials go on one by
