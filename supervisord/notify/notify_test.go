@@ -310,9 +310,26 @@ func TestCloseWhileBlocked(t *testing.T) {
 }
 
 // A flooding program fills its own socket's queue: beyond the limit per
-// second the goroutine stops reading until the second is over.
+// second the goroutine stops reading until the second is over. The
+// socket's clock stands still, so however long the first deliveries take
+// on a loaded machine they all fall in one second, and only the pause
+// (a real timer of the rest of that second, all of it) separates the
+// last of them from the next.
 func TestDeliveryLimit(t *testing.T) {
-	s, out := listen(t, config.NotifyAll)
+	frozen := time.Now()
+	d := NewDir("", t.TempDir(), os.Getpid())
+	out := make(chan Delivery)
+	s, err := d.Listen(Options{Group: "g", Name: "p", UID: -1, GID: -1, Access: config.NotifyAll, Out: out, Token: "tok",
+		Now: func() time.Time { return frozen }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		if err := d.Close(); err != nil {
+			t.Errorf("Dir.Close: %v", err)
+		}
+	})
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -341,16 +358,23 @@ func TestDeliveryLimit(t *testing.T) {
 			}
 		}
 	}()
-	start := time.Now()
-	for range deliveryLimit {
+	// asked[i] is when the test began to wait for delivery i (from 0). A
+	// pause before delivery i starts once delivery i-1 was taken, after
+	// asked[i-1], and lasts the whole second; delivery i arrived before
+	// asked[i+1].
+	asked := make([]time.Time, 0, deliveryLimit+2)
+	for range deliveryLimit + 1 {
+		asked = append(asked, time.Now())
 		next(t, out)
 	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Fatalf("the first %d deliveries took %v", deliveryLimit, d)
+	asked = append(asked, time.Now())
+	for i := 1; i < deliveryLimit; i++ {
+		if gap := asked[i+1].Sub(asked[i-1]); gap >= time.Second {
+			t.Fatalf("delivery %d came %v after the test asked for the one before: a pause within the limit", i+1, gap)
+		}
 	}
-	next(t, out)
-	if d := time.Since(start); d < 500*time.Millisecond {
-		t.Fatalf("delivery %d came after %v, want a pause until the second is over", deliveryLimit+1, d)
+	if gap := asked[deliveryLimit+1].Sub(asked[deliveryLimit-1]); gap < time.Second {
+		t.Fatalf("delivery %d came %v after the test asked for the one before, want a pause of the second", deliveryLimit+1, gap)
 	}
 }
 
