@@ -18,10 +18,14 @@ import (
 	"gosupervisor/config"
 )
 
-// namedServer answers every request with its name; /slow takes 300 ms.
-func namedServer(name string) http.Handler {
+// namedServer answers every request with its name; /slow takes 300 ms,
+// and says on slowEntered (when not nil) that it has begun.
+func namedServer(name string, slowEntered chan<- struct{}) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			if slowEntered != nil {
+				slowEntered <- struct{}{}
+			}
 			time.Sleep(300 * time.Millisecond)
 		}
 		fmt.Fprint(w, name)
@@ -78,7 +82,8 @@ func TestListenerHandover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvA := NewServer(context.Background(), namedServer("A"))
+	slowEntered := make(chan struct{}, 1)
+	srvA := NewServer(context.Background(), namedServer("A", slowEntered))
 	go func() { _ = srvA.Serve(ln) }()
 
 	keep := unixClient(sock)
@@ -130,7 +135,13 @@ func TestListenerHandover(t *testing.T) {
 			c.CloseIdleConnections()
 		}
 	}()
-	time.Sleep(100 * time.Millisecond) // the slow request is in its handler
+	select { // the slow request is in its handler
+	case <-slowEntered:
+	case got := <-slow:
+		t.Fatalf("the slow request ended without reaching its handler: %q", got)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow request did not reach its handler")
+	}
 
 	d, err := ln.Detach()
 	if err != nil {
@@ -157,7 +168,7 @@ func TestListenerHandover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvB := NewServer(context.Background(), namedServer("B"))
+	srvB := NewServer(context.Background(), namedServer("B", nil))
 	go func() { _ = srvB.Serve(ln2) }()
 	defer srvB.Close()
 
