@@ -110,7 +110,13 @@ func (r *rawConn) response() (int, http.Header, []byte, error) {
 
 // closed reports whether the server closed the connection (EOF) within d.
 func (r *rawConn) closed(d time.Duration) bool {
-	_ = r.c.SetReadDeadline(time.Now().Add(d))
+	return r.closedBy(time.Now().Add(d))
+}
+
+// closedBy reports whether the server closed the connection (EOF) by the
+// time deadline.
+func (r *rawConn) closedBy(deadline time.Time) bool {
+	_ = r.c.SetReadDeadline(deadline)
 	_, err := r.br.ReadByte()
 	return errors.Is(err, io.EOF)
 }
@@ -283,11 +289,14 @@ func TestFastPathPipelinedAndSplit(t *testing.T) {
 }
 
 // TestFastPathTimeouts: a head or body that does not arrive in time, and
-// an idle connection, are closed as net/http would close them.
+// an idle connection, are closed as net/http would close them. Each
+// server-side clock starts after the test's t0 (taken before the dial),
+// so "still open at t0+keepFor" holds however late the test itself runs.
 func TestFastPathTimeouts(t *testing.T) {
 	t.Parallel()
+	const idle = time.Second
 	_, sock := startServer(t, NewHandler(newFakeBackend(t), HandlerOptions{}), func(s *Server) {
-		s.readHeaderTimeout, s.readTimeout, s.idleTimeout = 300*time.Millisecond, 600*time.Millisecond, 400*time.Millisecond
+		s.readHeaderTimeout, s.readTimeout, s.idleTimeout = 300*time.Millisecond, 600*time.Millisecond, idle
 	})
 	req := post(encodeCall(t, "supervisor.getState"))
 	head := bytes.Index(req, []byte("\r\n\r\n")) + 4
@@ -296,18 +305,20 @@ func TestFastPathTimeouts(t *testing.T) {
 		send    []byte
 		keepFor time.Duration // the connection must stay open this long
 	}{
+		// Short of each timeout, so that neither of the two timers (the
+		// server's and the test's read deadline) need fire in time.
 		{"partial head", req[:10], 200 * time.Millisecond},
-		{"partial body", req[:head+5], 400 * time.Millisecond},
-		{"idle", nil, 300 * time.Millisecond},
+		{"partial body", req[:head+5], 450 * time.Millisecond},
+		{"idle", nil, idle - 200*time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Now()
 			c := dial(t, sock)
 			if tt.send != nil {
 				c.send(tt.send)
 			}
-			t0 := time.Now()
-			if c.closed(tt.keepFor) {
+			if c.closedBy(t0.Add(tt.keepFor)) {
 				t.Fatalf("closed after %v, sooner than %v", time.Since(t0), tt.keepFor)
 			}
 			if !c.closed(5 * time.Second) {
@@ -316,10 +327,11 @@ func TestFastPathTimeouts(t *testing.T) {
 		})
 	}
 	// A request answered in time keeps the connection, and the idle
-	// deadline starts again after it.
+	// deadline starts again after it: the requests come a quarter of the
+	// idle timeout apart, longer than it in all.
 	c := dial(t, sock)
-	for range 3 {
-		time.Sleep(200 * time.Millisecond)
+	for range 6 {
+		time.Sleep(idle / 4)
 		c.send(req)
 		if status, _, _, err := c.response(); err != nil || status != 200 {
 			t.Fatalf("%d %v", status, err)
