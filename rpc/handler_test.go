@@ -707,9 +707,12 @@ func TestSlowSenderDoesNotStall(t *testing.T) {
 func TestLongCallsOutliveReadTimeout(t *testing.T) {
 	t.Parallel()
 	b := newFakeBackend(t)
-	b.startDelay = 600 * time.Millisecond
+	// ReadTimeout also bounds how long the test's own client may take to
+	// send its request on a loaded machine: a second.
+	const readTimeout = time.Second
+	b.startDelay = readTimeout * 3 / 2
 	srv := httptest.NewUnstartedServer(NewHandler(b, HandlerOptions{}))
-	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Config.ReadTimeout = readTimeout
 	srv.Start()
 	t.Cleanup(srv.Close)
 	c := &rpcClient{t: t, url: srv.URL}
@@ -723,7 +726,7 @@ func TestLongCallsOutliveReadTimeout(t *testing.T) {
 	defer resp.Body.Close()
 	stream := &streamReader{t: t, r: resp.Body}
 	stream.expect("stdout of cat\n")
-	time.Sleep(500 * time.Millisecond) // past ReadTimeout, on purpose
+	time.Sleep(readTimeout * 6 / 5) // past ReadTimeout, on purpose
 	appendFile(t, b.procs[0].info.LogFiles[protocol.Stdout], "later\n")
 	stream.expect("later\n")
 }
