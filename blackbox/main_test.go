@@ -182,17 +182,49 @@ func (s *side) writeFile(t *testing.T, name, text string) {
 }
 
 // start runs the daemon in the foreground and waits until it answers on
-// the unix socket.
+// the unix socket. The TCP port was free when newSide picked it, but
+// anything on the machine binding port 0 may have been handed it since:
+// a daemon that finds it taken is started again on another one.
 func (s *side) start(t *testing.T) {
 	t.Helper()
-	s.daemon = testenv.Start(t, s.dir, s.impl.bin(t), "-n", "-c", s.conf)
-	// The daemon goes first: it would restart the helpers killed before
-	// it, and they would write into the directory being removed.
-	t.Cleanup(func() { s.daemon.Kill(); testenv.KillHelpers(s.dir) })
+	for attempt := 1; ; attempt++ {
+		s.daemon = testenv.Start(t, s.dir, s.impl.bin(t), "-n", "-c", s.conf)
+		// The daemon goes first: it would restart the helpers killed
+		// before it, and they would write into the directory being
+		// removed.
+		d := s.daemon
+		t.Cleanup(func() { d.Kill(); testenv.KillHelpers(s.dir) })
+		if s.answers(t) {
+			return
+		}
+		stderr := s.daemon.Stderr.String()
+		if attempt == 3 || !strings.Contains(stderr, "Another program is already listening on a port") {
+			t.Fatalf("%s: daemon exited: %v\nstderr:\n%s", s.impl.name, s.daemon.ExitErr, stderr)
+		}
+		old := s.port
+		s.port = freePort(t)
+		conf, err := os.ReadFile(s.conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved := strings.Replace(string(conf), fmt.Sprintf("port=127.0.0.1:%d\n", old), fmt.Sprintf("port=127.0.0.1:%d\n", s.port), 1)
+		if err := os.WriteFile(s.conf, []byte(moved), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: port %d was taken before the daemon bound it; again on port %d", s.impl.name, old, s.port)
+	}
+}
+
+// answers waits until the daemon answers on its unix socket (true) or
+// exits (false).
+func (s *side) answers(t *testing.T) bool {
+	t.Helper()
+	exited := false
 	testenv.Eventually(t, 20*time.Second, func() error {
 		select {
 		case <-s.daemon.Exited:
-			t.Fatalf("%s: daemon exited: %v\nstderr:\n%s", s.impl.name, s.daemon.ExitErr, s.daemon.Stderr.String())
+			exited = true
+			return nil
 		default:
 		}
 		c := testenv.UnixClient(s.sock)
@@ -203,6 +235,7 @@ func (s *side) start(t *testing.T) {
 		resp.Body.Close()
 		return nil
 	})
+	return !exited
 }
 
 // program is one [program:x] section running the helper in mode.
