@@ -31,15 +31,19 @@ type metricsDaemon struct {
 
 // startMetricsDaemon writes a config with the given [supervisord] extras
 // and programs and starts our daemon; it returns once /ok.html answers
-// on the unix socket with credentials.
+// on the unix socket with credentials. The TCP port was free a moment
+// before the daemon binds it; should anything on the machine have been
+// handed it since, the daemon is started again on another one.
 func startMetricsDaemon(t *testing.T, supervisordExtra, programs string) *metricsDaemon {
 	t.Helper()
 	bin := filepath.Join(testenv.Binaries(t), "supervisord")
-	d := &metricsDaemon{dir: t.TempDir(), port: freeTCPPort(t)}
+	d := &metricsDaemon{dir: t.TempDir()}
 	d.sock = filepath.Join(d.dir, "sock")
 	sum := sha1.Sum([]byte("secret"))
 	helper, _ := os.Executable()
-	conf := fmt.Sprintf(`[unix_http_server]
+	for attempt := 1; ; attempt++ {
+		d.port = freeTCPPort(t)
+		conf := fmt.Sprintf(`[unix_http_server]
 file=%[1]s/sock
 username=user
 password=secret
@@ -61,25 +65,36 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 %[5]s
 `, d.dir, d.port, hex.EncodeToString(sum[:]), supervisordExtra,
-		strings.NewReplacer("{{helper}}", helper, "{{env}}", helperEnv+"=1", "{{dir}}", d.dir).Replace(programs))
-	confPath := filepath.Join(d.dir, "supervisord.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+			strings.NewReplacer("{{helper}}", helper, "{{env}}", helperEnv+"=1", "{{dir}}", d.dir).Replace(programs))
+		confPath := filepath.Join(d.dir, "supervisord.conf")
+		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d.daemon = testenv.Start(t, d.dir, bin, "-n", "-c", confPath)
+		daemon := d.daemon
+		t.Cleanup(func() { daemon.Stop(t, 60*time.Second) })
+		exited := false
+		testenv.Eventually(t, 30*time.Second, func() error {
+			select {
+			case <-d.daemon.Exited:
+				exited = true
+				return nil
+			default:
+			}
+			if code, _, body := d.get("unix", "/ok.html", true); code != http.StatusOK {
+				return fmt.Errorf("ok.html: %d %s", code, body)
+			}
+			return nil
+		})
+		if !exited {
+			return d
+		}
+		stderr := d.daemon.Stderr.String()
+		if attempt == 3 || !strings.Contains(stderr, "Another program is already listening on a port") {
+			t.Fatalf("daemon exited: %v\n%s", d.daemon.ExitErr, stderr)
+		}
+		t.Logf("port %d was taken before the daemon bound it; again on another one", d.port)
 	}
-	d.daemon = testenv.Start(t, d.dir, bin, "-n", "-c", confPath)
-	t.Cleanup(func() { d.daemon.Stop(t, 60*time.Second) })
-	testenv.Eventually(t, 30*time.Second, func() error {
-		select {
-		case <-d.daemon.Exited:
-			t.Fatalf("daemon exited: %v\n%s", d.daemon.ExitErr, d.daemon.Stderr.String())
-		default:
-		}
-		if code, _, body := d.get("unix", "/ok.html", true); code != http.StatusOK {
-			return fmt.Errorf("ok.html: %d %s", code, body)
-		}
-		return nil
-	})
-	return d
 }
 
 // get fetches path from the unix ("unix") or TCP ("inet") server.
