@@ -46,7 +46,6 @@ fetch("DAEMON/RPC2", {method: "POST", mode: "no-cors", headers: {"Content-Type":
 // browser, still stops a program with its own button.
 func TestBrowserCrossSiteAttack(t *testing.T) {
 	dir := t.TempDir()
-	port := e2eFreePort(t)
 	var programs strings.Builder
 	for _, name := range []string{"byimg", "byform", "byfetch", "own"} {
 		path := filepath.Join(dir, name+".sh")
@@ -55,8 +54,8 @@ func TestBrowserCrossSiteAttack(t *testing.T) {
 		}
 		fmt.Fprintf(&programs, "[program:%s]\ncommand=/bin/sh %s\nstartsecs=0\nstopwaitsecs=5\n\n", name, path)
 	}
-	conf := filepath.Join(dir, "supervisord.conf")
-	text := fmt.Sprintf(`[inet_http_server]
+	_, port := startE2EDaemon(t, dir, func(port int) string {
+		return fmt.Sprintf(`[inet_http_server]
 port=127.0.0.1:%[1]d
 
 [supervisord]
@@ -68,14 +67,7 @@ childlogdir=%[2]s
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 %[3]s`, port, dir, programs.String())
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := testenv.Start(t, dir, filepath.Join(testenv.Binaries(t), "supervisord"), "-n", "-c", conf)
-	t.Cleanup(func() {
-		d.Stop(t, 15*time.Second)
-		killScriptsUnder(dir)
-	})
+	}, func(port int) string { return fmt.Sprintf("http://127.0.0.1:%d/RPC2", port) })
 	daemon := fmt.Sprintf("http://127.0.0.1:%d", port)
 	client, err := xmlrpc.NewClient(daemon+"/RPC2", nil)
 	if err != nil {

@@ -32,7 +32,6 @@ const (
 // served on the unix socket too.
 func TestBrowserAgainstDaemon(t *testing.T) {
 	dir := t.TempDir()
-	port := e2eFreePort(t)
 	sock := filepath.Join(dir, "sock")
 	// The programs are shell scripts in dir, so a straggler can be found
 	// by its command line and killed by pid.
@@ -43,8 +42,8 @@ func TestBrowserAgainstDaemon(t *testing.T) {
 		}
 		return "/bin/sh " + path
 	}
-	conf := filepath.Join(dir, "supervisord.conf")
-	text := fmt.Sprintf(`[unix_http_server]
+	d, port := startE2EDaemon(t, dir, func(port int) string {
+		return fmt.Sprintf(`[unix_http_server]
 file=%[1]s
 username=%[3]s
 password=%[4]s
@@ -72,18 +71,10 @@ stopwaitsecs=5
 command=%[7]s
 autostart=false
 `, sock, port, e2eUser, e2ePassword, dir,
-		script("web", "echo '"+e2eEvil+"'\nwhile :; do sleep 1; done\n"),
-		script("idle", "while :; do sleep 1; done\n"))
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	d := testenv.Start(t, dir, filepath.Join(testenv.Binaries(t), "supervisord"), "-n", "-c", conf)
-	// Runs before testenv's kill: a clean shutdown stops the programs,
-	// and whatever survives a failed one is killed by pid.
-	t.Cleanup(func() {
-		d.Stop(t, 15*time.Second)
-		killScriptsUnder(dir)
+			script("web", "echo '"+e2eEvil+"'\nwhile :; do sleep 1; done\n"),
+			script("idle", "while :; do sleep 1; done\n"))
+	}, func(port int) string {
+		return fmt.Sprintf("http://%s:%s@127.0.0.1:%d/RPC2", e2eUser, e2ePassword, port)
 	})
 
 	rpcURL := fmt.Sprintf("http://%s:%s@127.0.0.1:%d/RPC2", e2eUser, e2ePassword, port)
@@ -230,6 +221,54 @@ autostart=false
 		t.Errorf("alert check: %v, want a 'no such alert' error", err)
 	}
 	br.screenshot(strings.TrimSuffix(shot, ".png") + "-tail.png")
+}
+
+// startE2EDaemon writes the config text(port) for a TCP port nobody
+// listened on a moment ago, starts our supervisord with it in dir and
+// waits until supervisor.getState answers at rpcURL(port). Anything on
+// the machine binding port 0 may have been handed that port before the
+// daemon bound it: a daemon that finds it taken is started again on
+// another one.
+func startE2EDaemon(t *testing.T, dir string, text, rpcURL func(port int) string) (*testenv.Daemon, int) {
+	t.Helper()
+	conf := filepath.Join(dir, "supervisord.conf")
+	for attempt := 1; ; attempt++ {
+		port := e2eFreePort(t)
+		if err := os.WriteFile(conf, []byte(text(port)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d := testenv.Start(t, dir, filepath.Join(testenv.Binaries(t), "supervisord"), "-n", "-c", conf)
+		// Runs before testenv's kill: a clean shutdown stops the
+		// programs, and whatever survives a failed one is killed by pid.
+		t.Cleanup(func() {
+			d.Stop(t, 15*time.Second)
+			killScriptsUnder(dir)
+		})
+		client, err := xmlrpc.NewClient(rpcURL(port), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exited := false
+		testenv.Eventually(t, 60*time.Second, func() error {
+			select {
+			case <-d.Exited:
+				exited = true
+				return nil
+			default:
+			}
+			var state map[string]any
+			return client.Call("supervisor.getState", nil, &state)
+		})
+		client.Close()
+		if !exited {
+			return d, port
+		}
+		stderr := d.Stderr.String()
+		if attempt == 3 || !strings.Contains(stderr, "Another program is already listening on a port") {
+			t.Fatalf("daemon exited: %v\nstderr:\n%s", d.ExitErr, stderr)
+		}
+		t.Logf("port %d was taken before the daemon bound it; again on another one", port)
+	}
 }
 
 // e2eFreePort returns a TCP port on 127.0.0.1 nobody listened on a
