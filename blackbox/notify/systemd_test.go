@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -158,11 +159,21 @@ startsecs=1
 		}
 		return nil
 	})
+	// Every gap short of WATCHDOG_USEC, which is what systemd enforces;
+	// the typical one about half of it. A loaded machine may delay one
+	// keep-alive, not most of them.
 	at := pings()
+	var gaps []time.Duration
 	for i := 1; i < len(at); i++ {
-		if gap := at[i].Sub(at[i-1]); gap > 1500*time.Millisecond {
-			t.Errorf("keep-alive gap %v, want about 1s", gap)
+		gap := at[i].Sub(at[i-1])
+		if gap >= 2*time.Second {
+			t.Errorf("keep-alive gap %v, want under WATCHDOG_USEC (2s)", gap)
 		}
+		gaps = append(gaps, gap)
+	}
+	slices.Sort(gaps)
+	if median := gaps[len(gaps)/2]; median < 800*time.Millisecond || median > 1200*time.Millisecond {
+		t.Errorf("keep-alive gaps %v, want about 1s (half of WATCHDOG_USEC)", gaps)
 	}
 	// The program's environment lacks supervisord's variables.
 	b, err := os.ReadFile(filepath.Join(d.dir, "env"))
