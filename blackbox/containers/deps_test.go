@@ -185,8 +185,12 @@ func TestOneShotInitChain(t *testing.T) {
 }
 
 func TestDependencyFailure(t *testing.T) {
+	// db exits 300 ms after its start, a -race helper's start-up on a
+	// loaded machine included: startsecs=30 keeps each exit a failed
+	// start, so it ends FATAL (with startsecs=2 a slow start was RUNNING,
+	// then EXITED, and the dependency never failed).
 	programs := program("api", "life", "api {{here}}/events", "depends_on=db") +
-		strings.Replace(program("db", "exit", "1", "startretries=1"), "startsecs=0", "startsecs=2", 1)
+		strings.Replace(program("db", "exit", "1", "startretries=1"), "startsecs=0", "startsecs=30", 1)
 	r := newRun(t, ours, "", programs)
 	r.start(t)
 	r.waitState(t, "db", "FATAL", 30*time.Second)

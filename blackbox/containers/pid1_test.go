@@ -209,8 +209,12 @@ func TestPID1ExitStatus(t *testing.T) {
 		name, supervisord, programs string
 		want                        int
 	}{
+		// bad exits 300 ms after its start, which a loaded machine may
+		// stretch past a second (the helper is a -race test binary):
+		// startsecs=30 keeps that exit a failed start (BACKOFF, then
+		// FATAL), never an EXITED that would not end the container.
 		{"exit_on_fatal", "",
-			program("bad", "exit", "1", "startsecs=1\nstartretries=0\nexit_on_fatal=true") + program("db", "life", "db {{here}}/events", ""), 1},
+			program("bad", "exit", "1", "startsecs=30\nstartretries=0\nexit_on_fatal=true") + program("db", "life", "db {{here}}/events", ""), 1},
 		{"exit_on_end 3", "",
 			program("job", "exit", "3", "exit_on_end=true") + program("db", "life", "db {{here}}/events", ""), 3},
 		{"exit_on_end SIGTERM", "",
