@@ -109,7 +109,7 @@ exitcodes=0,3
 `,
 		drive: func(t *testing.T, s *side) {
 			s.waitLog(t, 20*time.Second, "exited: job (exit status 3; expected)", 1)
-			s.waitStates(t, 5*time.Second, map[string]string{"job:job": "EXITED"})
+			s.waitStates(t, 20*time.Second, map[string]string{"job:job": "EXITED"})
 		},
 	},
 	{
@@ -164,7 +164,7 @@ stopasgroup=true
 				}
 				return nil
 			})
-			s.waitStates(t, 5*time.Second, map[string]string{"tree:tree": "STOPPED"})
+			s.waitStates(t, 20*time.Second, map[string]string{"tree:tree": "STOPPED"})
 		},
 	},
 	{
@@ -650,7 +650,7 @@ startsecs=1
 				t.Errorf("restart with a broken config: %v, want fault 92 CANT_REREAD", err)
 			}
 			untouched(2)
-			s.waitStates(t, 5*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
+			s.waitStates(t, 20*time.Second, map[string]string{"alpha:alpha": "RUNNING"})
 
 			s.writeConfig(t, programs)
 			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {

@@ -125,7 +125,7 @@ func checkOrphanReaped(t *testing.T, marker string, reaper int) {
 // noZombies fails if a child of pid is a zombie for more than a moment.
 func noZombies(t *testing.T, pid int) {
 	t.Helper()
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
 			p, err := strconv.Atoi(e.Name())

@@ -114,7 +114,7 @@ func TestRealCgroup2Placement(t *testing.T) {
 			t.Errorf("shim=%v: output %q (%v), want %q", shim, out, err, want)
 		}
 	}
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		b, _ := os.ReadFile(filepath.Join(leaf, "cgroup.events"))
 		if !strings.Contains(string(b), "populated 0") {
 			return fmt.Errorf("leaf still populated: %s", b)

@@ -333,7 +333,7 @@ func TestRealStopAsGroupReachesGrandchildren(t *testing.T) {
 				t.Errorf("stop took %v", took)
 			}
 			if asGroup {
-				testenv.Eventually(t, 5*time.Second, func() error {
+				testenv.Eventually(t, 20*time.Second, func() error {
 					if alive(gpid) {
 						return fmt.Errorf("grandchild %d survived a group stop", gpid)
 					}

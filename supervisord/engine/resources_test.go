@@ -144,7 +144,7 @@ func TestRealExitRecords(t *testing.T) {
 	if len(exits) != maxExitRecords {
 		t.Fatalf("%d records kept, want %d", len(exits), maxExitRecords)
 	}
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		exits, _ = e.ProcessExits("crashy")
 		for _, r := range exits {
 			if r.Stdout == nil || r.Stderr == nil {
@@ -332,7 +332,7 @@ print("survived")`}
 		t.Errorf("the program survived a 100 MB allocation under a 32 MB limit:\n%s", out)
 	}
 	leaf := leafDir(t, host, cgroup.Memory, "hog.hog")
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		if _, err := os.Stat(leaf); err == nil {
 			return fmt.Errorf("leaf %s still there", leaf)
 		}

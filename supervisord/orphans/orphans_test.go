@@ -243,7 +243,7 @@ func TestStop(t *testing.T) {
 	if err := syscall.Kill(innocent.Process.Pid, 0); err != nil || zombie(innocent.Process.Pid) {
 		t.Errorf("the process holding a recycled pid was signalled: %v", err)
 	}
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		if !zombie(gpid) {
 			return fmt.Errorf("grandchild %d still running", gpid)
 		}
