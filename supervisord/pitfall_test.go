@@ -44,7 +44,12 @@ stopwaitsecs=1
 	for _, sd := range []struct{ name, bin string }{{"ours", ours}, {"ref", testenv.PythonSupervisord}} {
 		s := newSide(t, sd.name, sd.bin, programs)
 		sleepers := filepath.Join(s.dir, "sleepers")
-		script := "#!/bin/sh\nsleep 300 &\necho $! >> " + sleepers + "\nexit 0\n"
+		// The survivor is named by its command at the forker's exit:
+		// the forker waits until its child has become sleep (a loaded
+		// machine let it exit while the child was still sh).
+		script := "#!/bin/sh\nsleep 300 &\n" +
+			"until [ \"$(cat /proc/$!/comm 2>/dev/null)\" = sleep ]; do sleep 0.01; done\n" +
+			"echo $! >> " + sleepers + "\nexit 0\n"
 		if err := os.WriteFile(filepath.Join(s.dir, "forker.sh"), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
