@@ -299,6 +299,11 @@ rec('multicall not a list', 'system.multicall', 'x')
 # 11. The main log.
 rec('clearLog', 'supervisor.clearLog')
 rec('readLog cleared', 'supervisor.readLog', 0, 0)
+# The multicall above started cat again. A SIGTERM that reaches the
+# reference's child between its fork and its exec runs supervisord's own
+# handler there and is lost (the stop then ends in SIGKILL after
+# stopwaitsecs): stop cat only once it handles signals itself.
+wait_ready('cat')
 P.supervisor.stopProcess('cat')
 P.supervisor.startProcess('cat')
 wait(lambda: 'success: cat' in P.supervisor.readLog(0, 0), 'the log of the restart of cat')
