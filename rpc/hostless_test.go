@@ -3,18 +3,14 @@ package rpc
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
-
-	"gosupervisor/config"
 )
 
 // streamConn is a net.Conn whose reads come from r.
@@ -119,15 +115,7 @@ func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p
 // answers them; with Host, nothing changes.
 func TestHostlessRequestsServed(t *testing.T) {
 	t.Parallel()
-	sock := filepath.Join(t.TempDir(), "sock")
-	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1}, UnixOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewServer(context.Background(), NewHandler(newFakeBackend(t), HandlerOptions{}))
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }()
-	defer func() { srv.Close(); <-done }()
+	_, sock := startServer(t, NewHandler(newFakeBackend(t), HandlerOptions{}), nil)
 
 	c, err := net.Dial("unix", sock)
 	if err != nil {
@@ -237,15 +225,7 @@ func readRequests(stream []byte) ([]string, error) {
 // fresh connection and after a request served on it.
 func TestNetHTTPErrorsNosniff(t *testing.T) {
 	t.Parallel()
-	sock := filepath.Join(t.TempDir(), "sock")
-	ln, err := ListenUnix(config.UnixHTTPServer{File: sock, ChownUID: -1, ChownGID: -1}, UnixOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewServer(context.Background(), NewHandler(newFakeBackend(t), HandlerOptions{}))
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }()
-	defer func() { srv.Close(); <-done }()
+	_, sock := startServer(t, NewHandler(newFakeBackend(t), HandlerOptions{}), nil)
 
 	for _, c := range []struct {
 		name, req string

@@ -2,97 +2,16 @@ package notify
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"gosupervisor/internal/testenv"
 )
-
-// datagram is one notification supervisord sent to the test.
-type datagram struct {
-	text string
-	pid  int
-	at   time.Time
-}
-
-// manager plays systemd's side: a datagram socket with SO_PASSCRED that
-// records what arrives, with the sender's pid.
-type manager struct {
-	conn *net.UnixConn
-	mu   sync.Mutex
-	got  []datagram
-	done chan struct{}
-}
-
-func newManager(t *testing.T, addr string) *manager {
-	t.Helper()
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := conn.SyscallConn()
-	var serr error
-	if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1) }); err != nil || serr != nil {
-		t.Fatal(err, serr)
-	}
-	m := &manager{conn: conn, done: make(chan struct{})}
-	go m.read()
-	t.Cleanup(func() { conn.Close(); <-m.done })
-	return m
-}
-
-func (m *manager) read() {
-	defer close(m.done)
-	b := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
-	for {
-		n, oobn, _, _, err := m.conn.ReadMsgUnix(b, oob)
-		if err != nil {
-			return
-		}
-		pid := 0
-		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
-			if c, err := unix.ParseUnixCredentials(&msgs[0]); err == nil {
-				pid = int(c.Pid)
-			}
-		}
-		m.mu.Lock()
-		m.got = append(m.got, datagram{string(b[:n]), pid, time.Now()})
-		m.mu.Unlock()
-	}
-}
-
-func (m *manager) received() []datagram {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]datagram(nil), m.got...)
-}
-
-// waitFor polls until a datagram after index from holds text; it returns
-// its index.
-func (m *manager) waitFor(t *testing.T, from int, text string, timeout time.Duration) int {
-	t.Helper()
-	idx := -1
-	testenv.Eventually(t, timeout, func() error {
-		for i, d := range m.received() {
-			if i >= from && strings.Contains(d.text, text) {
-				idx = i
-				return nil
-			}
-		}
-		return fmt.Errorf("no %q after datagram %d; got %+v", text, from, m.received())
-	})
-	return idx
-}
 
 // TestUnderSystemd runs supervisord as a Type=notify unit with
 // WatchdogSec=2s would: NOTIFY_SOCKET (a path, then an abstract name),
@@ -119,7 +38,7 @@ func TestUnderSystemd(t *testing.T) {
 }
 
 func underSystemd(t *testing.T, addr string, args []string) {
-	m := newManager(t, addr)
+	m := testenv.ListenServiceManager(t, addr)
 	d := newDaemon(t, "", `[program:app]
 command={{helper}} env {{dir}}/env
 environment={{env}}env
@@ -131,24 +50,24 @@ startsecs=1
 		append([]string{"-c", shell, bin}, append(args, "-c", d.conf)...)...)
 	pid := d.pid()
 
-	ready := m.waitFor(t, 0, "READY=1", 30*time.Second)
-	got := m.received()
-	if !strings.HasPrefix(got[0].text, "WATCHDOG=1") && !strings.HasPrefix(got[0].text, "EXTEND_TIMEOUT_USEC=") {
-		t.Errorf("first datagram %q", got[0].text)
+	ready := m.WaitFor(t, 0, "READY=1", 30*time.Second)
+	got := m.Received()
+	if !strings.HasPrefix(got[0].Text, "WATCHDOG=1") && !strings.HasPrefix(got[0].Text, "EXTEND_TIMEOUT_USEC=") {
+		t.Errorf("first datagram %q", got[0].Text)
 	}
-	if got[ready].text != "READY=1\nSTATUS=RUNNING 1" {
-		t.Errorf("ready datagram %q, want READY=1 with the program RUNNING", got[ready].text)
+	if got[ready].Text != "READY=1\nSTATUS=RUNNING 1" {
+		t.Errorf("ready datagram %q, want READY=1 with the program RUNNING", got[ready].Text)
 	}
 	if i := d.info("app"); i.State != "RUNNING" {
 		t.Errorf("READY=1 sent while app is %s", i.State)
 	}
 	// Keep-alives at half of WATCHDOG_USEC.
-	m.waitFor(t, ready+1, "WATCHDOG=1", 10*time.Second)
+	m.WaitFor(t, ready+1, "WATCHDOG=1", 10*time.Second)
 	pings := func() []time.Time {
 		var at []time.Time
-		for _, dg := range m.received() {
-			if dg.text == "WATCHDOG=1" {
-				at = append(at, dg.at)
+		for _, dg := range m.Received() {
+			if dg.Text == "WATCHDOG=1" {
+				at = append(at, dg.At)
 			}
 		}
 		return at
@@ -207,30 +126,30 @@ startsecs=1
 	t.Logf("keep-alive gap while the loop was held: %v", longest)
 
 	// SIGHUP: RELOADING=1 with MONOTONIC_USEC=, then READY=1.
-	n := len(m.received())
+	n := len(m.Received())
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	reloading := m.waitFor(t, n, "RELOADING=1", 20*time.Second)
-	if !strings.HasPrefix(m.received()[reloading].text, "RELOADING=1\nMONOTONIC_USEC=") {
-		t.Errorf("reload datagram %q", m.received()[reloading].text)
+	reloading := m.WaitFor(t, n, "RELOADING=1", 20*time.Second)
+	if !strings.HasPrefix(m.Received()[reloading].Text, "RELOADING=1\nMONOTONIC_USEC=") {
+		t.Errorf("reload datagram %q", m.Received()[reloading].Text)
 	}
-	m.waitFor(t, reloading+1, "READY=1", 30*time.Second)
+	m.WaitFor(t, reloading+1, "READY=1", 30*time.Second)
 
 	// SIGTERM: STOPPING=1.
-	n = len(m.received())
+	n = len(m.Received())
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	m.waitFor(t, n, "STOPPING=1", 20*time.Second)
+	m.WaitFor(t, n, "STOPPING=1", 20*time.Second)
 	select {
 	case <-d.d.Exited:
 	case <-time.After(30 * time.Second):
 		t.Fatal("supervisord did not exit after SIGTERM")
 	}
-	for _, dg := range m.received() {
-		if dg.pid != pid {
-			t.Errorf("datagram %q from pid %d, want supervisord's %d", dg.text, dg.pid, pid)
+	for _, dg := range m.Received() {
+		if dg.PID != pid {
+			t.Errorf("datagram %q from pid %d, want supervisord's %d", dg.Text, dg.PID, pid)
 		}
 	}
 	if log := d.mainLog(); strings.Contains(log, "daemonizing the supervisord process") ||
