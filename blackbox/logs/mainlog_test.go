@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -154,13 +155,36 @@ func (s *side) checkMainLogFiles(t *testing.T, began time.Time, backups int) []s
 }
 
 // checkMainLogReadBack compares the main log file with readLog slices and
-// with what both supervisorctls print for maintail.
+// with what both supervisorctls print for maintail. waitQuiet only makes
+// it likely that the daemon is done writing: should the file change while
+// it is read back, the comparison is made again.
 func (s *side) checkMainLogReadBack(t *testing.T) {
 	t.Helper()
-	file, err := os.ReadFile(s.path("main.log"))
-	if err != nil {
-		t.Fatal(err)
+	for attempt := 1; ; attempt++ {
+		file, err := os.ReadFile(s.path("main.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := s.mainLogReadBackErrors(t, file)
+		again, err := os.ReadFile(s.path("main.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(again, file) || attempt == 5 {
+			for _, e := range errs {
+				t.Error(e)
+			}
+			return
+		}
+		t.Logf("%s: main.log changed while it was read back; comparing again", s.impl.name)
 	}
+}
+
+// mainLogReadBackErrors is what differs between file (the main log as
+// read) and readLog slices and both supervisorctls' maintail.
+func (s *side) mainLogReadBackErrors(t *testing.T, file []byte) []string {
+	t.Helper()
+	var errs []string
 	tail := func(n int) string { return string(file[max(len(file)-n, 0):]) }
 	slice := func(from, to int) string { return string(file[min(from, len(file)):min(to, len(file))]) }
 	for _, c := range []struct {
@@ -177,7 +201,7 @@ func (s *side) checkMainLogReadBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got != c.want {
-			t.Errorf("%s: readLog(%d, %d) = %q, want %q", s.impl.name, c.offset, c.length, got, c.want)
+			errs = append(errs, fmt.Sprintf("%s: readLog(%d, %d) = %q, want %q", s.impl.name, c.offset, c.length, got, c.want))
 		}
 	}
 	ctls := []string{testenv.PythonSupervisorctl, filepath.Join(testenv.Binaries(t), "supervisorctl")}
@@ -192,14 +216,15 @@ func (s *side) checkMainLogReadBack(t *testing.T) {
 			cmd := exec.Command(ctl, append([]string{"-c", s.conf}, c.args...)...)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				t.Errorf("%s: %s %q: %v\n%s", s.impl.name, ctl, c.args, err, out)
+				errs = append(errs, fmt.Sprintf("%s: %s %q: %v\n%s", s.impl.name, ctl, c.args, err, out))
 				continue
 			}
 			if string(out) != c.want {
-				t.Errorf("%s: %s %q printed %q, want %q", s.impl.name, ctl, c.args, out, c.want)
+				errs = append(errs, fmt.Sprintf("%s: %s %q printed %q, want %q", s.impl.name, ctl, c.args, out, c.want))
 			}
 		}
 	}
+	return errs
 }
 
 // waitQuiet waits until the file has not changed size for 300 ms: output
