@@ -11,12 +11,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 	"gosupervisor/logrot"
 	"gosupervisor/supervisord/events"
+	"gosupervisor/supervisord/handover"
 )
 
 // drainGrace is how long output is still read after the process exited,
@@ -414,7 +413,7 @@ func (s *stdinWriter) dup() (int, error) {
 	rc, err := s.f.SyscallConn()
 	if err == nil {
 		cerr := rc.Control(func(raw uintptr) {
-			fd, err = unix.FcntlInt(raw, unix.F_DUPFD_CLOEXEC, 3)
+			fd, err = handover.Dup(int(raw))
 		})
 		err = errors.Join(err, cerr)
 	}
