@@ -66,9 +66,14 @@ func (t *Trail) Read(w *Writer) []byte {
 	if gen != t.gen {
 		return nil
 	}
+	l, err := OpenLog(w.Path())
+	if err != nil {
+		return nil // removed meanwhile
+	}
+	defer l.Close()
 	var out []byte
 	for _, s := range t.spans {
-		b, err := ReadRange(w.Path(), s.off, s.n)
+		b, err := l.ReadRange(s.off, s.n)
 		if err != nil || int64(len(b)) != s.n {
 			return nil // truncated or removed meanwhile
 		}
