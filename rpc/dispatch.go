@@ -247,20 +247,19 @@ func faultStruct(f *Fault) Struct {
 // oneOfMany runs one call of a multicall: its result, or its fault as a
 // {faultCode, faultString} struct.
 func (d *dispatcher) oneOfMany(ctx context.Context, spec map[string]any) any {
-	fault := func(f *Fault) any { return faultStruct(f) }
 	nameVal := spec["methodName"]
 	if nameVal == nil {
-		return fault(NewFault(protocol.FaultIncorrectParameters, "No methodName"))
+		return faultStruct(NewFault(protocol.FaultIncorrectParameters, "No methodName"))
 	}
 	name, ok := pyString(nameVal)
 	if !ok {
 		// The reference splits the name as a str; the AttributeError
 		// becomes a FAILED fault carrying the exception.
-		return fault(NewFault(protocol.FaultFailed,
+		return faultStruct(NewFault(protocol.FaultFailed,
 			fmt.Sprintf("<class 'AttributeError'>:'%s' object has no attribute 'split'", pyTypeName(nameVal))))
 	}
 	if name == "system.multicall" {
-		return fault(NewFault(protocol.FaultIncorrectParameters, "Recursive system.multicall forbidden"))
+		return faultStruct(NewFault(protocol.FaultIncorrectParameters, "Recursive system.multicall forbidden"))
 	}
 	params, spread := []any(nil), true // absent: no parameters
 	if p, present := spec["params"]; present {
@@ -268,13 +267,13 @@ func (d *dispatcher) oneOfMany(ctx context.Context, spec map[string]any) any {
 	}
 	if !spread {
 		if _, found := d.lookup(name); !found {
-			return fault(NewFault(protocol.FaultUnknownMethod, ""))
+			return faultStruct(NewFault(protocol.FaultUnknownMethod, ""))
 		}
-		return fault(NewFault(protocol.FaultIncorrectParameters, ""))
+		return faultStruct(NewFault(protocol.FaultIncorrectParameters, ""))
 	}
 	v, f := d.call(ctx, name, params)
 	if f != nil {
-		return fault(f)
+		return faultStruct(f)
 	}
 	return v
 }
