@@ -505,7 +505,11 @@ func parseLength(v []byte) (int64, bool) {
 // itself, before any handler runs, to a request it cannot read (400 for
 // a malformed head, 431, 501 for an unknown Transfer-Encoding, 505): it
 // writes each in one piece, status line, this, then a short text.
-const netHTTPErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+const netHTTPErrorHeaders = netHTTPErrorFields + "\r\n"
+
+// netHTTPErrorFields is netHTTPErrorHeaders without its closing empty
+// line, where withNosniff adds its field.
+const netHTTPErrorFields = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
 
 // Write passes the server's writes on. net/http's own error answers,
 // written while no handler's response is under way, get the
@@ -536,7 +540,7 @@ func withNosniff(p []byte) ([]byte, bool) {
 	if !ok || bytes.ContainsAny(status, "\r\n") {
 		return nil, false
 	}
-	const headers = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n"
+	const headers = netHTTPErrorFields + "X-Content-Type-Options: nosniff\r\n\r\n"
 	q := make([]byte, 0, len(p)+len(headers))
 	q = append(q, status...)
 	q = append(q, headers...)
