@@ -2,7 +2,7 @@
 //
 // It covers the child-output side (a rotating [Writer] fed by [Pump] from a
 // child's pipe, with an optional chunk filter such as [StripANSI]), the read
-// side used by the XML-RPC and HTTP layers ([ReadRange], [Tail], [Follow])
+// side used by the XML-RPC and HTTP layers ([OpenLog] with [Log.ReadRange] and [Log.Tail], [FollowLog])
 // and supervisord's own activity log ([MainLog], a logrus logger writing the
 // reference's line format or JSON lines).
 //

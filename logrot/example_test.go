@@ -31,7 +31,12 @@ func ExampleWriter() {
 		b, _ := os.ReadFile(filepath.Join(dir, name))
 		fmt.Printf("%s: %q\n", name, b)
 	}
-	data, next, overflow, _ := logrot.Tail(path, 0, 3)
+	l, err := logrot.OpenLog(path)
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	data, next, overflow, _ := l.Tail(0, 3)
 	fmt.Printf("tail: %q %d %v\n", data, next, overflow)
 	// Output:
 	// x.log.1: "hello world!\n"

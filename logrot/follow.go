@@ -11,17 +11,18 @@ import (
 	"gosupervisor/internal/safefs"
 )
 
-// FollowHead is how much of the existing file Follow sends first.
+// FollowHead is how much of the existing file FollowLog sends first.
 const FollowHead = 1024
 
-// followInterval is how often Follow looks for growth, the reference's
+// followInterval is how often FollowLog looks for growth, the reference's
 // 0.1 s. Polling costs nothing while nobody follows a log.
 const followInterval = 100 * time.Millisecond
 
-// Truncated is what Follow writes when the file shrank under it.
+// Truncated is what FollowLog writes when the file shrank under it.
 const Truncated = "==> File truncated <==\n"
 
-// Follow streams a log as /logtail and /mainlogtail do: first the last
+// FollowLog streams the log l (open with OpenLog; FollowLog closes it)
+// as /logtail and /mainlogtail do: first the last
 // FollowHead bytes (the whole file if smaller), then whatever is appended,
 // calling flush after each write. When the path names a new file (rotation,
 // clearProcessLogs) it finishes the old file, then continues with the new
@@ -29,18 +30,9 @@ const Truncated = "==> File truncated <==\n"
 // and sends the file again from its start, as the reference does. Unlike the reference, bytes
 // appended to the old file just before a rotation are not lost.
 //
-// A missing file at the start is ErrNoFile. Follow returns nil when ctx
-// ends, or the error of a failed write to w (the client went away).
-func Follow(ctx context.Context, path string, w io.Writer, flush func()) error {
-	l, err := OpenLog(path)
-	if err != nil {
-		return fmt.Errorf("follow: %w", err)
-	}
-	return FollowLog(ctx, l, w, flush)
-}
-
-// FollowLog is Follow on a log already open (it closes it): a caller that
-// looked at the file (its time, its size) streams that very file.
+// A caller that looked at the file (its time, its size) streams that very
+// file. FollowLog returns nil when ctx ends, or the error of a failed
+// write to w (the client went away).
 func FollowLog(ctx context.Context, l *Log, w io.Writer, flush func()) error {
 	fl := &follower{path: l.path, w: w, flush: flush, f: l.f, buf: make([]byte, 32<<10)}
 	defer func() { fl.f.Close() }()

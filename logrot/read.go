@@ -62,27 +62,6 @@ func (l *Log) ModTime() time.Time { return l.mtime }
 // Close closes the file.
 func (l *Log) Close() error { return l.f.Close() }
 
-// ReadRange reads part of a log as readLog / readProcessStdoutLog do:
-//   - offset ≥ 0, length = 0: from offset to the end;
-//   - offset ≥ 0, length > 0: at most length bytes from offset;
-//   - offset < 0, length = 0: the last -offset bytes (the whole file if
-//     shorter); supervisorctl's "tail" calls (-1600, 0);
-//   - offset < 0 with length ≠ 0, or length < 0: ErrBadArguments.
-//
-// A missing file is ErrNoFile, other I/O errors wrap ErrFailed. An offset
-// past the end yields no bytes.
-func ReadRange(path string, offset, length int64) ([]byte, error) {
-	if (offset < 0 && length != 0) || length < 0 {
-		return nil, fmt.Errorf("read log %q (offset %d, length %d): %w", path, offset, length, ErrBadArguments)
-	}
-	l, err := OpenLog(path)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
-	return l.ReadRange(offset, length)
-}
-
 // RangeSize is how many bytes ReadRange(offset, length) reads from this
 // file (0 for arguments it refuses).
 func (l *Log) RangeSize(offset, length int64) int64 {
@@ -110,8 +89,15 @@ func (l *Log) span(offset, length int64) (start, end int64) {
 	return start, start + min(n, size-start)
 }
 
-// ReadRange is the package's ReadRange on the open file, sized by its
-// size at the open.
+// ReadRange reads part of the log, as it was at the open, as readLog /
+// readProcessStdoutLog do:
+//   - offset ≥ 0, length = 0: from offset to the end;
+//   - offset ≥ 0, length > 0: at most length bytes from offset;
+//   - offset < 0, length = 0: the last -offset bytes (the whole file if
+//     shorter); supervisorctl's "tail" calls (-1600, 0);
+//   - offset < 0 with length ≠ 0, or length < 0: ErrBadArguments.
+//
+// I/O errors wrap ErrFailed. An offset past the end yields no bytes.
 func (l *Log) ReadRange(offset, length int64) ([]byte, error) {
 	if (offset < 0 && length != 0) || length < 0 {
 		return nil, fmt.Errorf("read log %q (offset %d, length %d): %w", l.path, offset, length, ErrBadArguments)
@@ -121,16 +107,6 @@ func (l *Log) ReadRange(offset, length int64) ([]byte, error) {
 		return []byte{}, nil
 	}
 	return readAt(l.f, l.path, start, end-start)
-}
-
-// Tail reads the end of a log as tailProcessStdoutLog does; see Log.Tail.
-func Tail(path string, offset, length int64) (data []byte, next int64, overflow bool, err error) {
-	l, err := OpenLog(path)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	defer l.Close()
-	return l.Tail(offset, length)
 }
 
 // Tail reads the end of the log as tailProcessStdoutLog does. size is the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +50,7 @@ func TestReadRange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d,%d", tt.offset, tt.length), func(t *testing.T) {
-			got, err := ReadRange(path, tt.offset, tt.length)
+			got, err := readRange(path, tt.offset, tt.length)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -59,12 +60,12 @@ func TestReadRange(t *testing.T) {
 		})
 	}
 	t.Run("missing file", func(t *testing.T) {
-		if _, err := ReadRange(path+".nope", 0, 0); !errors.Is(err, ErrNoFile) {
+		if _, err := readRange(path+".nope", 0, 0); !errors.Is(err, ErrNoFile) {
 			t.Errorf("err = %v, want ErrNoFile", err)
 		}
 	})
 	t.Run("unreadable is FAILED", func(t *testing.T) {
-		if _, err := ReadRange(t.TempDir(), 0, 0); !errors.Is(err, ErrFailed) {
+		if _, err := readRange(t.TempDir(), 0, 0); !errors.Is(err, ErrFailed) {
 			t.Errorf("reading a directory: err = %v, want ErrFailed", err)
 		}
 	})
@@ -92,7 +93,7 @@ func TestTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d,%d", tt.offset, tt.length), func(t *testing.T) {
-			got, next, overflow, err := Tail(path, tt.offset, tt.length)
+			got, next, overflow, err := tail(path, tt.offset, tt.length)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,13 +107,13 @@ func TestTail(t *testing.T) {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, next, overflow, err := Tail(p, 0, 100)
+		got, next, overflow, err := tail(p, 0, 100)
 		if err != nil || len(got) != 0 || next != 0 || overflow {
 			t.Errorf("got %q, %d, %v, %v", got, next, overflow, err)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {
-		if _, _, _, err := Tail(path+".nope", 0, 10); !errors.Is(err, ErrNoFile) {
+		if _, _, _, err := tail(path+".nope", 0, 10); !errors.Is(err, ErrNoFile) {
 			t.Errorf("err = %v, want ErrNoFile", err)
 		}
 	})
@@ -146,12 +147,12 @@ print(r, d.encode().hex(), n, o)
 	var got strings.Builder
 	for _, pr := range pairs {
 		r := "BAD_ARGUMENTS"
-		if b, err := ReadRange(path, pr[0], pr[1]); err == nil {
+		if b, err := readRange(path, pr[0], pr[1]); err == nil {
 			r = fmt.Sprintf("%x", b)
 		} else if !errors.Is(err, ErrBadArguments) {
 			t.Fatalf("ReadRange(%d, %d) = %v", pr[0], pr[1], err)
 		}
-		d, n, o, err := Tail(path, pr[0], pr[1])
+		d, n, o, err := tail(path, pr[0], pr[1])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +180,7 @@ func TestFollow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out testenv.SyncBuffer
 	done := make(chan error, 1)
-	go func() { done <- Follow(ctx, path, &out, func() {}) }()
+	go func() { done <- follow(ctx, path, &out, func() {}) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -242,7 +243,7 @@ func trunc(s string) string {
 }
 
 func TestFollowMissingFile(t *testing.T) {
-	err := Follow(context.Background(), filepath.Join(t.TempDir(), "nope"), &testenv.SyncBuffer{}, func() {})
+	err := follow(context.Background(), filepath.Join(t.TempDir(), "nope"), &testenv.SyncBuffer{}, func() {})
 	if !errors.Is(err, ErrNoFile) {
 		t.Errorf("Follow = %v, want ErrNoFile", err)
 	}
@@ -257,7 +258,7 @@ func TestFollowSmallFileSentWhole(t *testing.T) {
 	var out testenv.SyncBuffer
 	flushes := make(chan struct{}, 100)
 	done := make(chan error, 1)
-	go func() { done <- Follow(ctx, path, &out, func() { flushes <- struct{}{} }) }()
+	go func() { done <- follow(ctx, path, &out, func() { flushes <- struct{}{} }) }()
 	select {
 	case <-flushes:
 	case <-time.After(10 * time.Second):
@@ -279,8 +280,36 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken p
 
 func TestFollowEndsWhenClientGone(t *testing.T) {
 	path, _ := file87(t)
-	err := Follow(context.Background(), path, failingWriter{}, func() {})
+	err := follow(context.Background(), path, failingWriter{}, func() {})
 	if err == nil || !strings.Contains(err.Error(), "broken pipe") {
 		t.Errorf("Follow = %v, want the write error", err)
 	}
+}
+
+// readRange and tail open the log at path and read it as the daemon's
+// readers do.
+func readRange(path string, offset, length int64) ([]byte, error) {
+	l, err := OpenLog(path)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.ReadRange(offset, length)
+}
+
+func tail(path string, offset, length int64) ([]byte, int64, bool, error) {
+	l, err := OpenLog(path)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer l.Close()
+	return l.Tail(offset, length)
+}
+
+func follow(ctx context.Context, path string, w io.Writer, flush func()) error {
+	l, err := OpenLog(path)
+	if err != nil {
+		return err
+	}
+	return FollowLog(ctx, l, w, flush)
 }

@@ -52,7 +52,7 @@ func (h *handler) serveMainTail(w http.ResponseWriter, r *http.Request) {
 }
 
 // streamLog answers a chunked response that never ends by itself (see
-// logrot.Follow): the end of the log, then whatever is appended. Each
+// logrot.FollowLog): the end of the log, then whatever is appended. Each
 // write has WriteTimeout to complete, so a client that stops reading is
 // dropped; the stream ends when the client goes away.
 func (h *handler) streamLog(w http.ResponseWriter, r *http.Request, path string, noProxyBuffering bool) {
