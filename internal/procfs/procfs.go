@@ -28,6 +28,7 @@ const ticksPerSecond = 100
 // Proc is one process as /proc/<pid>/stat shows it.
 type Proc struct {
 	PID, PPID int
+	PGRP      int // process group
 	// CPUTicks is user + system time, own and of waited-for children
 	// (utime + stime + cutime + cstime), in USER_HZ ticks: a child's time
 	// moves to its parent's when it is reaped, so a tree's sum does not
@@ -103,6 +104,14 @@ func Scan(root string) (*Table, error) {
 	return t, nil
 }
 
+// Stat reads one process's /proc/<pid>/stat; false when it is gone or
+// unreadable.
+func Stat(pid int) (Proc, bool) {
+	var buf [4096]byte
+	p, ok := readStat(unix.AT_FDCWD, []byte("/proc/"+strconv.Itoa(pid)+"/stat"), buf[:])
+	return p, ok && p.PID == pid
+}
+
 // readStat reads and parses one <pid>/stat under dirfd.
 func readStat(dirfd int, path, buf []byte) (Proc, bool) {
 	fd, err := unix.Openat(dirfd, string(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -147,7 +156,7 @@ func parseStat(b []byte) (Proc, bool) {
 	}
 	// cutime and cstime are signed in the kernel's format but never
 	// negative in practice; ParseUint leaves 0 for a "-1".
-	return Proc{PID: pid, PPID: int(f[4]), CPUTicks: f[14] + f[15] + f[16] + f[17], RSSPages: f[24]}, true
+	return Proc{PID: pid, PPID: int(f[4]), PGRP: int(f[5]), CPUTicks: f[14] + f[15] + f[16] + f[17], RSSPages: f[24]}, true
 }
 
 func atoi(b []byte) (int, bool) {

@@ -21,10 +21,10 @@ func TestParseStat(t *testing.T) {
 		ok   bool
 	}{
 		{"123 (sh) S 1 123 123 0 -1 4194304 100 0 0 0 7 3 2 1 20 0 1 0 500 1000 250 18446744073709551615\n",
-			Proc{PID: 123, PPID: 1, CPUTicks: 7 + 3 + 2 + 1, RSSPages: 250}, true},
+			Proc{PID: 123, PPID: 1, PGRP: 123, CPUTicks: 7 + 3 + 2 + 1, RSSPages: 250}, true},
 		// comm with spaces and parentheses.
 		{"77 (a) b (c)) R 5 77 77 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 9 100 9 0\n",
-			Proc{PID: 77, PPID: 5, CPUTicks: 2, RSSPages: 9}, true},
+			Proc{PID: 77, PPID: 5, PGRP: 77, CPUTicks: 2, RSSPages: 9}, true},
 		{"77 (short) R 5 77\n", Proc{}, false},
 		{"x (y) R 5 77 77 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 9 100 9 0\n", Proc{}, false},
 	}
@@ -136,5 +136,17 @@ garbage line
 	}
 	if got := ParseMountinfo(text); !slices.Equal(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestStat reads this test's own process: its parent and process group
+// as the kernel reports them; a pid that cannot exist reads as gone.
+func TestStat(t *testing.T) {
+	p, ok := Stat(os.Getpid())
+	if !ok || p.PID != os.Getpid() || p.PPID != os.Getppid() || p.PGRP != syscall.Getpgrp() {
+		t.Errorf("Stat(self) = %+v, %v; want pid %d ppid %d pgrp %d", p, ok, os.Getpid(), os.Getppid(), syscall.Getpgrp())
+	}
+	if p, ok := Stat(1 << 30); ok {
+		t.Errorf("Stat(1<<30) = %+v, true", p)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"gosupervisor/config"
+	"gosupervisor/internal/procfs"
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/pyrepr"
 	"gosupervisor/internal/sdnotify"
@@ -476,38 +477,16 @@ func (e *Engine) refuseMainPID(p *process, n, senderUID int) string {
 		return ""
 	}
 	for pid, hops := n, 0; pid > 1 && hops < 64; hops++ {
-		ppid, pgrp, ok := procParent(pid)
+		st, ok := procfs.Stat(pid)
 		if !ok {
 			break
 		}
-		if ppid == p.pid || ppid == p.ntf.child || pgrp == p.ntf.child {
+		if st.PPID == p.pid || st.PPID == p.ntf.child || st.PGRP == p.ntf.child {
 			return ""
 		}
-		pid = ppid
+		pid = st.PPID
 	}
 	return "it does not descend from the program"
-}
-
-// procParent reads a process's parent and process group from
-// /proc/<pid>/stat.
-func procParent(pid int) (ppid, pgrp int, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	// "pid (comm) state ppid pgrp ...": comm may hold anything, so the
-	// fields start after its last ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 3 {
-		return 0, 0, false
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	pgrp, err2 := strconv.Atoi(f[2])
-	return ppid, pgrp, err1 == nil && err2 == nil
 }
 
 // childExitedForMain handles the exit of p's spawned child after the
