@@ -373,14 +373,15 @@ func (e *Engine) forceEnd(p *process, why ExitReason, sig syscall.Signal, now ti
 	p.due.watchdog = time.Time{}
 	e.stopChecks(p)
 	p.due.force = now.Add(time.Duration(p.cfg.StopWaitSecs) * time.Second)
-	e.signalInstance(p, sig)
+	e.signalInstance(p, sig, p.cfg.KillAsGroup)
 }
 
-// signalInstance sends sig to the instance, to its process group with
-// killasgroup (the same rule as the final SIGKILL of a stop).
-func (e *Engine) signalInstance(p *process, sig syscall.Signal) {
+// signalInstance sends sig to the instance, to its process group when
+// asGroup (killasgroup for a forced end, as for the final SIGKILL of a
+// stop; stopasgroup for a ready timeout's stop signal).
+func (e *Engine) signalInstance(p *process, sig syscall.Signal, asGroup bool) {
 	target := p.pid
-	if p.cfg.KillAsGroup {
+	if asGroup {
 		target = -p.pid
 	}
 	if err := e.kill(target, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
@@ -396,7 +397,7 @@ func (e *Engine) forceDue(p *process) {
 		return
 	}
 	e.log.Logf(protocol.LevelWarn, "killing %s (%d) with SIGKILL", pyrepr.Str(p.name()), p.pid)
-	e.signalInstance(p, syscall.SIGKILL)
+	e.signalInstance(p, syscall.SIGKILL, p.cfg.KillAsGroup)
 }
 
 // readyDue is reached when a notify=true program has sent no READY=1
@@ -407,13 +408,7 @@ func (e *Engine) readyDue(p *process, now time.Time) {
 	e.log.Logf(protocol.LevelWarn, "%s sent no READY=1 within %ds, sending %s", p.name(), p.cfg.Notify.ReadyTimeoutSecs, config.SignalName(p.cfg.StopSignal))
 	p.forced = ExitReadyTimeout
 	p.due.force = now.Add(time.Duration(p.cfg.StopWaitSecs) * time.Second)
-	target := p.pid
-	if p.cfg.StopAsGroup {
-		target = -p.pid
-	}
-	if err := e.kill(target, p.cfg.StopSignal); err != nil && !errors.Is(err, syscall.ESRCH) {
-		e.log.Logf(protocol.LevelError, "couldn't send %s to %s (pid %d): %v", config.SignalName(p.cfg.StopSignal), p.name(), p.pid, err)
-	}
+	e.signalInstance(p, p.cfg.StopSignal, p.cfg.StopAsGroup)
 }
 
 // failedStartReason is the spawnerr of an instance that ended before
