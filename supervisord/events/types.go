@@ -45,8 +45,9 @@ const (
 	ProcessGroupAdded
 	ProcessGroupRemoved
 
-	// gosupervisor's own types. Their roots are not EVENT: they reach
-	// only listeners that name them (or their root), never a stock
+	// gosupervisor's own types (sd_notify, health checks, resources and
+	// crash records, upgrades in place). Their roots are not EVENT: they
+	// reach only listeners that name them (or their root), never a stock
 	// listener subscribed to EVENT, which could not parse their payloads.
 	ProcessNotify
 	ProcessNotifyReady
@@ -55,16 +56,10 @@ const (
 	ProcessHealth
 	ProcessHealthHealthy
 	ProcessHealthUnhealthy
-	// gosupervisor's own types of issue 16 (resources and crash
-	// records). Their roots are not EVENT: they reach only listeners
-	// that name them (or their root), never a stock listener subscribed
-	// to EVENT, which could not parse their payloads.
 	ProcessResource
 	ProcessResourceOOM
 	ProcessResourceRSSLimit
 	ProcessExitRecord
-	// gosupervisor's own types of issue 20 (upgrades in place), with a
-	// root of their own for the same reason.
 	SupervisorUpgrade
 	SupervisorUpgradeSucceeded
 	SupervisorUpgradeFailed
