@@ -515,9 +515,6 @@ func Permits(access config.NotifyAccess, pid, uid, mainPID, programUID int) bool
 	return false
 }
 
-// ProgramUID is the uid Permits compares with under notify_access=all.
-func (s *Socket) ProgramUID() int { return s.uid }
-
 // deliveryLimit bounds how many datagrams per second one socket hands to
 // the engine; beyond it the goroutine stops reading until the second is
 // over, so a flooding program fills its own socket's queue (and then
