@@ -215,6 +215,9 @@ type Socket struct {
 	// busySweeps counts the sweeps in a row that found a keep-alive
 	// (the sweeper's, under its lock).
 	busySweeps int
+	// reported is set once a problem has been handed over (the socket's
+	// goroutine's).
+	reported bool
 
 	mainPID atomic.Int64
 	base    time.Time    // lastPing counts from here (monotonic)
@@ -524,7 +527,6 @@ const deliveryLimit = 200
 // run reads datagrams until Close, or until Drain has had the rest.
 func (s *Socket) run() {
 	defer close(s.done)
-	reported := false
 	window, count := s.now(), 0
 	for {
 		d, fds, err := s.receive(true)
@@ -535,16 +537,11 @@ func (s *Socket) run() {
 		}
 		if err != nil {
 			if s.draining() {
-				s.drainRest(&reported)
+				s.drainRest()
 			}
 			return
 		}
-		if d != nil && d.Err != nil {
-			if reported {
-				d = nil
-			}
-			reported = true
-		}
+		d = s.firstProblem(d)
 		ok := true
 		if d != nil {
 			if now := s.now(); now.Sub(window) >= time.Second {
@@ -738,7 +735,7 @@ func (s *Socket) hand(d Delivery) bool {
 }
 
 // drainRest hands Drain every datagram still queued, then ends.
-func (s *Socket) drainRest(reported *bool) {
+func (s *Socket) drainRest() {
 	for {
 		d, fds, err := s.receive(false)
 		if err == errPinged {
@@ -748,18 +745,25 @@ func (s *Socket) drainRest(reported *bool) {
 		if err != nil {
 			return // nothing left (or closed)
 		}
-		if d != nil && d.Err != nil {
-			if *reported {
-				d = nil
-			}
-			*reported = true
-		}
+		d = s.firstProblem(d)
 		ok := d == nil || s.hand(*d)
 		closeAll(fds)
 		if !ok {
 			return
 		}
 	}
+}
+
+// firstProblem is d, except a problem report after the first, which is
+// nil: the engine logs one per socket and says further ones are dropped.
+func (s *Socket) firstProblem(d *Delivery) *Delivery {
+	if d != nil && d.Err != nil {
+		if s.reported {
+			return nil
+		}
+		s.reported = true
+	}
+	return d
 }
 
 func closeAll(fds []int) {
