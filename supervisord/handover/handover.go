@@ -516,13 +516,3 @@ func (d *Document) FDs() []int {
 	}
 	return fds
 }
-
-// Remaining converts a deadline to a remaining duration at frozen (nil
-// for the zero time, not armed).
-func Remaining(deadline, frozen time.Time) *int64 {
-	if deadline.IsZero() {
-		return nil
-	}
-	d := int64(deadline.Sub(frozen))
-	return &d
-}
