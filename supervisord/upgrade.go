@@ -174,7 +174,7 @@ func (u *upgrader) Upgrade(ctx context.Context, path string) (string, string, er
 		u.announce(l.eng, path, "", err.Error())
 		return "", "", err
 	}
-	doc, err := u.document(l, h, nil)
+	doc, err := u.document(l, h)
 	if err == nil {
 		var to handover.Build
 		if to, err = u.check(ctx, l.eng, path, doc); err == nil {
@@ -233,7 +233,7 @@ func executable(path string) error {
 }
 
 // document describes the state in h for the new binary.
-func (u *upgrader) document(l *life, h *engine.Handover, servers []handover.Server) (*handover.Document, error) {
+func (u *upgrader) document(l *life, h *engine.Handover) (*handover.Document, error) {
 	doc := handover.New(u.build.identity())
 	doc.FrozenMono, doc.FrozenAt = h.Mono, time.Now()
 	u.mu.Lock()
@@ -250,7 +250,6 @@ func (u *upgrader) document(l *life, h *engine.Handover, servers []handover.Serv
 		doc.Configs = append(doc.Configs, c.Sources)
 	}
 	doc.Engine = h.State
-	doc.Servers = servers
 	doc.NeedFeatures()
 	return doc, nil
 }
@@ -372,7 +371,7 @@ func (u *upgrader) handover(l *life, path string, from, to handover.Build) {
 	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
 	conns = append(conns, l.servers.drain(ctx)...)
 	cancel()
-	doc, err := u.document(l, h, nil)
+	doc, err := u.document(l, h)
 	if err != nil { // checked before
 		panic(err)
 	}
