@@ -68,17 +68,29 @@ func upgradeCheck(b Build, in io.Reader, out io.Writer) int {
 	if err != nil {
 		return no("%v", err)
 	}
-	if doc.Engine.Config < 0 || doc.Engine.Config >= len(doc.Configs) {
-		return no("state document: configuration %d of %d", doc.Engine.Config, len(doc.Configs))
-	}
-	for i, src := range doc.Configs {
-		if _, err := config.Replay(src); err != nil {
-			return no("configuration %d (%s): %v", i, src.Path, err)
-		}
+	if _, err := replayConfigs(doc); err != nil {
+		return no("%v", err)
 	}
 	id, _ := json.Marshal(b.identity())
 	fmt.Fprintf(out, "ok\n%s\n", id)
 	return 0
+}
+
+// replayConfigs parses the document's configurations with this binary;
+// the engine's own must be one of them.
+func replayConfigs(doc *handover.Document) ([]*config.Config, error) {
+	if doc.Engine.Config < 0 || doc.Engine.Config >= len(doc.Configs) {
+		return nil, fmt.Errorf("state document: configuration %d of %d", doc.Engine.Config, len(doc.Configs))
+	}
+	cfgs := make([]*config.Config, 0, len(doc.Configs))
+	for i, src := range doc.Configs {
+		c, err := config.Replay(src)
+		if err != nil {
+			return nil, fmt.Errorf("configuration %d (%s): %w", i, src.Path, err)
+		}
+		cfgs = append(cfgs, c)
+	}
+	return cfgs, nil
 }
 
 // upgrader runs gosupervisor.upgrade for a daemon; it lives as long as
@@ -472,16 +484,9 @@ type resumed struct {
 // and sorts its descriptors for the engine and the servers.
 func (d *daemon) prepareResume(doc *handover.Document) (*resumed, error) {
 	res := &resumed{doc: doc, pidfile: doc.Daemon.Pidfile, servers: inherited{}, to: d.upgrader.build.identity()}
-	var cfgs []*config.Config
-	for i, src := range doc.Configs {
-		c, err := config.Replay(src)
-		if err != nil {
-			return nil, fmt.Errorf("upgrade: configuration %d (%s): %w", i, src.Path, err)
-		}
-		cfgs = append(cfgs, c)
-	}
-	if doc.Engine.Config < 0 || doc.Engine.Config >= len(cfgs) {
-		return nil, fmt.Errorf("upgrade: configuration %d of %d", doc.Engine.Config, len(cfgs))
+	cfgs, err := replayConfigs(doc)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
 	}
 	res.cfg = cfgs[doc.Engine.Config]
 	d.upgrader.build.spoil(doc)
