@@ -31,15 +31,12 @@ type Listener struct {
 	mu      sync.Mutex
 	conns   map[*hostlessConn]struct{}
 	adopted []net.Conn // handed over: served before anything is accepted
-	// changed is signalled when a connection finished a response or
-	// closed (Server.Drain waits on it).
-	changed chan struct{}
 	// detached is set once Detach handed the socket over.
 	detached atomic.Bool
 }
 
 func newListener(ln net.Listener, unix *unixListener) *Listener {
-	return &Listener{Listener: ln, unix: unix, conns: map[*hostlessConn]struct{}{}, changed: make(chan struct{}, 1)}
+	return &Listener{Listener: ln, unix: unix, conns: map[*hostlessConn]struct{}{}}
 }
 
 // Accept returns the handed-over connections first, then accepted ones,
@@ -85,14 +82,6 @@ func (l *Listener) untrack(c *hostlessConn) {
 	l.mu.Lock()
 	delete(l.conns, c)
 	l.mu.Unlock()
-	l.signal()
-}
-
-func (l *Listener) signal() {
-	select {
-	case l.changed <- struct{}{}:
-	default:
-	}
 }
 
 // trackConnState is NewServer's ConnState hook: it counts the responses
@@ -106,9 +95,6 @@ func trackConnState(c net.Conn, st http.ConnState) {
 	case http.StateIdle:
 		hc.serving.Store(false)
 		hc.answered.Add(1)
-		if hc.owner != nil {
-			hc.owner.signal()
-		}
 	case http.StateClosed, http.StateHijacked:
 		if hc.owner != nil {
 			hc.owner.untrack(hc)
