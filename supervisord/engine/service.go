@@ -5,10 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"gosupervisor/internal/protocol"
 	"gosupervisor/internal/sdnotify"
+	"gosupervisor/supervisord/handover"
 )
 
 // When supervisord itself runs under a service manager (a systemd unit of
@@ -71,7 +70,7 @@ func (e *Engine) serviceStep(now time.Time) {
 		s.mood = mood
 		switch mood {
 		case protocol.SupervisorRestarting:
-			e.tell(fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sdnotify.Reloading, monotonicUsec()))
+			e.tell(fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sdnotify.Reloading, handover.Monotonic()/1000))
 		case protocol.SupervisorShutdown:
 			e.tell(sdnotify.Stopping)
 		}
@@ -202,16 +201,6 @@ func (e *Engine) statusCounts() string {
 		return "no programs"
 	}
 	return b.String()
-}
-
-// monotonicUsec is CLOCK_MONOTONIC in microseconds, as RELOADING=1's
-// MONOTONIC_USEC= wants it (the service manager compares it with its own).
-func monotonicUsec() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return 0
-	}
-	return ts.Nano() / 1000
 }
 
 // Pause holds the loop for d, as a wedged loop would be held; it returns
