@@ -78,7 +78,6 @@ func (e *Engine) serviceStep(now time.Time) {
 	if mood < protocol.SupervisorRunning {
 		return
 	}
-	status := e.statusCounts()
 	if !s.ready {
 		if !s.resumeReady && !e.settled() {
 			if !now.Before(s.extendAt) {
@@ -88,11 +87,16 @@ func (e *Engine) serviceStep(now time.Time) {
 			return
 		}
 		s.ready = true
+		status := e.statusCounts()
 		e.tell(sdnotify.Ready + "\nSTATUS=" + status)
 		s.status, s.statusAt = status, now.Add(statusInterval)
 		return
 	}
-	if status != s.status && !now.Before(s.statusAt) {
+	// The counts walk every process: only when STATUS= may go.
+	if now.Before(s.statusAt) {
+		return
+	}
+	if status := e.statusCounts(); status != s.status {
 		e.tell("STATUS=" + status)
 		s.status, s.statusAt = status, now.Add(statusInterval)
 	}
