@@ -676,7 +676,7 @@ func (e *Engine) adoptStray(group string, hp handover.Process, why string, note 
 	if hp.Stdin != nil {
 		unix.Close(hp.Stdin.FD)
 	}
-	closeNotifySocket(&hp)
+	closeNotifySocket(hp.Readiness)
 	for _, ho := range hp.Outputs {
 		src, err := logrot.AdoptPipe(ho.FD)
 		if err != nil {
@@ -710,16 +710,16 @@ func closeIO(hp *handover.Process) {
 	for _, o := range hp.Outputs {
 		unix.Close(o.FD)
 	}
-	closeNotifySocket(hp)
+	closeNotifySocket(hp.Readiness)
 }
 
 // closeNotifySocket closes a record's notification socket that nobody
 // takes over, and removes its file.
-func closeNotifySocket(hp *handover.Process) {
-	if hp.Readiness == nil || hp.Readiness.Socket == nil {
+func closeNotifySocket(r *handover.Readiness) {
+	if r == nil || r.Socket == nil {
 		return
 	}
-	s := hp.Readiness.Socket
+	s := r.Socket
 	unix.Close(s.FD)
 	if strings.HasPrefix(s.Addr, "/") {
 		os.Remove(s.Addr)

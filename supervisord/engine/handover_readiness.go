@@ -158,7 +158,7 @@ func (e *Engine) resumeNotify(p *process, r *handover.Readiness) error {
 	}
 	sock, err := e.notifyDir().Adopt(e.notifyOptions(p), s.FD, s.Addr)
 	if err != nil {
-		closeNotifySocket(&handover.Process{Readiness: r})
+		closeNotifySocket(r)
 		return fmt.Errorf("notification socket: %w; notifications are no longer received", err)
 	}
 	p.ntf.sock = sock
