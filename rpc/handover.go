@@ -200,11 +200,8 @@ func (c *hostlessConn) steal() (IdleConn, bool) {
 	if c.frozen || c.aside || c.body > 0 || c.chunk != chunkNone || len(c.out) > 0 || c.heads != c.answered.Load() {
 		return IdleConn{}, false
 	}
-	var fd int
-	var err error
-	if cerr := c.raw.Control(func(raw uintptr) {
-		fd, err = unix.FcntlInt(raw, unix.F_DUPFD_CLOEXEC, 3)
-	}); cerr != nil || err != nil {
+	fd, err := dupRaw(c.raw)
+	if err != nil {
 		return IdleConn{}, false // closed meanwhile
 	}
 	c.frozen = true
@@ -224,7 +221,13 @@ func dupConn(sc syscall.Conn) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	return dupRaw(rc)
+}
+
+// dupRaw is a duplicate of rc's descriptor, with close-on-exec.
+func dupRaw(rc syscall.RawConn) (int, error) {
 	fd := -1
+	var err error
 	if cerr := rc.Control(func(raw uintptr) {
 		fd, err = unix.FcntlInt(raw, unix.F_DUPFD_CLOEXEC, 3)
 	}); cerr != nil {
@@ -347,11 +350,9 @@ func (fc *fastConn) steal() (IdleConn, bool) {
 // handOver is the goroutine's side of steal.
 func (fc *fastConn) handOver() {
 	ic := IdleConn{FD: -1, Buffered: bytes.Clone(fc.buf[fc.r:fc.w])}
-	var err error
-	if cerr := fc.rc.Control(func(fd uintptr) {
-		ic.FD, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 3)
-	}); cerr != nil || err != nil {
-		ic.FD = -1 // closed meanwhile: the client sees it close
+	// FD stays -1 when it was closed meanwhile: the client sees it close.
+	if fd, err := dupRaw(fc.rc); err == nil {
+		ic.FD = fd
 	}
 	fc.handed <- ic
 }
